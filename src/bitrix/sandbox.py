@@ -1,0 +1,424 @@
+"""A local Bitrix24 portal: the CRM methods the gateway calls, as the REST docs describe them.
+
+Envelopes `{"result", "time"}` / `{"error", "error_description"}`, 503 QUERY_LIMIT_EXCEEDED from
+a leaky bucket, `batch` with `$result[...]` references and `result_error`, multifields with
+add/overwrite/delete semantics, the empty-code 400, and fault injection for tests and benchmarks.
+State lives in memory; `GET /deals` shows what landed, for people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bitrix.querystring import parse_query
+
+_multifield_ids = itertools.count(1)
+MULTIFIELDS = ("PHONE", "EMAIL", "WEB", "IM", "LINK")
+_FILTER_OP = re.compile(r"^(>=|<=|!=|=%|%=|!@|>|<|=|!|@|%)?(.+)$")
+_REF = re.compile(r"^\$result\[([^\]]+)\]((?:\[[^\]]*\])*)$")
+
+
+class SandboxError(Exception):
+    def __init__(self, status: int, code: str, description: str) -> None:
+        super().__init__(description)
+        self.status, self.code, self.description = status, code, description
+
+
+@dataclass
+class Faults:
+    error_rate: float = 0.0  # share of requests answered with a 500 (or a non-JSON 502)
+    latency_ms: float = 0.0
+    seed: int | None = None
+
+
+@dataclass
+class PortalState:
+    contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    deals: dict[int, dict[str, Any]] = field(default_factory=dict)
+    comments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    statuses: list[dict[str, Any]] = field(
+        default_factory=lambda: [
+            {"ENTITY_ID": "SOURCE", "STATUS_ID": s, "NAME": s.title(), "SORT": 10 * i, "SYSTEM": "Y"}
+            for i, s in enumerate(("CALL", "EMAIL", "WEB", "ADVERTISING", "PARTNER", "OTHER"), 1)
+        ]
+    )
+    next_id: int = 1
+    requests: int = 0
+    rejected: int = 0  # refused for the rate (503 QUERY_LIMIT_EXCEEDED)
+    failed: int = 0  # injected faults
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id - 1
+
+
+class Sandbox:
+    def __init__(
+        self,
+        *,
+        burst: int = 50,
+        per_second: float = 2.0,
+        user_id: str = "1",
+        code: str = "sandbox",
+        faults: Faults | None = None,
+        enforce_rate: bool = True,
+    ) -> None:
+        self.state = PortalState()
+        self.burst, self.per_second, self.enforce_rate = burst, per_second, enforce_rate
+        self.user_id, self.code = user_id, code
+        self.faults = faults or Faults()
+        self._random = random.Random(self.faults.seed)  # noqa: S311 - fault injection, not crypto
+        self._level, self._level_at = 0.0, time.monotonic()
+        self.app = Starlette(
+            routes=[
+                Route("/rest/{user}/{code}/{method:path}", self._rest, methods=["GET", "POST"]),
+                Route("/deals", self._deals_view, methods=["GET"]),
+                Route("/stats", self._stats_view, methods=["GET"]),
+                Route("/", self._index, methods=["GET"]),
+            ]
+        )
+
+    # ---- HTTP ----------------------------------------------------------------------------
+    async def _rest(self, request: Request) -> Response:
+        started = time.time()
+        self.state.requests += 1
+        if request.path_params["user"] != self.user_id or request.path_params["code"] != self.code:
+            return self._error(401, "NO_AUTH_FOUND", "Wrong authorization data")
+        if not self._admit():
+            self.state.rejected += 1
+            return self._error(503, "QUERY_LIMIT_EXCEEDED", "Too many requests")
+        if self.faults.latency_ms:
+            await asyncio.sleep(self.faults.latency_ms / 1000)
+        if self.faults.error_rate and self._random.random() < self.faults.error_rate:
+            self.state.failed += 1
+            if self._random.random() < 0.5:
+                return PlainTextResponse("<html>502 Bad Gateway</html>", status_code=502)
+            return self._error(500, "INTERNAL_SERVER_ERROR", "Internal server error")
+        method = request.path_params["method"].removesuffix(".json")
+        try:
+            params = await self._params(request)
+            result = self.dispatch(method, params)
+        except SandboxError as exc:
+            return self._error(exc.status, exc.code, exc.description)
+        body: dict[str, Any] = {"result": result, "time": self._time(started)}
+        if method.endswith(".list") and isinstance(result, list):
+            body["total"] = len(result)
+        return JSONResponse(body)
+
+    async def _params(self, request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        content_type = request.headers.get("content-type", "")
+        params: dict[str, Any] = parse_query(request.url.query) if request.url.query else {}
+        if raw and "json" in content_type:
+            try:
+                loaded = json.loads(raw)
+            except json.JSONDecodeError:
+                raise SandboxError(400, "INVALID_REQUEST", "Request body is not valid JSON") from None
+            if not isinstance(loaded, dict):
+                raise SandboxError(400, "INVALID_REQUEST", "Request body must be an object")
+            params.update(loaded)
+        elif raw:
+            params.update(parse_query(raw.decode("utf-8", "replace")))
+        return params
+
+    def _admit(self) -> bool:
+        if not self.enforce_rate:
+            return True
+        now = time.monotonic()
+        self._level = max(0.0, self._level - (now - self._level_at) * self.per_second)
+        self._level_at = now
+        if self._level + 1 > self.burst:
+            return False
+        self._level += 1
+        return True
+
+    def _time(self, started: float) -> dict[str, Any]:
+        finish = time.time()
+        return {
+            "start": started,
+            "finish": finish,
+            "duration": finish - started,
+            "processing": finish - started,
+            "date_start": datetime.fromtimestamp(started, UTC).isoformat(),
+            "date_finish": datetime.fromtimestamp(finish, UTC).isoformat(),
+            "operating_reset_at": int(started) + 600,
+            "operating": 0,
+        }
+
+    @staticmethod
+    def _error(status: int, code: str, description: str) -> JSONResponse:
+        return JSONResponse({"error": code, "error_description": description}, status_code=status)
+
+    async def _deals_view(self, request: Request) -> Response:
+        deals = []
+        for deal in self.state.deals.values():
+            contacts = [self.state.contacts[c] for c in deal.get("CONTACT_IDS", []) if c in self.state.contacts]
+            comments = [c["COMMENT"] for c in self.state.comments.values()
+                        if c["ENTITY_TYPE"] == "deal" and c["ENTITY_ID"] == deal["ID"]]
+            deals.append({**deal, "contacts": contacts, "timeline": comments})
+        return JSONResponse(deals)
+
+    async def _stats_view(self, request: Request) -> Response:
+        s = self.state
+        return JSONResponse({"requests": s.requests, "rejected": s.rejected, "failed": s.failed,
+                             "contacts": len(s.contacts), "deals": len(s.deals),
+                             "comments": len(s.comments), "calls": s.calls})
+
+    async def _index(self, request: Request) -> Response:
+        return PlainTextResponse(
+            "lead-gateway Bitrix24 sandbox\n"
+            f"REST webhook: /rest/{self.user_id}/{self.code}/<method>\n"
+            "GET /deals  what landed (deals with contacts and timeline)\nGET /stats  counters\n"
+        )
+
+    # ---- methods -------------------------------------------------------------------------
+    def dispatch(self, method: str, params: dict[str, Any]) -> Any:
+        self.state.calls[method] = self.state.calls.get(method, 0) + 1
+        handler = _METHODS.get(method)
+        if handler is None:
+            raise SandboxError(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
+        return handler(self, params)
+
+    def _batch(self, params: dict[str, Any]) -> Any:
+        cmd = params.get("cmd")
+        if not isinstance(cmd, dict) or not cmd:
+            raise SandboxError(400, "INVALID_ARG_VALUE", "Parameter 'cmd' must be a non-empty array")
+        if len(cmd) > 50:
+            raise SandboxError(400, "ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded")
+        halt = str(params.get("halt", "0")).lower() in ("1", "true", "y")
+        results: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        for key, line in cmd.items():
+            method, _, query = str(line).partition("?")
+            if method == "batch":
+                raise SandboxError(405, "ERROR_BATCH_METHOD_NOT_ALLOWED", "Method is not allowed for batch usage")
+            try:
+                sub = _resolve_refs(parse_query(query), results)
+                results[key] = self.dispatch(method, sub)
+            except SandboxError as exc:
+                errors[key] = {"error": exc.code, "error_description": exc.description}
+                if halt:
+                    break
+        return {"result": results or [], "result_error": errors or [], "result_total": [],
+                "result_next": [], "result_time": []}
+
+    def _add(self, store: dict[int, dict[str, Any]], params: dict[str, Any]) -> int:
+        fields = _fields(params)
+        record: dict[str, Any] = {"ID": 0, "DATE_CREATE": datetime.now(UTC).isoformat()}
+        entity_id = self.state.new_id()
+        record["ID"] = entity_id
+        _apply(record, fields)
+        store[entity_id] = record
+        return entity_id
+
+    def _update(self, store: dict[int, dict[str, Any]], params: dict[str, Any]) -> bool:
+        record = store.get(_int(params.get("id", params.get("ID"))))
+        if record is None:
+            raise SandboxError(400, "", "Not found")
+        _apply(record, _fields(params))
+        return True
+
+    def _get(self, store: dict[int, dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+        record = store.get(_int(params.get("id", params.get("ID"))))
+        if record is None:
+            raise SandboxError(400, "", "Not found")
+        return _public(record)
+
+    def _list(self, store: dict[int, dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
+        flt = params.get("filter") or {}
+        if not isinstance(flt, dict):
+            raise SandboxError(400, "", "Parameter 'filter' must be array.")
+        rows = [r for r in store.values() if all(_matches(r, k, v) for k, v in flt.items())]
+        rows.sort(key=lambda r: int(r["ID"]))
+        start = _int(params.get("start", 0)) if str(params.get("start", "0")).lstrip("-").isdigit() else 0
+        rows = rows[max(start, 0):max(start, 0) + 50]
+        select = params.get("select")
+        if isinstance(select, list) and select and "*" not in select:
+            return [{k: _public(r).get(k) for k in ["ID", *select] if k in r or k == "ID"} for r in rows]
+        return [_public(r) for r in rows]
+
+    def _findbycomm(self, params: dict[str, Any]) -> Any:
+        kind = str(params.get("type", "")).upper()
+        values = params.get("values")
+        if kind not in ("PHONE", "EMAIL"):
+            raise SandboxError(400, "Communication type is not defined", "")
+        if not isinstance(values, list) or not values:
+            raise SandboxError(400, "Communication values is not defined", "")
+        wanted = {_comm_key(kind, str(v)) for v in values[:20]}
+        entity = str(params.get("entity_type", "CONTACT")).upper()
+        if entity != "CONTACT":
+            return []
+        found = [cid for cid, c in self.state.contacts.items()
+                 if any(_comm_key(kind, str(m.get("VALUE", ""))) in wanted for m in c.get(kind, []))]
+        return {"CONTACT": found[:20]} if found else []
+
+    def _comment_add(self, params: dict[str, Any]) -> int:
+        fields = params.get("fields")
+        if not isinstance(fields, dict):
+            raise SandboxError(400, "100", "Required fields are missing")
+        if not str(fields.get("COMMENT", "")).strip():
+            raise SandboxError(400, "INVALID_ARG_VALUE", "Empty comment")
+        entity_type = str(fields.get("ENTITY_TYPE", "")).lower()
+        entity_id = _int(fields.get("ENTITY_ID"))
+        store = {"deal": self.state.deals, "contact": self.state.contacts}.get(entity_type)
+        if store is None or entity_id not in store:
+            raise SandboxError(400, "OWNER_NOT_FOUND", "Owner not found")
+        comment_id = self.state.new_id()
+        self.state.comments[comment_id] = {"ID": comment_id, "ENTITY_TYPE": entity_type,
+                                           "ENTITY_ID": entity_id, "COMMENT": str(fields["COMMENT"]),
+                                           "CREATED": datetime.now(UTC).isoformat()}
+        return comment_id
+
+    def _comment_list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        flt = params.get("filter") or {}
+        return [dict(c) for c in self.state.comments.values()
+                if all(_matches(c, k, v) for k, v in (flt.items() if isinstance(flt, dict) else []))]
+
+    def _status_list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        flt = params.get("filter") or {}
+        rows = [s for s in self.state.statuses
+                if all(_matches(s, k, v) for k, v in (flt.items() if isinstance(flt, dict) else []))]
+        return [{"ID": i + 1, **s} for i, s in enumerate(rows)]
+
+    def _status_add(self, params: dict[str, Any]) -> int:
+        fields = _fields(params)
+        if not fields.get("ENTITY_ID") or not fields.get("STATUS_ID"):
+            raise SandboxError(400, "", "Required fields ENTITY_ID, STATUS_ID")
+        if any(s["ENTITY_ID"] == fields["ENTITY_ID"] and s["STATUS_ID"] == fields["STATUS_ID"]
+               for s in self.state.statuses):
+            raise SandboxError(400, "", "Status already exists")
+        self.state.statuses.append({"ENTITY_ID": fields["ENTITY_ID"], "STATUS_ID": fields["STATUS_ID"],
+                                    "NAME": fields.get("NAME", fields["STATUS_ID"]), "SORT": 500, "SYSTEM": "N"})
+        return len(self.state.statuses)
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise SandboxError(400, "", f"Invalid ID {value!r}") from None
+
+
+def _fields(params: dict[str, Any]) -> dict[str, Any]:
+    fields = params.get("fields", params.get("FIELDS"))
+    if not isinstance(fields, dict):
+        raise SandboxError(400, "", "Parameter 'fields' must be array.")
+    return fields
+
+
+def _apply(record: dict[str, Any], fields: dict[str, Any]) -> None:
+    for key, value in fields.items():
+        if key in MULTIFIELDS:
+            _apply_multifield(record, key, value)
+        elif key == "CONTACT_IDS":
+            ids = list(value.values()) if isinstance(value, dict) else list(value or [])
+            record["CONTACT_IDS"] = [_int(v) for v in ids]
+            record["CONTACT_ID"] = record["CONTACT_IDS"][0] if record["CONTACT_IDS"] else None
+        else:
+            record[key] = value
+
+
+def _apply_multifield(record: dict[str, Any], key: str, value: Any) -> None:
+    entries = list(value.values()) if isinstance(value, dict) else list(value or [])
+    current: list[dict[str, Any]] = record.setdefault(key, [])
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        if entry.get("ID"):
+            target = next((m for m in current if str(m["ID"]) == str(entry["ID"])), None)
+            if target is None:
+                continue
+            if entry.get("DELETE") == "Y" or entry.get("VALUE") == "":
+                current.remove(target)
+            else:
+                target.update({k: v for k, v in entry.items() if k in ("VALUE", "VALUE_TYPE")})
+        elif entry.get("VALUE"):
+            current.append({"ID": str(next(_multifield_ids)), "TYPE_ID": key,
+                            "VALUE": str(entry["VALUE"]), "VALUE_TYPE": entry.get("VALUE_TYPE", "WORK")})
+
+
+def _public(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: (str(v) if k in ("ID", "CONTACT_ID") and v is not None else v) for k, v in record.items()}
+
+
+def _comm_key(kind: str, value: str) -> str:
+    if kind == "EMAIL":
+        return value.strip().lower()
+    digits = re.sub(r"\D", "", value.split(";")[0].split(",")[0])
+    return digits[-10:] if len(digits) >= 10 else digits
+
+
+def _matches(record: dict[str, Any], key: str, expected: Any) -> bool:
+    match = _FILTER_OP.match(key)
+    op, name = (match.group(1) or "", match.group(2)) if match else ("", key)
+    actual = record.get(name)
+    if name in MULTIFIELDS:
+        values = {str(m.get("VALUE")) for m in (actual or [])}
+        hit = str(expected) in values
+        return not hit if op in ("!", "!=") else hit
+    if op in ("@", "!@"):
+        pool = {str(v) for v in (expected if isinstance(expected, list) else [expected])}
+        return (str(actual) in pool) == (op == "@")
+    if op in (">", "<", ">=", "<="):
+        try:
+            a, b = float(str(actual)), float(str(expected))
+        except ValueError:
+            return False
+        return {">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}[op]
+    if op in ("%", "=%", "%="):
+        return str(expected).lower() in str(actual or "").lower()
+    equal = str(actual if actual is not None else "") == str(expected)
+    return not equal if op in ("!", "!=") else equal
+
+
+def _resolve_refs(node: Any, results: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        return {k: _resolve_refs(v, results) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve_refs(v, results) for v in node]
+    if isinstance(node, str):
+        match = _REF.match(node)
+        if match:
+            value: Any = results.get(match.group(1))
+            for part in re.findall(r"\[([^\]]*)\]", match.group(2)):
+                if isinstance(value, list) and part.isdigit():
+                    value = value[int(part)] if int(part) < len(value) else None
+                elif isinstance(value, dict):
+                    value = value.get(part)
+                else:
+                    value = None
+            return "" if value is None else value
+    return node
+
+
+_METHODS: dict[str, Any] = {
+    "batch": Sandbox._batch,
+    "crm.contact.add": lambda s, p: s._add(s.state.contacts, p),
+    "crm.contact.update": lambda s, p: s._update(s.state.contacts, p),
+    "crm.contact.get": lambda s, p: s._get(s.state.contacts, p),
+    "crm.contact.list": lambda s, p: s._list(s.state.contacts, p),
+    "crm.deal.add": lambda s, p: s._add(s.state.deals, p),
+    "crm.deal.update": lambda s, p: s._update(s.state.deals, p),
+    "crm.deal.get": lambda s, p: s._get(s.state.deals, p),
+    "crm.deal.list": lambda s, p: s._list(s.state.deals, p),
+    "crm.duplicate.findbycomm": Sandbox._findbycomm,
+    "crm.timeline.comment.add": Sandbox._comment_add,
+    "crm.timeline.comment.list": Sandbox._comment_list,
+    "crm.status.list": Sandbox._status_list,
+    "crm.status.add": Sandbox._status_add,
+    "crm.settings.mode.get": lambda s, p: 1,
+}

@@ -1,0 +1,67 @@
+"""The FastAPI app: routes, error envelope, sandboxes, and (for `run`) the in-process worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway import routes_ops, routes_telegram
+from gateway.http_errors import ApiError, api_error_handler, http_error_handler
+from gateway.polling import start_pollers
+from gateway.runtime import Runtime
+from gateway.worker import build_worker
+
+logger = logging.getLogger("gateway.app")
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    with_worker: bool = False  # `run`: the worker shares this process and event loop
+    with_polling: bool = True  # tenants whose Telegram mode is polling
+    retry_base: float = 1.0
+    shutdown_grace: float = 10.0
+
+
+def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
+    options = options or AppOptions()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.runtime = runtime
+        tasks: list[asyncio.Task[None]] = []
+        worker = None
+        if options.with_worker:
+            worker = build_worker(runtime, handle_signals=False, retry_base=options.retry_base)
+            app.state.worker_task = asyncio.create_task(worker.async_run(), name="arq-worker")
+            tasks.append(app.state.worker_task)
+        if options.with_polling:
+            tasks.extend(start_pollers(runtime))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            if worker is not None and worker.tasks:
+                # let jobs in flight finish; anything cut off is retried from the queue later
+                await asyncio.wait(list(worker.tasks.values()), timeout=options.shutdown_grace)
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await runtime.close()
+
+    app = FastAPI(title="lead-gateway", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.runtime = runtime
+    app.add_exception_handler(ApiError, api_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.include_router(routes_telegram.router)
+    app.include_router(routes_ops.router)
+    if runtime.bitrix_sandbox is not None:
+        app.mount("/sandbox/bitrix", runtime.bitrix_sandbox.app)
+    if runtime.telegram_sandbox is not None:
+        app.mount("/sandbox/telegram", runtime.telegram_sandbox.app)
+    return app

@@ -1,0 +1,125 @@
+"""Handle one client message: update the dialogue, answer at once, queue the CRM sync."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+from gateway import attribution as attribution_rules
+from gateway import keys
+from gateway.config import TenantConfig
+from gateway.dialogue import SERVICE_PREFIX, TIME_PREFIX, Dialogue
+from gateway.events import InboundMessage
+from gateway.ports import Sender
+from gateway.state import DialogueState, TimelineEntry, append_timeline, load_dialogue, save_dialogue
+from qualifier.phone import normalize_phone
+from qualifier.result import Extraction
+from qualifier.rules import RuleQualifier
+
+logger = logging.getLogger("gateway.conversation")
+
+LOCK_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class ConversationContext:
+    redis: Redis
+    tenant: TenantConfig
+    qualifier: RuleQualifier
+    dialogue: Dialogue
+    sender: Sender
+
+
+def _new_state(event: InboundMessage) -> DialogueState:
+    return DialogueState(
+        conversation_key=event.conversation_key, tenant=event.tenant, channel=event.channel.value,
+        chat_id=event.chat_id, sender_id=event.sender_id,
+    )
+
+
+def _apply_button(state: DialogueState, event: InboundMessage, ctx: ConversationContext) -> bool:
+    button = event.button or ""
+    if button.startswith(SERVICE_PREFIX) and ctx.dialogue.services.get(button[len(SERVICE_PREFIX):]):
+        state.service_ids = [button[len(SERVICE_PREFIX):]]
+        return True
+    if button.startswith(TIME_PREFIX):
+        try:
+            start = datetime.fromisoformat(button[len(TIME_PREFIX):]).replace(tzinfo=ctx.tenant.tz)
+        except ValueError:
+            return False
+        state.time_start, state.time_end = start, None
+        return True
+    return False
+
+
+def _apply_extraction(state: DialogueState, found: Extraction) -> bool:
+    learned = False
+    if found.service_ids and list(found.service_ids) != state.service_ids:
+        state.service_ids, learned = list(found.service_ids), True
+    if found.time_start and (found.time_start, found.time_end) != (state.time_start, state.time_end):
+        state.time_start, state.time_end, learned = found.time_start, found.time_end, True
+    if found.phone and found.phone != state.phone:
+        state.phone, learned = found.phone, True
+    if found.name and not state.name:
+        state.name = found.name
+    if found.intent != "other":
+        state.intent = found.intent
+    return learned
+
+
+def _timeline_text(event: InboundMessage) -> str:
+    if event.button:
+        return f"[кнопка] {event.button}"
+    if event.contact_phone:
+        return f"[поделился номером] {event.text}".strip()
+    return event.text or "[/start]"
+
+
+async def handle_message(ctx: ConversationContext, event: InboundMessage, now: datetime) -> bool:
+    """Returns False when this delivery was already handled (a replay)."""
+    key = event.conversation_key
+    async with ctx.redis.lock(keys.conversation_lock(key), timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS):
+        state = await load_dialogue(ctx.redis, key) or _new_state(event)
+        if event.dedupe_key in state.processed:
+            return False
+        first_time = event.dedupe_key not in state.replied
+        if first_time:
+            learned = _update(state, event, ctx, now)
+            await append_timeline(ctx.redis, key, TimelineEntry(key=event.dedupe_key, text=_timeline_text(event),
+                                                                at=event.sent_at.astimezone(ctx.tenant.tz)))
+            reply = ctx.dialogue.next_reply(state, state.intent if _has_new_intent(event) else "other",
+                                            learned, now.astimezone(ctx.tenant.tz))
+            await save_dialogue(ctx.redis, state)
+            if event.callback_id:
+                await ctx.sender.acknowledge_button(event.callback_id)
+            await ctx.sender.send(event.chat_id, reply)
+            state.mark("replied", event.dedupe_key)
+        state.mark("processed", event.dedupe_key)
+        await save_dialogue(ctx.redis, state)
+    return True
+
+
+def _has_new_intent(event: InboundMessage) -> bool:
+    return bool(event.text) and not event.button
+
+
+def _update(state: DialogueState, event: InboundMessage, ctx: ConversationContext, now: datetime) -> bool:
+    state.message_count += 1
+    state.last_inbound_at = event.received_at
+    state.name = state.name or event.sender_name
+    state.username = state.username or event.sender_username
+    if event.attribution and state.attribution is None:  # first touch sticks to the conversation
+        state.attribution = attribution_rules.resolve(event.attribution, ctx.tenant.deeplinks)
+    learned = _apply_button(state, event, ctx)
+    if event.contact_phone:
+        phone = normalize_phone(event.contact_phone)
+        if phone and phone != state.phone:
+            state.phone, learned = phone, True
+    if event.text:
+        found = ctx.qualifier.extract(event.text, now.astimezone(ctx.tenant.tz))
+        state.intent = "other"
+        learned = _apply_extraction(state, found) or learned
+    return learned

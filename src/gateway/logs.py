@@ -1,0 +1,50 @@
+"""JSON log lines for ops: one object per line, phone numbers masked, secrets never formatted in."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import UTC, datetime
+
+from qualifier.phone import mask_phones_in
+
+# Bot tokens and Bitrix webhook codes, should any reach a message through an exception text.
+_SECRETS = (
+    re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b"),
+    re.compile(r"(/rest/\d+/)[A-Za-z0-9]{8,}"),
+    re.compile(r"(/bot)[^/\s]+"),
+)
+
+
+def scrub(text: str) -> str:
+    text = _SECRETS[0].sub("<bot-token>", text)
+    text = _SECRETS[1].sub(r"\1<webhook-code>", text)
+    text = _SECRETS[2].sub(r"\1<token>", text)
+    return mask_phones_in(text)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": scrub(record.getMessage()),
+        }
+        for extra in ("conversation", "event_id", "tenant"):
+            if hasattr(record, extra):
+                entry[extra] = getattr(record, extra)
+        if record.exc_info:
+            entry["exc"] = scrub(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("httpx", "aiogram.event", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,50 @@
+"""Health, readiness and metrics for ops."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
+
+from gateway import dlq
+from gateway.runtime import Runtime
+
+router = APIRouter()
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/readyz", summary="Redis reachable, and the in-process worker alive")
+async def readyz(request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(runtime.redis.ping(), timeout=2)
+        checks["redis"] = "ok"
+    except (RedisError, OSError, TimeoutError) as exc:
+        checks["redis"] = f"unreachable: {type(exc).__name__}"
+    worker_task: asyncio.Task[None] | None = getattr(request.app.state, "worker_task", None)
+    if worker_task is not None:
+        checks["worker"] = "ok" if not worker_task.done() else "stopped"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
+                        status_code=200 if ready else 503)
+
+
+@router.get("/metrics", summary="Prometheus text exposition")
+async def metrics(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    try:
+        runtime.metrics.dead_letters.set(await dlq.size(runtime.redis))
+        runtime.metrics.queue_depth.set(await runtime.redis.zcard(runtime.redis.default_queue_name))
+    except (RedisError, OSError):
+        pass  # the gauges keep their last value; /readyz reports the outage
+    for tenant_id, services in runtime.tenants.items():
+        runtime.metrics.limiter_wait_seconds.labels(tenant_id).set(services.bucket.waited_seconds)
+    return PlainTextResponse(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,64 @@
+"""POST /webhooks/{tenant}/telegram: check the secret, parse, dedupe, queue, answer."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from adapters.telegram.inbound import Ignored, MalformedUpdate, parse_update
+from gateway.http_errors import ApiError, read_body
+from gateway.intake import QueueUnavailable
+from gateway.runtime import Runtime
+
+router = APIRouter()
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def tenant_services(runtime: Runtime, tenant: str, channel: str) -> None:
+    services = runtime.tenants.get(tenant)
+    if services is None:
+        raise ApiError(404, "unknown_tenant", f"no tenant {tenant!r}")
+    if getattr(services.config.channels, channel) is None:
+        raise ApiError(404, "channel_not_configured", f"tenant {tenant!r} has no {channel} channel")
+
+
+@router.post("/webhooks/{tenant}/telegram", summary="Telegram Bot API webhook")
+async def telegram_webhook(tenant: str, request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    metrics = runtime.metrics.webhooks
+    try:
+        tenant_services(runtime, tenant, "telegram")
+        telegram = runtime.tenants[tenant].config.channels.telegram
+        assert telegram is not None  # noqa: S101 - checked above
+        if telegram.secret_token is None:
+            raise ApiError(404, "channel_not_configured", "this tenant's Telegram bot uses polling")
+        given = request.headers.get(SECRET_HEADER)
+        if given is None:
+            raise ApiError(401, "missing_secret", f"{SECRET_HEADER} header is required")
+        if not secrets.compare_digest(given.encode(), telegram.secret_token.encode()):
+            raise ApiError(403, "bad_secret", f"{SECRET_HEADER} does not match")
+        body = await read_body(request, runtime.config.max_body_bytes)
+        try:
+            raw = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ApiError(400, "malformed_body", "body is not JSON") from None
+        try:
+            parsed = parse_update(raw, tenant, datetime.now(UTC))
+        except MalformedUpdate as exc:
+            raise ApiError(400, "malformed_body", str(exc)) from None
+        if isinstance(parsed, Ignored):
+            metrics.labels(tenant, "telegram", "ignored").inc()
+            return JSONResponse({"ok": True, "status": "ignored", "reason": parsed.reason})
+        try:
+            outcome = await runtime.intake.accept(parsed)
+        except QueueUnavailable:
+            raise ApiError(503, "queue_unavailable", "the event could not be queued; retry later") from None
+    except ApiError as exc:
+        metrics.labels(tenant if tenant in runtime.tenants else "unknown", "telegram", exc.code).inc()
+        raise
+    metrics.labels(tenant, "telegram", outcome.value).inc()
+    return JSONResponse({"ok": True, "status": outcome.value})

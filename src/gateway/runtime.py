@@ -1,0 +1,139 @@
+"""The composition root: every client built once from the config and handed to whoever needs it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool
+
+from adapters.telegram.outbound import TelegramSender, make_bot
+from bitrix.client import BitrixClient, make_http_client
+from bitrix.limiter import LeakyBucket
+from bitrix.sandbox import Sandbox
+from gateway import keys
+from gateway.config import AppConfig, TenantConfig
+from gateway.conversation import ConversationContext
+from gateway.crm_sync import CrmContext
+from gateway.dialogue import Dialogue, Texts
+from gateway.intake import Intake
+from gateway.metrics import Metrics
+from gateway.ports import Reply, Sender
+from gateway.telegram_sandbox import TelegramSandbox
+from qualifier.catalog import Service, ServiceMatcher
+from qualifier.rules import RuleQualifier
+
+logger = logging.getLogger("gateway.runtime")
+
+SANDBOX_USER, SANDBOX_CODE = "1", "sandbox"
+
+
+def job_serializer(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, default=str).encode()
+
+
+def job_deserializer(raw: bytes) -> Any:
+    return json.loads(raw)
+
+
+def connect_redis(url: str) -> ArqRedis:
+    """A pool that connects lazily: building it touches no network."""
+    pool = ConnectionPool.from_url(url, socket_connect_timeout=5, socket_timeout=10, health_check_interval=30)
+    return ArqRedis(pool, job_serializer=job_serializer, job_deserializer=job_deserializer)
+
+
+class NoChannel:
+    """A sender for a tenant without that channel configured: refuses loudly."""
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        from gateway.ports import SendRejected  # noqa: PLC0415
+
+        raise SendRejected("channel not configured for this tenant")
+
+    async def acknowledge_button(self, callback_id: str) -> None:
+        return None
+
+
+@dataclass
+class TenantServices:
+    id: str
+    config: TenantConfig
+    matcher: ServiceMatcher
+    qualifier: RuleQualifier
+    dialogue: Dialogue
+    bitrix: BitrixClient
+    bucket: LeakyBucket
+    senders: dict[str, Sender]
+
+    def services_by_id(self) -> dict[str, str]:
+        return {s.id: s.name for s in self.matcher.services}
+
+
+@dataclass
+class Runtime:
+    config: AppConfig
+    redis: ArqRedis
+    http: httpx.AsyncClient
+    metrics: Metrics
+    tenants: dict[str, TenantServices]
+    intake: Intake
+    bitrix_sandbox: Sandbox | None = None
+    telegram_sandbox: TelegramSandbox | None = None
+    _closers: list[Any] = field(default_factory=list)
+
+    def conversation_context(self, tenant: str, channel: str) -> ConversationContext:
+        t = self.tenants[tenant]
+        return ConversationContext(redis=self.redis, tenant=t.config, qualifier=t.qualifier,
+                                   dialogue=t.dialogue, sender=t.senders.get(channel, NoChannel()))
+
+    def crm_context(self, tenant: str) -> CrmContext:
+        t = self.tenants[tenant]
+        return CrmContext(redis=self.redis, bitrix=t.bitrix, tenant=t.config, service_names=t.services_by_id())
+
+    async def close(self) -> None:
+        for closer in self._closers:
+            await closer()
+        await self.http.aclose()
+        await self.redis.aclose()
+
+
+def build_runtime(
+    config: AppConfig,
+    redis_url: str,
+    *,
+    sandbox_base: str,
+    http: httpx.AsyncClient | None = None,
+    bitrix_sandbox: Sandbox | None = None,
+    telegram_sandbox: TelegramSandbox | None = None,
+) -> Runtime:
+    """Build every client; nothing connects until first used."""
+    redis = connect_redis(redis_url)
+    metrics = Metrics()
+    http = http or make_http_client()
+    runtime = Runtime(config=config, redis=redis, http=http, metrics=metrics, tenants={},
+                      intake=Intake(redis, config.queue.dedupe_days * 24 * 3600),
+                      bitrix_sandbox=bitrix_sandbox, telegram_sandbox=telegram_sandbox)
+    for tenant_id, tenant in config.tenants.items():
+        services = [Service(c.id, c.name, tuple(c.aliases), c.duration_min, c.price) for c in tenant.catalog]
+        matcher = ServiceMatcher(services)
+        hours = tenant.opening_hours()
+        webhook_url = tenant.bitrix.webhook_url or f"{sandbox_base}/sandbox/bitrix/rest/{SANDBOX_USER}/{SANDBOX_CODE}/"
+        # One bucket per portal: tenants sharing a portal share its budget.
+        bucket = LeakyBucket(redis, keys.bitrix_bucket(webhook_url.split("/rest/")[0]),
+                             tenant.bitrix.rate_limit.burst, tenant.bitrix.rate_limit.per_second)
+        bitrix = BitrixClient(webhook_url, http, bucket,
+                              observe=lambda method, outcome: metrics.bitrix_calls.labels(method, outcome).inc())
+        senders: dict[str, Sender] = {}
+        if tenant.channels.telegram is not None:
+            tg = TelegramSender(make_bot(tenant.channels.telegram.bot_token, tenant.channels.telegram.api_base))
+            senders["telegram"] = tg
+            runtime._closers.append(tg.close)
+        runtime.tenants[tenant_id] = TenantServices(
+            id=tenant_id, config=tenant, matcher=matcher, qualifier=RuleQualifier(matcher, hours),
+            dialogue=Dialogue(services, hours, Texts()), bitrix=bitrix, bucket=bucket, senders=senders,
+        )
+    return runtime

@@ -1,0 +1,46 @@
+"""A Bot API stand-in for trying the gateway with no bot: records what the bot would send.
+
+Mounted at /sandbox/telegram by `lead-gateway run` when a tenant points `api_base` at it;
+`GET /sandbox/telegram/sent` shows the replies.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+
+class TelegramSandbox:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self._message_ids = itertools.count(1)
+        self.app = Starlette(routes=[
+            Route("/bot{token}/{method}", self._method, methods=["GET", "POST"]),
+            Route("/sent", self._sent, methods=["GET"]),
+        ])
+
+    async def _method(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        form = await request.form()
+        params: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+        self.sent.append({"method": method, **params})
+        if method == "sendMessage":
+            chat_id = int(str(params.get("chat_id", "0")))
+            result: Any = {"message_id": next(self._message_ids), "date": int(time.time()),
+                           "chat": {"id": chat_id, "type": "private"}, "text": params.get("text", "")}
+        elif method == "getMe":
+            result = {"id": 1, "is_bot": True, "first_name": "Sandbox bot", "username": "sandbox_bot"}
+        elif method == "getUpdates":
+            result = []
+        else:
+            result = True
+        return JSONResponse({"ok": True, "result": result})
+
+    async def _sent(self, request: Request) -> Response:
+        return JSONResponse([m for m in self.sent if m["method"] == "sendMessage"])

@@ -1,0 +1,131 @@
+"""The arq worker: jobs, and the one retry policy (backoff, then the dead-letter queue)."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from arq import Retry
+from arq.worker import Worker, func
+from pydantic import ValidationError
+from redis.exceptions import LockError, RedisError
+
+from bitrix.errors import BitrixAuthError, BitrixRetryable, OperationTimeLimit
+from gateway import dlq, keys
+from gateway.conversation import handle_message
+from gateway.crm_sync import sync_conversation
+from gateway.events import InboundMessage
+from gateway.intake import HANDLE_INBOUND, JOB_EXPIRES_SECONDS, SYNC_CRM
+from gateway.ports import SendRejected, SendRetryable
+from gateway.runtime import Runtime
+
+logger = logging.getLogger("gateway.worker")
+
+TRANSIENT = (SendRetryable, BitrixRetryable, LockError, RedisError, OSError)
+
+
+def backoff_seconds(attempt: int, base: float, hint: float | None = None) -> float:
+    if hint is not None and hint > 0:
+        return hint
+    # jitter keeps a burst of failed jobs from hammering the portal in step
+    return float(min(base * 2 ** (attempt - 1), 600.0) * (0.75 + random.random() / 2))  # noqa: S311
+
+
+async def _guarded(
+    ctx: dict[str, Any], function: str, args: list[Any], tenant: str, work: Callable[[], Awaitable[str]]
+) -> str:
+    runtime: Runtime = ctx["runtime"]
+    attempt = int(ctx.get("job_try", 1))
+    limit = runtime.config.queue.max_attempts
+    try:
+        outcome = await work()
+    except TRANSIENT as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        if attempt >= limit:
+            await dlq.park(runtime.redis, function, args, tenant, reason, attempt)
+            runtime.metrics.jobs.labels(function, "dead_letter").inc()
+            logger.error("%s parked after %d attempts: %s", function, attempt, reason)
+            return "parked"
+        hint = getattr(exc, "retry_after", None)
+        if isinstance(exc, OperationTimeLimit) and exc.reset_at:
+            hint = max(exc.reset_at - datetime.now(UTC).timestamp(), 1.0)
+        runtime.metrics.jobs.labels(function, "retry").inc()
+        logger.warning("%s attempt %d failed, retrying: %s", function, attempt, reason)
+        raise Retry(defer=backoff_seconds(attempt, ctx["retry_base"], hint)) from exc
+    except (BitrixAuthError, ValidationError, SendRejected) as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        await dlq.park(runtime.redis, function, args, tenant, reason, attempt)
+        runtime.metrics.jobs.labels(function, "dead_letter").inc()
+        logger.error("%s parked, not retryable: %s", function, reason)
+        return "parked"
+    runtime.metrics.jobs.labels(function, outcome).inc()
+    return outcome
+
+
+async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
+    runtime: Runtime = ctx["runtime"]
+    tenant = str(payload.get("tenant", "?"))
+
+    async def work() -> str:
+        event = InboundMessage.model_validate(payload)
+        if event.tenant not in runtime.tenants:
+            raise SendRejected(f"tenant {event.tenant!r} is no longer configured")
+        conversation = runtime.conversation_context(event.tenant, event.channel.value)
+        try:
+            fresh = await handle_message(conversation, event, datetime.now(UTC))
+        except SendRejected as exc:
+            # The client can't be answered (bot blocked...), but the lead must still reach the CRM.
+            logger.warning("reply to %s refused: %s", event.conversation_key, exc)
+            runtime.metrics.replies.labels(event.channel.value, "rejected").inc()
+            fresh = True
+        else:
+            if fresh:
+                runtime.metrics.replies.labels(event.channel.value, "sent").inc()
+                runtime.metrics.first_reply_seconds.labels(event.channel.value).observe(
+                    (datetime.now(UTC) - event.received_at).total_seconds())
+        state_count = await runtime.redis.llen(keys.timeline(event.conversation_key))
+        await runtime.redis.enqueue_job(SYNC_CRM, event.tenant, event.conversation_key,
+                                        _job_id=f"crm:{event.conversation_key}:{state_count}",
+                                        _expires=JOB_EXPIRES_SECONDS)
+        return "done" if fresh else "replayed"
+
+    return await _guarded(ctx, HANDLE_INBOUND, [payload], tenant, work)
+
+
+async def sync_crm(ctx: dict[str, Any], tenant: str, conversation_key: str) -> str:
+    runtime: Runtime = ctx["runtime"]
+
+    async def work() -> str:
+        if tenant not in runtime.tenants:
+            raise SendRejected(f"tenant {tenant!r} is no longer configured")
+        async with runtime.redis.lock(keys.crm_lock(conversation_key), timeout=120, blocking_timeout=130):
+            link = await sync_conversation(runtime.crm_context(tenant), conversation_key)
+        return "done" if link else "no_conversation"
+
+    return await _guarded(ctx, SYNC_CRM, [tenant, conversation_key], tenant, work)
+
+
+def build_worker(runtime: Runtime, *, handle_signals: bool = True, burst: bool = False,
+                 retry_base: float = 1.0, max_jobs: int = 20) -> Worker:
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        ctx["runtime"] = runtime
+        ctx["retry_base"] = retry_base
+
+    attempts = runtime.config.queue.max_attempts + 1  # our policy parks before arq gives up
+    return Worker(
+        functions=[func(handle_inbound, name=HANDLE_INBOUND, max_tries=attempts),
+                   func(sync_crm, name=SYNC_CRM, max_tries=attempts, timeout=300)],
+        redis_pool=runtime.redis,
+        on_startup=on_startup,
+        handle_signals=handle_signals,
+        burst=burst,
+        max_jobs=max_jobs,
+        poll_delay=0.05,
+        job_serializer=runtime.redis.job_serializer,
+        job_deserializer=runtime.redis.job_deserializer,
+        keep_result=3600,
+        log_results=False,
+    )

@@ -1,0 +1,67 @@
+"""The tenant's services named in a message: inflections, diminutives and typos included."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from qualifier.morphology import lemma, words
+
+_STOP = frozenset({"на", "в", "и", "по", "для", "с", "к", "у", "о"})
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    duration_min: int = 60
+    price: float | None = None
+
+
+def _term_lemmas(term: str) -> tuple[str, ...]:
+    return tuple(lemma(w) for w in words(term) if w not in _STOP)
+
+
+def _word_matches(term_lemma: str, token: str, token_lemma: str) -> bool:
+    if token_lemma == term_lemma or token == term_lemma:
+        return True
+    if len(term_lemma) >= 5:
+        stem = term_lemma[:-1] if len(term_lemma) < 7 else term_lemma[:-2]
+        if token.startswith(stem) or token_lemma.startswith(stem):  # маникюрчик, бровки
+            return True
+        if len(token) >= 5 and fuzz.ratio(term_lemma, token_lemma) >= 84:  # маникуюр, педекюр
+            return True
+    return False
+
+
+class ServiceMatcher:
+    def __init__(self, services: list[Service]) -> None:
+        self.services = services
+        self._terms: list[tuple[Service, tuple[str, ...]]] = []
+        for service in services:
+            for term in (service.name, *service.aliases):
+                lemmas = _term_lemmas(term)
+                if lemmas:
+                    self._terms.append((service, lemmas))
+
+    def by_id(self, service_id: str) -> Service | None:
+        return next((s for s in self.services if s.id == service_id), None)
+
+    def find(self, text: str) -> list[Service]:
+        """Services named in `text`, the most specific match first."""
+        tokens = [w for w in words(text) if w not in _STOP]
+        pairs = [(t, lemma(t)) for t in tokens]
+        best: dict[str, tuple[int, Service]] = {}
+        for service, term in self._terms:
+            if all(any(_word_matches(tl, tok, tokl) for tok, tokl in pairs) for tl in term):
+                score = len(term)
+                if service.id not in best or best[service.id][0] < score:
+                    best[service.id] = (score, service)
+        if not best:
+            return []
+        ranked = sorted(best.values(), key=lambda pair: -pair[0])
+        top_score = ranked[0][0]
+        # A multi-word name beats the one-word names inside it ("мужская стрижка" over "стрижка").
+        return [service for score, service in ranked if score == top_score or score > 1]

@@ -1,0 +1,57 @@
+"""Russian phone numbers in free text -> E.164, without mistaking dates, prices or times."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+# Digits with spaces, dashes and brackets between them; dots and colons belong to dates and times.
+_CANDIDATE = re.compile(r"(?<![\d\w])(\+?\s?\d[\d\s\-()]{8,20}\d)(?![\d\w])")
+
+
+def normalize_phone(raw: str) -> str | None:
+    """One number as written (`8 913 123-45-67`, `79161234567`) -> `+79131234567`, or None."""
+    digits = re.sub(r"\D", "", raw)
+    if len(digits) == 10:
+        candidate = "+7" + digits
+    elif len(digits) == 11 and digits[0] in "78":
+        candidate = "+7" + digits[1:]
+    elif raw.strip().startswith("+") and 8 <= len(digits) <= 15:
+        candidate = "+" + digits
+    else:
+        return None
+    try:
+        number = phonenumbers.parse(candidate, "RU")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def find_phones(text: str) -> list[str]:
+    found: list[str] = []
+    for match in _CANDIDATE.finditer(text):
+        chunk = match.group(1)
+        if chunk.count("(") != chunk.count(")"):
+            chunk = chunk.replace("(", " ").replace(")", " ")
+        phone = normalize_phone(chunk)
+        if phone and phone not in found:
+            found.append(phone)
+    return found
+
+
+def mask_phone(phone: str) -> str:
+    """`+79131234567` -> `+7913***4567`, for logs."""
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) < 7:
+        return "***"
+    return f"+{digits[:4]}***{digits[-4:]}"
+
+
+_ANY_PHONE = re.compile(r"\+?\d[\d\s\-()]{8,20}\d")
+
+
+def mask_phones_in(text: str) -> str:
+    return _ANY_PHONE.sub(lambda m: mask_phone(m.group(0)) if normalize_phone(m.group(0)) else m.group(0), text)

@@ -41,6 +41,9 @@ class SandboxError(Exception):
 class Faults:
     error_rate: float = 0.0  # share of requests answered with a 500 (or a non-JSON 502)
     latency_ms: float = 0.0
+    # answer this late after the work is done: the client times out not knowing it succeeded
+    latency_after_ms: float = 0.0
+    slow_methods: frozenset[str] = frozenset()  # empty: latency_after_ms applies to every method
     seed: int | None = None
 
 
@@ -114,6 +117,8 @@ class Sandbox:
             result = self.dispatch(method, params)
         except SandboxError as exc:
             return self._error(exc.status, exc.code, exc.description)
+        if self.faults.latency_after_ms and (not self.faults.slow_methods or method in self.faults.slow_methods):
+            await asyncio.sleep(self.faults.latency_after_ms / 1000)
         body: dict[str, Any] = {"result": result, "time": self._time(started)}
         if method.endswith(".list") and isinstance(result, list):
             body["total"] = len(result)

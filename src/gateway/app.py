@@ -50,8 +50,13 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
             if worker is not None and worker.tasks:
                 # let jobs in flight finish; anything cut off is retried from the queue later
                 await asyncio.wait(list(worker.tasks.values()), timeout=options.shutdown_grace)
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await runtime.close()
+            if tasks:
+                await asyncio.wait(tasks, timeout=options.shutdown_grace)
+            # bounded: a connection stuck mid-command must not keep the process from exiting
+            try:
+                await asyncio.wait_for(runtime.close(), timeout=options.shutdown_grace)
+            except TimeoutError:
+                logger.warning("shutdown: clients did not close in %.0f s", options.shutdown_grace)
 
     app = FastAPI(title="lead-gateway", version="0.1.0", lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)

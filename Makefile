@@ -1,0 +1,37 @@
+# lead-gateway: make install | run | test | lint | bench
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck format bench openapi clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# The service with an embedded Redis and the sandbox portal unless lead-gateway.yaml says otherwise.
+run: install
+	@test -f lead-gateway.yaml || cp lead-gateway.example.yaml lead-gateway.yaml
+	$(BIN)/lead-gateway run --config lead-gateway.yaml
+
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+bench: install
+	$(BIN)/python bench/qualifier_bench.py
+
+clean:
+	rm -rf $(VENV) .lead-gateway .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,87 @@
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError, load_config, parse_config
+
+
+def minimal(**telegram):
+    tg = {"bot_token": "1:x", "secret_token": "s", **telegram}
+    return {"tenants": {"salon": {"channels": {"telegram": tg}}}}
+
+
+def test_env_expansion_with_default_and_value():
+    config = parse_config(
+        {"redis_url": "${REDIS:-redis://127.0.0.1:6379/0}",
+         "tenants": {"salon": {"channels": {"telegram": {"bot_token": "${TOKEN}", "secret_token": "abc"}}}}},
+        {"TOKEN": "42:secret"},
+    )
+    assert config.redis_url == "redis://127.0.0.1:6379/0"
+    assert config.tenants["salon"].channels.telegram.bot_token == "42:secret"
+
+
+def test_unset_variable_is_named_with_its_key_path():
+    with pytest.raises(ConfigError) as info:
+        parse_config(minimal(bot_token="${NOPE}"), {})
+    assert info.value.problems == ["tenants.salon.channels.telegram.bot_token: environment variable NOPE is not set"]
+
+
+def test_missing_secret_token_in_webhook_mode_names_the_key():
+    data = {"tenants": {"salon": {"channels": {"telegram": {"bot_token": "1:x"}}}}}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, {})
+    assert "tenants.salon.channels.telegram.secret_token: required when mode is webhook" in info.value.problems
+
+
+def test_polling_needs_no_secret_and_typos_are_refused():
+    assert parse_config({"tenants": {"a": {"channels": {"telegram": {"bot_token": "1:x", "mode": "polling"}}}}}, {})
+    with pytest.raises(ConfigError) as info:
+        parse_config({"tenants": {"a": {"timezon": "Europe/Moscow"}}}, {})
+    assert info.value.problems == ["tenants.a.timezon: unknown key"]
+
+
+@pytest.mark.parametrize(
+    ("tenant", "expected"),
+    [
+        ({"timezone": "Mars/Base"}, "tenants.salon.timezone: unknown time zone 'Mars/Base'"),
+        ({"hours": {"mon": "21:00-10:00"}}, "tenants.salon.hours.mon: '21:00-10:00': closing time must be after opening time"),
+        ({"bitrix": {"webhook_url": "http://portal.example/rest/1/x/"}},
+         "tenants.salon.bitrix.webhook_url: must be an https:// URL (http:// only for loopback addresses)"),
+    ],
+)
+def test_bad_values_are_reported_by_path(tenant, expected):
+    with pytest.raises(ConfigError) as info:
+        parse_config({"tenants": {"salon": tenant}}, {})
+    assert expected in info.value.problems
+
+
+def test_tenant_id_must_be_url_safe():
+    with pytest.raises(ConfigError) as info:
+        parse_config({"tenants": {"Salon One": {}}}, {})
+    assert info.value.problems[0].startswith("tenants.Salon One")
+
+
+def test_unlisted_days_inherit_the_previous_listed_day():
+    config = parse_config({"tenants": {"s": {"hours": {"mon": "10:00-21:00", "sat": "10:00-18:00", "sun": None}}}}, {})
+    week = config.tenants["s"].opening_hours()
+    assert [w[1].hour if w else None for w in week] == [21, 21, 21, 21, 21, 18, None]
+
+
+def test_loopback_http_is_allowed_for_stand_ins():
+    config = parse_config(minimal(api_base="http://127.0.0.1:9999/"), {})
+    assert config.tenants["salon"].channels.telegram.api_base == "http://127.0.0.1:9999"
+
+
+def test_example_config_file_is_valid():
+    config = load_config(Path(__file__).resolve().parents[1] / "lead-gateway.example.yaml", {})
+    assert config.tenants["salon"].bitrix.webhook_url is None
+
+
+def test_unreadable_and_invalid_yaml(tmp_path):
+    with pytest.raises(ConfigError):
+        load_config(tmp_path / "absent.yaml", {})
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("tenants: [", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(broken, {})
+    assert "not valid YAML" in info.value.problems[0]

@@ -1,0 +1,70 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from adapters.telegram.inbound import Ignored, MalformedUpdate, parse_update
+from tests.conftest import fixture_json
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def parse(name):
+    return parse_update(fixture_json(f"channels/{name}.json"), "salon", NOW)
+
+
+def test_plain_start_is_an_event_without_attribution():
+    event = parse("telegram_01_text_message")
+    assert event.dedupe_key == "tg:10000"
+    assert event.chat_id == "1111111" and event.sender_username == "Testusername"
+    assert event.attribution is None and event.text == ""
+    assert event.sent_at == datetime(2015, 9, 7, 17, 5, 32, tzinfo=UTC)
+
+
+def test_start_payload_becomes_attribution_code():
+    event = parse("telegram_02_start_deeplink_utm")
+    assert event.attribution.code == "src-ig_med-cpc_cmp-spring25_ct-v2"
+    assert event.sender_name == "Anna Petrova"
+
+
+def test_own_contact_gives_the_phone():
+    event = parse("telegram_03_contact_share")
+    assert event.contact_phone == "79161234567"
+
+
+def test_someone_elses_contact_is_not_taken_as_the_clients_phone():
+    raw = fixture_json("channels/telegram_03_contact_share.json")
+    raw["message"]["contact"]["user_id"] = 999
+    event = parse_update(raw, "salon", NOW)
+    assert event.contact_phone is None and event.text == "[чужой контакт]"
+
+
+def test_edited_message_is_ignored():
+    assert parse("telegram_04_edited_message") == Ignored("edited message")
+
+
+def test_button_press_carries_data_and_callback_id():
+    event = parse("telegram_05_callback_query")
+    assert event.button == "size:M" and event.callback_id == "2371626362171262211"
+    assert event.chat_id == "5512345678"
+
+
+def test_group_chats_and_other_updates_are_ignored():
+    raw = fixture_json("channels/telegram_01_text_message.json")
+    raw["message"]["chat"]["type"] = "group"
+    assert isinstance(parse_update(raw, "salon", NOW), Ignored)
+    assert parse_update({"update_id": 5, "my_chat_member": None}, "salon", NOW) == Ignored("update kind not handled")
+
+
+def test_caption_and_media_are_kept_as_text():
+    raw = fixture_json("channels/telegram_01_text_message.json")
+    del raw["message"]["text"]
+    raw["message"]["photo"] = [{"file_id": "a", "file_unique_id": "b", "width": 1, "height": 1}]
+    assert parse_update(raw, "salon", NOW).text == "[фото]"
+    raw["message"]["caption"] = "вот такой маникюр хочу"
+    assert parse_update(raw, "salon", NOW).text == "вот такой маникюр хочу"
+
+
+@pytest.mark.parametrize("raw", [[], {"message": {}}, {"update_id": "x", "message": {"chat": 1}}])
+def test_malformed_bodies_raise(raw):
+    with pytest.raises(MalformedUpdate):
+        parse_update(raw, "salon", NOW)

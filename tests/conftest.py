@@ -62,8 +62,9 @@ class LoopbackServer:
 
     def __init__(self, app: Any) -> None:
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
-                                                    lifespan="off"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, lifespan="off")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property
@@ -88,12 +89,16 @@ def tenant_config(bitrix_url: str | None, telegram_base: str, **overrides: Any) 
     tenant: dict[str, Any] = {
         "timezone": "Asia/Novosibirsk",
         "bitrix": {"webhook_url": bitrix_url, "rate_limit": {"burst": 50, "per_second": 2}},
-        "channels": {"telegram": {"bot_token": "123456:test-token", "secret_token": SECRET,
-                                  "api_base": telegram_base}},
+        "channels": {"telegram": {"bot_token": "123456:test-token", "secret_token": SECRET, "api_base": telegram_base}},
         "deeplinks": {"spring_ig": {"utm_source": "instagram", "utm_medium": "cpc", "utm_campaign": "spring"}},
         "catalog": [
-            {"id": "haircut_men", "name": "Мужская стрижка", "aliases": ["подстричься", "фейд"],
-             "duration_min": 45, "price": 1200},
+            {
+                "id": "haircut_men",
+                "name": "Мужская стрижка",
+                "aliases": ["подстричься", "фейд"],
+                "duration_min": 45,
+                "price": 1200,
+            },
             {"id": "manicure", "name": "Маникюр", "duration_min": 60, "price": 1500},
         ],
         "hours": {"mon": "10:00-21:00", "sat": "10:00-18:00", "sun": None},
@@ -105,13 +110,20 @@ def tenant_config(bitrix_url: str | None, telegram_base: str, **overrides: Any) 
 @pytest.fixture
 def make_config(redis_url: str) -> Callable[..., AppConfig]:
     def build(bitrix_url: str | None, telegram_base: str, **overrides: Any) -> AppConfig:
-        return parse_config({"redis_url": redis_url, "queue": {"max_attempts": 3},
-                             "tenants": {"salon": tenant_config(bitrix_url, telegram_base, **overrides)}}, {})
+        return parse_config(
+            {
+                "redis_url": redis_url,
+                "queue": {"max_attempts": 3},
+                "tenants": {"salon": tenant_config(bitrix_url, telegram_base, **overrides)},
+            },
+            {},
+        )
+
     return build
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(predicate: Callable[[], bool], limit: float = 15.0) -> None:
+    deadline = time.monotonic() + limit
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")

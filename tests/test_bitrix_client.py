@@ -21,16 +21,18 @@ async def client():
 
 @respx.mock
 async def test_result_and_time_are_read(client):
-    respx.post(BASE + "crm.deal.add").mock(return_value=httpx.Response(200, json=fixture_json(
-        "bitrix/03_crm.deal.add.response.jsonc")))
+    respx.post(BASE + "crm.deal.add").mock(
+        return_value=httpx.Response(200, json=fixture_json("bitrix/03_crm.deal.add.response.jsonc"))
+    )
     result = await client.call("crm.deal.add", {"fields": {"TITLE": "x"}})
     assert result.result == 394 and client.operating["crm.deal.add"] == 0
 
 
 @respx.mock
 async def test_empty_error_code_with_400_is_an_error(client):
-    respx.post(BASE + "crm.deal.add").mock(return_value=httpx.Response(400, json=fixture_json(
-        "bitrix/04_crm.deal.add.error_400_empty_code.jsonc")))
+    respx.post(BASE + "crm.deal.add").mock(
+        return_value=httpx.Response(400, json=fixture_json("bitrix/04_crm.deal.add.error_400_empty_code.jsonc"))
+    )
     with pytest.raises(BitrixRequestError) as info:
         await client.call("crm.deal.add", {"fields": "oops"})
     assert info.value.code == "" and "must be array" in info.value.description
@@ -38,10 +40,12 @@ async def test_empty_error_code_with_400_is_an_error(client):
 
 @respx.mock
 async def test_query_limit_is_retried_then_succeeds(client, monkeypatch):
-    route = respx.post(BASE + "crm.contact.add").mock(side_effect=[
-        httpx.Response(503, json=fixture_json("bitrix/12a_error.QUERY_LIMIT_EXCEEDED.jsonc")),
-        httpx.Response(200, json={"result": 7, "time": {}}),
-    ])
+    route = respx.post(BASE + "crm.contact.add").mock(
+        side_effect=[
+            httpx.Response(503, json=fixture_json("bitrix/12a_error.QUERY_LIMIT_EXCEEDED.jsonc")),
+            httpx.Response(200, json={"result": 7, "time": {}}),
+        ]
+    )
     monkeypatch.setattr("bitrix.client.asyncio.sleep", _no_sleep)
     assert (await client.call("crm.contact.add", {"fields": {}})).result == 7
     assert route.call_count == 2
@@ -54,9 +58,16 @@ async def _no_sleep(seconds: float) -> None:
 @respx.mock
 async def test_operation_time_limit_pauses_the_method_only(client):
     reset = int(time.time()) + 300
-    route = respx.post(BASE + "crm.deal.list").mock(return_value=httpx.Response(
-        429, json={"error": "OPERATION_TIME_LIMIT", "error_description": "Method is blocked",
-                   "time": {"operating_reset_at": reset}}))
+    route = respx.post(BASE + "crm.deal.list").mock(
+        return_value=httpx.Response(
+            429,
+            json={
+                "error": "OPERATION_TIME_LIMIT",
+                "error_description": "Method is blocked",
+                "time": {"operating_reset_at": reset},
+            },
+        )
+    )
     respx.post(BASE + "crm.contact.list").mock(return_value=httpx.Response(200, json={"result": []}))
     with pytest.raises(OperationTimeLimit) as info:
         await client.call("crm.deal.list")
@@ -68,12 +79,15 @@ async def test_operation_time_limit_pauses_the_method_only(client):
 
 
 @respx.mock
-@pytest.mark.parametrize(("status", "body", "error"), [
-    (502, "<html>Bad gateway</html>", BitrixRetryable),
-    (401, '{"error": "NO_AUTH_FOUND", "error_description": "Wrong authorization data"}', BitrixAuthError),
-    (403, '{"error": "insufficient_scope", "error_description": ""}', BitrixAuthError),
-    (500, '{"error": "INTERNAL_SERVER_ERROR", "error_description": "x"}', BitrixRetryable),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (502, "<html>Bad gateway</html>", BitrixRetryable),
+        (401, '{"error": "NO_AUTH_FOUND", "error_description": "Wrong authorization data"}', BitrixAuthError),
+        (403, '{"error": "insufficient_scope", "error_description": ""}', BitrixAuthError),
+        (500, '{"error": "INTERNAL_SERVER_ERROR", "error_description": "x"}', BitrixRetryable),
+    ],
+)
 async def test_errors_are_classified(client, status, body, error):
     respx.post(BASE + "crm.deal.get").mock(return_value=httpx.Response(status, text=body))
     with pytest.raises(error):
@@ -90,20 +104,31 @@ async def test_timeout_is_retryable(client):
 
 @respx.mock
 async def test_batch_errors_inside_a_200_are_returned_per_command(client):
-    respx.post(BASE + "batch").mock(return_value=httpx.Response(200, json=fixture_json(
-        "bitrix/06c_batch.error_halt0.response.jsonc")))
+    respx.post(BASE + "batch").mock(
+        return_value=httpx.Response(200, json=fixture_json("bitrix/06c_batch.error_halt0.response.jsonc"))
+    )
     result = await client.batch({"get_user": ("user.current", {}), "get_department": ("department.get", {"ID": 1})})
     assert set(result.errors) == {"get_user", "get_department"}
     assert all(isinstance(e, BitrixAuthError) for e in result.errors.values())
 
 
 def test_query_strings_round_trip_in_php_bracket_syntax():
-    params = {"fields": {"TITLE": "Маникюр & педикюр", "CONTACT_IDS": [5, 7],
-                         "PHONE": [{"VALUE": "+79131234567", "VALUE_TYPE": "MOBILE"}]}}
+    params = {
+        "fields": {
+            "TITLE": "Маникюр & педикюр",
+            "CONTACT_IDS": [5, 7],
+            "PHONE": [{"VALUE": "+79131234567", "VALUE_TYPE": "MOBILE"}],
+        }
+    }
     query = build_query(params)
     assert "fields[PHONE][0][VALUE]=%2B79131234567" in query
-    assert parse_query(query) == {"fields": {"TITLE": "Маникюр & педикюр", "CONTACT_IDS": {"0": "5", "1": "7"},
-                                             "PHONE": {"0": {"VALUE": "+79131234567", "VALUE_TYPE": "MOBILE"}}}}
+    assert parse_query(query) == {
+        "fields": {
+            "TITLE": "Маникюр & педикюр",
+            "CONTACT_IDS": {"0": "5", "1": "7"},
+            "PHONE": {"0": {"VALUE": "+79131234567", "VALUE_TYPE": "MOBILE"}},
+        }
+    }
     assert build_query({"fields": {"CONTACT_IDS": ["$result[c]"]}}) == "fields[CONTACT_IDS][0]=$result[c]"
 
 

@@ -12,8 +12,10 @@ def minimal(**telegram):
 
 def test_env_expansion_with_default_and_value():
     config = parse_config(
-        {"redis_url": "${REDIS:-redis://127.0.0.1:6379/0}",
-         "tenants": {"salon": {"channels": {"telegram": {"bot_token": "${TOKEN}", "secret_token": "abc"}}}}},
+        {
+            "redis_url": "${REDIS:-redis://127.0.0.1:6379/0}",
+            "tenants": {"salon": {"channels": {"telegram": {"bot_token": "${TOKEN}", "secret_token": "abc"}}}},
+        },
         {"TOKEN": "42:secret"},
     )
     assert config.redis_url == "redis://127.0.0.1:6379/0"
@@ -44,9 +46,14 @@ def test_polling_needs_no_secret_and_typos_are_refused():
     ("tenant", "expected"),
     [
         ({"timezone": "Mars/Base"}, "tenants.salon.timezone: unknown time zone 'Mars/Base'"),
-        ({"hours": {"mon": "21:00-10:00"}}, "tenants.salon.hours.mon: '21:00-10:00': closing time must be after opening time"),
-        ({"bitrix": {"webhook_url": "http://portal.example/rest/1/x/"}},
-         "tenants.salon.bitrix.webhook_url: must be an https:// URL (http:// only for loopback addresses)"),
+        (
+            {"hours": {"mon": "21:00-10:00"}},
+            "tenants.salon.hours.mon: '21:00-10:00': closing time must be after opening time",
+        ),
+        (
+            {"bitrix": {"webhook_url": "http://portal.example/rest/1/x/"}},
+            "tenants.salon.bitrix.webhook_url: must be an https:// URL (http:// only for loopback addresses)",
+        ),
     ],
 )
 def test_bad_values_are_reported_by_path(tenant, expected):

@@ -20,10 +20,17 @@ CHAT = 5512345678
 
 
 def update(update_id: int, text: str, **message) -> dict:
-    return {"update_id": update_id, "message": {
-        "message_id": update_id, "date": 1763800000, "text": text,
-        "from": {"id": CHAT, "is_bot": False, "first_name": "Анна", "username": "anna_p"},
-        "chat": {"id": CHAT, "type": "private"}, **message}}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1763800000,
+            "text": text,
+            "from": {"id": CHAT, "is_bot": False, "first_name": "Анна", "username": "anna_p"},
+            "chat": {"id": CHAT, "type": "private"},
+            **message,
+        },
+    }
 
 
 @pytest.fixture
@@ -46,17 +53,16 @@ def telegram():
 async def gateway(config, http=None, redis_url=None):
     runtime = build_runtime(config, redis_url or config.redis_url, sandbox_base="http://127.0.0.1:1", http=http)
     app = create_app(runtime, AppOptions(with_worker=True, retry_base=0.05, shutdown_grace=2))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gw") as client:
-            yield client, runtime
+    transport = httpx.ASGITransport(app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+        yield client, runtime
 
 
 def sent_texts(telegram: TelegramSandbox) -> list[str]:
     return [m["text"] for m in telegram.sent if m["method"] == "sendMessage"]
 
 
-async def test_deep_link_and_message_make_one_deal_with_contact_utm_timeline_and_replies(
-        make_config, portal, telegram):
+async def test_deep_link_and_message_make_one_deal_with_contact_utm_timeline_and_replies(make_config, portal, telegram):
     config = make_config(portal.url, telegram.base)
     async with gateway(config) as (client, _runtime):
         start = update(1, "/start spring_ig", entities=[{"offset": 0, "length": 6, "type": "bot_command"}])
@@ -65,8 +71,9 @@ async def test_deep_link_and_message_make_one_deal_with_contact_utm_timeline_and
             for body in (start, detail):
                 response = await client.post("/webhooks/salon/telegram", json=body, headers=HEADERS)
                 assert response.status_code == 200
-        await wait_for(lambda: len(portal.state.comments) == 2 and any(
-            d.get("COMMENTS") for d in portal.state.deals.values()))
+        await wait_for(
+            lambda: len(portal.state.comments) == 2 and any(d.get("COMMENTS") for d in portal.state.deals.values())
+        )
         await wait_for(lambda: len(sent_texts(telegram)) == 2)
 
     assert len(portal.state.deals) == 1 and len(portal.state.contacts) == 1
@@ -145,14 +152,31 @@ async def test_bad_input_gets_clear_errors_and_queues_nothing(make_config, porta
         body = update(1, "привет")
         cases = [
             (await client.post("/webhooks/salon/telegram", json=body), 401, "missing_secret"),
-            (await client.post("/webhooks/salon/telegram", json=body,
-                               headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}), 403, "bad_secret"),
+            (
+                await client.post(
+                    "/webhooks/salon/telegram", json=body, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+                ),
+                403,
+                "bad_secret",
+            ),
             (await client.post("/webhooks/other/telegram", json=body, headers=HEADERS), 404, "unknown_tenant"),
-            (await client.post("/webhooks/salon/telegram", content=b"{not json", headers=HEADERS), 400, "malformed_body"),
-            (await client.post("/webhooks/salon/telegram", json={"update_id": 1, "message": {"text": 5}},
-                               headers=HEADERS), 400, "malformed_body"),
-            (await client.post("/webhooks/salon/telegram", content=b"x" * (1024 * 1024 + 1),
-                               headers=HEADERS), 413, "body_too_large"),
+            (
+                await client.post("/webhooks/salon/telegram", content=b"{not json", headers=HEADERS),
+                400,
+                "malformed_body",
+            ),
+            (
+                await client.post(
+                    "/webhooks/salon/telegram", json={"update_id": 1, "message": {"text": 5}}, headers=HEADERS
+                ),
+                400,
+                "malformed_body",
+            ),
+            (
+                await client.post("/webhooks/salon/telegram", content=b"x" * (1024 * 1024 + 1), headers=HEADERS),
+                413,
+                "body_too_large",
+            ),
         ]
         for response, status, code in cases:
             assert (response.status_code, response.json()["error"]) == (status, code)
@@ -168,8 +192,10 @@ async def test_redis_down_answers_503_so_telegram_retries(make_config, portal, t
     config = make_config(portal.url, telegram.base)
     runtime = build_runtime(config, "redis://127.0.0.1:1/0", sandbox_base="http://127.0.0.1:1")
     app = create_app(runtime, AppOptions(with_worker=False))
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app), base_url="http://gw") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gw") as client,
+    ):
         response = await client.post("/webhooks/salon/telegram", json=update(1, "привет"), headers=HEADERS)
         ready = await client.get("/readyz")
     assert response.status_code == 503 and response.json()["error"] == "queue_unavailable"
@@ -191,10 +217,11 @@ async def test_auth_failure_parks_the_work_and_replay_finishes_it(make_config, p
         assert await dlq.size(runtime.redis) == 0
 
 
-async def wait_for_async(probe, expected, timeout=15.0):
+async def wait_for_async(probe, expected, limit=15.0):
     import asyncio
     import time
-    deadline = time.monotonic() + timeout
+
+    deadline = time.monotonic() + limit
     while await probe() != expected:
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.05)

@@ -19,14 +19,26 @@ CATALOG = [
 ]
 
 
-@pytest.mark.parametrize("text", ["8 913 123-45-67", "+7 (913) 1234567", "+7(913)1234567", "9131234567",
-                                  "89131234567", "тел: 8-913-123-45-67", "7 913 123 45 67"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "8 913 123-45-67",
+        "+7 (913) 1234567",
+        "+7(913)1234567",
+        "9131234567",
+        "89131234567",
+        "тел: 8-913-123-45-67",
+        "7 913 123 45 67",
+    ],
+)
 def test_phone_in_any_russian_writing(text):
     assert find_phones(text) == ["+79131234567"]
 
 
-@pytest.mark.parametrize("text", ["25.11.2026 в 15:30", "стрижка 1 200 000 руб", "в 16.00", "с 10 до 21",
-                                  "длина 45 см, 2 часа", "заказ 123456789"])
+@pytest.mark.parametrize(
+    "text",
+    ["25.11.2026 в 15:30", "стрижка 1 200 000 руб", "в 16.00", "с 10 до 21", "длина 45 см, 2 часа", "заказ 123456789"],
+)
 def test_not_a_phone(text):
     assert find_phones(text) == []
 
@@ -84,7 +96,8 @@ def test_no_time_named():
 
 def test_the_issue_example_message():
     found = RuleQualifier(ServiceMatcher(CATALOG), HOURS).extract(
-        "маникюрчик бы завтра после обеда, 8 913 123 45 67, Аня", NOW)
+        "маникюрчик бы завтра после обеда, 8 913 123 45 67, Аня", NOW
+    )
     assert found.service_ids == ("manicure",)
     assert found.phone == "+79131234567"
     assert found.name == "Аня"
@@ -93,7 +106,14 @@ def test_the_issue_example_message():
     assert found.intent == "booking" and found.missing() == []
 
 
-@pytest.mark.parametrize(("text", "intent"), [("сколько стоит маникюр?", "price"), ("хочу отменить запись", "cancel"),
-                                              ("можно перенести на завтра?", "reschedule"), ("привет", "other")])
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("сколько стоит маникюр?", "price"),
+        ("хочу отменить запись", "cancel"),
+        ("можно перенести на завтра?", "reschedule"),
+        ("привет", "other"),
+    ],
+)
 def test_intent(text, intent):
     assert RuleQualifier(ServiceMatcher(CATALOG), HOURS).extract(text, NOW).intent == intent

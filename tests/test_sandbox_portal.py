@@ -15,13 +15,17 @@ def client_for(sandbox: Sandbox, **kwargs) -> BitrixClient:
 async def test_batch_chains_contact_deal_and_comment_with_result_references():
     sandbox = Sandbox()
     client = client_for(sandbox)
-    result = await client.batch({
-        "contact": ("crm.contact.add", {"fields": {"NAME": "Анна", "PHONE": [{"VALUE": "+79131234567"}]}}),
-        "deal": ("crm.deal.add", {"fields": {"TITLE": "Маникюр", "CONTACT_IDS": ["$result[contact]"]}}),
-        "note": ("crm.timeline.comment.add", {"fields": {"ENTITY_ID": "$result[deal]", "ENTITY_TYPE": "deal",
-                                                         "COMMENT": "hello"}}),
-        "bad": ("crm.timeline.comment.add", {"fields": {"ENTITY_ID": 999, "ENTITY_TYPE": "deal", "COMMENT": "x"}}),
-    })
+    result = await client.batch(
+        {
+            "contact": ("crm.contact.add", {"fields": {"NAME": "Анна", "PHONE": [{"VALUE": "+79131234567"}]}}),
+            "deal": ("crm.deal.add", {"fields": {"TITLE": "Маникюр", "CONTACT_IDS": ["$result[contact]"]}}),
+            "note": (
+                "crm.timeline.comment.add",
+                {"fields": {"ENTITY_ID": "$result[deal]", "ENTITY_TYPE": "deal", "COMMENT": "hello"}},
+            ),
+            "bad": ("crm.timeline.comment.add", {"fields": {"ENTITY_ID": 999, "ENTITY_TYPE": "deal", "COMMENT": "x"}}),
+        }
+    )
     deal = sandbox.state.deals[result.results["deal"]]
     assert deal["CONTACT_IDS"] == [result.results["contact"]]
     assert [c["COMMENT"] for c in sandbox.state.comments.values()] == ["hello"]
@@ -36,7 +40,9 @@ async def test_duplicate_search_matches_any_phone_format_and_multifields_update(
     assert found == {"CONTACT": [cid]}
     nothing = (await client.call("crm.duplicate.findbycomm", {"type": "PHONE", "values": ["+79990000000"]})).result
     assert nothing == []
-    await client.call("crm.contact.update", {"id": cid, "fields": {"IM": [{"VALUE": "telegram:1", "VALUE_TYPE": "TELEGRAM"}]}})
+    await client.call(
+        "crm.contact.update", {"id": cid, "fields": {"IM": [{"VALUE": "telegram:1", "VALUE_TYPE": "TELEGRAM"}]}}
+    )
     rows = (await client.call("crm.contact.list", {"filter": {"IM": "telegram:1"}})).result
     assert [r["ID"] for r in rows] == [str(cid)]
 

@@ -124,7 +124,7 @@ class BitrixClient:
         if not isinstance(body, dict):
             self._observe(method, f"http_{response.status_code}")
             if response.status_code >= 500 or response.status_code in (429, 302):
-                raise BitrixRetryable("NON_JSON", f"non-JSON answer", response.status_code)
+                raise BitrixRetryable("NON_JSON", "non-JSON answer", response.status_code)
             raise classify(response.status_code, "NON_JSON", "non-JSON answer")
         timing = body.get("time") if isinstance(body.get("time"), dict) else {}
         self._track_operating(method, timing)
@@ -132,7 +132,9 @@ class BitrixClient:
         if "error" in body:
             reset_at = timing.get("operating_reset_at") if timing else None
             error = classify(
-                response.status_code, str(body.get("error")), str(body.get("error_description", "")),
+                response.status_code,
+                str(body.get("error")),
+                str(body.get("error_description", "")),
                 float(reset_at) if reset_at else None,
             )
             if isinstance(error, OperationTimeLimit):

@@ -42,8 +42,15 @@ class BitrixRequestError(BitrixError):
 
 
 AUTH_CODES = frozenset(
-    {"NO_AUTH_FOUND", "INVALID_CREDENTIALS", "insufficient_scope", "expired_token", "user_access_error",
-     "PORTAL_DELETED", "WRONG_AUTH_TYPE"}
+    {
+        "NO_AUTH_FOUND",
+        "INVALID_CREDENTIALS",
+        "insufficient_scope",
+        "expired_token",
+        "user_access_error",
+        "PORTAL_DELETED",
+        "WRONG_AUTH_TYPE",
+    }
 )
 
 
@@ -53,7 +60,7 @@ def classify(status: int, code: str, description: str, reset_at: float | None = 
         return QueryLimitExceeded(code, description, status)
     if code == "OPERATION_TIME_LIMIT":
         return OperationTimeLimit(code, description, status, reset_at)
-    if code in AUTH_CODES or status in (401, 403) and code != "ACCESS_DENIED":
+    if code in AUTH_CODES or (status in (401, 403) and code != "ACCESS_DENIED"):
         return BitrixAuthError(code, description, status)
     if code == "ACCESS_DENIED" and "commercial" in description.lower():
         return BitrixAuthError(code, description, status)

@@ -43,7 +43,7 @@ def parse_query(query: str) -> dict[str, Any]:
         if not match:
             root[raw_key] = value
             continue
-        path = [match.group(1)] + re.findall(r"\[([^\[\]]*)\]", match.group(2))
+        path = [match.group(1), *re.findall(r"\[([^\[\]]*)\]", match.group(2))]
         node: Any = root
         for i, part in enumerate(path):
             last = i == len(path) - 1

@@ -172,16 +172,27 @@ class Sandbox:
         deals = []
         for deal in self.state.deals.values():
             contacts = [self.state.contacts[c] for c in deal.get("CONTACT_IDS", []) if c in self.state.contacts]
-            comments = [c["COMMENT"] for c in self.state.comments.values()
-                        if c["ENTITY_TYPE"] == "deal" and c["ENTITY_ID"] == deal["ID"]]
+            comments = [
+                c["COMMENT"]
+                for c in self.state.comments.values()
+                if c["ENTITY_TYPE"] == "deal" and c["ENTITY_ID"] == deal["ID"]
+            ]
             deals.append({**deal, "contacts": contacts, "timeline": comments})
         return JSONResponse(deals)
 
     async def _stats_view(self, request: Request) -> Response:
         s = self.state
-        return JSONResponse({"requests": s.requests, "rejected": s.rejected, "failed": s.failed,
-                             "contacts": len(s.contacts), "deals": len(s.deals),
-                             "comments": len(s.comments), "calls": s.calls})
+        return JSONResponse(
+            {
+                "requests": s.requests,
+                "rejected": s.rejected,
+                "failed": s.failed,
+                "contacts": len(s.contacts),
+                "deals": len(s.deals),
+                "comments": len(s.comments),
+                "calls": s.calls,
+            }
+        )
 
     async def _index(self, request: Request) -> Response:
         return PlainTextResponse(
@@ -218,8 +229,13 @@ class Sandbox:
                 errors[key] = {"error": exc.code, "error_description": exc.description}
                 if halt:
                     break
-        return {"result": results or [], "result_error": errors or [], "result_total": [],
-                "result_next": [], "result_time": []}
+        return {
+            "result": results or [],
+            "result_error": errors or [],
+            "result_total": [],
+            "result_next": [],
+            "result_time": [],
+        }
 
     def _add(self, store: dict[int, dict[str, Any]], params: dict[str, Any]) -> int:
         fields = _fields(params)
@@ -250,7 +266,7 @@ class Sandbox:
         rows = [r for r in store.values() if all(_matches(r, k, v) for k, v in flt.items())]
         rows.sort(key=lambda r: int(r["ID"]))
         start = _int(params.get("start", 0)) if str(params.get("start", "0")).lstrip("-").isdigit() else 0
-        rows = rows[max(start, 0):max(start, 0) + 50]
+        rows = rows[max(start, 0) : max(start, 0) + 50]
         select = params.get("select")
         if isinstance(select, list) and select and "*" not in select:
             return [{k: _public(r).get(k) for k in ["ID", *select] if k in r or k == "ID"} for r in rows]
@@ -267,8 +283,11 @@ class Sandbox:
         entity = str(params.get("entity_type", "CONTACT")).upper()
         if entity != "CONTACT":
             return []
-        found = [cid for cid, c in self.state.contacts.items()
-                 if any(_comm_key(kind, str(m.get("VALUE", ""))) in wanted for m in c.get(kind, []))]
+        found = [
+            cid
+            for cid, c in self.state.contacts.items()
+            if any(_comm_key(kind, str(m.get("VALUE", ""))) in wanted for m in c.get(kind, []))
+        ]
         return {"CONTACT": found[:20]} if found else []
 
     def _comment_add(self, params: dict[str, Any]) -> int:
@@ -283,31 +302,49 @@ class Sandbox:
         if store is None or entity_id not in store:
             raise SandboxError(400, "OWNER_NOT_FOUND", "Owner not found")
         comment_id = self.state.new_id()
-        self.state.comments[comment_id] = {"ID": comment_id, "ENTITY_TYPE": entity_type,
-                                           "ENTITY_ID": entity_id, "COMMENT": str(fields["COMMENT"]),
-                                           "CREATED": datetime.now(UTC).isoformat()}
+        self.state.comments[comment_id] = {
+            "ID": comment_id,
+            "ENTITY_TYPE": entity_type,
+            "ENTITY_ID": entity_id,
+            "COMMENT": str(fields["COMMENT"]),
+            "CREATED": datetime.now(UTC).isoformat(),
+        }
         return comment_id
 
     def _comment_list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         flt = params.get("filter") or {}
-        return [dict(c) for c in self.state.comments.values()
-                if all(_matches(c, k, v) for k, v in (flt.items() if isinstance(flt, dict) else []))]
+        return [
+            dict(c)
+            for c in self.state.comments.values()
+            if all(_matches(c, k, v) for k, v in (flt.items() if isinstance(flt, dict) else []))
+        ]
 
     def _status_list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         flt = params.get("filter") or {}
-        rows = [s for s in self.state.statuses
-                if all(_matches(s, k, v) for k, v in (flt.items() if isinstance(flt, dict) else []))]
+        rows = [
+            s
+            for s in self.state.statuses
+            if all(_matches(s, k, v) for k, v in (flt.items() if isinstance(flt, dict) else []))
+        ]
         return [{"ID": i + 1, **s} for i, s in enumerate(rows)]
 
     def _status_add(self, params: dict[str, Any]) -> int:
         fields = _fields(params)
         if not fields.get("ENTITY_ID") or not fields.get("STATUS_ID"):
             raise SandboxError(400, "", "Required fields ENTITY_ID, STATUS_ID")
-        if any(s["ENTITY_ID"] == fields["ENTITY_ID"] and s["STATUS_ID"] == fields["STATUS_ID"]
-               for s in self.state.statuses):
+        if any(
+            s["ENTITY_ID"] == fields["ENTITY_ID"] and s["STATUS_ID"] == fields["STATUS_ID"] for s in self.state.statuses
+        ):
             raise SandboxError(400, "", "Status already exists")
-        self.state.statuses.append({"ENTITY_ID": fields["ENTITY_ID"], "STATUS_ID": fields["STATUS_ID"],
-                                    "NAME": fields.get("NAME", fields["STATUS_ID"]), "SORT": 500, "SYSTEM": "N"})
+        self.state.statuses.append(
+            {
+                "ENTITY_ID": fields["ENTITY_ID"],
+                "STATUS_ID": fields["STATUS_ID"],
+                "NAME": fields.get("NAME", fields["STATUS_ID"]),
+                "SORT": 500,
+                "SYSTEM": "N",
+            }
+        )
         return len(self.state.statuses)
 
 
@@ -352,8 +389,14 @@ def _apply_multifield(record: dict[str, Any], key: str, value: Any) -> None:
             else:
                 target.update({k: v for k, v in entry.items() if k in ("VALUE", "VALUE_TYPE")})
         elif entry.get("VALUE"):
-            current.append({"ID": str(next(_multifield_ids)), "TYPE_ID": key,
-                            "VALUE": str(entry["VALUE"]), "VALUE_TYPE": entry.get("VALUE_TYPE", "WORK")})
+            current.append(
+                {
+                    "ID": str(next(_multifield_ids)),
+                    "TYPE_ID": key,
+                    "VALUE": str(entry["VALUE"]),
+                    "VALUE_TYPE": entry.get("VALUE_TYPE", "WORK"),
+                }
+            )
 
 
 def _public(record: dict[str, Any]) -> dict[str, Any]:

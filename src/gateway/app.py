@@ -58,8 +58,9 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
             except TimeoutError:
                 logger.warning("shutdown: clients did not close in %.0f s", options.shutdown_grace)
 
-    app = FastAPI(title="lead-gateway", version="0.1.0", lifespan=lifespan,
-                  docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="lead-gateway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.runtime = runtime
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)

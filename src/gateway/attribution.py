@@ -8,8 +8,7 @@ from gateway.config import Utm
 from gateway.events import Attribution
 
 # Packed tags for links made without a config entry: src-ig_med-cpc_cmp-spring25_ct-v2_trm-x
-_PACKED_KEYS = {"src": "utm_source", "med": "utm_medium", "cmp": "utm_campaign", "ct": "utm_content",
-                "trm": "utm_term"}
+_PACKED_KEYS = {"src": "utm_source", "med": "utm_medium", "cmp": "utm_campaign", "ct": "utm_content", "trm": "utm_term"}
 _PACKED_PART = re.compile(r"^(src|med|cmp|ct|trm)-([A-Za-z0-9-]+)$")
 
 

@@ -36,7 +36,7 @@ def _redis_url(config: AppConfig) -> tuple[str, object | None]:
     """The configured Redis, or an embedded one started now (returned so it can be stopped)."""
     if config.redis_url:
         return config.redis_url, None
-    from gateway.embedded_redis import EmbeddedRedis  # noqa: PLC0415
+    from gateway.embedded_redis import EmbeddedRedis
 
     embedded = EmbeddedRedis(Path(os.environ.get(DATA_DIR_ENV, ".lead-gateway")))
     url = embedded.start()
@@ -45,12 +45,12 @@ def _redis_url(config: AppConfig) -> tuple[str, object | None]:
 
 
 def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
-    from bitrix.sandbox import Sandbox  # noqa: PLC0415
-    from gateway.app import AppOptions, create_app  # noqa: PLC0415
-    from gateway.runtime import build_runtime  # noqa: PLC0415
-    from gateway.telegram_sandbox import TelegramSandbox  # noqa: PLC0415
+    from bitrix.sandbox import Sandbox
+    from gateway.app import AppOptions, create_app
+    from gateway.runtime import build_runtime
+    from gateway.telegram_sandbox import TelegramSandbox
 
     config = _load(args)
     redis_url, embedded = _redis_url(config)
@@ -61,16 +61,18 @@ def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
         for t in config.tenants.values()
     )
     runtime = build_runtime(
-        config, redis_url, sandbox_base=local_base,
+        config,
+        redis_url,
+        sandbox_base=local_base,
         bitrix_sandbox=Sandbox() if uses_bitrix_sandbox else None,
         telegram_sandbox=TelegramSandbox() if uses_telegram_sandbox else None,
     )
     if uses_bitrix_sandbox:
-        logger.info("tenants without bitrix.webhook_url use the sandbox portal: %s/sandbox/bitrix/deals",
-                    local_base)
+        logger.info("tenants without bitrix.webhook_url use the sandbox portal: %s/sandbox/bitrix/deals", local_base)
     app = create_app(runtime, AppOptions(with_worker=with_worker))
-    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_config=None,
-                                           proxy_headers=True, server_header=False))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=args.host, port=args.port, log_config=None, proxy_headers=True, server_header=False)
+    )
     try:
         server.run()
     finally:
@@ -88,8 +90,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from gateway.runtime import build_runtime  # noqa: PLC0415
-    from gateway.worker import build_worker  # noqa: PLC0415
+    from gateway.runtime import build_runtime
+    from gateway.worker import build_worker
 
     config = _load(args)
     redis_url, embedded = _redis_url(config)
@@ -115,19 +117,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
-    from bitrix.sandbox import Faults, Sandbox  # noqa: PLC0415
+    from bitrix.sandbox import Faults, Sandbox
 
-    sandbox = Sandbox(burst=args.burst, per_second=args.per_second,
-                      faults=Faults(error_rate=args.error_rate, latency_ms=args.latency_ms))
+    sandbox = Sandbox(
+        burst=args.burst,
+        per_second=args.per_second,
+        faults=Faults(error_rate=args.error_rate, latency_ms=args.latency_ms),
+    )
     print(f"Bitrix24 sandbox: webhook_url http://{args.host}:{args.port}/rest/1/sandbox/", file=sys.stderr)  # noqa: T201
     uvicorn.run(sandbox.app, host=args.host, port=args.port, log_config=None)
     return 0
 
 
 def cmd_qualify(args: argparse.Namespace) -> int:
-    from gateway.qualify_cli import qualify_lines  # noqa: PLC0415
+    from gateway.qualify_cli import qualify_lines
 
     config = _load(args)
     if args.tenant not in config.tenants:
@@ -144,15 +149,15 @@ def cmd_qualify(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from gateway.check import run_checks  # noqa: PLC0415
+    from gateway.check import run_checks
 
     config = _load(args)
     return asyncio.run(run_checks(config))
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
-    from gateway import dlq  # noqa: PLC0415
-    from gateway.runtime import connect_redis  # noqa: PLC0415
+    from gateway import dlq
+    from gateway.runtime import connect_redis
 
     config = _load(args)
     redis_url, embedded = _redis_url(config)
@@ -186,15 +191,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", help="config file (default $LEAD_GATEWAY_CONFIG, then ./lead-gateway.yaml)")
         return p
 
-    for name, func, help_text in (("run", cmd_run, "HTTP API and worker in one process"),
-                                  ("serve", cmd_serve, "HTTP API only")):
+    for name, func, help_text in (
+        ("run", cmd_run, "HTTP API and worker in one process"),
+        ("serve", cmd_serve, "HTTP API only"),
+    ):
         p = with_config(sub.add_parser(name, help=help_text))
         p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         p.set_defaults(func=func)
     with_config(sub.add_parser("worker", help="queue worker only")).set_defaults(func=cmd_worker)
     with_config(sub.add_parser("check", help="validate config, reach Redis, Bitrix24, channels")).set_defaults(
-        func=cmd_check)
+        func=cmd_check
+    )
     q = with_config(sub.add_parser("qualify", help="extract fields from messages on stdin"))
     q.add_argument("--tenant", required=True)
     q.add_argument("--now", help="ISO time to resolve 'завтра' etc. against (default: now)")

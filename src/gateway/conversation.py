@@ -35,19 +35,22 @@ class ConversationContext:
 
 def _new_state(event: InboundMessage) -> DialogueState:
     return DialogueState(
-        conversation_key=event.conversation_key, tenant=event.tenant, channel=event.channel.value,
-        chat_id=event.chat_id, sender_id=event.sender_id,
+        conversation_key=event.conversation_key,
+        tenant=event.tenant,
+        channel=event.channel.value,
+        chat_id=event.chat_id,
+        sender_id=event.sender_id,
     )
 
 
 def _apply_button(state: DialogueState, event: InboundMessage, ctx: ConversationContext) -> bool:
     button = event.button or ""
-    if button.startswith(SERVICE_PREFIX) and ctx.dialogue.services.get(button[len(SERVICE_PREFIX):]):
-        state.service_ids = [button[len(SERVICE_PREFIX):]]
+    if button.startswith(SERVICE_PREFIX) and ctx.dialogue.services.get(button[len(SERVICE_PREFIX) :]):
+        state.service_ids = [button[len(SERVICE_PREFIX) :]]
         return True
     if button.startswith(TIME_PREFIX):
         try:
-            start = datetime.fromisoformat(button[len(TIME_PREFIX):]).replace(tzinfo=ctx.tenant.tz)
+            start = datetime.fromisoformat(button[len(TIME_PREFIX) :]).replace(tzinfo=ctx.tenant.tz)
         except ValueError:
             return False
         state.time_start, state.time_end = start, None
@@ -88,10 +91,16 @@ async def handle_message(ctx: ConversationContext, event: InboundMessage, now: d
         first_time = event.dedupe_key not in state.replied
         if first_time:
             learned = _update(state, event, ctx, now)
-            await append_timeline(ctx.redis, key, TimelineEntry(key=event.dedupe_key, text=_timeline_text(event),
-                                                                at=event.sent_at.astimezone(ctx.tenant.tz)))
-            reply = ctx.dialogue.next_reply(state, state.intent if _has_new_intent(event) else "other",
-                                            learned, now.astimezone(ctx.tenant.tz))
+            await append_timeline(
+                ctx.redis,
+                key,
+                TimelineEntry(
+                    key=event.dedupe_key, text=_timeline_text(event), at=event.sent_at.astimezone(ctx.tenant.tz)
+                ),
+            )
+            reply = ctx.dialogue.next_reply(
+                state, state.intent if _has_new_intent(event) else "other", learned, now.astimezone(ctx.tenant.tz)
+            )
             await save_dialogue(ctx.redis, state)
             if event.callback_id:
                 await ctx.sender.acknowledge_button(event.callback_id)

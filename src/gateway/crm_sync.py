@@ -61,15 +61,17 @@ async def sync_conversation(ctx: CrmContext, conversation_key: str) -> CrmLink |
 
 async def _find_contact(ctx: CrmContext, state: DialogueState) -> int | None:
     if state.phone:
-        found = (await ctx.bitrix.call(
-            "crm.duplicate.findbycomm", {"type": "PHONE", "values": [state.phone], "entity_type": "CONTACT"}
-        )).result
+        found = (
+            await ctx.bitrix.call(
+                "crm.duplicate.findbycomm", {"type": "PHONE", "values": [state.phone], "entity_type": "CONTACT"}
+            )
+        ).result
         ids = found.get("CONTACT", []) if isinstance(found, dict) else []
         if ids:
             return min(_id(i) or 0 for i in ids) or None
-    rows = (await ctx.bitrix.call(
-        "crm.contact.list", {"filter": {"IM": identity_value(state)}, "select": ["ID"]}
-    )).result
+    rows = (
+        await ctx.bitrix.call("crm.contact.list", {"filter": {"IM": identity_value(state)}, "select": ["ID"]})
+    ).result
     if isinstance(rows, list) and rows:
         return _id(rows[0].get("ID"))
     return None
@@ -102,8 +104,12 @@ async def _ensure_contact(ctx: CrmContext, state: DialogueState, link: CrmLink, 
             link.contact_id = _id((await ctx.bitrix.call("crm.contact.add", {"fields": fields})).result)
             link.identity_linked = True
             link.phone_on_contact = state.phone
-            logger.info("contact %s created for %s phone=%s", link.contact_id, conv,
-                        mask_phone(state.phone) if state.phone else "-")
+            logger.info(
+                "contact %s created for %s phone=%s",
+                link.contact_id,
+                conv,
+                mask_phone(state.phone) if state.phone else "-",
+            )
         link.contact_pending = False
         await save_link(ctx.redis, conv, link)
         await ctx.redis.set(person_key, str(link.contact_id))
@@ -163,9 +169,11 @@ def _digest(fields: dict[str, Any]) -> str:
 
 
 async def _find_deal(ctx: CrmContext, conv: str) -> int | None:
-    rows = (await ctx.bitrix.call(
-        "crm.deal.list", {"filter": {"=ORIGINATOR_ID": ORIGINATOR, "=ORIGIN_ID": conv}, "select": ["ID"]}
-    )).result
+    rows = (
+        await ctx.bitrix.call(
+            "crm.deal.list", {"filter": {"=ORIGINATOR_ID": ORIGINATOR, "=ORIGIN_ID": conv}, "select": ["ID"]}
+        )
+    ).result
     return _id(rows[0].get("ID")) if isinstance(rows, list) and rows else None
 
 
@@ -199,9 +207,15 @@ async def _ensure_deal(ctx: CrmContext, state: DialogueState, link: CrmLink, con
 
 async def _post_timeline(ctx: CrmContext, link: CrmLink, conv: str) -> None:
     for entry in await timeline_from(ctx.redis, conv, link.timeline_posted):
-        await ctx.bitrix.call("crm.timeline.comment.add", {"fields": {
-            "ENTITY_ID": link.deal_id, "ENTITY_TYPE": "deal",
-            "COMMENT": f"[{entry.at:%d.%m %H:%M}] Клиент: {entry.text}",
-        }})
+        await ctx.bitrix.call(
+            "crm.timeline.comment.add",
+            {
+                "fields": {
+                    "ENTITY_ID": link.deal_id,
+                    "ENTITY_TYPE": "deal",
+                    "COMMENT": f"[{entry.at:%d.%m %H:%M}] Клиент: {entry.text}",
+                }
+            },
+        )
         link.timeline_posted += 1
         await save_link(ctx.redis, conv, link)

@@ -10,8 +10,20 @@ from gateway.state import DialogueState
 from qualifier.catalog import Service
 
 MAX_QUESTIONS = 3
-MONTHS_GENITIVE = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
-                   "сентября", "октября", "ноября", "декабря")
+MONTHS_GENITIVE = (
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+)
 SERVICE_PREFIX = "s:"
 TIME_PREFIX = "t:"
 
@@ -78,8 +90,9 @@ class Dialogue:
         if not state.greeted:
             state.greeted = True
             greeting = self.texts.greeting.format(name=f", {state.name}" if state.name else "")
-            return Reply(text=f"{greeting}\n{body.text}", choices=body.choices, ask_phone=body.ask_phone,
-                         slot=body.slot)
+            return Reply(
+                text=f"{greeting}\n{body.text}", choices=body.choices, ask_phone=body.ask_phone, slot=body.slot
+            )
         return body
 
     def _body(self, state: DialogueState, intent: str, learned: bool, now: datetime) -> Reply:
@@ -93,11 +106,14 @@ class Dialogue:
             if state.confirmed and not learned:
                 return Reply(prefix + self.texts.thanks)
             state.confirmed = True
-            return Reply(prefix + self.texts.confirm.format(
-                service=self.service_names(state) or "услуга",
-                when=format_when(state.time_start, state.time_end, now) if state.time_start else "",
-                phone=state.phone,
-            ))
+            return Reply(
+                prefix
+                + self.texts.confirm.format(
+                    service=self.service_names(state) or "услуга",
+                    when=format_when(state.time_start, state.time_end, now) if state.time_start else "",
+                    phone=state.phone,
+                )
+            )
         if len(state.asked) >= MAX_QUESTIONS:
             if state.handed_off and not prefix:
                 return Reply(self.texts.thanks)
@@ -113,7 +129,9 @@ class Dialogue:
         for service_id in state.service_ids:
             service = self.services.get(service_id)
             if service and service.price is not None:
-                lines.append(self.texts.price.format(service=service.name, price=f"{service.price:,.0f}".replace(",", " ")))
+                lines.append(
+                    self.texts.price.format(service=service.name, price=f"{service.price:,.0f}".replace(",", " "))
+                )
         return "\n".join(lines)
 
     def _ask(self, slot: str, state: DialogueState, now: datetime) -> Reply:

@@ -15,8 +15,15 @@ from gateway import keys
 
 async def park(redis: Redis, function: str, args: list[Any], tenant: str, reason: str, attempts: int) -> str:
     entry_id = uuid.uuid4().hex[:12]
-    entry = {"id": entry_id, "function": function, "args": args, "tenant": tenant, "reason": reason,
-             "attempts": attempts, "failed_at": datetime.now(UTC).isoformat()}
+    entry = {
+        "id": entry_id,
+        "function": function,
+        "args": args,
+        "tenant": tenant,
+        "reason": reason,
+        "attempts": attempts,
+        "failed_at": datetime.now(UTC).isoformat(),
+    }
     await redis.hset(keys.DEAD_LETTERS, entry_id, json.dumps(entry, ensure_ascii=False))
     return entry_id
 

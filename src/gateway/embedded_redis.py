@@ -52,9 +52,23 @@ class EmbeddedRedis:
             logger.info("using the embedded redis already running at %s", self.socket)
             return self.url
         self.socket.unlink(missing_ok=True)
-        command = [redis_server_binary(), "--port", "0", "--unixsocket", str(self.socket),
-                   "--unixsocketperm", "700", "--dir", str(self.data_dir), "--appendonly", "yes",
-                   "--save", "", "--logfile", str(self.data_dir / "redis.log")]
+        command = [
+            redis_server_binary(),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.data_dir),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--logfile",
+            str(self.data_dir / "redis.log"),
+        ]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:

@@ -43,8 +43,10 @@ class Intake:
                 return Outcome.DUPLICATE
             # The deterministic id makes a racing re-delivery a no-op inside arq's own transaction.
             job = await self._redis.enqueue_job(
-                HANDLE_INBOUND, event.model_dump(mode="json"),
-                _job_id=inbound_job_id(event), _expires=JOB_EXPIRES_SECONDS,
+                HANDLE_INBOUND,
+                event.model_dump(mode="json"),
+                _job_id=inbound_job_id(event),
+                _expires=JOB_EXPIRES_SECONDS,
             )
             # Marked only after the job is stored: a failure in between gives 503 and a retry,
             # which finds the job by its id and succeeds then.

@@ -8,20 +8,41 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.webhooks = Counter("lead_gateway_webhooks_total", "Webhook requests by outcome",
-                                ["tenant", "channel", "outcome"], registry=self.registry)
-        self.jobs = Counter("lead_gateway_jobs_total", "Queue jobs by outcome", ["function", "outcome"],
-                            registry=self.registry)
-        self.bitrix_calls = Counter("lead_gateway_bitrix_calls_total", "Bitrix24 calls by method and outcome",
-                                    ["method", "outcome"], registry=self.registry)
-        self.replies = Counter("lead_gateway_replies_total", "Replies by channel and outcome",
-                               ["channel", "outcome"], registry=self.registry)
+        self.webhooks = Counter(
+            "lead_gateway_webhooks_total",
+            "Webhook requests by outcome",
+            ["tenant", "channel", "outcome"],
+            registry=self.registry,
+        )
+        self.jobs = Counter(
+            "lead_gateway_jobs_total", "Queue jobs by outcome", ["function", "outcome"], registry=self.registry
+        )
+        self.bitrix_calls = Counter(
+            "lead_gateway_bitrix_calls_total",
+            "Bitrix24 calls by method and outcome",
+            ["method", "outcome"],
+            registry=self.registry,
+        )
+        self.replies = Counter(
+            "lead_gateway_replies_total",
+            "Replies by channel and outcome",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
         self.first_reply_seconds = Histogram(
-            "lead_gateway_first_reply_seconds", "From webhook receipt to the reply being sent",
-            ["channel"], buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30), registry=self.registry)
-        self.dead_letters = Gauge("lead_gateway_dead_letters", "Entries in the dead-letter queue",
-                                  registry=self.registry)
+            "lead_gateway_first_reply_seconds",
+            "From webhook receipt to the reply being sent",
+            ["channel"],
+            buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.dead_letters = Gauge(
+            "lead_gateway_dead_letters", "Entries in the dead-letter queue", registry=self.registry
+        )
         self.queue_depth = Gauge("lead_gateway_queue_depth", "Jobs waiting in the queue", registry=self.registry)
-        self.limiter_wait_seconds = Gauge("lead_gateway_bitrix_limiter_wait_seconds",
-                                          "Total time spent waiting for the portal's rate limit",
-                                          ["tenant"], registry=self.registry)
+        self.limiter_wait_seconds = Gauge(
+            "lead_gateway_bitrix_limiter_wait_seconds",
+            "Total time spent waiting for the portal's rate limit",
+            ["tenant"],
+            registry=self.registry,
+        )

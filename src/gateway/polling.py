@@ -24,8 +24,7 @@ async def poll_tenant(runtime: Runtime, tenant: str) -> None:
     offset: int | None = None
     while True:
         try:
-            updates = await bot.get_updates(offset=offset, timeout=POLL_TIMEOUT,
-                                            request_timeout=POLL_TIMEOUT + 10)
+            updates = await bot.get_updates(offset=offset, timeout=POLL_TIMEOUT, request_timeout=POLL_TIMEOUT + 10)
         except TelegramRetryAfter as exc:
             await asyncio.sleep(exc.retry_after)
             continue

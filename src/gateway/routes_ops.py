@@ -33,8 +33,9 @@ async def readyz(request: Request) -> JSONResponse:
     if worker_task is not None:
         checks["worker"] = "ok" if not worker_task.done() else "stopped"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
+    )
 
 
 @router.get("/metrics", summary="Prometheus text exposition")

@@ -15,7 +15,7 @@ from gateway.intake import QueueUnavailable
 from gateway.runtime import Runtime
 
 router = APIRouter()
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 
 
 def tenant_services(runtime: Runtime, tenant: str, channel: str) -> None:

@@ -50,7 +50,7 @@ class NoChannel:
     """A sender for a tenant without that channel configured: refuses loudly."""
 
     async def send(self, chat_id: str, reply: Reply) -> None:
-        from gateway.ports import SendRejected  # noqa: PLC0415
+        from gateway.ports import SendRejected
 
         raise SendRejected("channel not configured for this tenant")
 
@@ -87,8 +87,13 @@ class Runtime:
 
     def conversation_context(self, tenant: str, channel: str) -> ConversationContext:
         t = self.tenants[tenant]
-        return ConversationContext(redis=self.redis, tenant=t.config, qualifier=t.qualifier,
-                                   dialogue=t.dialogue, sender=t.senders.get(channel, NoChannel()))
+        return ConversationContext(
+            redis=self.redis,
+            tenant=t.config,
+            qualifier=t.qualifier,
+            dialogue=t.dialogue,
+            sender=t.senders.get(channel, NoChannel()),
+        )
 
     def crm_context(self, tenant: str) -> CrmContext:
         t = self.tenants[tenant]
@@ -114,26 +119,47 @@ def build_runtime(
     redis = connect_redis(redis_url)
     metrics = Metrics()
     http = http or make_http_client()
-    runtime = Runtime(config=config, redis=redis, http=http, metrics=metrics, tenants={},
-                      intake=Intake(redis, config.queue.dedupe_days * 24 * 3600),
-                      bitrix_sandbox=bitrix_sandbox, telegram_sandbox=telegram_sandbox)
+    runtime = Runtime(
+        config=config,
+        redis=redis,
+        http=http,
+        metrics=metrics,
+        tenants={},
+        intake=Intake(redis, config.queue.dedupe_days * 24 * 3600),
+        bitrix_sandbox=bitrix_sandbox,
+        telegram_sandbox=telegram_sandbox,
+    )
     for tenant_id, tenant in config.tenants.items():
         services = [Service(c.id, c.name, tuple(c.aliases), c.duration_min, c.price) for c in tenant.catalog]
         matcher = ServiceMatcher(services)
         hours = tenant.opening_hours()
         webhook_url = tenant.bitrix.webhook_url or f"{sandbox_base}/sandbox/bitrix/rest/{SANDBOX_USER}/{SANDBOX_CODE}/"
         # One bucket per portal: tenants sharing a portal share its budget.
-        bucket = LeakyBucket(redis, keys.bitrix_bucket(webhook_url.split("/rest/")[0]),
-                             tenant.bitrix.rate_limit.burst, tenant.bitrix.rate_limit.per_second)
-        bitrix = BitrixClient(webhook_url, http, bucket,
-                              observe=lambda method, outcome: metrics.bitrix_calls.labels(method, outcome).inc())
+        bucket = LeakyBucket(
+            redis,
+            keys.bitrix_bucket(webhook_url.split("/rest/")[0]),
+            tenant.bitrix.rate_limit.burst,
+            tenant.bitrix.rate_limit.per_second,
+        )
+        bitrix = BitrixClient(
+            webhook_url,
+            http,
+            bucket,
+            observe=lambda method, outcome: metrics.bitrix_calls.labels(method, outcome).inc(),
+        )
         senders: dict[str, Sender] = {}
         if tenant.channels.telegram is not None:
             tg = TelegramSender(make_bot(tenant.channels.telegram.bot_token, tenant.channels.telegram.api_base))
             senders["telegram"] = tg
             runtime._closers.append(tg.close)
         runtime.tenants[tenant_id] = TenantServices(
-            id=tenant_id, config=tenant, matcher=matcher, qualifier=RuleQualifier(matcher, hours),
-            dialogue=Dialogue(services, hours, Texts()), bitrix=bitrix, bucket=bucket, senders=senders,
+            id=tenant_id,
+            config=tenant,
+            matcher=matcher,
+            qualifier=RuleQualifier(matcher, hours),
+            dialogue=Dialogue(services, hours, Texts()),
+            bitrix=bitrix,
+            bucket=bucket,
+            senders=senders,
         )
     return runtime

@@ -20,10 +20,12 @@ class TelegramSandbox:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
         self._message_ids = itertools.count(1)
-        self.app = Starlette(routes=[
-            Route("/bot{token}/{method}", self._method, methods=["GET", "POST"]),
-            Route("/sent", self._sent, methods=["GET"]),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/bot{token}/{method}", self._method, methods=["GET", "POST"]),
+                Route("/sent", self._sent, methods=["GET"]),
+            ]
+        )
 
     async def _method(self, request: Request) -> Response:
         method = request.path_params["method"]
@@ -32,8 +34,12 @@ class TelegramSandbox:
         self.sent.append({"method": method, **params})
         if method == "sendMessage":
             chat_id = int(str(params.get("chat_id", "0")))
-            result: Any = {"message_id": next(self._message_ids), "date": int(time.time()),
-                           "chat": {"id": chat_id, "type": "private"}, "text": params.get("text", "")}
+            result: Any = {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "text": params.get("text", ""),
+            }
         elif method == "getMe":
             result = {"id": 1, "is_bot": True, "first_name": "Sandbox bot", "username": "sandbox_bot"}
         elif method == "getUpdates":

@@ -85,11 +85,16 @@ async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
             if fresh:
                 runtime.metrics.replies.labels(event.channel.value, "sent").inc()
                 runtime.metrics.first_reply_seconds.labels(event.channel.value).observe(
-                    (datetime.now(UTC) - event.received_at).total_seconds())
+                    (datetime.now(UTC) - event.received_at).total_seconds()
+                )
         state_count = await runtime.redis.llen(keys.timeline(event.conversation_key))
-        await runtime.redis.enqueue_job(SYNC_CRM, event.tenant, event.conversation_key,
-                                        _job_id=f"crm:{event.conversation_key}:{state_count}",
-                                        _expires=JOB_EXPIRES_SECONDS)
+        await runtime.redis.enqueue_job(
+            SYNC_CRM,
+            event.tenant,
+            event.conversation_key,
+            _job_id=f"crm:{event.conversation_key}:{state_count}",
+            _expires=JOB_EXPIRES_SECONDS,
+        )
         return "done" if fresh else "replayed"
 
     return await _guarded(ctx, HANDLE_INBOUND, [payload], tenant, work)
@@ -108,16 +113,19 @@ async def sync_crm(ctx: dict[str, Any], tenant: str, conversation_key: str) -> s
     return await _guarded(ctx, SYNC_CRM, [tenant, conversation_key], tenant, work)
 
 
-def build_worker(runtime: Runtime, *, handle_signals: bool = True, burst: bool = False,
-                 retry_base: float = 1.0, max_jobs: int = 20) -> Worker:
+def build_worker(
+    runtime: Runtime, *, handle_signals: bool = True, burst: bool = False, retry_base: float = 1.0, max_jobs: int = 20
+) -> Worker:
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["runtime"] = runtime
         ctx["retry_base"] = retry_base
 
     attempts = runtime.config.queue.max_attempts + 1  # our policy parks before arq gives up
     return Worker(
-        functions=[func(handle_inbound, name=HANDLE_INBOUND, max_tries=attempts),
-                   func(sync_crm, name=SYNC_CRM, max_tries=attempts, timeout=300)],
+        functions=[
+            func(handle_inbound, name=HANDLE_INBOUND, max_tries=attempts),
+            func(sync_crm, name=SYNC_CRM, max_tries=attempts, timeout=300),
+        ],
         redis_pool=runtime.redis,
         on_startup=on_startup,
         handle_signals=handle_signals,

@@ -11,7 +11,7 @@ _WORD = re.compile(r"[а-яёa-z]+", re.IGNORECASE)
 
 @lru_cache(maxsize=1)
 def _analyzer() -> Any:
-    import pymorphy3  # noqa: PLC0415 - its dictionaries take ~1 s to load; pay that only when used
+    import pymorphy3
 
     return pymorphy3.MorphAnalyzer()
 

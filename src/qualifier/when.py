@@ -13,18 +13,63 @@ from datetime import date, datetime, time, timedelta
 OpenHours = tuple[time, time]
 
 MONTHS = {
-    "январ": 1, "феврал": 2, "март": 3, "апрел": 4, "ма": 5, "июн": 6, "июл": 7, "август": 8,
-    "сентябр": 9, "октябр": 10, "ноябр": 11, "декабр": 12,
+    "январ": 1,
+    "феврал": 2,
+    "март": 3,
+    "апрел": 4,
+    "ма": 5,
+    "июн": 6,
+    "июл": 7,
+    "август": 8,
+    "сентябр": 9,
+    "октябр": 10,
+    "ноябр": 11,
+    "декабр": 12,
 }
 WEEKDAYS = {
-    "понедельник": 0, "пн": 0, "вторник": 1, "вт": 1, "сред": 2, "ср": 2, "четверг": 3, "чт": 3,
-    "пятниц": 4, "пт": 4, "суббот": 5, "сб": 5, "воскресень": 6, "вс": 6,
+    "понедельник": 0,
+    "пн": 0,
+    "вторник": 1,
+    "вт": 1,
+    "сред": 2,
+    "ср": 2,
+    "четверг": 3,
+    "чт": 3,
+    "пятниц": 4,
+    "пт": 4,
+    "суббот": 5,
+    "сб": 5,
+    "воскресень": 6,
+    "вс": 6,
 }
 NUMBERS = {
-    "час": 1, "один": 1, "одного": 1, "два": 2, "двух": 2, "три": 3, "трех": 3, "четыре": 4,
-    "четырех": 4, "пять": 5, "пяти": 5, "шесть": 6, "шести": 6, "семь": 7, "семи": 7, "восемь": 8,
-    "восьми": 8, "девять": 9, "девяти": 9, "десять": 10, "десяти": 10, "одиннадцать": 11,
-    "одиннадцати": 11, "двенадцать": 12, "двенадцати": 12, "полдень": 12, "полдвенадцатого": 11,
+    "час": 1,
+    "один": 1,
+    "одного": 1,
+    "два": 2,
+    "двух": 2,
+    "три": 3,
+    "трех": 3,
+    "четыре": 4,
+    "четырех": 4,
+    "пять": 5,
+    "пяти": 5,
+    "шесть": 6,
+    "шести": 6,
+    "семь": 7,
+    "семи": 7,
+    "восемь": 8,
+    "восьми": 8,
+    "девять": 9,
+    "девяти": 9,
+    "десять": 10,
+    "десяти": 10,
+    "одиннадцать": 11,
+    "одиннадцати": 11,
+    "двенадцать": 12,
+    "двенадцати": 12,
+    "полдень": 12,
+    "полдвенадцатого": 11,
 }
 # Parts of the day: (start, end) hours, clipped to opening hours.
 PARTS = (
@@ -109,7 +154,7 @@ def _weekday(text: str, today: date) -> DateRange:
             continue  # a bare "вс" or "ср" is too ambiguous
         key = next(k for k in WEEKDAYS if word.startswith(k))
         ahead = (WEEKDAYS[key] - today.weekday()) % 7
-        if ahead == 0 or "следующ" in text[max(0, m.start() - 12):m.start()]:
+        if ahead == 0 or "следующ" in text[max(0, m.start() - 12) : m.start()]:
             ahead = ahead or 7
         return today + timedelta(days=ahead), None
     return None, None
@@ -125,10 +170,7 @@ def _find_date(text: str, today: date) -> DateRange:
 
 
 def _dated(today: date, day: int, month: int, year: str | None) -> date | None:
-    if year:
-        y = int(year) + (2000 if len(year) == 2 else 0)
-    else:
-        y = today.year
+    y = int(year) + (2000 if len(year) == 2 else 0) if year else today.year
     try:
         found = date(y, month, day)
     except ValueError:
@@ -141,10 +183,19 @@ def _dated(today: date, day: int, month: int, year: str | None) -> date | None:
 def _find_clock(text: str) -> tuple[int, int, bool] | None:
     """(hour, minute, explicit) where explicit means the hour needs no am/pm guess."""
     m = re.search(r"\b(\d{1,2})[:.](\d{2})\b(?!\.\d)", text)
-    if m and int(m.group(1)) < 24 and int(m.group(2)) < 60 and not re.search(r"\d\.\d{2}\.", text[m.start():m.end() + 1]):
+    if (
+        m
+        and int(m.group(1)) < 24
+        and int(m.group(2)) < 60
+        and not re.search(r"\d\.\d{2}\.", text[m.start() : m.end() + 1])
+    ):
         hour = int(m.group(1))
         return hour, int(m.group(2)), hour >= 13 or hour == 0 or m.group(1).startswith("0")
-    m = re.search(rf"\b(?:в|к|на|около|часа в|часов в|с) ?(\d{{1,2}}|{_NUMWORD})(?: ?(?:час(?:а|ов)?|ч\b))?(?: ?(утра|дня|вечера|ночи))?\b", text)
+    m = re.search(
+        rf"\b(?:в|к|на|около|часа в|часов в|с) ?(\d{{1,2}}|{_NUMWORD})"
+        rf"(?: ?(?:час(?:а|ов)?|ч\b))?(?: ?(утра|дня|вечера|ночи))?\b",
+        text,
+    )
     m2 = re.search(rf"\b(\d{{1,2}}|{_NUMWORD}) ?(?:час(?:а|ов)?|ч)\b(?: ?(утра|дня|вечера|ночи))?", text)
     m3 = re.search(rf"\bчас(?:а|ов)? в (\d{{1,2}}|{_NUMWORD})\b", text)
     for cand in (m3, m, m2):
@@ -194,7 +245,9 @@ def parse_time(text: str, now: datetime, hours: list[OpenHours | None]) -> TimeS
     m = re.search(r"\bчерез (полчаса|час|(\d+|пару|два|три|четыре|пять) час)", t)
     if m:
         n = {"полчаса": 0.5, "час": 1.0}.get(m.group(1)) or (
-            float(m.group(2)) if m.group(2).isdigit() else {"пару": 2, "два": 2, "три": 3, "четыре": 4, "пять": 5}[m.group(2)]
+            float(m.group(2))
+            if m.group(2).isdigit()
+            else {"пару": 2, "два": 2, "три": 3, "четыре": 4, "пять": 5}[m.group(2)]
         )
         start = (now + timedelta(hours=n)).replace(second=0, microsecond=0)
         return TimeSlot(start=start)
@@ -242,9 +295,16 @@ def parse_time(text: str, now: datetime, hours: list[OpenHours | None]) -> TimeS
 def _strip_dates(text: str) -> str:
     """Remove `25.11`, `25.11.2026` and `25 ноября` so their numbers are not read as hours."""
     text = re.sub(r"\b\d{1,2}\.\d{1,2}\.\d{2,4}\b", " ", text)
-    text = re.sub(r"(?<![\d:])\b\d{1,2}\.(0?[1-9]|1[0-2])\b(?![:.]\d)(?= |$|,)(?!\s*(?:час|ч\b))", lambda m: m.group(0) if _looks_like_clock(m.group(0)) else " ", text)
-    text = re.sub(r"\b\d{1,2}(?:-?го)? (январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр)[а-я]*", " ", text)
-    return text
+    text = re.sub(
+        r"(?<![\d:])\b\d{1,2}\.(0?[1-9]|1[0-2])\b(?![:.]\d)(?= |$|,)(?!\s*(?:час|ч\b))",
+        lambda m: m.group(0) if _looks_like_clock(m.group(0)) else " ",
+        text,
+    )
+    return re.sub(
+        r"\b\d{1,2}(?:-?го)? (январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр)[а-я]*",
+        " ",
+        text,
+    )
 
 
 def _looks_like_clock(token: str) -> bool:

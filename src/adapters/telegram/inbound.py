@@ -57,9 +57,7 @@ def _start_payload(message: Message) -> tuple[bool, str | None]:
     """(is /start, payload) for a leading /start command; payload per the deep-link rules."""
     text = message.text or ""
     entities = message.entities or []
-    if not any(e.type == "bot_command" and e.offset == 0 for e in entities) and not text.startswith(
-        "/start"
-    ):
+    if not any(e.type == "bot_command" and e.offset == 0 for e in entities) and not text.startswith("/start"):
         return False, None
     parts = text.split(maxsplit=1)
     command = parts[0].split("@", 1)[0]
@@ -69,9 +67,7 @@ def _start_payload(message: Message) -> tuple[bool, str | None]:
     return True, payload or None
 
 
-def _from_message(
-    update_id: int, message: Message, tenant: str, received_at: datetime
-) -> InboundMessage | Ignored:
+def _from_message(update_id: int, message: Message, tenant: str, received_at: datetime) -> InboundMessage | Ignored:
     sender = message.from_user
     if sender is None or sender.is_bot:
         return Ignored("no human sender")

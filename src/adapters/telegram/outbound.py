@@ -35,7 +35,8 @@ def reply_markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | R
     if reply.ask_phone:
         return ReplyKeyboardMarkup(
             keyboard=[[KeyboardButton(text="📱 Отправить номер", request_contact=True)]],
-            resize_keyboard=True, one_time_keyboard=True,
+            resize_keyboard=True,
+            one_time_keyboard=True,
         )
     if reply.choices:
         rows = [[InlineKeyboardButton(text=c.label, callback_data=c.payload[:64])] for c in reply.choices]
@@ -49,8 +50,9 @@ class TelegramSender:
 
     async def send(self, chat_id: str, reply: Reply) -> None:
         try:
-            await self.bot.send_message(chat_id=int(chat_id), text=reply.text[:MAX_TEXT],
-                                        reply_markup=reply_markup(reply))
+            await self.bot.send_message(
+                chat_id=int(chat_id), text=reply.text[:MAX_TEXT], reply_markup=reply_markup(reply)
+            )
         except TelegramRetryAfter as exc:
             raise SendRetryable("telegram flood control", float(exc.retry_after)) from exc
         except (TelegramServerError, TelegramNetworkError) as exc:

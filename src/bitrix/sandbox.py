@@ -14,6 +14,7 @@ import json
 import random
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -263,7 +264,7 @@ class Sandbox:
         flt = params.get("filter") or {}
         if not isinstance(flt, dict):
             raise SandboxError(400, "", "Parameter 'filter' must be array.")
-        rows = [r for r in store.values() if all(_matches(r, k, v) for k, v in flt.items())]
+        rows = _where(store.values(), flt)
         rows.sort(key=lambda r: int(r["ID"]))
         start = _int(params.get("start", 0)) if str(params.get("start", "0")).lstrip("-").isdigit() else 0
         rows = rows[max(start, 0) : max(start, 0) + 50]
@@ -313,19 +314,11 @@ class Sandbox:
 
     def _comment_list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         flt = params.get("filter") or {}
-        return [
-            dict(c)
-            for c in self.state.comments.values()
-            if all(_matches(c, k, v) for k, v in (flt.items() if isinstance(flt, dict) else []))
-        ]
+        return [dict(c) for c in _where(self.state.comments.values(), flt if isinstance(flt, dict) else {})]
 
     def _status_list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         flt = params.get("filter") or {}
-        rows = [
-            s
-            for s in self.state.statuses
-            if all(_matches(s, k, v) for k, v in (flt.items() if isinstance(flt, dict) else []))
-        ]
+        rows = _where(self.state.statuses, flt if isinstance(flt, dict) else {})
         return [{"ID": i + 1, **s} for i, s in enumerate(rows)]
 
     def _status_add(self, params: dict[str, Any]) -> int:
@@ -408,6 +401,11 @@ def _comm_key(kind: str, value: str) -> str:
         return value.strip().lower()
     digits = re.sub(r"\D", "", value.split(";")[0].split(",")[0])
     return digits[-10:] if len(digits) >= 10 else digits
+
+
+def _where(rows: Iterable[dict[str, Any]], flt: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows a list method's `filter` selects (every condition must hold)."""
+    return [r for r in rows if all(_matches(r, k, v) for k, v in flt.items())]
 
 
 def _matches(record: dict[str, Any], key: str, expected: Any) -> bool:

@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from qualifier.catalog import Service
+
 DEFAULT_CONFIG_PATH = "lead-gateway.yaml"
 CONFIG_ENV = "LEAD_GATEWAY_CONFIG"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -197,6 +199,10 @@ class TenantConfig(_Strict):
             except ValueError as exc:
                 raise ValueError(f"{day}: {exc}") from None
         return value
+
+    def services(self) -> list[Service]:
+        """The catalog as the qualifier reads it."""
+        return [Service(c.id, c.name, tuple(c.aliases), c.duration_min, c.price) for c in self.catalog]
 
     @property
     def tz(self) -> ZoneInfo:

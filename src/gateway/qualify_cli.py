@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.config import TenantConfig
-from qualifier.catalog import Service, ServiceMatcher
+from qualifier.catalog import ServiceMatcher
 from qualifier.rules import RuleQualifier
 
 
@@ -25,7 +25,7 @@ def _text_of(line: str) -> str:
 
 
 def qualify_lines(tenant: TenantConfig, lines: Iterable[str], now: datetime) -> Iterator[dict[str, Any]]:
-    services = [Service(c.id, c.name, tuple(c.aliases), c.duration_min, c.price) for c in tenant.catalog]
+    services = tenant.services()
     matcher = ServiceMatcher(services)
     qualifier = RuleQualifier(matcher, tenant.opening_hours())
     local_now = now.astimezone(tenant.tz)

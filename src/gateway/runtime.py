@@ -24,7 +24,7 @@ from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.ports import Reply, Sender
 from gateway.telegram_sandbox import TelegramSandbox
-from qualifier.catalog import Service, ServiceMatcher
+from qualifier.catalog import ServiceMatcher
 from qualifier.rules import RuleQualifier
 
 logger = logging.getLogger("gateway.runtime")
@@ -130,7 +130,7 @@ def build_runtime(
         telegram_sandbox=telegram_sandbox,
     )
     for tenant_id, tenant in config.tenants.items():
-        services = [Service(c.id, c.name, tuple(c.aliases), c.duration_min, c.price) for c in tenant.catalog]
+        services = tenant.services()
         matcher = ServiceMatcher(services)
         hours = tenant.opening_hours()
         webhook_url = tenant.bitrix.webhook_url or f"{sandbox_base}/sandbox/bitrix/rest/{SANDBOX_USER}/{SANDBOX_CODE}/"

@@ -141,8 +141,10 @@ async def test_a_create_that_succeeded_but_timed_out_is_found_not_repeated(make_
         await client.post("/webhooks/salon/telegram", json=update(1, "хочу маникюр"), headers=HEADERS)
         await wait_for(lambda: portal.state.comments)  # posted only once the deal id is known
         link = json.loads(await runtime.redis.get(f"lg:crm:salon:telegram:{CHAT}"))
+        conversation_of_deal = await runtime.redis.get(f"lg:deal:salon:{link['deal_id']}")
     assert len(portal.state.deals) == 1
     assert link["deal_id"] == next(iter(portal.state.deals))
+    assert conversation_of_deal == f"salon:telegram:{CHAT}".encode()  # kept for reminders
     assert portal.state.calls["crm.deal.list"] >= 1  # it looked before creating again
 
 

@@ -182,7 +182,10 @@ async def _ensure_deal(ctx: CrmContext, state: DialogueState, link: CrmLink, con
     digest = _digest(fields)
     if link.deal_id is None and link.deal_pending:
         # A create was sent before and its outcome is unknown: it may exist already.
-        link.deal_id = await _find_deal(ctx, conv)
+        found = await _find_deal(ctx, conv)
+        if found is not None:
+            link.deal_id, link.deal_pending = found, False
+            await _record_deal(ctx, state.tenant, link, conv)
     if link.deal_id is None:
         link.deal_pending = True
         await save_link(ctx.redis, conv, link)
@@ -193,16 +196,20 @@ async def _ensure_deal(ctx: CrmContext, state: DialogueState, link: CrmLink, con
         link.deal_id = _id(result.result)
         link.deal_pending = False
         link.deal_digest = digest
-        await save_link(ctx.redis, conv, link)
-        await ctx.redis.set(keys.deal_conversation(state.tenant, link.deal_id or 0), conv)
+        await _record_deal(ctx, state.tenant, link, conv)
         logger.info("deal %s created for %s", link.deal_id, conv)
         return
-    link.deal_pending = False
     if link.deal_digest != digest:
         await ctx.bitrix.call("crm.deal.update", {"id": link.deal_id, "fields": fields})
         link.deal_digest = digest
         await save_link(ctx.redis, conv, link)
-    await ctx.redis.set(keys.deal_conversation(state.tenant, link.deal_id), conv)
+
+
+async def _record_deal(ctx: CrmContext, tenant: str, link: CrmLink, conv: str) -> None:
+    """Keep the deal id on the conversation, and the conversation under the deal (for reminders)."""
+    await save_link(ctx.redis, conv, link)
+    if link.deal_id is not None:
+        await ctx.redis.set(keys.deal_conversation(tenant, link.deal_id), conv)
 
 
 async def _post_timeline(ctx: CrmContext, link: CrmLink, conv: str) -> None:

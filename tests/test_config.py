@@ -19,7 +19,8 @@ def test_env_expansion_with_default_and_value():
         {"TOKEN": "42:secret"},
     )
     assert config.redis_url == "redis://127.0.0.1:6379/0"
-    assert config.tenants["salon"].channels.telegram.bot_token == "42:secret"
+    telegram = config.tenants["salon"].channels.telegram
+    assert telegram is not None and telegram.bot_token == "42:secret"
 
 
 def test_unset_variable_is_named_with_its_key_path():
@@ -76,7 +77,8 @@ def test_unlisted_days_inherit_the_previous_listed_day():
 
 def test_loopback_http_is_allowed_for_stand_ins():
     config = parse_config(minimal(api_base="http://127.0.0.1:9999/"), {})
-    assert config.tenants["salon"].channels.telegram.api_base == "http://127.0.0.1:9999"
+    telegram = config.tenants["salon"].channels.telegram
+    assert telegram is not None and telegram.api_base == "http://127.0.0.1:9999"
 
 
 def test_example_config_file_is_valid():

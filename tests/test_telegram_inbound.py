@@ -3,17 +3,28 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.telegram.inbound import Ignored, MalformedUpdate, parse_update
+from gateway.events import InboundMessage
 from tests.conftest import fixture_json
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
-def parse(name):
+def parse(name: str) -> InboundMessage | Ignored:
     return parse_update(fixture_json(f"channels/{name}.json"), "salon", NOW)
 
 
+def event_of(raw: object) -> InboundMessage:
+    event = parse_update(raw, "salon", NOW)
+    assert isinstance(event, InboundMessage), event
+    return event
+
+
+def parsed(name: str) -> InboundMessage:
+    return event_of(fixture_json(f"channels/{name}.json"))
+
+
 def test_plain_start_is_an_event_without_attribution():
-    event = parse("telegram_01_text_message")
+    event = parsed("telegram_01_text_message")
     assert event.dedupe_key == "tg:10000"
     assert event.chat_id == "1111111" and event.sender_username == "Testusername"
     assert event.attribution is None and event.text == ""
@@ -21,20 +32,21 @@ def test_plain_start_is_an_event_without_attribution():
 
 
 def test_start_payload_becomes_attribution_code():
-    event = parse("telegram_02_start_deeplink_utm")
+    event = parsed("telegram_02_start_deeplink_utm")
+    assert event.attribution is not None
     assert event.attribution.code == "src-ig_med-cpc_cmp-spring25_ct-v2"
     assert event.sender_name == "Anna Petrova"
 
 
 def test_own_contact_gives_the_phone():
-    event = parse("telegram_03_contact_share")
+    event = parsed("telegram_03_contact_share")
     assert event.contact_phone == "79161234567"
 
 
 def test_someone_elses_contact_is_not_taken_as_the_clients_phone():
     raw = fixture_json("channels/telegram_03_contact_share.json")
     raw["message"]["contact"]["user_id"] = 999
-    event = parse_update(raw, "salon", NOW)
+    event = event_of(raw)
     assert event.contact_phone is None and event.text == "[чужой контакт]"
 
 
@@ -43,7 +55,7 @@ def test_edited_message_is_ignored():
 
 
 def test_button_press_carries_data_and_callback_id():
-    event = parse("telegram_05_callback_query")
+    event = parsed("telegram_05_callback_query")
     assert event.button == "size:M" and event.callback_id == "2371626362171262211"
     assert event.chat_id == "5512345678"
 
@@ -59,9 +71,9 @@ def test_caption_and_media_are_kept_as_text():
     raw = fixture_json("channels/telegram_01_text_message.json")
     del raw["message"]["text"]
     raw["message"]["photo"] = [{"file_id": "a", "file_unique_id": "b", "width": 1, "height": 1}]
-    assert parse_update(raw, "salon", NOW).text == "[фото]"
+    assert event_of(raw).text == "[фото]"
     raw["message"]["caption"] = "вот такой маникюр хочу"
-    assert parse_update(raw, "salon", NOW).text == "вот такой маникюр хочу"
+    assert event_of(raw).text == "вот такой маникюр хочу"
 
 
 @pytest.mark.parametrize("raw", [[], {"message": {}}, {"update_id": "x", "message": {"chat": 1}}])

@@ -126,7 +126,8 @@ class BitrixClient:
             if response.status_code >= 500 or response.status_code in (429, 302):
                 raise BitrixRetryable("NON_JSON", "non-JSON answer", response.status_code)
             raise classify(response.status_code, "NON_JSON", "non-JSON answer")
-        timing = body.get("time") if isinstance(body.get("time"), dict) else {}
+        raw_time = body.get("time")
+        timing: Mapping[str, Any] = raw_time if isinstance(raw_time, dict) else {}
         self._track_operating(method, timing)
         # `"error": ""` (empty code, HTTP 400) is still an error: test for the key, not its truth
         if "error" in body:

@@ -82,6 +82,7 @@ class Sandbox:
         enforce_rate: bool = True,
     ) -> None:
         self.state = PortalState()
+        self.url = ""  # the webhook URL it is served at, once someone serves it
         self.burst, self.per_second, self.enforce_rate = burst, per_second, enforce_rate
         self.user_id, self.code = user_id, code
         self.faults = faults or Faults()

@@ -26,7 +26,8 @@ from qualifier.catalog import Service
 
 DEFAULT_CONFIG_PATH = "lead-gateway.yaml"
 CONFIG_ENV = "LEAD_GATEWAY_CONFIG"
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _HOURS = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
@@ -170,6 +171,10 @@ def _parse_hours(value: object) -> OpenHours | None:
     return start, end
 
 
+def _default_hours() -> dict[Weekday, Any]:
+    return {"mon": "10:00-21:00"}
+
+
 class TenantConfig(_Strict):
     timezone: str = "Europe/Moscow"
     bitrix: BitrixConfig = BitrixConfig()
@@ -177,9 +182,7 @@ class TenantConfig(_Strict):
     deeplinks: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")], Utm] = {}
     catalog: list[CatalogItem] = []
     # Days left out take the hours of the nearest listed day before them (mon covers tue..fri).
-    hours: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], Any] = Field(
-        default_factory=lambda: {"mon": "10:00-21:00"}
-    )
+    hours: dict[Weekday, Any] = Field(default_factory=_default_hours)
 
     @field_validator("timezone")
     @classmethod

@@ -11,6 +11,7 @@ from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
 from gateway import keys
+from gateway.redis_result import result
 
 
 async def park(redis: Redis, function: str, args: list[Any], tenant: str, reason: str, attempts: int) -> str:
@@ -24,18 +25,18 @@ async def park(redis: Redis, function: str, args: list[Any], tenant: str, reason
         "attempts": attempts,
         "failed_at": datetime.now(UTC).isoformat(),
     }
-    await redis.hset(keys.DEAD_LETTERS, entry_id, json.dumps(entry, ensure_ascii=False))
+    await result(redis.hset(keys.DEAD_LETTERS, entry_id, json.dumps(entry, ensure_ascii=False)))
     return entry_id
 
 
 async def entries(redis: Redis, tenant: str | None = None) -> list[dict[str, Any]]:
-    raw = await redis.hgetall(keys.DEAD_LETTERS)
+    raw = await result(redis.hgetall(keys.DEAD_LETTERS))
     found = [json.loads(v) for v in raw.values()]
     return sorted((e for e in found if tenant is None or e["tenant"] == tenant), key=lambda e: e["failed_at"])
 
 
 async def size(redis: Redis) -> int:
-    return int(await redis.hlen(keys.DEAD_LETTERS))
+    return int(await result(redis.hlen(keys.DEAD_LETTERS)))
 
 
 async def replay(redis: ArqRedis, tenant: str | None = None) -> int:
@@ -43,6 +44,6 @@ async def replay(redis: ArqRedis, tenant: str | None = None) -> int:
     count = 0
     for entry in await entries(redis, tenant):
         await redis.enqueue_job(entry["function"], *entry["args"], _job_id=f"replay:{entry['id']}")
-        await redis.hdel(keys.DEAD_LETTERS, entry["id"])
+        await result(redis.hdel(keys.DEAD_LETTERS, entry["id"]))
         count += 1
     return count

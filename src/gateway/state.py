@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from gateway import keys
 from gateway.events import Attribution
+from gateway.redis_result import result
 
 STATE_TTL_SECONDS = 180 * 24 * 3600  # a returning client within half a year keeps their deal
 PROCESSED_KEPT = 200
@@ -84,10 +85,10 @@ async def save_link(redis: Redis, key: str, link: CrmLink) -> None:
 
 
 async def append_timeline(redis: Redis, key: str, entry: TimelineEntry) -> None:
-    await redis.rpush(keys.timeline(key), entry.model_dump_json())
+    await result(redis.rpush(keys.timeline(key), entry.model_dump_json()))
     await redis.expire(keys.timeline(key), STATE_TTL_SECONDS)
 
 
 async def timeline_from(redis: Redis, key: str, start: int) -> list[TimelineEntry]:
-    raw = await redis.lrange(keys.timeline(key), start, -1)
+    raw = await result(redis.lrange(keys.timeline(key), start, -1))
     return [TimelineEntry.model_validate_json(r) for r in raw]

@@ -19,6 +19,7 @@ from starlette.routing import Route
 class TelegramSandbox:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
+        self.base = ""  # where it is served, once someone serves it
         self._message_ids = itertools.count(1)
         self.app = Starlette(
             routes=[

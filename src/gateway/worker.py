@@ -20,6 +20,7 @@ from gateway.crm_sync import sync_conversation
 from gateway.events import InboundMessage
 from gateway.intake import HANDLE_INBOUND, JOB_EXPIRES_SECONDS, SYNC_CRM
 from gateway.ports import SendRejected, SendRetryable
+from gateway.redis_result import result
 from gateway.runtime import Runtime
 
 logger = logging.getLogger("gateway.worker")
@@ -87,7 +88,7 @@ async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
                 runtime.metrics.first_reply_seconds.labels(event.channel.value).observe(
                     (datetime.now(UTC) - event.received_at).total_seconds()
                 )
-        state_count = await runtime.redis.llen(keys.timeline(event.conversation_key))
+        state_count = await result(runtime.redis.llen(keys.timeline(event.conversation_key)))
         await runtime.redis.enqueue_job(
             SYNC_CRM,
             event.tenant,

@@ -127,11 +127,11 @@ def _numeric_date(text: str, today: date) -> DateRange:
         found = _dated(today, int(m.group(1)), int(m.group(2)), m.group(3))
         if found:
             return found, None
-    m = _DAY_MONTH.search(text)
-    if m:
-        word = m.group(2)
+    named = _DAY_MONTH.search(text)
+    if named:
+        word = named.group(2)
         month = 5 if word.startswith("ма") and word != "март" else MONTHS[word]
-        return _dated(today, int(m.group(1)), month, None), None
+        return _dated(today, int(named.group(1)), month, None), None
     return None, None
 
 

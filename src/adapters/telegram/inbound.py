@@ -40,8 +40,9 @@ def _with_is_bot(node: object) -> object:
     """Telegram's own webhook examples omit `User.is_bot`; read a missing one as a human."""
     if isinstance(node, dict):
         fixed = {k: _with_is_bot(v) for k, v in node.items()}
-        if isinstance(fixed.get("from"), dict):
-            fixed["from"].setdefault("is_bot", False)
+        sender = fixed.get("from")
+        if isinstance(sender, dict):
+            sender.setdefault("is_bot", False)
         return fixed
     if isinstance(node, list):
         return [_with_is_bot(v) for v in node]

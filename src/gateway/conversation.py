@@ -13,7 +13,7 @@ from gateway import keys
 from gateway.config import TenantConfig
 from gateway.dialogue import SERVICE_PREFIX, TIME_PREFIX, Dialogue
 from gateway.events import InboundMessage
-from gateway.ports import Sender
+from gateway.ports import CredentialsRejected, Recipient, Reply, SendRejected, Sender, WindowClosed
 from gateway.state import DialogueState, TimelineEntry, append_timeline, load_dialogue, save_dialogue
 from qualifier.phone import normalize_phone
 from qualifier.result import Extraction
@@ -22,6 +22,9 @@ from qualifier.rules import RuleQualifier
 logger = logging.getLogger("gateway.conversation")
 
 LOCK_SECONDS = 30
+# What became of a message's reply
+SENT, REPLAYED, REJECTED, WINDOW_CLOSED, TEMPLATE = "sent", "replayed", "rejected", "window_closed", "template"
+CREDENTIALS_REJECTED = "credentials_rejected"
 
 
 @dataclass(frozen=True)
@@ -75,21 +78,24 @@ def _apply_extraction(state: DialogueState, found: Extraction) -> bool:
 
 def _timeline_text(event: InboundMessage) -> str:
     if event.button:
-        return f"[кнопка] {event.button}"
+        return f"[кнопка] {event.text or event.button}"
     if event.contact_phone:
         return f"[поделился номером] {event.text}".strip()
     return event.text or "[/start]"
 
 
-async def handle_message(ctx: ConversationContext, event: InboundMessage, now: datetime) -> bool:
-    """Returns False when this delivery was already handled (a replay)."""
+async def handle_message(ctx: ConversationContext, event: InboundMessage, now: datetime) -> str:
+    """Record the message, decide the reply and deliver it; returns the delivery outcome.
+
+    The message is recorded once and its reply decided once, whatever is retried: a delivery that
+    fails transiently leaves the decided reply pending, and the retry only sends it.
+    """
     key = event.conversation_key
     async with ctx.redis.lock(keys.conversation_lock(key), timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS):
         state = await load_dialogue(ctx.redis, key) or _new_state(event)
         if event.dedupe_key in state.processed:
-            return False
-        first_time = event.dedupe_key not in state.replied
-        if first_time:
+            return REPLAYED
+        if event.dedupe_key not in state.recorded:
             learned = _update(state, event, ctx, now)
             await append_timeline(
                 ctx.redis,
@@ -98,17 +104,45 @@ async def handle_message(ctx: ConversationContext, event: InboundMessage, now: d
                     key=event.dedupe_key, text=_timeline_text(event), at=event.sent_at.astimezone(ctx.tenant.tz)
                 ),
             )
-            reply = ctx.dialogue.next_reply(
-                state, state.intent if _has_new_intent(event) else "other", learned, now.astimezone(ctx.tenant.tz)
+            intent = state.intent if _has_new_intent(event) else "other"
+            state.pending[event.dedupe_key] = ctx.dialogue.next_reply(
+                state, intent, learned, now.astimezone(ctx.tenant.tz)
             )
+            state.mark("recorded", event.dedupe_key)
             await save_dialogue(ctx.redis, state)
+        reply = state.pending.get(event.dedupe_key)
+        outcome = SENT
+        if reply is not None:
             if event.callback_id:
                 await ctx.sender.acknowledge_button(event.callback_id)
-            await ctx.sender.send(event.chat_id, reply)
-            state.mark("replied", event.dedupe_key)
+            outcome = await _deliver(ctx, state, reply, now)
+        state.pending.pop(event.dedupe_key, None)
         state.mark("processed", event.dedupe_key)
         await save_dialogue(ctx.redis, state)
-    return True
+    return outcome
+
+
+async def _deliver(ctx: ConversationContext, state: DialogueState, reply: Reply, now: datetime) -> str:
+    """Send within the platform's customer-service window, or do what the window allows."""
+    to = Recipient(state.chat_id, state.channel_phone)
+    window = ctx.sender.window
+    if window is not None and state.last_inbound_at is not None and now - state.last_inbound_at > window:
+        sent = await ctx.sender.send_outside_window(to, reply)
+        logger.info("%s: window closed, %s", state.conversation_key, "template sent" if sent else "reply not sent")
+        return TEMPLATE if sent else WINDOW_CLOSED
+    try:
+        await ctx.sender.send(to, reply)
+    except CredentialsRejected as exc:
+        logger.error("%s: channel credentials rejected: %s", state.conversation_key, exc)
+        return CREDENTIALS_REJECTED
+    except WindowClosed as exc:
+        logger.info("%s: the platform says the window is closed: %s", state.conversation_key, exc)
+        return WINDOW_CLOSED
+    except SendRejected as exc:
+        # The client can't be answered (bot blocked, token revoked...); the lead still reaches the CRM.
+        logger.warning("%s: reply refused: %s", state.conversation_key, exc)
+        return REJECTED
+    return SENT
 
 
 def _has_new_intent(event: InboundMessage) -> bool:
@@ -122,12 +156,17 @@ def _update(state: DialogueState, event: InboundMessage, ctx: ConversationContex
     state.username = state.username or event.sender_username
     if event.attribution and state.attribution is None:  # first touch sticks to the conversation
         state.attribution = attribution_rules.resolve(event.attribution, ctx.tenant.deeplinks)
-    learned = _apply_button(state, event, ctx)
+    pressed = _apply_button(state, event, ctx)
+    learned = pressed
+    if event.sender_phone:
+        state.channel_phone = normalize_phone(event.sender_phone) or event.sender_phone
+        if state.phone is None and state.channel_phone:
+            state.phone, learned = state.channel_phone, True
     if event.contact_phone:
         phone = normalize_phone(event.contact_phone)
         if phone and phone != state.phone:
             state.phone, learned = phone, True
-    if event.text:
+    if event.text and not pressed:
         found = ctx.qualifier.extract(event.text, now.astimezone(ctx.tenant.tz))
         state.intent = "other"
         learned = _apply_extraction(state, found) or learned

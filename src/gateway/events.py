@@ -47,6 +47,7 @@ class InboundMessage(BaseModel):
     sender_name: str | None = None
     sender_username: str | None = None
     contact_phone: str | None = None  # a phone the client shared as their own
+    sender_phone: str | None = None  # the number the platform says they write from (WhatsApp wa_id)
     button: str | None = None  # payload of a pressed button (callback data, postback)
     callback_id: str | None = None  # Telegram callback_query id, to be answered
     attribution: Attribution | None = None

@@ -41,3 +41,4 @@ def bitrix_bucket(portal: str) -> str:
 
 DEAD_LETTERS = f"{PREFIX}:dlq"
 WORKER_HEARTBEAT = f"{PREFIX}:worker:heartbeat"
+HEALTH = f"{PREFIX}:health"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 
 
@@ -20,6 +21,12 @@ class Reply:
     slot: str | None = field(default=None, compare=False)  # which slot this reply asks for
 
 
+@dataclass(frozen=True)
+class Recipient:
+    chat_id: str
+    phone: str | None = None  # the platform's own phone address (WhatsApp wa_id, E.164), if known
+
+
 class SendError(Exception):
     """A reply could not be sent."""
 
@@ -34,7 +41,22 @@ class SendRejected(SendError):
     """The platform refused for good (bot blocked, chat gone, window closed): do not retry."""
 
 
+class WindowClosed(SendRejected):
+    """The platform's customer-service window (24 h after the client's last message) is closed."""
+
+
+class CredentialsRejected(SendRejected):
+    """The channel's token is expired or revoked: nothing is sent until an operator fixes it."""
+
+
 class Sender(Protocol):
-    async def send(self, chat_id: str, reply: Reply) -> None: ...
+    # How long after the client's last message free-form replies are allowed; None: no limit.
+    window: timedelta | None
+
+    async def send(self, to: Recipient, reply: Reply) -> None: ...
+
+    async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
+        """What the platform allows once the window is closed (an approved template); True if sent."""
+        ...
 
     async def acknowledge_button(self, callback_id: str) -> None: ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import json
 import logging
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from gateway.crm_sync import CrmContext
 from gateway.dialogue import Dialogue, Texts
 from gateway.intake import Intake
 from gateway.metrics import Metrics
-from gateway.ports import Reply, Sender
+from gateway.ports import Recipient, Reply, SendRejected, Sender
 from gateway.telegram_sandbox import TelegramSandbox
 from qualifier.catalog import ServiceMatcher
 from qualifier.rules import RuleQualifier
@@ -49,10 +51,13 @@ def connect_redis(url: str) -> ArqRedis:
 class NoChannel:
     """A sender for a tenant without that channel configured: refuses loudly."""
 
-    async def send(self, chat_id: str, reply: Reply) -> None:
-        from gateway.ports import SendRejected
+    window: timedelta | None = None
 
+    async def send(self, to: Recipient, reply: Reply) -> None:
         raise SendRejected("channel not configured for this tenant")
+
+    async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
+        return False
 
     async def acknowledge_button(self, callback_id: str) -> None:
         return None

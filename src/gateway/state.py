@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from gateway import keys
 from gateway.events import Attribution
+from gateway.ports import Reply
 from gateway.redis_result import result
 
 STATE_TTL_SECONDS = 180 * 24 * 3600  # a returning client within half a year keeps their deal
@@ -35,8 +36,10 @@ class DialogueState(BaseModel):
     greeted: bool = False
     message_count: int = 0
     last_inbound_at: AwareDatetime | None = None
+    channel_phone: str | None = None  # the number the platform says the client writes from
     processed: list[str] = []  # dedupe keys fully handled
-    replied: list[str] = []  # dedupe keys answered (reply sent)
+    recorded: list[str] = []  # dedupe keys whose message is in the state and timeline
+    pending: dict[str, Reply] = {}  # replies decided but not yet delivered, by dedupe key
 
     def missing(self) -> list[str]:
         have = {"service": bool(self.service_ids), "time": self.time_start is not None, "phone": bool(self.phone)}

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from redis.exceptions import LockError, RedisError
 
 from bitrix.errors import BitrixAuthError, BitrixRetryable, OperationTimeLimit
-from gateway import dlq, keys
-from gateway.conversation import handle_message
+from gateway import dlq, health, keys
+from gateway.conversation import CREDENTIALS_REJECTED, REPLAYED, SENT, handle_message
 from gateway.crm_sync import sync_conversation
 from gateway.events import InboundMessage
 from gateway.intake import HANDLE_INBOUND, JOB_EXPIRES_SECONDS, SYNC_CRM
@@ -75,19 +75,15 @@ async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
         if event.tenant not in runtime.tenants:
             raise SendRejected(f"tenant {event.tenant!r} is no longer configured")
         conversation = runtime.conversation_context(event.tenant, event.channel.value)
-        try:
-            fresh = await handle_message(conversation, event, datetime.now(UTC))
-        except SendRejected as exc:
-            # The client can't be answered (bot blocked...), but the lead must still reach the CRM.
-            logger.warning("reply to %s refused: %s", event.conversation_key, exc)
-            runtime.metrics.replies.labels(event.channel.value, "rejected").inc()
-            fresh = True
-        else:
-            if fresh:
-                runtime.metrics.replies.labels(event.channel.value, "sent").inc()
-                runtime.metrics.first_reply_seconds.labels(event.channel.value).observe(
-                    (datetime.now(UTC) - event.received_at).total_seconds()
-                )
+        outcome = await handle_message(conversation, event, datetime.now(UTC))
+        if outcome in (SENT, CREDENTIALS_REJECTED):
+            await health.record(runtime.redis, event.tenant, event.channel.value, outcome == SENT, outcome)
+        if outcome != REPLAYED:
+            runtime.metrics.replies.labels(event.channel.value, outcome).inc()
+        if outcome == SENT:
+            runtime.metrics.first_reply_seconds.labels(event.channel.value).observe(
+                (datetime.now(UTC) - event.received_at).total_seconds()
+            )
         state_count = await result(runtime.redis.llen(keys.timeline(event.conversation_key)))
         await runtime.redis.enqueue_job(
             SYNC_CRM,
@@ -96,7 +92,7 @@ async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
             _job_id=f"crm:{event.conversation_key}:{state_count}",
             _expires=JOB_EXPIRES_SECONDS,
         )
-        return "done" if fresh else "replayed"
+        return "replayed" if outcome == REPLAYED else "done"
 
     return await _guarded(ctx, HANDLE_INBOUND, [payload], tenant, work)
 
@@ -108,7 +104,12 @@ async def sync_crm(ctx: dict[str, Any], tenant: str, conversation_key: str) -> s
         if tenant not in runtime.tenants:
             raise SendRejected(f"tenant {tenant!r} is no longer configured")
         async with runtime.redis.lock(keys.crm_lock(conversation_key), timeout=120, blocking_timeout=130):
-            link = await sync_conversation(runtime.crm_context(tenant), conversation_key)
+            try:
+                link = await sync_conversation(runtime.crm_context(tenant), conversation_key)
+            except BitrixAuthError as exc:
+                await health.record(runtime.redis, tenant, "bitrix", False, f"{exc.code}: {exc.description}"[:200])
+                raise
+        await health.record(runtime.redis, tenant, "bitrix", True, "synced")
         return "done" if link else "no_conversation"
 
     return await _guarded(ctx, SYNC_CRM, [tenant, conversation_key], tenant, work)

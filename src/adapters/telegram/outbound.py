@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -12,6 +14,7 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
+    TelegramUnauthorizedError,
 )
 from aiogram.types import (
     InlineKeyboardButton,
@@ -21,7 +24,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from gateway.ports import Reply, SendRejected, SendRetryable
+from gateway.ports import CredentialsRejected, Recipient, Reply, SendRejected, SendRetryable
 
 MAX_TEXT = 4096
 
@@ -45,13 +48,15 @@ def reply_markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | R
 
 
 class TelegramSender:
+    window: timedelta | None = None  # a bot may answer anyone who started it, at any time
+
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def send(self, chat_id: str, reply: Reply) -> None:
+    async def send(self, to: Recipient, reply: Reply) -> None:
         try:
             await self.bot.send_message(
-                chat_id=int(chat_id), text=reply.text[:MAX_TEXT], reply_markup=reply_markup(reply)
+                chat_id=int(to.chat_id), text=reply.text[:MAX_TEXT], reply_markup=reply_markup(reply)
             )
         except TelegramRetryAfter as exc:
             raise SendRetryable("telegram flood control", float(exc.retry_after)) from exc
@@ -59,8 +64,13 @@ class TelegramSender:
             raise SendRetryable(f"telegram unavailable: {type(exc).__name__}: {exc}") from exc
         except (TelegramForbiddenError, TelegramBadRequest) as exc:
             raise SendRejected(f"telegram refused: {exc.message}") from exc
+        except TelegramUnauthorizedError as exc:
+            raise CredentialsRejected(f"telegram bot token rejected: {exc.message}") from exc
         except TelegramAPIError as exc:
             raise SendRetryable(f"telegram error: {type(exc).__name__}") from exc
+
+    async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
+        return False
 
     async def acknowledge_button(self, callback_id: str) -> None:
         # Stops the client's progress spinner; a stale query (over ~15 min) is refused and harmless.

@@ -118,9 +118,16 @@ class MetaChannelConfig(_Strict):
     _check_api_base = field_validator("api_base")(classmethod(lambda cls, v: _secure_url(v).rstrip("/")))
 
 
+class TemplateConfig(_Strict):
+    name: Secret
+    language: str = "ru"
+
+
 class WhatsAppConfig(MetaChannelConfig):
     phone_number_id: Secret
     api_base: HttpsUrl = "https://graph.facebook.com/v21.0"
+    # An approved template sent instead of a reply once the 24-hour window has closed; unset: nothing.
+    window_template: TemplateConfig | None = None
 
 
 class InstagramConfig(MetaChannelConfig):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from gateway import keys
 from gateway.config import TenantConfig
 from gateway.dialogue import SERVICE_PREFIX, TIME_PREFIX, Dialogue
 from gateway.events import InboundMessage
-from gateway.ports import CredentialsRejected, Recipient, Reply, SendRejected, Sender, WindowClosed
+from gateway.ports import CredentialsRejected, Recipient, Reply, Sender, SendRejected, WindowClosed
 from gateway.state import DialogueState, TimelineEntry, append_timeline, load_dialogue, save_dialogue
 from qualifier.phone import normalize_phone
 from qualifier.result import Extraction
@@ -84,11 +85,14 @@ def _timeline_text(event: InboundMessage) -> str:
     return event.text or "[/start]"
 
 
-async def handle_message(ctx: ConversationContext, event: InboundMessage, now: datetime) -> str:
+async def handle_message(
+    ctx: ConversationContext, event: InboundMessage, now: datetime, on_recorded: Callable[[], Awaitable[None]]
+) -> str:
     """Record the message, decide the reply and deliver it; returns the delivery outcome.
 
     The message is recorded once and its reply decided once, whatever is retried: a delivery that
-    fails transiently leaves the decided reply pending, and the retry only sends it.
+    fails transiently leaves the decided reply pending, and the retry only sends it. `on_recorded`
+    runs before delivery (and again on a retry), so a channel that is down never holds up the CRM.
     """
     key = event.conversation_key
     async with ctx.redis.lock(keys.conversation_lock(key), timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS):
@@ -110,6 +114,7 @@ async def handle_message(ctx: ConversationContext, event: InboundMessage, now: d
             )
             state.mark("recorded", event.dedupe_key)
             await save_dialogue(ctx.redis, state)
+        await on_recorded()
         reply = state.pending.get(event.dedupe_key)
         outcome = SENT
         if reply is not None:

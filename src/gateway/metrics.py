@@ -36,6 +36,12 @@ class Metrics:
             buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30),
             registry=self.registry,
         )
+        self.delivery_statuses = Counter(
+            "lead_gateway_delivery_statuses_total",
+            "Delivery status callbacks for sent messages (acknowledged, not turned into messages)",
+            ["tenant", "channel", "status"],
+            registry=self.registry,
+        )
         self.dead_letters = Gauge(
             "lead_gateway_dead_letters", "Entries in the dead-letter queue", registry=self.registry
         )

@@ -10,20 +10,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from adapters.telegram.inbound import Ignored, MalformedUpdate, parse_update
+from gateway.config import TelegramConfig
 from gateway.http_errors import ApiError, read_body
 from gateway.intake import QueueUnavailable
+from gateway.routes_common import channel_config
 from gateway.runtime import Runtime
 
 router = APIRouter()
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
-
-
-def tenant_services(runtime: Runtime, tenant: str, channel: str) -> None:
-    services = runtime.tenants.get(tenant)
-    if services is None:
-        raise ApiError(404, "unknown_tenant", f"no tenant {tenant!r}")
-    if getattr(services.config.channels, channel) is None:
-        raise ApiError(404, "channel_not_configured", f"tenant {tenant!r} has no {channel} channel")
 
 
 @router.post("/webhooks/{tenant}/telegram", summary="Telegram Bot API webhook")
@@ -31,9 +25,8 @@ async def telegram_webhook(tenant: str, request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     metrics = runtime.metrics.webhooks
     try:
-        tenant_services(runtime, tenant, "telegram")
-        telegram = runtime.tenants[tenant].config.channels.telegram
-        assert telegram is not None  # noqa: S101 - checked above
+        telegram = channel_config(runtime, tenant, "telegram")
+        assert isinstance(telegram, TelegramConfig)  # noqa: S101 - the channel named above
         if telegram.secret_token is None:
             raise ApiError(404, "channel_not_configured", "this tenant's Telegram bot uses polling")
         given = request.headers.get(SECRET_HEADER)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool
 
+from adapters.instagram.outbound import InstagramSender
+from adapters.meta.graph import GraphClient
 from adapters.telegram.outbound import TelegramSender, make_bot
+from adapters.whatsapp.outbound import WhatsAppSender
 from bitrix.client import BitrixClient, make_http_client
 from bitrix.limiter import LeakyBucket
 from bitrix.sandbox import Sandbox
@@ -24,7 +26,7 @@ from gateway.crm_sync import CrmContext
 from gateway.dialogue import Dialogue, Texts
 from gateway.intake import Intake
 from gateway.metrics import Metrics
-from gateway.ports import Recipient, Reply, SendRejected, Sender
+from gateway.ports import Recipient, Reply, Sender, SendRejected
 from gateway.telegram_sandbox import TelegramSandbox
 from qualifier.catalog import ServiceMatcher
 from qualifier.rules import RuleQualifier
@@ -153,10 +155,20 @@ def build_runtime(
             observe=lambda method, outcome: metrics.bitrix_calls.labels(method, outcome).inc(),
         )
         senders: dict[str, Sender] = {}
-        if tenant.channels.telegram is not None:
-            tg = TelegramSender(make_bot(tenant.channels.telegram.bot_token, tenant.channels.telegram.api_base))
+        channels = tenant.channels
+        if channels.telegram is not None:
+            tg = TelegramSender(make_bot(channels.telegram.bot_token, channels.telegram.api_base))
             senders["telegram"] = tg
             runtime._closers.append(tg.close)
+        if channels.whatsapp is not None:
+            wa = channels.whatsapp
+            template = (wa.window_template.name, wa.window_template.language) if wa.window_template else None
+            senders["whatsapp"] = WhatsAppSender(
+                GraphClient(http, wa.api_base, wa.access_token), wa.phone_number_id, template
+            )
+        if channels.instagram is not None:
+            ig = channels.instagram
+            senders["instagram"] = InstagramSender(GraphClient(http, ig.api_base, ig.access_token), ig.account_id)
         runtime.tenants[tenant_id] = TenantServices(
             id=tenant_id,
             config=tenant,

@@ -75,7 +75,19 @@ async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
         if event.tenant not in runtime.tenants:
             raise SendRejected(f"tenant {event.tenant!r} is no longer configured")
         conversation = runtime.conversation_context(event.tenant, event.channel.value)
-        outcome = await handle_message(conversation, event, datetime.now(UTC))
+
+        async def queue_crm_sync() -> None:
+            # One job id per timeline length: a re-run after a crash finds the job already there.
+            entries = await result(runtime.redis.llen(keys.timeline(event.conversation_key)))
+            await runtime.redis.enqueue_job(
+                SYNC_CRM,
+                event.tenant,
+                event.conversation_key,
+                _job_id=f"crm:{event.conversation_key}:{entries}",
+                _expires=JOB_EXPIRES_SECONDS,
+            )
+
+        outcome = await handle_message(conversation, event, datetime.now(UTC), queue_crm_sync)
         if outcome in (SENT, CREDENTIALS_REJECTED):
             await health.record(runtime.redis, event.tenant, event.channel.value, outcome == SENT, outcome)
         if outcome != REPLAYED:
@@ -84,14 +96,6 @@ async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
             runtime.metrics.first_reply_seconds.labels(event.channel.value).observe(
                 (datetime.now(UTC) - event.received_at).total_seconds()
             )
-        state_count = await result(runtime.redis.llen(keys.timeline(event.conversation_key)))
-        await runtime.redis.enqueue_job(
-            SYNC_CRM,
-            event.tenant,
-            event.conversation_key,
-            _job_id=f"crm:{event.conversation_key}:{state_count}",
-            _expires=JOB_EXPIRES_SECONDS,
-        )
         return "replayed" if outcome == REPLAYED else "done"
 
     return await _guarded(ctx, HANDLE_INBOUND, [payload], tenant, work)

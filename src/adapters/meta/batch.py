@@ -1,0 +1,73 @@
+"""What one Meta webhook POST holds once read: the client messages, and what was set aside."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from gateway.events import InboundMessage
+
+
+class MalformedPayload(ValueError):
+    """The body is not the envelope the channel sends."""
+
+
+@dataclass
+class Batch:
+    events: list[InboundMessage] = field(default_factory=list)
+    ignored: Counter[str] = field(default_factory=Counter)  # reason -> count
+    statuses: Counter[str] = field(default_factory=Counter)  # WhatsApp delivery status -> count
+
+
+def as_list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def as_dict(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def text_of(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def meta_time(value: object, fallback: datetime) -> datetime:
+    """Unix seconds (WhatsApp, as a string), milliseconds (Instagram), or ISO 8601 (some tools)."""
+    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+        number = float(value)
+        if number > 1e11:  # milliseconds: 1e11 seconds is the year 5138
+            number /= 1000
+        try:
+            return datetime.fromtimestamp(number, UTC)
+        except (OverflowError, OSError, ValueError):
+            return fallback
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("+0000", "+00:00"))
+        except ValueError:
+            return fallback
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return fallback
+
+
+MEDIA_LABELS = {
+    "image": "[фото]",
+    "video": "[видео]",
+    "audio": "[аудио]",
+    "voice": "[голосовое сообщение]",
+    "document": "[файл]",
+    "file": "[файл]",
+    "sticker": "[стикер]",
+    "location": "[геопозиция]",
+    "contacts": "[контакт]",
+    "share": "[пересланный пост]",
+    "ig_post": "[пост]",
+    "ig_reel": "[reels]",
+    "reel": "[reels]",
+    "story_mention": "[упоминание в истории]",
+    "story": "[история]",
+    "ig_story": "[история]",
+    "order": "[заказ]",
+    "unsupported": "[сообщение, которое платформа не показывает]",
+}

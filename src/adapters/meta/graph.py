@@ -1,0 +1,90 @@
+"""POST to Meta's Graph API, its error answers mapped to retry, defer, or give up."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import httpx
+
+from gateway.ports import CredentialsRejected, SendError, SendRejected, SendRetryable, WindowClosed
+
+logger = logging.getLogger("adapters.meta.graph")
+
+GRAPH_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=10.0)
+PAIR_RATE_SECONDS = 6.0  # WhatsApp admits one message per 6 s to the same user
+
+# Codes from Meta's error references (WhatsApp Cloud API, Messenger/Instagram Send API).
+_WINDOW_CLOSED = frozenset({131047, 1545041, 2534022})
+_EXPIRED_OR_FORBIDDEN = frozenset({190, 102, 10, 200, 3})
+_PAIR_RATE = 131056
+_THROTTLED = frozenset({4, 17, 32, 613, 80002, 80006, 130429, 131048})
+_TEMPORARY = frozenset({1, 2, 131000, 131016})
+
+
+class PairRateLimited(SendRetryable):
+    """Too many messages to this one client: defer, do not hammer."""
+
+
+def graph_error(status: int, body: object) -> SendError:
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    code = error.get("code") if isinstance(error.get("code"), int) else None
+    subcode = error.get("error_subcode") if isinstance(error.get("error_subcode"), int) else None
+    reason = f"graph HTTP {status} code {code}/{subcode}: {str(error.get('message', ''))[:160]}"
+    if code in _WINDOW_CLOSED or subcode in _WINDOW_CLOSED:
+        return WindowClosed(reason)
+    if code == _PAIR_RATE:
+        return PairRateLimited(reason, retry_after=PAIR_RATE_SECONDS)
+    if status == 401 or code in _EXPIRED_OR_FORBIDDEN or subcode in (463, 467):
+        return CredentialsRejected(reason)
+    if status == 429 or code in _THROTTLED or status >= 500 or code in _TEMPORARY:
+        return SendRetryable(reason)
+    return SendRejected(reason)
+
+
+class GraphClient:
+    """One Graph API account: a base URL and a bearer token (never logged)."""
+
+    def __init__(self, http: httpx.AsyncClient, api_base: str, access_token: str) -> None:
+        self._http = http
+        self._base = api_base.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {access_token}"}
+
+    async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await self._http.post(
+                f"{self._base}/{path}", json=body, headers=self._headers, timeout=GRAPH_TIMEOUT
+            )
+        except httpx.TimeoutException as exc:
+            raise SendRetryable(f"graph timeout: {type(exc).__name__}") from exc
+        except httpx.TransportError as exc:
+            raise SendRetryable(f"graph unreachable: {type(exc).__name__}") from exc
+        try:
+            answer = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            answer = None
+        if response.is_success and isinstance(answer, dict):
+            return answer
+        if response.is_success:  # 2xx without JSON: accepted by the platform, nothing to read
+            return {}
+        error = graph_error(response.status_code, answer)
+        logger.warning("graph %s refused: %s", path.split("/")[-1], error)
+        raise error
+
+    async def get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        """A read, for `lead-gateway check`."""
+        try:
+            response = await self._http.get(
+                f"{self._base}/{path}", params=params, headers=self._headers, timeout=GRAPH_TIMEOUT
+            )
+        except httpx.HTTPError as exc:
+            raise SendRetryable(f"graph unreachable: {type(exc).__name__}") from exc
+        try:
+            answer = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            answer = None
+        if response.is_success and isinstance(answer, dict):
+            return answer
+        raise graph_error(response.status_code, answer)

@@ -8,16 +8,22 @@ import os
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis as sync_redis
 import uvicorn
 from redis.asyncio import Redis
 
+from bitrix.sandbox import Sandbox
+from gateway.app import AppOptions, create_app
 from gateway.config import AppConfig, parse_config
+from gateway.runtime import Runtime, build_runtime
+from gateway.telegram_sandbox import TelegramSandbox
 
 # ../shared beside the repo, as in development and CI
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
@@ -122,9 +128,51 @@ def make_config(redis_url: str) -> Callable[..., AppConfig]:
     return build
 
 
+async def wait_for_async(probe: Callable[[], Awaitable[Any]], limit: float = 15.0) -> Any:
+    """Wait until an async probe returns something truthy, and return it."""
+    deadline = time.monotonic() + limit
+    while not (found := await probe()):
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+    return found
+
+
 async def wait_for(predicate: Callable[[], bool], limit: float = 15.0) -> None:
     deadline = time.monotonic() + limit
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def portal() -> Iterator[Sandbox]:
+    """The sandbox Bitrix24 portal on a loopback port."""
+    sandbox = Sandbox()
+    with LoopbackServer(sandbox.app) as server:
+        sandbox.url = f"{server.base}/rest/1/sandbox/"
+        yield sandbox
+
+
+@pytest.fixture
+def telegram() -> Iterator[TelegramSandbox]:
+    """A recording Bot API on a loopback port."""
+    stand_in = TelegramSandbox()
+    with LoopbackServer(stand_in.app) as server:
+        stand_in.base = server.base
+        yield stand_in
+
+
+@asynccontextmanager
+async def gateway(
+    config: AppConfig, http: httpx.AsyncClient | None = None, redis_url: str | None = None
+) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
+    """The app with its in-process worker, and a client that talks to it."""
+    runtime = build_runtime(
+        config, redis_url or config.redis_url or REDIS_URL, sandbox_base="http://127.0.0.1:1", http=http
+    )
+    app = create_app(runtime, AppOptions(with_worker=True, retry_base=0.05, shutdown_grace=2))
+    transport = httpx.ASGITransport(app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+        yield client, runtime

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-from contextlib import asynccontextmanager
 
 import httpx
-import pytest
 
-from bitrix.sandbox import Faults, Sandbox
+from bitrix.sandbox import Faults
 from gateway import dlq
 from gateway.app import AppOptions, create_app
 from gateway.runtime import build_runtime
 from gateway.telegram_sandbox import TelegramSandbox
-from tests.conftest import SECRET, LoopbackServer, fixture_json, wait_for
+from tests.conftest import SECRET, fixture_json, gateway, wait_for, wait_for_async
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
 CHAT = 5512345678
@@ -31,31 +29,6 @@ def update(update_id: int, text: str, **message) -> dict:
             **message,
         },
     }
-
-
-@pytest.fixture
-def portal():
-    sandbox = Sandbox()
-    with LoopbackServer(sandbox.app) as server:
-        sandbox.url = f"{server.base}/rest/1/sandbox/"
-        yield sandbox
-
-
-@pytest.fixture
-def telegram():
-    stand_in = TelegramSandbox()
-    with LoopbackServer(stand_in.app) as server:
-        stand_in.base = server.base
-        yield stand_in
-
-
-@asynccontextmanager
-async def gateway(config, http=None, redis_url=None):
-    runtime = build_runtime(config, redis_url or config.redis_url, sandbox_base="http://127.0.0.1:1", http=http)
-    app = create_app(runtime, AppOptions(with_worker=True, retry_base=0.05, shutdown_grace=2))
-    transport = httpx.ASGITransport(app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-        yield client, runtime
 
 
 def sent_texts(telegram: TelegramSandbox) -> list[str]:
@@ -210,20 +183,10 @@ async def test_auth_failure_parks_the_work_and_replay_finishes_it(make_config, p
     async with gateway(config) as (client, runtime):
         await client.post("/webhooks/salon/telegram", json=update(1, "маникюр"), headers=HEADERS)
         await wait_for(lambda: len(sent_texts(telegram)) == 1)  # the client is answered regardless
-        await wait_for_async(lambda: dlq.size(runtime.redis), 1)
+        await wait_for_async(lambda: dlq.size(runtime.redis))
         parked = await dlq.entries(runtime.redis, "salon")
         assert parked[0]["function"] == "sync_crm" and "NO_AUTH_FOUND" in parked[0]["reason"]
         portal.code = "sandbox"
         assert await dlq.replay(runtime.redis, "salon") == 1
         await wait_for(lambda: len(portal.state.deals) == 1)
         assert await dlq.size(runtime.redis) == 0
-
-
-async def wait_for_async(probe, expected, limit=15.0):
-    import asyncio
-    import time
-
-    deadline = time.monotonic() + limit
-    while await probe() != expected:
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)

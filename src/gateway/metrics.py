@@ -42,6 +42,12 @@ class Metrics:
             ["tenant", "channel", "status"],
             registry=self.registry,
         )
+        self.credentials_ok = Gauge(
+            "lead_gateway_credentials_ok",
+            "1 if the last call with this tenant's credentials (bitrix, telegram, whatsapp, instagram) succeeded",
+            ["tenant", "component"],
+            registry=self.registry,
+        )
         self.dead_letters = Gauge(
             "lead_gateway_dead_letters", "Entries in the dead-letter queue", registry=self.registry
         )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
-from gateway import dlq
+from gateway import dlq, health
 from gateway.runtime import Runtime
 
 router = APIRouter()
@@ -33,8 +34,16 @@ async def readyz(request: Request) -> JSONResponse:
     if worker_task is not None:
         checks["worker"] = "ok" if not worker_task.done() else "stopped"
     ready = all(v == "ok" for v in checks.values())
+    # Credentials are reported, not gated on: a restart does not fix an expired token.
+    tenants: dict[str, dict[str, object]] = {t: {} for t in runtime.tenants}
+    if checks["redis"] == "ok":
+        with contextlib.suppress(RedisError, OSError):
+            for tenant, components in (await health.read(runtime.redis)).items():
+                if tenant in tenants:
+                    tenants[tenant] = components
     return JSONResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
+        {"status": "ready" if ready else "not_ready", "checks": checks, "tenants": tenants},
+        status_code=200 if ready else 503,
     )
 
 
@@ -48,4 +57,8 @@ async def metrics(request: Request) -> Response:
         pass  # the gauges keep their last value; /readyz reports the outage
     for tenant_id, services in runtime.tenants.items():
         runtime.metrics.limiter_wait_seconds.labels(tenant_id).set(services.bucket.waited_seconds)
+    with contextlib.suppress(RedisError, OSError):
+        for tenant, components in (await health.read(runtime.redis)).items():
+            for component, state in components.items():
+                runtime.metrics.credentials_ok.labels(tenant, component).set(1 if state.get("ok") else 0)
     return PlainTextResponse(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -17,7 +17,20 @@ class GraphStandIn:
         self.refusals: list[tuple[int, dict[str, Any]]] = []  # answered in turn before any success
         self.base = ""
         self._ids = itertools.count(1)
-        self.app = Starlette(routes=[Route("/{version}/{account}/messages", self._messages, methods=["POST"])])
+        self.valid_tokens: set[str] = {"wa-token", "ig-token"}
+        self.app = Starlette(
+            routes=[
+                Route("/{version}/{account}/messages", self._messages, methods=["POST"]),
+                Route("/{version}/{node}", self._node, methods=["GET"]),
+            ]
+        )
+
+    async def _node(self, request: Request) -> JSONResponse:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if token not in self.valid_tokens:
+            error = {"message": "Error validating access token", "type": "OAuthException", "code": 190}
+            return JSONResponse({"error": error}, status_code=401)
+        return JSONResponse({"id": request.path_params["node"]})
 
     async def _messages(self, request: Request) -> JSONResponse:
         body = await request.json()

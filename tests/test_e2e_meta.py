@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ import pytest
 
 from adapters.meta.signature import sign
 from bitrix.sandbox import Sandbox
+from gateway.check import run_checks
 from gateway.config import AppConfig
 from gateway.conversation import handle_message
 from gateway.events import Channel, InboundMessage
@@ -273,3 +275,26 @@ async def test_redis_down_answers_503_so_meta_retries(meta_config):
         raw, headers = signed(fixture_json("channels/whatsapp_01_text_message.json"), WA_SECRET)
         response = await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)
     assert (response.status_code, response.json()["error"]) == (503, "queue_unavailable")
+
+
+async def test_a_batch_of_a_thousand_messages_is_queued_whole(meta_config):
+    payload = fixture_json("channels/whatsapp_01_text_message.json")
+    value = payload["entry"][0]["changes"][0]["value"]
+    template = value["messages"][0]
+    value["messages"] = [{**template, "id": f"wamid.batch{i}", "from": f"7913{i:07d}"} for i in range(1000)]
+    value["contacts"] = []
+    async with gateway(meta_config()) as (client, runtime):
+        await runtime.redis.delete("arq:queue")
+        raw, headers = signed(payload, WA_SECRET)
+        response = await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)
+        again = await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)
+    assert response.json()["queued"] == 1000 and again.json()["duplicate"] == 1000
+
+
+async def test_check_reports_each_meta_token(meta_config, graph, capsys):
+    config = meta_config()
+    assert await run_checks(config) == 0
+    graph.valid_tokens = {"ig-token"}
+    assert await run_checks(config) == 1
+    table = capsys.readouterr().out
+    assert re.search(r"salon: whatsapp +FAIL .*code 190", table) and re.search(r"salon: instagram +OK", table)

@@ -8,10 +8,12 @@ import sys
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from redis.exceptions import RedisError
 
+from adapters.meta.graph import GraphClient
 from adapters.telegram.outbound import make_bot
 from bitrix.client import BitrixClient, make_http_client
 from bitrix.errors import BitrixError
 from gateway.config import AppConfig
+from gateway.ports import SendError
 from gateway.runtime import connect_redis
 
 
@@ -51,6 +53,16 @@ async def _telegram(tenant: str, token: str, api_base: str) -> tuple[str, bool, 
         await bot.session.close()
 
 
+async def _graph(tenant: str, channel: str, api_base: str, token: str, node: str) -> tuple[str, bool, str]:
+    name = f"{tenant}: {channel}"
+    async with make_http_client() as http:
+        try:
+            found = await GraphClient(http, api_base, token).get(node, {"fields": "id"})
+        except SendError as exc:
+            return name, False, str(exc)[:120]
+    return name, True, f"token accepted for {found.get('id', node)}"
+
+
 async def run_checks(config: AppConfig) -> int:
     checks = [_redis(config)]
     for tenant_id, tenant in config.tenants.items():
@@ -58,6 +70,10 @@ async def run_checks(config: AppConfig) -> int:
         if tenant.channels.telegram is not None:
             tg = tenant.channels.telegram
             checks.append(_telegram(tenant_id, tg.bot_token, tg.api_base))
+        if (wa := tenant.channels.whatsapp) is not None:
+            checks.append(_graph(tenant_id, "whatsapp", wa.api_base, wa.access_token, wa.phone_number_id))
+        if (ig := tenant.channels.instagram) is not None:
+            checks.append(_graph(tenant_id, "instagram", ig.api_base, ig.access_token, ig.account_id))
     rows = [("config", True, "valid"), *await asyncio.gather(*checks)]
     width = max(len(r[0]) for r in rows)
     for name, ok, detail in rows:

@@ -190,3 +190,18 @@ async def test_auth_failure_parks_the_work_and_replay_finishes_it(make_config, p
         assert await dlq.replay(runtime.redis, "salon") == 1
         await wait_for(lambda: len(portal.state.deals) == 1)
         assert await dlq.size(runtime.redis) == 0
+
+
+async def test_polling_mode_feeds_the_same_pipeline(make_config, portal, telegram):
+    polling = {"bot_token": "123456:test-token", "api_base": telegram.base, "mode": "polling"}
+    config = make_config(portal.url, telegram.base, channels={"telegram": polling})
+    telegram.updates = [update(7, "Хочу маникюр завтра в 3, 8 913 123-45-67")]
+    async with gateway(config) as (_client, _runtime):
+        await wait_for(lambda: len(sent_texts(telegram)) == 1 and len(portal.state.comments) == 1)
+        telegram.updates.append(update(8, "спасибо"))
+        await wait_for(lambda: len(sent_texts(telegram)) == 2)
+    methods = [m["method"] for m in telegram.sent]
+    assert methods[0] == "deleteWebhook" and "getUpdates" in methods
+    polls = [m for m in telegram.sent if m["method"] == "getUpdates"]
+    assert any(p.get("offset") == "8" for p in polls)  # update 7 confirmed by the next offset
+    assert len(portal.state.deals) == 1 and sent_texts(telegram)[0].startswith("Здравствуйте")

@@ -6,6 +6,7 @@ Mounted at /sandbox/telegram by `lead-gateway run` when a tenant points `api_bas
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from typing import Any
@@ -20,6 +21,7 @@ class TelegramSandbox:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
         self.base = ""  # where it is served, once someone serves it
+        self.updates: list[dict[str, Any]] = []  # what getUpdates hands out (polling mode)
         self._message_ids = itertools.count(1)
         self.app = Starlette(
             routes=[
@@ -44,10 +46,19 @@ class TelegramSandbox:
         elif method == "getMe":
             result = {"id": 1, "is_bot": True, "first_name": "Sandbox bot", "username": "sandbox_bot"}
         elif method == "getUpdates":
-            result = []
+            result = await self._updates(params)
         else:
             result = True
         return JSONResponse({"ok": True, "result": result})
+
+    async def _updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Long polling: confirm what is below `offset`, then wait up to `timeout` s for updates."""
+        offset = int(params.get("offset") or 0)
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        deadline = time.monotonic() + min(float(params.get("timeout") or 0), 5.0)
+        while not self.updates and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return list(self.updates)
 
     async def _sent(self, request: Request) -> Response:
         return JSONResponse([m for m in self.sent if m["method"] == "sendMessage"])

@@ -56,7 +56,8 @@ class TelegramSandbox:
         offset = int(params.get("offset") or 0)
         self.updates = [u for u in self.updates if u["update_id"] >= offset]
         deadline = time.monotonic() + min(float(params.get("timeout") or 0), 5.0)
-        while not self.updates and time.monotonic() < deadline:
+        # polled, not an Event: tests append updates from another thread and event loop
+        while not self.updates and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         return list(self.updates)
 

@@ -1,6 +1,6 @@
 """Rule qualifier on the labelled set: per-field accuracy, the share handled with no LLM call, time a message.
 
-    python bench/qualifier_bench.py [--data tests/data/qualifier_ru.jsonl] [--config bench/tenants.yaml] [--errors]
+python bench/qualifier_bench.py [--data tests/data/qualifier_ru.jsonl] [--config bench/tenants.yaml] [--errors]
 """
 
 from __future__ import annotations
@@ -8,19 +8,16 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src")]
-
-from gateway.config import load_config  # noqa: E402
-from qualifier.gate import needs_llm  # noqa: E402
-from qualifier.result import Extraction  # noqa: E402
-from qualifier.rules import RuleQualifier  # noqa: E402
-from qualifier.catalog import ServiceMatcher  # noqa: E402
+from gateway.config import load_config
+from qualifier.catalog import ServiceMatcher
+from qualifier.gate import needs_llm
+from qualifier.result import Extraction
+from qualifier.rules import RuleQualifier
 
 FIELDS = ("service", "time", "phone", "intent")
 TARGETS = {"service": 0.90, "time": 0.90, "phone": 0.99}

@@ -112,8 +112,52 @@ def test_the_issue_example_message():
         ("сколько стоит маникюр?", "price"),
         ("хочу отменить запись", "cancel"),
         ("можно перенести на завтра?", "reschedule"),
+        ("не получится прийти завтра, перенесите на пятницу", "reschedule"),
+        ("сколько у вас стоит разовое посещение?", "price"),
+        ("а покрытие держится сколько?", "other"),
+        ("во сколько можно прийти?", "booking"),
         ("привет", "other"),
     ],
 )
 def test_intent(text, intent):
     assert RuleQualifier(ServiceMatcher(CATALOG), HOURS).extract(text, NOW).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("перенесите с четверга на пятницу", "2026-11-27T10:00", "2026-11-27T21:00"),  # a change: the last day named
+        ("записана на 15:00, можно перенести на 17:00?", "2026-11-20T17:00", None),
+        ("я опаздываю минут на 10", None, None),  # a delay, not 10 o'clock
+        ("абонемент на 3 месяца", None, None),
+        ("на выходных", "2026-11-21T10:00", "2026-11-21T18:00"),  # Sunday is closed: Saturday only
+        ("в пятницу после 7 вечера", "2026-11-27T19:00", "2026-11-27T21:00"),
+        ("в субботу 28.11 к 10", "2026-11-28T10:00", None),  # a written date beats the weekday
+        ("у меня был маникюр 10.11", None, None),  # a day gone by, not next November
+        ("в 5:30 утра", "2026-11-21T05:30", None),
+        ("на 25.11 с утра", "2026-11-25T10:00", "2026-11-25T12:00"),
+        ("в районе 14-15 часов", "2026-11-20T14:00", "2026-11-20T15:00"),
+        ("звоните после 18:00", None, None),
+    ],
+)
+def test_times_in_harder_writing(text, start, end):
+    slot = parse_time(text, NOW, HOURS)
+    if start is None:
+        assert slot is None
+        return
+    assert slot is not None
+    assert (slot.start, slot.end) == (
+        datetime.fromisoformat(start).replace(tzinfo=TZ),
+        datetime.fromisoformat(end).replace(tzinfo=TZ) if end else None,
+    )
+
+
+def test_a_longer_match_of_another_service_swallows_the_shorter():
+    catalog = [
+        Service("haircut_men", "Мужская стрижка", ("стрижка",)),
+        Service("kids", "Детская стрижка", ("сына",)),
+        Service("camo", "Камуфляж седины"),
+    ]
+    matcher = ServiceMatcher(catalog)
+    assert [s.id for s in matcher.find("детскую стрижку на субботу")] == ["kids"]
+    assert sorted(s.id for s in matcher.find("стрижка + камуфляж седины")) == ["camo", "haircut_men"]

@@ -50,18 +50,28 @@ class ServiceMatcher:
         return next((s for s in self.services if s.id == service_id), None)
 
     def find(self, text: str) -> list[Service]:
-        """Services named in `text`, the most specific match first."""
+        """Services named in `text`, the most specific match first.
+
+        A match whose words all belong to a longer match of another service is dropped:
+        "детская стрижка" is the kids' haircut, not also the "стрижка" of the men's one.
+        """
         tokens = [w for w in words(text) if w not in _STOP]
         pairs = [(t, lemma(t)) for t in tokens]
-        best: dict[str, tuple[int, Service]] = {}
+        best: dict[str, tuple[frozenset[int], Service]] = {}
         for service, term in self._terms:
-            if all(any(_word_matches(tl, tok, tokl) for tok, tokl in pairs) for tl in term):
-                score = len(term)
-                if service.id not in best or best[service.id][0] < score:
-                    best[service.id] = (score, service)
-        if not best:
-            return []
-        ranked = sorted(best.values(), key=lambda pair: -pair[0])
-        top_score = ranked[0][0]
-        # A multi-word name beats the one-word names inside it ("мужская стрижка" over "стрижка").
-        return [service for score, service in ranked if score == top_score or score > 1]
+            used: set[int] = set()
+            for term_lemma in term:
+                hit = next((i for i, (tok, tokl) in enumerate(pairs) if _word_matches(term_lemma, tok, tokl)), None)
+                if hit is None:
+                    break
+                used.add(hit)
+            else:
+                if service.id not in best or len(best[service.id][0]) < len(used):
+                    best[service.id] = (frozenset(used), service)
+        kept = [
+            (span, service)
+            for span, service in best.values()
+            if not any(span < other for other, _ in best.values())  # strictly inside another match
+        ]
+        kept.sort(key=lambda pair: (-len(pair[0]), min(pair[0])))
+        return [service for _, service in kept]

@@ -12,13 +12,13 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 from gateway.config import load_config
 from qualifier.catalog import ServiceMatcher
 from qualifier.gate import needs_llm
 from qualifier.result import Extraction
 from qualifier.rules import RuleQualifier
 
+ROOT = Path(__file__).resolve().parents[1]
 FIELDS = ("service", "time", "phone", "intent")
 TARGETS = {"service": 0.90, "time": 0.90, "phone": 0.99}
 

@@ -142,9 +142,13 @@ def cmd_qualify(args: argparse.Namespace) -> int:
     now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=tenant.tz)
-    for line in qualify_lines(tenant, sys.stdin, now):
-        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+
+    async def run() -> None:
+        async for fields in qualify_lines(tenant, sys.stdin, now, config.llm):
+            sys.stdout.write(json.dumps(fields, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+
+    asyncio.run(run())
     return 0
 
 

@@ -234,6 +234,7 @@ class LlmConfig(_Strict):
     api_key: Secret
     model: str = "gpt-4o-mini"
     timeout_seconds: float = Field(default=8.0, gt=0)
+    calls_per_conversation_hour: int = Field(default=10, ge=0)  # past it a chatty client gets rules only
 
     _check_base = field_validator("base_url")(classmethod(lambda cls, v: _secure_url(v).rstrip("/")))
 

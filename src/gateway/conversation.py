@@ -15,10 +15,11 @@ from gateway.config import TenantConfig
 from gateway.dialogue import SERVICE_PREFIX, TIME_PREFIX, Dialogue
 from gateway.events import InboundMessage
 from gateway.ports import CredentialsRejected, Recipient, Reply, Sender, SendRejected, WindowClosed
+from gateway.redis_result import result
 from gateway.state import DialogueState, TimelineEntry, append_timeline, load_dialogue, save_dialogue
 from qualifier.phone import normalize_phone
+from qualifier.pipeline import Qualifier
 from qualifier.result import Extraction
-from qualifier.rules import RuleQualifier
 
 logger = logging.getLogger("gateway.conversation")
 
@@ -32,9 +33,10 @@ CREDENTIALS_REJECTED = "credentials_rejected"
 class ConversationContext:
     redis: Redis
     tenant: TenantConfig
-    qualifier: RuleQualifier
+    qualifier: Qualifier
     dialogue: Dialogue
     sender: Sender
+    llm_calls_per_hour: int = 10  # per conversation: a flood costs a bounded amount
 
 
 def _new_state(event: InboundMessage) -> DialogueState:
@@ -100,7 +102,7 @@ async def handle_message(
         if event.dedupe_key in state.processed:
             return REPLAYED
         if event.dedupe_key not in state.recorded:
-            learned = _update(state, event, ctx, now)
+            learned = await _update(state, event, ctx, now)
             await append_timeline(
                 ctx.redis,
                 key,
@@ -154,7 +156,7 @@ def _has_new_intent(event: InboundMessage) -> bool:
     return bool(event.text) and not event.button
 
 
-def _update(state: DialogueState, event: InboundMessage, ctx: ConversationContext, now: datetime) -> bool:
+async def _update(state: DialogueState, event: InboundMessage, ctx: ConversationContext, now: datetime) -> bool:
     state.message_count += 1
     state.last_inbound_at = event.received_at
     state.name = state.name or event.sender_name
@@ -172,7 +174,19 @@ def _update(state: DialogueState, event: InboundMessage, ctx: ConversationContex
         if phone and phone != state.phone:
             state.phone, learned = phone, True
     if event.text and not pressed:
-        found = ctx.qualifier.extract(event.text, now.astimezone(ctx.tenant.tz))
+        allow_llm = await _llm_budget_left(ctx, state.conversation_key)
+        found = await ctx.qualifier.extract(event.text, now.astimezone(ctx.tenant.tz), allow_llm=allow_llm)
         state.intent = "other"
         learned = _apply_extraction(state, found) or learned
     return learned
+
+
+async def _llm_budget_left(ctx: ConversationContext, key: str) -> bool:
+    """At most `llm_calls_per_hour` model-assisted messages a conversation an hour; past that, rules only."""
+    if ctx.qualifier.llm is None:
+        return False
+    budget = keys.llm_budget(key)
+    used = int(await result(ctx.redis.incr(budget)))
+    if used == 1:
+        await ctx.redis.expire(budget, 3600)
+    return used <= ctx.llm_calls_per_hour

@@ -35,6 +35,10 @@ def deal_conversation(tenant: str, deal_id: int) -> str:
     return f"{PREFIX}:deal:{tenant}:{deal_id}"
 
 
+def llm_budget(conversation: str) -> str:
+    return f"{PREFIX}:llm:{conversation}"
+
+
 def bitrix_bucket(portal: str) -> str:
     return f"{PREFIX}:bucket:{portal}"
 

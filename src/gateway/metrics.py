@@ -48,6 +48,13 @@ class Metrics:
             ["tenant", "component"],
             registry=self.registry,
         )
+        self.llm_calls = Counter(
+            "lead_gateway_llm_calls_total",
+            "LLM calls by outcome (ok, invalid, timeout, error)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.llm_tokens = Counter("lead_gateway_llm_tokens_total", "LLM tokens used", ["kind"], registry=self.registry)
         self.dead_letters = Gauge(
             "lead_gateway_dead_letters", "Entries in the dead-letter queue", registry=self.registry
         )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
 
-from gateway.config import TenantConfig
+from gateway.config import LlmConfig, TenantConfig
+from gateway.qualifiers import build_qualifier, make_llm_client
 from qualifier.catalog import ServiceMatcher
-from qualifier.rules import RuleQualifier
+from qualifier.result import Extraction
 
 
 def _text_of(line: str) -> str:
@@ -24,24 +25,32 @@ def _text_of(line: str) -> str:
     return stripped
 
 
-def qualify_lines(tenant: TenantConfig, lines: Iterable[str], now: datetime) -> Iterator[dict[str, Any]]:
-    services = tenant.services()
-    matcher = ServiceMatcher(services)
-    qualifier = RuleQualifier(matcher, tenant.opening_hours())
+async def qualify_lines(
+    tenant: TenantConfig, lines: Iterable[str], now: datetime, llm: LlmConfig | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    matcher = ServiceMatcher(tenant.services())
+    client = make_llm_client(llm) if llm is not None else None
+    qualifier = build_qualifier(tenant, matcher, llm, client)
     local_now = now.astimezone(tenant.tz)
-    for line in lines:
-        if not line.strip():
-            continue
-        found = qualifier.extract(_text_of(line), local_now)
-        service = matcher.by_id(found.service_id) if found.service_id else None
-        yield {
-            "service_id": found.service_id,
-            "service": service.name if service else None,
-            "time_start": found.time_start.isoformat() if found.time_start else None,
-            "time_end": found.time_end.isoformat() if found.time_end else None,
-            "phone": found.phone,
-            "name": found.name,
-            "intent": found.intent,
-            "missing": found.missing(),
-            "source": found.source,
-        }
+    try:
+        for line in lines:
+            if line.strip():
+                yield _fields(await qualifier.extract(_text_of(line), local_now), matcher)
+    finally:
+        if client is not None:
+            await client.close()
+
+
+def _fields(found: Extraction, matcher: ServiceMatcher) -> dict[str, Any]:
+    service = matcher.by_id(found.service_id) if found.service_id else None
+    return {
+        "service_id": found.service_id,
+        "service": service.name if service else None,
+        "time_start": found.time_start.isoformat() if found.time_start else None,
+        "time_end": found.time_end.isoformat() if found.time_end else None,
+        "phone": found.phone,
+        "name": found.name,
+        "intent": found.intent,
+        "missing": found.missing(),
+        "source": found.source,
+    }

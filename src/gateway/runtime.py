@@ -27,9 +27,10 @@ from gateway.dialogue import Dialogue, Texts
 from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.ports import Recipient, Reply, Sender, SendRejected
+from gateway.qualifiers import build_qualifier, make_llm_client
 from gateway.telegram_sandbox import TelegramSandbox
 from qualifier.catalog import ServiceMatcher
-from qualifier.rules import RuleQualifier
+from qualifier.pipeline import Qualifier
 
 logger = logging.getLogger("gateway.runtime")
 
@@ -70,7 +71,7 @@ class TenantServices:
     id: str
     config: TenantConfig
     matcher: ServiceMatcher
-    qualifier: RuleQualifier
+    qualifier: Qualifier
     dialogue: Dialogue
     bitrix: BitrixClient
     bucket: LeakyBucket
@@ -100,6 +101,7 @@ class Runtime:
             qualifier=t.qualifier,
             dialogue=t.dialogue,
             sender=t.senders.get(channel, NoChannel()),
+            llm_calls_per_hour=self.config.llm.calls_per_conversation_hour if self.config.llm else 0,
         )
 
     def crm_context(self, tenant: str) -> CrmContext:
@@ -136,6 +138,15 @@ def build_runtime(
         bitrix_sandbox=bitrix_sandbox,
         telegram_sandbox=telegram_sandbox,
     )
+    llm_client = make_llm_client(config.llm) if config.llm is not None else None
+    if llm_client is not None:
+        runtime._closers.append(llm_client.close)
+
+    def observe_llm(outcome: str, prompt_tokens: int, completion_tokens: int) -> None:
+        metrics.llm_calls.labels(outcome).inc()
+        metrics.llm_tokens.labels("prompt").inc(prompt_tokens)
+        metrics.llm_tokens.labels("completion").inc(completion_tokens)
+
     for tenant_id, tenant in config.tenants.items():
         services = tenant.services()
         matcher = ServiceMatcher(services)
@@ -173,7 +184,7 @@ def build_runtime(
             id=tenant_id,
             config=tenant,
             matcher=matcher,
-            qualifier=RuleQualifier(matcher, hours),
+            qualifier=build_qualifier(tenant, matcher, config.llm, llm_client, observe_llm),
             dialogue=Dialogue(services, hours, Texts()),
             bitrix=bitrix,
             bucket=bucket,

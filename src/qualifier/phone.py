@@ -54,4 +54,8 @@ _ANY_PHONE = re.compile(r"\+?\d[\d\s\-()]{8,20}\d")
 
 
 def mask_phones_in(text: str) -> str:
-    return _ANY_PHONE.sub(lambda m: mask_phone(m.group(0)) if normalize_phone(m.group(0)) else m.group(0), text)
+    def masked(match: re.Match[str]) -> str:
+        phone = normalize_phone(match.group(0))
+        return mask_phone(phone) if phone else match.group(0)
+
+    return _ANY_PHONE.sub(masked, text)

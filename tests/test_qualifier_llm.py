@@ -37,7 +37,7 @@ def model() -> Iterator[LlmStandIn]:
 
 
 def answer(**fields) -> dict:
-    base = {"service_ids": [], "start": None, "end": None, "phone": None, "name": None, "intent": "booking"}
+    base: dict[str, object] = {"service_ids": [], "start": None, "end": None, "phone": None, "name": None, "intent": "booking"}
     return {**base, **fields}
 
 

@@ -37,7 +37,14 @@ def model() -> Iterator[LlmStandIn]:
 
 
 def answer(**fields) -> dict:
-    base: dict[str, object] = {"service_ids": [], "start": None, "end": None, "phone": None, "name": None, "intent": "booking"}
+    base: dict[str, object] = {
+        "service_ids": [],
+        "start": None,
+        "end": None,
+        "phone": None,
+        "name": None,
+        "intent": "booking",
+    }
     return {**base, **fields}
 
 

@@ -94,3 +94,16 @@ def test_unreadable_and_invalid_yaml(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(broken, {})
     assert "not valid YAML" in info.value.problems[0]
+
+
+def test_texts_and_user_fields_are_checked_by_name():
+    with pytest.raises(ConfigError) as info:
+        parse_config(
+            {"tenants": {"s": {"texts": {"greting": "Привет"}, "bitrix": {"fields": {"service": "TITLE"}}}}}, {}
+        )
+    problems = "\n".join(info.value.problems)
+    assert "tenants.s.texts.greting: unknown text" in problems
+    assert "tenants.s.bitrix.fields.service" in problems
+    with pytest.raises(ConfigError) as bad:
+        parse_config({"tenants": {"s": {"texts": {"confirm": "Ждём {client}"}}}}, {})
+    assert "tenants.s.texts.confirm: bad placeholder" in bad.value.problems[0]

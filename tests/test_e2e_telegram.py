@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -205,3 +207,35 @@ async def test_polling_mode_feeds_the_same_pipeline(make_config, portal, telegra
     polls = [m for m in telegram.sent if m["method"] == "getUpdates"]
     assert any(p.get("offset") == "8" for p in polls)  # update 7 confirmed by the next offset
     assert len(portal.state.deals) == 1 and sent_texts(telegram)[0].startswith("Здравствуйте")
+
+
+async def test_qualified_deal_gets_user_fields_stage_and_the_tenants_own_texts(make_config, portal, telegram):
+    config = make_config(
+        portal.url,
+        telegram.base,
+        bitrix={
+            "webhook_url": portal.url,
+            "fields": {"service": "UF_CRM_SERVICE", "desired_time": "UF_CRM_WHEN"},
+            "qualified_stage_id": "PREPARATION",
+        },
+        texts={"confirm": "Готово: {service}, {when}. Ждём вас! ({phone})"},
+    )
+    async with gateway(config) as (client, _runtime):
+        await client.post("/webhooks/salon/telegram", json=update(1, "сколько у вас стоит?"), headers=HEADERS)
+        await wait_for(lambda: len(sent_texts(telegram)) == 1)
+        await client.post(
+            "/webhooks/salon/telegram", json=update(2, "Хочу маникюр завтра в 3, 8 913 123-45-67"), headers=HEADERS
+        )
+        await wait_for(lambda: any(d.get("STAGE_ID") == "PREPARATION" for d in portal.state.deals.values()))
+        await wait_for(lambda: len(sent_texts(telegram)) == 2)
+        await client.post("/webhooks/salon/telegram", json=update(3, "ой, мне нужно отменить запись"), headers=HEADERS)
+        await wait_for(lambda: len(portal.state.comments) == 3)
+    price_list, confirmation, cancelled = sent_texts(telegram)
+    assert "Мужская стрижка: 1 200 ₽." in price_list and "Маникюр: 1 500 ₽." in price_list
+    assert confirmation == "Готово: Маникюр, завтра в 15:00. Ждём вас! (+79131234567)"
+    deal = next(iter(portal.state.deals.values()))
+    tomorrow = datetime.now(ZoneInfo("Asia/Novosibirsk")).date() + timedelta(days=1)
+    assert deal["UF_CRM_SERVICE"] == "Маникюр" and deal["UF_CRM_WHEN"] == f"{tomorrow}T15:00:00+07:00"
+    assert "передали администратору" in cancelled
+    notes = [c["COMMENT"] for c in portal.state.comments.values()]
+    assert any("[нужен администратор: отмена записи]" in note for note in notes)

@@ -74,12 +74,25 @@ class RateLimit(_Strict):
     per_second: float = Field(default=2.0, gt=0)
 
 
+UserField = Annotated[str, StringConstraints(pattern=r"^UF_CRM_[A-Z0-9_]+$")]
+
+
+class DealFields(_Strict):
+    service: UserField | None = None  # the services' names, comma-separated
+    desired_time: UserField | None = None  # the start, ISO 8601 with the tenant's offset
+    desired_time_end: UserField | None = None  # the end of a vague time ("завтра вечером")
+
+
 class BitrixConfig(_Strict):
     webhook_url: HttpsUrl | None = None
     application_token: Secret | None = None
     rate_limit: RateLimit = RateLimit()
     category_id: int | None = Field(default=None, ge=0)
     stage_id: str | None = None
+    # Where the qualified details also go: user fields of the deal (UF_CRM_*), if the portal has them.
+    fields: DealFields = DealFields()
+    # The stage a deal moves to once service, time and phone are known (once; a manager may move it on).
+    qualified_stage_id: str | None = None
     # SOURCE_ID per channel; must exist in the portal's SOURCE directory (crm.status.list)
     source_ids: dict[str, str] = Field(
         default_factory=lambda: {"telegram": "TELEGRAM", "whatsapp": "WHATSAPP", "instagram": "INSTAGRAM"}
@@ -188,6 +201,7 @@ class TenantConfig(_Strict):
     channels: ChannelsConfig = ChannelsConfig()
     deeplinks: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")], Utm] = {}
     catalog: list[CatalogItem] = []
+    texts: dict[str, str] = {}  # the bot's phrases, by name (see gateway.dialogue.Texts); Russian defaults
     # Days left out take the hours of the nearest listed day before them (mon covers tue..fri).
     hours: dict[Weekday, Any] = Field(default_factory=_default_hours)
 
@@ -198,6 +212,21 @@ class TenantConfig(_Strict):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("texts")
+    @classmethod
+    def _texts(cls, value: dict[str, str]) -> dict[str, str]:
+        from gateway.dialogue import Texts
+
+        known = set(Texts.__dataclass_fields__)
+        for name, text in value.items():
+            if name not in known:
+                raise ValueError(f"{name}: unknown text; known: {', '.join(sorted(known))}")
+            try:
+                text.format(name="", service="", when="", phone="", price="")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"{name}: bad placeholder {exc}; use {{name}} {{service}} {{when}} {{phone}} {{price}}") from None
         return value
 
     @field_validator("hours")

@@ -79,7 +79,13 @@ def _apply_extraction(state: DialogueState, found: Extraction) -> bool:
     return learned
 
 
-def _timeline_text(event: InboundMessage) -> str:
+MANAGER_NOTES = {"cancel": "[нужен администратор: отмена записи]", "reschedule": "[нужен администратор: перенос записи]"}
+
+
+def _timeline_text(event: InboundMessage, intent: str) -> str:
+    note = MANAGER_NOTES.get(intent)
+    if note and event.text and not event.button:
+        return f"{note} {event.text}"
     if event.button:
         return f"[кнопка] {event.text or event.button}"
     if event.contact_phone:
@@ -107,7 +113,7 @@ async def handle_message(
                 ctx.redis,
                 key,
                 TimelineEntry(
-                    key=event.dedupe_key, text=_timeline_text(event), at=event.sent_at.astimezone(ctx.tenant.tz)
+                    key=event.dedupe_key, text=_timeline_text(event, state.intent), at=event.sent_at.astimezone(ctx.tenant.tz)
                 ),
             )
             intent = state.intent if _has_new_intent(event) else "other"

@@ -161,6 +161,13 @@ def deal_fields(ctx: CrmContext, state: DialogueState, link: CrmLink) -> dict[st
         fields["COMMENTS"] = "\n".join(comments)
     if ctx.tenant.bitrix.category_id is not None:
         fields["CATEGORY_ID"] = ctx.tenant.bitrix.category_id
+    user_fields = ctx.tenant.bitrix.fields
+    if user_fields.service and services:
+        fields[user_fields.service] = services
+    if user_fields.desired_time and state.time_start:
+        fields[user_fields.desired_time] = state.time_start.isoformat()
+    if user_fields.desired_time_end and state.time_end:
+        fields[user_fields.desired_time_end] = state.time_end.isoformat()
     return fields
 
 
@@ -190,8 +197,11 @@ async def _ensure_deal(ctx: CrmContext, state: DialogueState, link: CrmLink, con
         link.deal_pending = True
         await save_link(ctx.redis, conv, link)
         create = dict(fields)
-        if ctx.tenant.bitrix.stage_id:
-            create["STAGE_ID"] = ctx.tenant.bitrix.stage_id
+        qualified_now = bool(ctx.tenant.bitrix.qualified_stage_id) and not state.missing()
+        stage = ctx.tenant.bitrix.qualified_stage_id if qualified_now else ctx.tenant.bitrix.stage_id
+        if stage:
+            create["STAGE_ID"] = stage
+        link.qualified = qualified_now
         result = await ctx.bitrix.call("crm.deal.add", {"fields": create, "params": {"REGISTER_SONET_EVENT": "Y"}})
         link.deal_id = _id(result.result)
         link.deal_pending = False
@@ -199,9 +209,12 @@ async def _ensure_deal(ctx: CrmContext, state: DialogueState, link: CrmLink, con
         await _record_deal(ctx, state.tenant, link, conv)
         logger.info("deal %s created for %s", link.deal_id, conv)
         return
-    if link.deal_digest != digest:
-        await ctx.bitrix.call("crm.deal.update", {"id": link.deal_id, "fields": fields})
+    qualify = bool(ctx.tenant.bitrix.qualified_stage_id) and not state.missing() and not link.qualified
+    if link.deal_digest != digest or qualify:
+        update = {**fields, "STAGE_ID": ctx.tenant.bitrix.qualified_stage_id} if qualify else fields
+        await ctx.bitrix.call("crm.deal.update", {"id": link.deal_id, "fields": update})
         link.deal_digest = digest
+        link.qualified = link.qualified or qualify
         await save_link(ctx.redis, conv, link)
 
 

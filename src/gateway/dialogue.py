@@ -91,7 +91,11 @@ class Dialogue:
             state.greeted = True
             greeting = self.texts.greeting.format(name=f", {state.name}" if state.name else "")
             return Reply(
-                text=f"{greeting}\n{body.text}", choices=body.choices, ask_phone=body.ask_phone, slot=body.slot
+                text=f"{greeting}\n{body.text}",
+                choices=body.choices,
+                ask_phone=body.ask_phone,
+                phone_button=body.phone_button,
+                slot=body.slot,
             )
         return body
 
@@ -100,7 +104,8 @@ class Dialogue:
             return Reply(self.texts.cancel)
         if intent == "reschedule":
             return Reply(self.texts.reschedule)
-        prefix = self._prices(state) + "\n" if intent == "price" and state.service_ids else ""
+        prefix = self._prices(state.service_ids or list(self.services)) if intent == "price" else ""
+        prefix = prefix + "\n" if prefix else ""
         missing = state.missing()
         if not missing:
             if state.confirmed and not learned:
@@ -122,11 +127,17 @@ class Dialogue:
         slot = missing[0]
         state.asked.append(slot)
         question = self._ask(slot, state, now)
-        return Reply(prefix + question.text, choices=question.choices, ask_phone=question.ask_phone, slot=slot)
+        return Reply(
+            prefix + question.text,
+            choices=question.choices,
+            ask_phone=question.ask_phone,
+            phone_button=question.phone_button,
+            slot=slot,
+        )
 
-    def _prices(self, state: DialogueState) -> str:
+    def _prices(self, service_ids: list[str]) -> str:
         lines = []
-        for service_id in state.service_ids:
+        for service_id in service_ids:
             service = self.services.get(service_id)
             if service and service.price is not None:
                 lines.append(
@@ -145,4 +156,4 @@ class Dialogue:
                 Choice(format_when(s, None, now), TIME_PREFIX + s.strftime("%Y-%m-%dT%H:%M")) for s in starts
             )
             return Reply(self.texts.ask_time, choices=choices)
-        return Reply(self.texts.ask_phone, ask_phone=True)
+        return Reply(self.texts.ask_phone, ask_phone=True, phone_button=self.texts.share_phone_button)

@@ -185,7 +185,7 @@ def build_runtime(
             config=tenant,
             matcher=matcher,
             qualifier=build_qualifier(tenant, matcher, config.llm, llm_client, observe_llm),
-            dialogue=Dialogue(services, hours, Texts()),
+            dialogue=Dialogue(services, hours, Texts(**tenant.texts)),
             bitrix=bitrix,
             bucket=bucket,
             senders=senders,

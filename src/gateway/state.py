@@ -60,6 +60,7 @@ class CrmLink(BaseModel):
     identity_linked: bool = False
     phone_on_contact: str | None = None
     deal_digest: str | None = None  # what the deal last got, to update only on change
+    qualified: bool = False  # the deal was moved to the tenant's qualified stage (done once)
     timeline_posted: int = 0  # entries of the timeline list already on the deal
 
 

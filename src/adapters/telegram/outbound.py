@@ -37,7 +37,7 @@ def make_bot(token: str, api_base: str, timeout: float = 20.0) -> Bot:
 def reply_markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove:
     if reply.ask_phone:
         return ReplyKeyboardMarkup(
-            keyboard=[[KeyboardButton(text="📱 Отправить номер", request_contact=True)]],
+            keyboard=[[KeyboardButton(text=reply.phone_button, request_contact=True)]],
             resize_keyboard=True,
             one_time_keyboard=True,
         )

@@ -226,7 +226,8 @@ class TenantConfig(_Strict):
             try:
                 text.format(name="", service="", when="", phone="", price="")
             except (KeyError, IndexError, ValueError) as exc:
-                raise ValueError(f"{name}: bad placeholder {exc}; use {{name}} {{service}} {{when}} {{phone}} {{price}}") from None
+                hint = "use {name} {service} {when} {phone} {price}"
+                raise ValueError(f"{name}: bad placeholder {exc}; {hint}") from None
         return value
 
     @field_validator("hours")

@@ -79,7 +79,10 @@ def _apply_extraction(state: DialogueState, found: Extraction) -> bool:
     return learned
 
 
-MANAGER_NOTES = {"cancel": "[нужен администратор: отмена записи]", "reschedule": "[нужен администратор: перенос записи]"}
+MANAGER_NOTES = {
+    "cancel": "[нужен администратор: отмена записи]",
+    "reschedule": "[нужен администратор: перенос записи]",
+}
 
 
 def _timeline_text(event: InboundMessage, intent: str) -> str:
@@ -113,7 +116,9 @@ async def handle_message(
                 ctx.redis,
                 key,
                 TimelineEntry(
-                    key=event.dedupe_key, text=_timeline_text(event, state.intent), at=event.sent_at.astimezone(ctx.tenant.tz)
+                    key=event.dedupe_key,
+                    text=_timeline_text(event, state.intent),
+                    at=event.sent_at.astimezone(ctx.tenant.tz),
                 ),
             )
             intent = state.intent if _has_new_intent(event) else "other"

@@ -125,49 +125,59 @@ async def _ensure_contact(ctx: CrmContext, state: DialogueState, link: CrmLink, 
         await save_link(ctx.redis, conv, link)
 
 
+def _source_description(state: DialogueState) -> str:
+    channel = CHANNEL_TITLES.get(state.channel, state.channel)
+    parts = [channel + (f" @{state.username}" if state.username else f" id {state.sender_id}")]
+    if state.attribution and state.attribution.code:
+        parts.append(f"ссылка: {state.attribution.code}")
+    if state.attribution and state.attribution.description:
+        parts.append(state.attribution.description)
+    return "; ".join(parts)
+
+
+def _comments(state: DialogueState, services: str) -> str:
+    lines = [f"Услуга: {services}"] if services else []
+    if state.time_start:
+        end = f"–{state.time_end:%d.%m.%Y %H:%M}" if state.time_end else ""
+        lines.append(f"Желаемое время: {state.time_start:%d.%m.%Y %H:%M}{end}")
+    if state.phone:
+        lines.append(f"Телефон: {state.phone}")
+    return "\n".join(lines)
+
+
+def _user_fields(ctx: CrmContext, state: DialogueState, services: str) -> dict[str, str]:
+    names = ctx.tenant.bitrix.fields
+    values = {
+        names.service: services or None,
+        names.desired_time: state.time_start.isoformat() if state.time_start else None,
+        names.desired_time_end: state.time_end.isoformat() if state.time_end else None,
+    }
+    return {name: value for name, value in values.items() if name and value}
+
+
 def deal_fields(ctx: CrmContext, state: DialogueState, link: CrmLink) -> dict[str, Any]:
     channel = CHANNEL_TITLES.get(state.channel, state.channel)
     services = ", ".join(ctx.service_names.get(s, s) for s in state.service_ids)
     who = state.name or (f"@{state.username}" if state.username else "клиент")
-    title = f"{services} — {who}" if services else f"Заявка из {channel} — {who}"
-    description = [channel + (f" @{state.username}" if state.username else f" id {state.sender_id}")]
-    attribution = state.attribution
-    if attribution and attribution.code:
-        description.append(f"ссылка: {attribution.code}")
-    if attribution and attribution.description:
-        description.append(attribution.description)
     fields: dict[str, Any] = {
-        "TITLE": title,
+        "TITLE": f"{services} — {who}" if services else f"Заявка из {channel} — {who}",
         "CONTACT_IDS": [link.contact_id] if link.contact_id else [],
         "SOURCE_ID": ctx.tenant.bitrix.source_ids.get(state.channel, "OTHER"),
-        "SOURCE_DESCRIPTION": "; ".join(description),
+        "SOURCE_DESCRIPTION": _source_description(state),
         "ORIGINATOR_ID": ORIGINATOR,
         "ORIGIN_ID": state.conversation_key,
     }
-    if attribution:
+    if state.attribution:
         for tag in ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"):
-            value = getattr(attribution, tag)
+            value = getattr(state.attribution, tag)
             if value:
                 fields[tag.upper()] = value
-    comments = []
-    if services:
-        comments.append(f"Услуга: {services}")
-    if state.time_start:
-        end = f"–{state.time_end:%d.%m.%Y %H:%M}" if state.time_end else ""
-        comments.append(f"Желаемое время: {state.time_start:%d.%m.%Y %H:%M}{end}")
-    if state.phone:
-        comments.append(f"Телефон: {state.phone}")
+    comments = _comments(state, services)
     if comments:
-        fields["COMMENTS"] = "\n".join(comments)
+        fields["COMMENTS"] = comments
     if ctx.tenant.bitrix.category_id is not None:
         fields["CATEGORY_ID"] = ctx.tenant.bitrix.category_id
-    user_fields = ctx.tenant.bitrix.fields
-    if user_fields.service and services:
-        fields[user_fields.service] = services
-    if user_fields.desired_time and state.time_start:
-        fields[user_fields.desired_time] = state.time_start.isoformat()
-    if user_fields.desired_time_end and state.time_end:
-        fields[user_fields.desired_time_end] = state.time_end.isoformat()
+    fields.update(_user_fields(ctx, state, services))
     return fields
 
 

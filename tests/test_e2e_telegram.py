@@ -114,13 +114,19 @@ async def test_a_create_that_succeeded_but_timed_out_is_found_not_repeated(make_
     config = make_config(portal.url, telegram.base)
     async with httpx.AsyncClient(timeout=0.4) as http, gateway(config, http=http) as (client, runtime):
         await client.post("/webhooks/salon/telegram", json=update(1, "хочу маникюр"), headers=HEADERS)
-        await wait_for(lambda: portal.state.comments)  # posted only once the deal id is known
-        link = json.loads(await runtime.redis.get(f"lg:crm:salon:telegram:{CHAT}"))
+
+        async def deal_recorded() -> dict | None:
+            raw = await runtime.redis.get(f"lg:crm:salon:telegram:{CHAT}")
+            link = json.loads(raw) if raw else {}
+            return link if link.get("deal_id") and not link.get("timeline_pending") else None
+
+        link = await wait_for_async(deal_recorded)
         conversation_of_deal = await runtime.redis.get(f"lg:deal:salon:{link['deal_id']}")
     assert len(portal.state.deals) == 1
     assert link["deal_id"] == next(iter(portal.state.deals))
     assert conversation_of_deal == f"salon:telegram:{CHAT}".encode()  # kept for reminders
     assert portal.state.calls["crm.deal.list"] >= 1  # it looked before creating again
+    assert len(portal.state.comments) == 1 and link["timeline_posted"] == 1  # and found its comment posted
 
 
 async def test_bad_input_gets_clear_errors_and_queues_nothing(make_config, portal, telegram):

@@ -21,6 +21,9 @@ logger = logging.getLogger("bitrix.client")
 # A request may run up to 60 s on the portal (automation rules on *.add); give it room.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=65.0, write=30.0, pool=30.0)
 MAX_BATCH = 50
+# Seconds of execution a method may use per 10 minutes (the cloud figure in Bitrix24's docs); past 80 %
+# of it calls to that method are spaced out, up to 5 s apart, instead of running into 429.
+OPERATING_BUDGET, EASE_OFF_AT, MAX_EASE_SECONDS = 480.0, 0.8, 5.0
 
 
 def make_http_client(**kwargs: Any) -> httpx.AsyncClient:
@@ -66,25 +69,32 @@ class BitrixClient:
         self._paused_until: dict[str, float] = {}  # method -> unix time (OPERATION_TIME_LIMIT)
         self.operating: dict[str, float] = {}  # method -> last seen `time.operating` seconds
 
-    async def call(self, method: str, params: Mapping[str, Any] | None = None) -> CallResult:
-        """Call one method; waits for the shared bucket and retries only the rate-limit refusal."""
+    async def call(self, method: str, params: Mapping[str, Any] | None = None, *, admitted: bool = False) -> CallResult:
+        """Call one method; waits for the shared bucket and retries only the rate-limit refusal.
+
+        `admitted`: the caller already took a slot from the bucket for this request (the batcher does).
+        """
         attempt = 0
         while True:
             self._check_paused(method)
+            await self._ease_off(method)
             try:
-                return await self._send(method, dict(params or {}))
+                return await self._send(method, dict(params or {}), admitted=admitted)
             except QueryLimitExceeded:
                 attempt += 1
+                admitted = False  # a retry is a new request: it waits for the bucket like any other
                 if attempt > self._limit_retries:
                     raise
                 await asyncio.sleep(min(2.0**attempt, 20.0))
 
-    async def batch(self, commands: Mapping[str, tuple[str, Mapping[str, Any]]], halt: bool = False) -> BatchResult:
+    async def batch(
+        self, commands: Mapping[str, tuple[str, Mapping[str, Any]]], halt: bool = False, *, admitted: bool = False
+    ) -> BatchResult:
         """Run up to 50 commands in one request; per-command errors come back, not raised."""
         if len(commands) > MAX_BATCH:
             raise ValueError(f"a batch holds at most {MAX_BATCH} commands, got {len(commands)}")
         cmd = {key: f"{method}?{build_query(dict(params))}" for key, (method, params) in commands.items()}
-        body = (await self.call("batch", {"halt": 1 if halt else 0, "cmd": cmd})).result or {}
+        body = (await self.call("batch", {"halt": 1 if halt else 0, "cmd": cmd}, admitted=admitted)).result or {}
         results = body.get("result") or {}
         raw_errors = body.get("result_error") or {}
         errors = {
@@ -103,8 +113,15 @@ class BitrixClient:
         if until is not None and until > time.time():
             raise OperationTimeLimit("OPERATION_TIME_LIMIT", "paused until operating_reset_at", None, until)
 
-    async def _send(self, method: str, params: dict[str, Any]) -> CallResult:
-        if self._bucket is not None:
+    async def _ease_off(self, method: str) -> None:
+        """Slow a method whose `time.operating` nears the portal's budget, before it gets refused."""
+        used = self.operating.get(method, 0.0)
+        if used >= OPERATING_BUDGET * EASE_OFF_AT:
+            share = min((used - OPERATING_BUDGET * EASE_OFF_AT) / (OPERATING_BUDGET * (1 - EASE_OFF_AT)), 1.0)
+            await asyncio.sleep(share * MAX_EASE_SECONDS)
+
+    async def _send(self, method: str, params: dict[str, Any], *, admitted: bool = False) -> CallResult:
+        if self._bucket is not None and not admitted:
             await self._bucket.acquire()
         try:
             response = await self._http.post(self._base + method, json=params)

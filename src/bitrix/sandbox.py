@@ -119,7 +119,9 @@ class Sandbox:
             result = self.dispatch(method, params)
         except SandboxError as exc:
             return self._error(exc.status, exc.code, exc.description)
-        if self.faults.latency_after_ms and (not self.faults.slow_methods or method in self.faults.slow_methods):
+        if self.faults.latency_after_ms and (
+            not self.faults.slow_methods or self.faults.slow_methods & _methods_called(method, params)
+        ):
             await asyncio.sleep(self.faults.latency_after_ms / 1000)
         body: dict[str, Any] = {"result": result, "time": self._time(started)}
         if method.endswith(".list") and isinstance(result, list):
@@ -277,6 +279,8 @@ class Sandbox:
     def _findbycomm(self, params: dict[str, Any]) -> Any:
         kind = str(params.get("type", "")).upper()
         values = params.get("values")
+        if isinstance(values, dict):  # `values[0]=...` in a batch command: a PHP array all the same
+            values = list(values.values())
         if kind not in ("PHONE", "EMAIL"):
             raise SandboxError(400, "Communication type is not defined", "")
         if not isinstance(values, list) or not values:
@@ -340,6 +344,14 @@ class Sandbox:
             }
         )
         return len(self.state.statuses)
+
+
+def _methods_called(method: str, params: dict[str, Any]) -> set[str]:
+    """The method, or for a batch the methods of its commands."""
+    cmd = params.get("cmd") if method == "batch" else None
+    if isinstance(cmd, dict):
+        return {str(line).partition("?")[0] for line in cmd.values()}
+    return {method}
 
 
 def _int(value: Any) -> int:

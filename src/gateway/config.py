@@ -272,6 +272,9 @@ class LlmConfig(_Strict):
 class QueueConfig(_Strict):
     max_attempts: int = Field(default=8, ge=1, le=100)
     dedupe_days: int = Field(default=8, ge=1)  # Meta re-delivers for up to 7 days
+    # Jobs one worker runs at once. CRM syncs mostly wait on the portal, and the more wait together
+    # the fuller each `batch` request is.
+    max_jobs: int = Field(default=100, ge=1, le=1000)
 
 
 class AppConfig(_Strict):

@@ -1,8 +1,14 @@
 """Bring one conversation's deal in Bitrix24 up to date: contact, deal, fields, timeline.
 
 Idempotent: run it any number of times, after any crash, and the portal ends with one contact per
-person, one deal per conversation and one timeline entry per message. Where a create may have
-happened without our knowing (timeout, crash after sending), it looks up before creating again.
+person, one deal per conversation and one timeline entry per message. Whatever is about to be created
+is marked pending first; a pending mark found later means the outcome is unknown (a timeout, a crash
+after sending), and the portal is asked (phone, IM identity, ORIGIN_ID, the deal's comments) before
+anything is sent again.
+
+A sync is at most two round trips: the lookups it needs, then one group of chained commands
+(`crm.contact.add`, `crm.deal.add` with `CONTACT_IDS=$result[contact]`, a comment per new message
+with `ENTITY_ID=$result[deal]`). The batcher packs groups from many conversations into one `batch`.
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bitrix.client import BitrixClient
+from bitrix.batcher import Batcher, Command, GroupResult
+from bitrix.errors import BitrixError
 from gateway import keys
 from gateway.config import TenantConfig
-from gateway.state import CrmLink, DialogueState, load_dialogue, load_link, save_link, timeline_from
+from gateway.state import CrmLink, DialogueState, TimelineEntry, load_dialogue, load_link, save_link, timeline_from
 from qualifier.phone import mask_phone
 
 logger = logging.getLogger("gateway.crm_sync")
@@ -26,12 +33,13 @@ logger = logging.getLogger("gateway.crm_sync")
 ORIGINATOR = "lead-gateway"
 CHANNEL_TITLES = {"telegram": "Telegram", "whatsapp": "WhatsApp", "instagram": "Instagram"}
 IM_TYPES = {"telegram": "TELEGRAM"}  # Bitrix24 has no WHATSAPP/INSTAGRAM IM type: those use OTHER
+COMMENTS_PER_SYNC = 40  # with a contact, a deal and updates, a group stays within a batch's 50
 
 
 @dataclass(frozen=True)
 class CrmContext:
     redis: Redis
-    bitrix: BitrixClient
+    crm: Batcher
     tenant: TenantConfig
     service_names: dict[str, str]
 
@@ -48,33 +56,99 @@ def _id(value: Any) -> int | None:
         return None
 
 
+def comment_text(entry: TimelineEntry) -> str:
+    return f"[{entry.at:%d.%m %H:%M}] Клиент: {entry.text}"
+
+
 async def sync_conversation(ctx: CrmContext, conversation_key: str) -> CrmLink | None:
     state = await load_dialogue(ctx.redis, conversation_key)
     if state is None:
         return None
     link = await load_link(ctx.redis, conversation_key)
-    await _ensure_contact(ctx, state, link, conversation_key)
-    await _ensure_deal(ctx, state, link, conversation_key)
-    await _post_timeline(ctx, link, conversation_key)
-    return link
+    await _settle_unknowns(ctx, state, link, conversation_key)
+    while True:
+        entries = await timeline_from(ctx.redis, conversation_key, link.timeline_posted)
+        group = _changes(ctx, state, link, entries[:COMMENTS_PER_SYNC])
+        if not group:
+            return link
+        await _apply(ctx, state, link, conversation_key, group, entries[:COMMENTS_PER_SYNC])
+        if len(entries) <= COMMENTS_PER_SYNC:
+            return link
 
 
-async def _find_contact(ctx: CrmContext, state: DialogueState) -> int | None:
-    if state.phone:
-        found = (
-            await ctx.bitrix.call(
-                "crm.duplicate.findbycomm", {"type": "PHONE", "values": [state.phone], "entity_type": "CONTACT"}
+async def _settle_unknowns(ctx: CrmContext, state: DialogueState, link: CrmLink, conv: str) -> None:
+    """Find what may exist already: the contact (by phone, then identity), a deal whose create was
+    never confirmed (by ORIGIN_ID), comments whose post was never confirmed (on the deal)."""
+    if link.contact_id is None:
+        cached = await ctx.redis.get(keys.person_contact(state.tenant, state.channel, state.sender_id))
+        link.contact_id = _id(cached) if cached else None
+    lookups = _lookups(state, link, conv)
+    if lookups:
+        found = await ctx.crm.submit(lookups)
+        if link.contact_id is None:
+            link.contact_id = _found_contact(found)
+            if link.contact_id is not None:
+                link.identity_linked = False  # an existing contact: make sure it carries this identity
+        if "deal" in lookups:
+            rows = found.value("deal")
+            link.deal_id = _id(rows[0].get("ID")) if isinstance(rows, list) and rows else None
+            link.deal_pending = False
+            if link.deal_id is not None:
+                await _record_deal(ctx, state.tenant, link, conv)
+        link.contact_pending = False
+        await save_link(ctx.redis, conv, link)
+        if link.contact_id is not None:
+            await ctx.redis.set(keys.person_contact(state.tenant, state.channel, state.sender_id), str(link.contact_id))
+    if link.timeline_pending and link.deal_id is not None:
+        await _reconcile_timeline(ctx, link, conv)
+    elif link.timeline_pending:  # the deal was never created, so neither were its comments
+        link.timeline_pending = False
+        await save_link(ctx.redis, conv, link)
+
+
+def _lookups(state: DialogueState, link: CrmLink, conv: str) -> dict[str, Command]:
+    lookups: dict[str, Command] = {}
+    if link.contact_id is None:
+        if state.phone:
+            lookups["by_phone"] = (
+                "crm.duplicate.findbycomm",
+                {"type": "PHONE", "values": [state.phone], "entity_type": "CONTACT"},
             )
-        ).result
-        ids = found.get("CONTACT", []) if isinstance(found, dict) else []
-        if ids:
-            return min(_id(i) or 0 for i in ids) or None
-    rows = (
-        await ctx.bitrix.call("crm.contact.list", {"filter": {"IM": identity_value(state)}, "select": ["ID"]})
-    ).result
-    if isinstance(rows, list) and rows:
-        return _id(rows[0].get("ID"))
-    return None
+        lookups["by_identity"] = ("crm.contact.list", {"filter": {"IM": identity_value(state)}, "select": ["ID"]})
+    if link.deal_id is None and link.deal_pending:
+        lookups["deal"] = (
+            "crm.deal.list",
+            {"filter": {"=ORIGINATOR_ID": ORIGINATOR, "=ORIGIN_ID": conv}, "select": ["ID"]},
+        )
+    return lookups
+
+
+def _found_contact(found: GroupResult) -> int | None:
+    by_phone = found.value("by_phone") if "by_phone" in found.results or "by_phone" in found.errors else None
+    ids = by_phone.get("CONTACT", []) if isinstance(by_phone, dict) else []
+    if ids:
+        return min(_id(i) or 0 for i in ids) or None
+    rows = found.value("by_identity")
+    return _id(rows[0].get("ID")) if isinstance(rows, list) and rows else None
+
+
+async def _reconcile_timeline(ctx: CrmContext, link: CrmLink, conv: str) -> None:
+    """Count which of the unconfirmed comments are on the deal already."""
+    rows = await ctx.crm.call(
+        "crm.timeline.comment.list",
+        {
+            "filter": {"ENTITY_ID": link.deal_id, "ENTITY_TYPE": "deal"},
+            "select": ["ID", "COMMENT"],
+            "order": {"ID": "DESC"},
+        },
+    )
+    present = {str(r.get("COMMENT")) for r in rows} if isinstance(rows, list) else set()
+    for entry in await timeline_from(ctx.redis, conv, link.timeline_posted):
+        if comment_text(entry) not in present:
+            break
+        link.timeline_posted += 1
+    link.timeline_pending = False
+    await save_link(ctx.redis, conv, link)
 
 
 def _im_entries(state: DialogueState) -> list[dict[str, str]]:
@@ -85,44 +159,98 @@ def _im_entries(state: DialogueState) -> list[dict[str, str]]:
     return entries
 
 
-async def _ensure_contact(ctx: CrmContext, state: DialogueState, link: CrmLink, conv: str) -> None:
-    person_key = keys.person_contact(state.tenant, state.channel, state.sender_id)
+def _changes(ctx: CrmContext, state: DialogueState, link: CrmLink, entries: list[TimelineEntry]) -> dict[str, Command]:
+    """The one group of commands that brings the portal up to date, chained by `$result[...]`."""
+    group: dict[str, Command] = {}
     if link.contact_id is None:
-        cached = await ctx.redis.get(person_key)
-        link.contact_id = _id(cached) if cached else await _find_contact(ctx, state)
-        if link.contact_id is None:
-            link.contact_pending = True
-            await save_link(ctx.redis, conv, link)
-            fields: dict[str, Any] = {
-                "NAME": state.name or state.username or "Клиент",
-                "IM": _im_entries(state),
-                "SOURCE_ID": ctx.tenant.bitrix.source_ids.get(state.channel, "OTHER"),
-                "SOURCE_DESCRIPTION": CHANNEL_TITLES.get(state.channel, state.channel),
-            }
-            if state.phone:
-                fields["PHONE"] = [{"VALUE": state.phone, "VALUE_TYPE": "MOBILE"}]
-            link.contact_id = _id((await ctx.bitrix.call("crm.contact.add", {"fields": fields})).result)
-            link.identity_linked = True
-            link.phone_on_contact = state.phone
-            logger.info(
-                "contact %s created for %s phone=%s",
-                link.contact_id,
-                conv,
-                mask_phone(state.phone) if state.phone else "-",
-            )
-        link.contact_pending = False
-        await save_link(ctx.redis, conv, link)
-        await ctx.redis.set(person_key, str(link.contact_id))
-    update: dict[str, Any] = {}
-    if not link.identity_linked:
-        update["IM"] = _im_entries(state)
-    if state.phone and link.phone_on_contact != state.phone:
-        update["PHONE"] = [{"VALUE": state.phone, "VALUE_TYPE": "MOBILE"}]
-    if update:
-        await ctx.bitrix.call("crm.contact.update", {"id": link.contact_id, "fields": update})
-        link.identity_linked = True
-        link.phone_on_contact = state.phone or link.phone_on_contact
-        await save_link(ctx.redis, conv, link)
+        contact: dict[str, Any] = {
+            "NAME": state.name or state.username or "Клиент",
+            "IM": _im_entries(state),
+            "SOURCE_ID": ctx.tenant.bitrix.source_ids.get(state.channel, "OTHER"),
+            "SOURCE_DESCRIPTION": CHANNEL_TITLES.get(state.channel, state.channel),
+        }
+        if state.phone:
+            contact["PHONE"] = [{"VALUE": state.phone, "VALUE_TYPE": "MOBILE"}]
+        group["contact"] = ("crm.contact.add", {"fields": contact})
+    else:
+        update: dict[str, Any] = {}
+        if not link.identity_linked:
+            update["IM"] = _im_entries(state)
+        if state.phone and link.phone_on_contact != state.phone:
+            update["PHONE"] = [{"VALUE": state.phone, "VALUE_TYPE": "MOBILE"}]
+        if update:
+            group["contact_update"] = ("crm.contact.update", {"id": link.contact_id, "fields": update})
+    contact_ref: int | str | None = "$result[contact]" if "contact" in group else link.contact_id
+    fields = deal_fields(ctx, state, link, contact_ref)
+    qualify = bool(ctx.tenant.bitrix.qualified_stage_id) and not state.missing() and not link.qualified
+    if link.deal_id is None:
+        create = dict(fields)
+        stage = ctx.tenant.bitrix.qualified_stage_id if qualify else ctx.tenant.bitrix.stage_id
+        if stage:
+            create["STAGE_ID"] = stage
+        group["deal"] = ("crm.deal.add", {"fields": create, "params": {"REGISTER_SONET_EVENT": "Y"}})
+    elif link.deal_digest != _digest(fields) or qualify:
+        update_fields = {**fields, "STAGE_ID": ctx.tenant.bitrix.qualified_stage_id} if qualify else fields
+        group["deal_update"] = ("crm.deal.update", {"id": link.deal_id, "fields": update_fields})
+    deal_ref: int | str | None = "$result[deal]" if "deal" in group else link.deal_id
+    for index, entry in enumerate(entries):
+        group[f"comment{index}"] = (
+            "crm.timeline.comment.add",
+            {"fields": {"ENTITY_ID": deal_ref, "ENTITY_TYPE": "deal", "COMMENT": comment_text(entry)}},
+        )
+    return group
+
+
+async def _apply(
+    ctx: CrmContext,
+    state: DialogueState,
+    link: CrmLink,
+    conv: str,
+    group: dict[str, Command],
+    entries: list[TimelineEntry],
+) -> None:
+    """Send the group with pending marks saved first; keep what succeeded; raise the first failure."""
+    link.contact_pending = "contact" in group
+    link.deal_pending = link.deal_pending or "deal" in group
+    link.timeline_pending = bool(entries)
+    await save_link(ctx.redis, conv, link)
+    outcome = await ctx.crm.submit(group)  # a transport failure raises here: every mark stays pending
+    first_error: BitrixError | None = None
+    for name in group:
+        if name in outcome.errors:
+            first_error = first_error or outcome.errors[name]
+    if "contact" in group:
+        link.contact_id = _id(outcome.results.get("contact")) if "contact" not in outcome.errors else None
+        if link.contact_id is not None:
+            link.identity_linked, link.phone_on_contact = True, state.phone
+            await ctx.redis.set(keys.person_contact(state.tenant, state.channel, state.sender_id), str(link.contact_id))
+            logger.info("contact %s created for %s phone=%s", link.contact_id, conv, mask_phone(state.phone or ""))
+    if "contact_update" in group and "contact_update" not in outcome.errors:
+        link.identity_linked, link.phone_on_contact = True, state.phone or link.phone_on_contact
+    if "deal" in group and "deal" not in outcome.errors:
+        link.deal_id = _id(outcome.results.get("deal"))
+        logger.info("deal %s created for %s", link.deal_id, conv)
+    deal_written = ("deal" in group or "deal_update" in group) and not {"deal", "deal_update"} & set(outcome.errors)
+    if deal_written:
+        fields = deal_fields(ctx, state, link, link.contact_id)
+        link.deal_digest = _digest(fields)
+        link.qualified = link.qualified or (bool(ctx.tenant.bitrix.qualified_stage_id) and not state.missing())
+    link.deal_pending = False  # answered: created, or refused for certain
+    for index in range(len(entries)):
+        if f"comment{index}" in outcome.errors:
+            break
+        link.timeline_posted += 1
+    link.contact_pending = link.timeline_pending = False
+    await _record_deal(ctx, state.tenant, link, conv)
+    if first_error is not None:
+        raise first_error
+
+
+async def _record_deal(ctx: CrmContext, tenant: str, link: CrmLink, conv: str) -> None:
+    """Keep the deal id on the conversation, and the conversation under the deal (for reminders)."""
+    await save_link(ctx.redis, conv, link)
+    if link.deal_id is not None:
+        await ctx.redis.set(keys.deal_conversation(tenant, link.deal_id), conv)
 
 
 def _source_description(state: DialogueState) -> str:
@@ -155,13 +283,15 @@ def _user_fields(ctx: CrmContext, state: DialogueState, services: str) -> dict[s
     return {name: value for name, value in values.items() if name and value}
 
 
-def deal_fields(ctx: CrmContext, state: DialogueState, link: CrmLink) -> dict[str, Any]:
+def deal_fields(
+    ctx: CrmContext, state: DialogueState, link: CrmLink, contact: int | str | None = None
+) -> dict[str, Any]:
     channel = CHANNEL_TITLES.get(state.channel, state.channel)
     services = ", ".join(ctx.service_names.get(s, s) for s in state.service_ids)
     who = state.name or (f"@{state.username}" if state.username else "клиент")
     fields: dict[str, Any] = {
         "TITLE": f"{services} — {who}" if services else f"Заявка из {channel} — {who}",
-        "CONTACT_IDS": [link.contact_id] if link.contact_id else [],
+        "CONTACT_IDS": [contact] if contact else [],
         "SOURCE_ID": ctx.tenant.bitrix.source_ids.get(state.channel, "OTHER"),
         "SOURCE_DESCRIPTION": _source_description(state),
         "ORIGINATOR_ID": ORIGINATOR,
@@ -183,69 +313,3 @@ def deal_fields(ctx: CrmContext, state: DialogueState, link: CrmLink) -> dict[st
 
 def _digest(fields: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
-
-
-async def _find_deal(ctx: CrmContext, conv: str) -> int | None:
-    rows = (
-        await ctx.bitrix.call(
-            "crm.deal.list", {"filter": {"=ORIGINATOR_ID": ORIGINATOR, "=ORIGIN_ID": conv}, "select": ["ID"]}
-        )
-    ).result
-    return _id(rows[0].get("ID")) if isinstance(rows, list) and rows else None
-
-
-async def _ensure_deal(ctx: CrmContext, state: DialogueState, link: CrmLink, conv: str) -> None:
-    fields = deal_fields(ctx, state, link)
-    digest = _digest(fields)
-    if link.deal_id is None and link.deal_pending:
-        # A create was sent before and its outcome is unknown: it may exist already.
-        found = await _find_deal(ctx, conv)
-        if found is not None:
-            link.deal_id, link.deal_pending = found, False
-            await _record_deal(ctx, state.tenant, link, conv)
-    if link.deal_id is None:
-        link.deal_pending = True
-        await save_link(ctx.redis, conv, link)
-        create = dict(fields)
-        qualified_now = bool(ctx.tenant.bitrix.qualified_stage_id) and not state.missing()
-        stage = ctx.tenant.bitrix.qualified_stage_id if qualified_now else ctx.tenant.bitrix.stage_id
-        if stage:
-            create["STAGE_ID"] = stage
-        link.qualified = qualified_now
-        result = await ctx.bitrix.call("crm.deal.add", {"fields": create, "params": {"REGISTER_SONET_EVENT": "Y"}})
-        link.deal_id = _id(result.result)
-        link.deal_pending = False
-        link.deal_digest = digest
-        await _record_deal(ctx, state.tenant, link, conv)
-        logger.info("deal %s created for %s", link.deal_id, conv)
-        return
-    qualify = bool(ctx.tenant.bitrix.qualified_stage_id) and not state.missing() and not link.qualified
-    if link.deal_digest != digest or qualify:
-        update = {**fields, "STAGE_ID": ctx.tenant.bitrix.qualified_stage_id} if qualify else fields
-        await ctx.bitrix.call("crm.deal.update", {"id": link.deal_id, "fields": update})
-        link.deal_digest = digest
-        link.qualified = link.qualified or qualify
-        await save_link(ctx.redis, conv, link)
-
-
-async def _record_deal(ctx: CrmContext, tenant: str, link: CrmLink, conv: str) -> None:
-    """Keep the deal id on the conversation, and the conversation under the deal (for reminders)."""
-    await save_link(ctx.redis, conv, link)
-    if link.deal_id is not None:
-        await ctx.redis.set(keys.deal_conversation(tenant, link.deal_id), conv)
-
-
-async def _post_timeline(ctx: CrmContext, link: CrmLink, conv: str) -> None:
-    for entry in await timeline_from(ctx.redis, conv, link.timeline_posted):
-        await ctx.bitrix.call(
-            "crm.timeline.comment.add",
-            {
-                "fields": {
-                    "ENTITY_ID": link.deal_id,
-                    "ENTITY_TYPE": "deal",
-                    "COMMENT": f"[{entry.at:%d.%m %H:%M}] Клиент: {entry.text}",
-                }
-            },
-        )
-        link.timeline_posted += 1
-        await save_link(ctx.redis, conv, link)

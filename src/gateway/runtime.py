@@ -16,6 +16,7 @@ from adapters.instagram.outbound import InstagramSender
 from adapters.meta.graph import GraphClient
 from adapters.telegram.outbound import TelegramSender, make_bot
 from adapters.whatsapp.outbound import WhatsAppSender
+from bitrix.batcher import Batcher
 from bitrix.client import BitrixClient, make_http_client
 from bitrix.limiter import LeakyBucket
 from bitrix.sandbox import Sandbox
@@ -75,6 +76,7 @@ class TenantServices:
     dialogue: Dialogue
     bitrix: BitrixClient
     bucket: LeakyBucket
+    crm: Batcher  # shared by the tenants of one portal
     senders: dict[str, Sender]
 
     def services_by_id(self) -> dict[str, str]:
@@ -106,7 +108,7 @@ class Runtime:
 
     def crm_context(self, tenant: str) -> CrmContext:
         t = self.tenants[tenant]
-        return CrmContext(redis=self.redis, bitrix=t.bitrix, tenant=t.config, service_names=t.services_by_id())
+        return CrmContext(redis=self.redis, crm=t.crm, tenant=t.config, service_names=t.services_by_id())
 
     async def close(self) -> None:
         for closer in self._closers:
@@ -147,6 +149,7 @@ def build_runtime(
         metrics.llm_tokens.labels("prompt").inc(prompt_tokens)
         metrics.llm_tokens.labels("completion").inc(completion_tokens)
 
+    batchers: dict[str, Batcher] = {}  # one per webhook: requests to a portal coalesce
     for tenant_id, tenant in config.tenants.items():
         services = tenant.services()
         matcher = ServiceMatcher(services)
@@ -165,6 +168,10 @@ def build_runtime(
             bucket,
             observe=lambda method, outcome: metrics.bitrix_calls.labels(method, outcome).inc(),
         )
+        crm = batchers.get(webhook_url)
+        if crm is None:
+            crm = batchers[webhook_url] = Batcher(bitrix, bucket)
+            runtime._closers.append(crm.close)
         senders: dict[str, Sender] = {}
         channels = tenant.channels
         if channels.telegram is not None:
@@ -188,6 +195,7 @@ def build_runtime(
             dialogue=Dialogue(services, hours, Texts(**tenant.texts)),
             bitrix=bitrix,
             bucket=bucket,
+            crm=crm,
             senders=senders,
         )
     return runtime

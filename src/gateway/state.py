@@ -62,6 +62,7 @@ class CrmLink(BaseModel):
     deal_digest: str | None = None  # what the deal last got, to update only on change
     qualified: bool = False  # the deal was moved to the tenant's qualified stage (done once)
     timeline_posted: int = 0  # entries of the timeline list already on the deal
+    timeline_pending: bool = False  # comments were sent; their outcome may be unknown
 
 
 class TimelineEntry(BaseModel):

@@ -120,7 +120,7 @@ async def sync_crm(ctx: dict[str, Any], tenant: str, conversation_key: str) -> s
 
 
 def build_worker(
-    runtime: Runtime, *, handle_signals: bool = True, burst: bool = False, retry_base: float = 1.0, max_jobs: int = 20
+    runtime: Runtime, *, handle_signals: bool = True, burst: bool = False, retry_base: float = 1.0
 ) -> Worker:
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["runtime"] = runtime
@@ -136,7 +136,7 @@ def build_worker(
         on_startup=on_startup,
         handle_signals=handle_signals,
         burst=burst,
-        max_jobs=max_jobs,
+        max_jobs=runtime.config.queue.max_jobs,
         poll_delay=0.05,
         job_serializer=runtime.redis.job_serializer,
         job_deserializer=runtime.redis.job_deserializer,

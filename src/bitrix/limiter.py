@@ -35,11 +35,13 @@ class ScriptingRedis(Protocol):
 
 
 class LeakyBucket:
-    def __init__(self, redis: ScriptingRedis, key: str, burst: int, per_second: float) -> None:
+    def __init__(self, redis: ScriptingRedis, key: str, burst: int, per_second: float, headroom: int = 2) -> None:
         self._script = redis.register_script(_LUA)
         self._redis = redis
         self.key = key
-        self.burst = burst
+        # The portal counts a request when it arrives, we when we send it; a request that travels slowly
+        # lands later than we counted it. A little headroom keeps that from ever meeting a full bucket.
+        self.burst = max(1, burst - headroom) if burst > headroom else burst
         self.per_second = per_second
         self.waited_seconds = 0.0
 

@@ -40,7 +40,9 @@ class SandboxError(Exception):
 
 @dataclass
 class Faults:
-    error_rate: float = 0.0  # share of requests answered with a 500 (or a non-JSON 502)
+    # Share of requests answered with a 500 (or a non-JSON 502). Half of them fail after the work is done,
+    # as a portal whose proxy drops the answer would: the client cannot tell, and must look before redoing.
+    error_rate: float = 0.0
     latency_ms: float = 0.0
     # answer this late after the work is done: the client times out not knowing it succeeded
     latency_after_ms: float = 0.0
@@ -86,7 +88,6 @@ class Sandbox:
         self.burst, self.per_second, self.enforce_rate = burst, per_second, enforce_rate
         self.user_id, self.code = user_id, code
         self.faults = faults or Faults()
-        self._random = random.Random(self.faults.seed)  # noqa: S311 - fault injection, not crypto
         self._level, self._level_at = 0.0, time.monotonic()
         self.app = Starlette(
             routes=[
@@ -96,6 +97,15 @@ class Sandbox:
                 Route("/", self._index, methods=["GET"]),
             ]
         )
+
+    @property
+    def faults(self) -> Faults:
+        return self._faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        self._faults = faults
+        self._random = random.Random(faults.seed)  # noqa: S311 - fault injection, not crypto
 
     # ---- HTTP ----------------------------------------------------------------------------
     async def _rest(self, request: Request) -> Response:
@@ -108,17 +118,18 @@ class Sandbox:
             return self._error(503, "QUERY_LIMIT_EXCEEDED", "Too many requests")
         if self.faults.latency_ms:
             await asyncio.sleep(self.faults.latency_ms / 1000)
-        if self.faults.error_rate and self._random.random() < self.faults.error_rate:
-            self.state.failed += 1
-            if self._random.random() < 0.5:
-                return PlainTextResponse("<html>502 Bad Gateway</html>", status_code=502)
-            return self._error(500, "INTERNAL_SERVER_ERROR", "Internal server error")
+        fault = bool(self.faults.error_rate) and self._random.random() < self.faults.error_rate
+        fault_after = fault and self._random.random() < 0.5
+        if fault and not fault_after:
+            return self._fault()
         method = request.path_params["method"].removesuffix(".json")
         try:
             params = await self._params(request)
             result = self.dispatch(method, params)
         except SandboxError as exc:
             return self._error(exc.status, exc.code, exc.description)
+        if fault_after:
+            return self._fault()
         if self.faults.latency_after_ms and (
             not self.faults.slow_methods or self.faults.slow_methods & _methods_called(method, params)
         ):
@@ -154,6 +165,12 @@ class Sandbox:
             return False
         self._level += 1
         return True
+
+    def _fault(self) -> Response:
+        self.state.failed += 1
+        if self._random.random() < 0.5:
+            return PlainTextResponse("<html>502 Bad Gateway</html>", status_code=502)
+        return self._error(500, "INTERNAL_SERVER_ERROR", "Internal server error")
 
     def _time(self, started: float) -> dict[str, Any]:
         finish = time.time()

@@ -86,9 +86,12 @@ async def _settle_unknowns(ctx: CrmContext, state: DialogueState, link: CrmLink,
     if lookups:
         found = await ctx.crm.submit(lookups)
         if link.contact_id is None:
-            link.contact_id = _found_contact(found)
-            if link.contact_id is not None:
-                link.identity_linked = False  # an existing contact: make sure it carries this identity
+            by_phone, by_identity = _found_contact(found)
+            link.contact_id = by_phone or by_identity
+            # What the contact already carries is what it was found by; only the rest is added to it
+            # (an entry without an ID is appended to a multifield, so adding it twice would duplicate it).
+            link.phone_on_contact = state.phone if by_phone else None
+            link.identity_linked = by_identity is not None and by_identity == link.contact_id
         if "deal" in lookups:
             rows = found.value("deal")
             link.deal_id = _id(rows[0].get("ID")) if isinstance(rows, list) and rows else None
@@ -123,13 +126,14 @@ def _lookups(state: DialogueState, link: CrmLink, conv: str) -> dict[str, Comman
     return lookups
 
 
-def _found_contact(found: GroupResult) -> int | None:
-    by_phone = found.value("by_phone") if "by_phone" in found.results or "by_phone" in found.errors else None
-    ids = by_phone.get("CONTACT", []) if isinstance(by_phone, dict) else []
-    if ids:
-        return min(_id(i) or 0 for i in ids) or None
+def _found_contact(found: GroupResult) -> tuple[int | None, int | None]:
+    """(the contact with this phone, the contact with this channel identity)."""
+    phone_hits = found.value("by_phone") if "by_phone" in found.results or "by_phone" in found.errors else None
+    ids = phone_hits.get("CONTACT", []) if isinstance(phone_hits, dict) else []
+    by_phone = (min(_id(i) or 0 for i in ids) or None) if ids else None
     rows = found.value("by_identity")
-    return _id(rows[0].get("ID")) if isinstance(rows, list) and rows else None
+    by_identity = _id(rows[0].get("ID")) if isinstance(rows, list) and rows else None
+    return by_phone, by_identity
 
 
 async def _reconcile_timeline(ctx: CrmContext, link: CrmLink, conv: str) -> None:

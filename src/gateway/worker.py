@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -25,7 +26,10 @@ from gateway.runtime import Runtime
 
 logger = logging.getLogger("gateway.worker")
 
-TRANSIENT = (SendRetryable, BitrixRetryable, LockError, RedisError, OSError)
+TRANSIENT = (SendRetryable, BitrixRetryable, LockError, RedisError, OSError, TimeoutError)
+# Seconds a job may run before it is retried. A Bitrix24 request may take 60 s; arq's own timeout is
+# 10 s longer, and a crashed worker's jobs are picked up again once that plus 10 s has passed.
+JOB_DEADLINES = {HANDLE_INBOUND: 50.0, SYNC_CRM: 90.0}
 
 
 def backoff_seconds(attempt: int, base: float, hint: float | None = None) -> float:
@@ -42,7 +46,9 @@ async def _guarded(
     attempt = int(ctx.get("job_try", 1))
     limit = runtime.config.queue.max_attempts
     try:
-        outcome = await work()
+        # Our own deadline, inside arq's: a job arq times out is not retried, one we time out is.
+        async with asyncio.timeout(JOB_DEADLINES[function]):
+            outcome = await work()
     except TRANSIENT as exc:
         reason = f"{type(exc).__name__}: {exc}"
         if attempt >= limit:
@@ -129,8 +135,8 @@ def build_worker(
     attempts = runtime.config.queue.max_attempts + 1  # our policy parks before arq gives up
     return Worker(
         functions=[
-            func(handle_inbound, name=HANDLE_INBOUND, max_tries=attempts),
-            func(sync_crm, name=SYNC_CRM, max_tries=attempts, timeout=300),
+            func(handle_inbound, name=HANDLE_INBOUND, max_tries=attempts, timeout=JOB_DEADLINES[HANDLE_INBOUND] + 10),
+            func(sync_crm, name=SYNC_CRM, max_tries=attempts, timeout=JOB_DEADLINES[SYNC_CRM] + 10),
         ],
         redis_pool=runtime.redis,
         on_startup=on_startup,

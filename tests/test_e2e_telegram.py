@@ -245,3 +245,19 @@ async def test_qualified_deal_gets_user_fields_stage_and_the_tenants_own_texts(m
     assert "передали администратору" in cancelled
     notes = [c["COMMENT"] for c in portal.state.comments.values()]
     assert any("[нужен администратор: отмена записи]" in note for note in notes)
+
+
+async def test_a_flood_is_recorded_whole_but_answered_only_within_the_reply_budget(make_config, portal, telegram):
+    from gateway.config import LimitsConfig
+
+    config = make_config(portal.url, telegram.base).model_copy(
+        update={"limits": LimitsConfig(replies_per_conversation_minute=3)}
+    )
+    async with gateway(config) as (client, _runtime):
+        for n in range(1, 16):
+            response = await client.post("/webhooks/salon/telegram", json=update(n, f"сообщение {n}"), headers=HEADERS)
+            assert response.status_code == 200
+        await wait_for(lambda: len(portal.state.comments) == 15, limit=30)
+        metrics = (await client.get("/metrics")).text
+    assert len(sent_texts(telegram)) == 3
+    assert 'lead_gateway_replies_total{channel="telegram",outcome="throttled"} 12.0' in metrics

@@ -270,11 +270,19 @@ class LlmConfig(_Strict):
 
 
 class QueueConfig(_Strict):
-    max_attempts: int = Field(default=8, ge=1, le=100)
+    # With backoff doubling from 1 s up to 5 min, 24 attempts ride out about 1.6 h of a portal or
+    # channel being down before the work is parked in the dead-letter queue.
+    max_attempts: int = Field(default=24, ge=1, le=100)
     dedupe_days: int = Field(default=8, ge=1)  # Meta re-delivers for up to 7 days
     # Jobs one worker runs at once. CRM syncs mostly wait on the portal, and the more wait together
     # the fuller each `batch` request is.
     max_jobs: int = Field(default=100, ge=1, le=1000)
+
+
+class LimitsConfig(_Strict):
+    # A client who floods a chat still has every message recorded; past this, they get no more replies
+    # that minute (and no LLM calls past `llm.calls_per_conversation_hour`).
+    replies_per_conversation_minute: int = Field(default=10, ge=1)
 
 
 class AppConfig(_Strict):
@@ -282,6 +290,7 @@ class AppConfig(_Strict):
     llm: LlmConfig | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     queue: QueueConfig = QueueConfig()
+    limits: LimitsConfig = LimitsConfig()
     tenants: dict[TenantId, TenantConfig] = Field(min_length=1)
 
     @field_validator("redis_url")

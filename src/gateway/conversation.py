@@ -26,6 +26,7 @@ logger = logging.getLogger("gateway.conversation")
 LOCK_SECONDS = 30
 # What became of a message's reply
 SENT, REPLAYED, REJECTED, WINDOW_CLOSED, TEMPLATE = "sent", "replayed", "rejected", "window_closed", "template"
+THROTTLED = "throttled"
 CREDENTIALS_REJECTED = "credentials_rejected"
 
 
@@ -37,6 +38,7 @@ class ConversationContext:
     dialogue: Dialogue
     sender: Sender
     llm_calls_per_hour: int = 10  # per conversation: a flood costs a bounded amount
+    replies_per_minute: int = 10
 
 
 def _new_state(event: InboundMessage) -> DialogueState:
@@ -133,7 +135,11 @@ async def handle_message(
         if reply is not None:
             if event.callback_id:
                 await ctx.sender.acknowledge_button(event.callback_id)
-            outcome = await _deliver(ctx, state, reply, now)
+            if await _within_budget(ctx.redis, keys.reply_budget(key), 60, ctx.replies_per_minute):
+                outcome = await _deliver(ctx, state, reply, now)
+            else:
+                outcome = THROTTLED  # recorded and synced to the CRM, just not answered again
+                logger.info("%s: reply skipped, over %d a minute", key, ctx.replies_per_minute)
         state.pending.pop(event.dedupe_key, None)
         state.mark("processed", event.dedupe_key)
         await save_dialogue(ctx.redis, state)
@@ -196,8 +202,12 @@ async def _llm_budget_left(ctx: ConversationContext, key: str) -> bool:
     """At most `llm_calls_per_hour` model-assisted messages a conversation an hour; past that, rules only."""
     if ctx.qualifier.llm is None:
         return False
-    budget = keys.llm_budget(key)
-    used = int(await result(ctx.redis.incr(budget)))
+    return await _within_budget(ctx.redis, keys.llm_budget(key), 3600, ctx.llm_calls_per_hour)
+
+
+async def _within_budget(redis: Redis, counter: str, window_seconds: int, allowed: int) -> bool:
+    """Count one use in a fixed window shared through Redis; True while within `allowed`."""
+    used = int(await result(redis.incr(counter)))
     if used == 1:
-        await ctx.redis.expire(budget, 3600)
-    return used <= ctx.llm_calls_per_hour
+        await redis.expire(counter, window_seconds)
+    return used <= allowed

@@ -39,6 +39,10 @@ def llm_budget(conversation: str) -> str:
     return f"{PREFIX}:llm:{conversation}"
 
 
+def reply_budget(conversation: str) -> str:
+    return f"{PREFIX}:replies:{conversation}"
+
+
 def bitrix_bucket(portal: str) -> str:
     return f"{PREFIX}:bucket:{portal}"
 

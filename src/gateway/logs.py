@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from qualifier.phone import mask_phones_in
@@ -15,6 +18,20 @@ _SECRETS = (
     re.compile(r"(/rest/\d+/)[A-Za-z0-9]{8,}"),
     re.compile(r"(/bot)[^/\s]+"),
 )
+
+
+# Correlation: which tenant, conversation and platform event a line belongs to, for every line logged
+# while handling it (the webhook, the worker's jobs), without passing it through every call.
+_CONTEXT: ContextVar[dict[str, str]] = ContextVar("log_context", default={})  # noqa: B039 - never mutated
+
+
+@contextmanager
+def log_context(**fields: str) -> Iterator[None]:
+    token = _CONTEXT.set({**_CONTEXT.get(), **fields})
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
 
 
 def scrub(text: str) -> str:
@@ -32,6 +49,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": scrub(record.getMessage()),
         }
+        entry.update(_CONTEXT.get())
         for extra in ("conversation", "event_id", "tenant"):
             if hasattr(record, extra):
                 entry[extra] = getattr(record, extra)

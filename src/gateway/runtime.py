@@ -104,6 +104,7 @@ class Runtime:
             dialogue=t.dialogue,
             sender=t.senders.get(channel, NoChannel()),
             llm_calls_per_hour=self.config.llm.calls_per_conversation_hour if self.config.llm else 0,
+            replies_per_minute=self.config.limits.replies_per_conversation_minute,
         )
 
     def crm_context(self, tenant: str) -> CrmContext:

@@ -20,6 +20,7 @@ from gateway.conversation import CREDENTIALS_REJECTED, REPLAYED, SENT, handle_me
 from gateway.crm_sync import sync_conversation
 from gateway.events import InboundMessage
 from gateway.intake import HANDLE_INBOUND, JOB_EXPIRES_SECONDS, SYNC_CRM
+from gateway.logs import log_context
 from gateway.ports import SendRejected, SendRetryable
 from gateway.redis_result import result
 from gateway.runtime import Runtime
@@ -29,6 +30,7 @@ logger = logging.getLogger("gateway.worker")
 TRANSIENT = (SendRetryable, BitrixRetryable, LockError, RedisError, OSError, TimeoutError)
 # Seconds a job may run before it is retried. A Bitrix24 request may take 60 s; arq's own timeout is
 # 10 s longer, and a crashed worker's jobs are picked up again once that plus 10 s has passed.
+MAX_BACKOFF_SECONDS = 300.0  # a recovered portal is drained within five minutes
 JOB_DEADLINES = {HANDLE_INBOUND: 50.0, SYNC_CRM: 90.0}
 
 
@@ -36,7 +38,7 @@ def backoff_seconds(attempt: int, base: float, hint: float | None = None) -> flo
     if hint is not None and hint > 0:
         return hint
     # jitter keeps a burst of failed jobs from hammering the portal in step
-    return float(min(base * 2 ** (attempt - 1), 600.0) * (0.75 + random.random() / 2))  # noqa: S311
+    return float(min(base * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS) * (0.75 + random.random() / 2))  # noqa: S311
 
 
 async def _guarded(
@@ -78,33 +80,38 @@ async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
 
     async def work() -> str:
         event = InboundMessage.model_validate(payload)
-        if event.tenant not in runtime.tenants:
-            raise SendRejected(f"tenant {event.tenant!r} is no longer configured")
-        conversation = runtime.conversation_context(event.tenant, event.channel.value)
-
-        async def queue_crm_sync() -> None:
-            # One job id per timeline length: a re-run after a crash finds the job already there.
-            entries = await result(runtime.redis.llen(keys.timeline(event.conversation_key)))
-            await runtime.redis.enqueue_job(
-                SYNC_CRM,
-                event.tenant,
-                event.conversation_key,
-                _job_id=f"crm:{event.conversation_key}:{entries}",
-                _expires=JOB_EXPIRES_SECONDS,
-            )
-
-        outcome = await handle_message(conversation, event, datetime.now(UTC), queue_crm_sync)
-        if outcome in (SENT, CREDENTIALS_REJECTED):
-            await health.record(runtime.redis, event.tenant, event.channel.value, outcome == SENT, outcome)
-        if outcome != REPLAYED:
-            runtime.metrics.replies.labels(event.channel.value, outcome).inc()
-        if outcome == SENT:
-            runtime.metrics.first_reply_seconds.labels(event.channel.value).observe(
-                (datetime.now(UTC) - event.received_at).total_seconds()
-            )
-        return "replayed" if outcome == REPLAYED else "done"
+        with log_context(tenant=event.tenant, conversation=event.conversation_key, event_id=event.dedupe_key):
+            return await _handle(runtime, event)
 
     return await _guarded(ctx, HANDLE_INBOUND, [payload], tenant, work)
+
+
+async def _handle(runtime: Runtime, event: InboundMessage) -> str:
+    if event.tenant not in runtime.tenants:
+        raise SendRejected(f"tenant {event.tenant!r} is no longer configured")
+    conversation = runtime.conversation_context(event.tenant, event.channel.value)
+
+    async def queue_crm_sync() -> None:
+        # One job id per timeline length: a re-run after a crash finds the job already there.
+        entries = await result(runtime.redis.llen(keys.timeline(event.conversation_key)))
+        await runtime.redis.enqueue_job(
+            SYNC_CRM,
+            event.tenant,
+            event.conversation_key,
+            _job_id=f"crm:{event.conversation_key}:{entries}",
+            _expires=JOB_EXPIRES_SECONDS,
+        )
+
+    outcome = await handle_message(conversation, event, datetime.now(UTC), queue_crm_sync)
+    if outcome in (SENT, CREDENTIALS_REJECTED):
+        await health.record(runtime.redis, event.tenant, event.channel.value, outcome == SENT, outcome)
+    if outcome != REPLAYED:
+        runtime.metrics.replies.labels(event.channel.value, outcome).inc()
+    if outcome == SENT:
+        runtime.metrics.first_reply_seconds.labels(event.channel.value).observe(
+            (datetime.now(UTC) - event.received_at).total_seconds()
+        )
+    return "replayed" if outcome == REPLAYED else "done"
 
 
 async def sync_crm(ctx: dict[str, Any], tenant: str, conversation_key: str) -> str:
@@ -113,16 +120,21 @@ async def sync_crm(ctx: dict[str, Any], tenant: str, conversation_key: str) -> s
     async def work() -> str:
         if tenant not in runtime.tenants:
             raise SendRejected(f"tenant {tenant!r} is no longer configured")
-        async with runtime.redis.lock(keys.crm_lock(conversation_key), timeout=120, blocking_timeout=130):
-            try:
-                link = await sync_conversation(runtime.crm_context(tenant), conversation_key)
-            except BitrixAuthError as exc:
-                await health.record(runtime.redis, tenant, "bitrix", False, f"{exc.code}: {exc.description}"[:200])
-                raise
-        await health.record(runtime.redis, tenant, "bitrix", True, "synced")
-        return "done" if link else "no_conversation"
+        with log_context(tenant=tenant, conversation=conversation_key):
+            return await _sync(runtime, tenant, conversation_key)
 
     return await _guarded(ctx, SYNC_CRM, [tenant, conversation_key], tenant, work)
+
+
+async def _sync(runtime: Runtime, tenant: str, conversation_key: str) -> str:
+    async with runtime.redis.lock(keys.crm_lock(conversation_key), timeout=120, blocking_timeout=130):
+        try:
+            link = await sync_conversation(runtime.crm_context(tenant), conversation_key)
+        except BitrixAuthError as exc:
+            await health.record(runtime.redis, tenant, "bitrix", False, f"{exc.code}: {exc.description}"[:200])
+            raise
+    await health.record(runtime.redis, tenant, "bitrix", True, "synced")
+    return "done" if link else "no_conversation"
 
 
 def build_worker(

@@ -261,3 +261,20 @@ async def test_a_flood_is_recorded_whole_but_answered_only_within_the_reply_budg
         metrics = (await client.get("/metrics")).text
     assert len(sent_texts(telegram)) == 3
     assert 'lead_gateway_replies_total{channel="telegram",outcome="throttled"} 12.0' in metrics
+
+
+async def test_readyz_fails_when_the_in_process_worker_stops(make_config, portal, telegram):
+    import asyncio
+
+    async with gateway(make_config(portal.url, telegram.base)) as (client, _runtime):
+        await wait_for_async(lambda: _ready(client))
+        app = client._transport.app  # type: ignore[attr-defined]
+        app.state.worker_task.cancel()
+        await asyncio.gather(app.state.worker_task, return_exceptions=True)
+        response = await client.get("/readyz")
+    assert response.status_code == 503 and response.json()["checks"]["worker"] == "stopped"
+
+
+async def _ready(client) -> bool:
+    response = await client.get("/readyz")
+    return response.status_code == 200 and response.json()["checks"]["worker"] == "ok"

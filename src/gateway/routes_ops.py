@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
-from gateway import dlq, health
+from gateway import dlq, health, keys
 from gateway.runtime import Runtime
 
 router = APIRouter()
@@ -31,9 +31,12 @@ async def readyz(request: Request) -> JSONResponse:
     except (RedisError, OSError, TimeoutError) as exc:
         checks["redis"] = f"unreachable: {type(exc).__name__}"
     worker_task: asyncio.Task[None] | None = getattr(request.app.state, "worker_task", None)
-    if worker_task is not None:
-        checks["worker"] = "ok" if not worker_task.done() else "stopped"
+    beating = checks["redis"] == "ok" and await _heartbeat(runtime)
+    if worker_task is not None:  # `run`: this process's own worker must be alive and renewing its heartbeat
+        checks["worker"] = "stopped" if worker_task.done() else "ok" if beating else "no heartbeat"
     ready = all(v == "ok" for v in checks.values())
+    if worker_task is None:  # `serve`: workers are separate processes; reported, not gated on
+        checks["workers_heartbeat"] = "fresh" if beating else "none seen"
     # Credentials are reported, not gated on: a restart does not fix an expired token.
     tenants: dict[str, dict[str, object]] = {t: {} for t in runtime.tenants}
     if checks["redis"] == "ok":
@@ -45,6 +48,13 @@ async def readyz(request: Request) -> JSONResponse:
         {"status": "ready" if ready else "not_ready", "checks": checks, "tenants": tenants},
         status_code=200 if ready else 503,
     )
+
+
+async def _heartbeat(runtime: Runtime) -> bool:
+    try:
+        return bool(await runtime.redis.exists(keys.WORKER_HEARTBEAT))
+    except (RedisError, OSError):
+        return False
 
 
 @router.get("/metrics", summary="Prometheus text exposition")

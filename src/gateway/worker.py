@@ -30,6 +30,7 @@ logger = logging.getLogger("gateway.worker")
 TRANSIENT = (SendRetryable, BitrixRetryable, LockError, RedisError, OSError, TimeoutError)
 # Seconds a job may run before it is retried. A Bitrix24 request may take 60 s; arq's own timeout is
 # 10 s longer, and a crashed worker's jobs are picked up again once that plus 10 s has passed.
+HEARTBEAT_SECONDS = 10
 MAX_BACKOFF_SECONDS = 300.0  # a recovered portal is drained within five minutes
 JOB_DEADLINES = {HANDLE_INBOUND: 50.0, SYNC_CRM: 90.0}
 
@@ -159,5 +160,8 @@ def build_worker(
         job_serializer=runtime.redis.job_serializer,
         job_deserializer=runtime.redis.job_deserializer,
         keep_result=3600,
+        # The heartbeat /readyz reads: a key that expires unless a live worker renews it.
+        health_check_interval=HEARTBEAT_SECONDS,
+        health_check_key=keys.WORKER_HEARTBEAT,
         log_results=False,
     )

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import yaml
 
-from gateway.intake import SYNC_CRM
+from gateway.intake import CRM_QUEUE, SYNC_CRM
 from gateway.runtime import connect_redis
 from gateway.state import DialogueState, TimelineEntry, append_timeline, save_dialogue
 
@@ -81,7 +81,7 @@ async def seed(redis_url: str, leads: int) -> None:
         )
         await save_dialogue(redis, state)
         await append_timeline(redis, key, TimelineEntry(key=f"tg:{n}", text=f"Хочу маникюр, заявка {n}", at=now))
-        await redis.enqueue_job(SYNC_CRM, "bench", key, _job_id=f"crm:{key}:1")
+        await redis.enqueue_job(SYNC_CRM, "bench", key, _job_id=f"crm:{key}:1", _queue_name=CRM_QUEUE)
     await redis.aclose()
 
 

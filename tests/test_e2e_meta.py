@@ -190,7 +190,7 @@ async def test_signature_is_checked_over_the_raw_bytes(meta_config):
             "/webhooks/salon/whatsapp", content=huge, headers={"X-Hub-Signature-256": sign(huge, WA_SECRET)}
         )
         assert response.status_code == 413
-        assert await runtime.redis.zcard("arq:queue") == 0
+        assert await runtime.redis.zcard("lg:queue:inbound") == 0
         accepted = await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)
         assert accepted.json()["queued"] == 1
 
@@ -202,7 +202,7 @@ async def test_statuses_are_acknowledged_and_counted_not_answered(meta_config, g
             response = await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)
             assert response.json() == {"ok": True, "queued": 0, "duplicate": 0, "ignored": 0, "statuses": 1}
         metrics = (await client.get("/metrics")).text
-        assert await runtime.redis.zcard("arq:queue") == 0 and graph.sent == []
+        assert await runtime.redis.zcard("lg:queue:inbound") == 0 and graph.sent == []
     assert 'lead_gateway_delivery_statuses_total{channel="whatsapp",status="failed",tenant="salon"} 1.0' in metrics
 
 
@@ -284,7 +284,7 @@ async def test_a_batch_of_a_thousand_messages_is_queued_whole(meta_config):
     value["messages"] = [{**template, "id": f"wamid.batch{i}", "from": f"7913{i:07d}"} for i in range(1000)]
     value["contacts"] = []
     async with gateway(meta_config()) as (client, runtime):
-        await runtime.redis.delete("arq:queue")
+        await runtime.redis.delete("lg:queue:inbound")
         raw, headers = signed(payload, WA_SECRET)
         response = await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)
         again = await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)

@@ -163,7 +163,7 @@ async def test_bad_input_gets_clear_errors_and_queues_nothing(make_config, porta
         ]
         for response, status, code in cases:
             assert (response.status_code, response.json()["error"]) == (status, code)
-        assert await runtime.redis.zcard("arq:queue") == 0
+        assert await runtime.redis.zcard("lg:queue:inbound") == 0
         edited = fixture_json("channels/telegram_04_edited_message.json")
         ignored = await client.post("/webhooks/salon/telegram", json=edited, headers=HEADERS)
         assert ignored.json() == {"ok": True, "status": "ignored", "reason": "edited message"}

@@ -15,7 +15,7 @@ from gateway import routes_meta, routes_ops, routes_telegram
 from gateway.http_errors import ApiError, api_error_handler, http_error_handler
 from gateway.polling import start_pollers
 from gateway.runtime import Runtime
-from gateway.worker import build_worker
+from gateway.worker import build_workers, run_workers
 
 logger = logging.getLogger("gateway.app")
 
@@ -35,10 +35,10 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime
         tasks: list[asyncio.Task[None]] = []
-        worker = None
+        workers = []
         if options.with_worker:
-            worker = build_worker(runtime, handle_signals=False, retry_base=options.retry_base)
-            app.state.worker_task = asyncio.create_task(worker.async_run(), name="arq-worker")
+            workers = build_workers(runtime, handle_signals=False, retry_base=options.retry_base)
+            app.state.worker_task = asyncio.create_task(run_workers(workers), name="arq-workers")
             tasks.append(app.state.worker_task)
         if options.with_polling:
             tasks.extend(start_pollers(runtime))
@@ -47,9 +47,10 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
         finally:
             for task in tasks:
                 task.cancel()
-            if worker is not None and worker.tasks:
+            in_flight = [task for worker in workers for task in worker.tasks.values()]
+            if in_flight:
                 # let jobs in flight finish; anything cut off is retried from the queue later
-                await asyncio.wait(list(worker.tasks.values()), timeout=options.shutdown_grace)
+                await asyncio.wait(in_flight, timeout=options.shutdown_grace)
             if tasks:
                 await asyncio.wait(tasks, timeout=options.shutdown_grace)
             # bounded: a connection stuck mid-command must not keep the process from exiting

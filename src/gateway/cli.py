@@ -91,7 +91,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from gateway.runtime import build_runtime
-    from gateway.worker import build_worker
+    from gateway.worker import build_workers, run_workers
 
     config = _load(args)
     redis_url, embedded = _redis_url(config)
@@ -99,11 +99,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         runtime = build_runtime(config, redis_url, sandbox_base=sandbox_base)
-        worker = build_worker(runtime, handle_signals=True)
+        workers = build_workers(runtime, handle_signals=True)
         try:
-            await worker.async_run()
+            await run_workers(workers)
         finally:
-            await worker.close()
+            for worker in workers:
+                await worker.close()
             await runtime.close()
 
     try:

@@ -11,6 +11,7 @@ from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
 from gateway import keys
+from gateway.intake import QUEUE_OF
 from gateway.redis_result import result
 
 
@@ -43,7 +44,12 @@ async def replay(redis: ArqRedis, tenant: str | None = None) -> int:
     """Re-queue parked work (the jobs are idempotent) and remove it from the dead letters."""
     count = 0
     for entry in await entries(redis, tenant):
-        await redis.enqueue_job(entry["function"], *entry["args"], _job_id=f"replay:{entry['id']}")
+        await redis.enqueue_job(
+            entry["function"],
+            *entry["args"],
+            _job_id=f"replay:{entry['id']}",
+            _queue_name=QUEUE_OF[entry["function"]],
+        )
         await result(redis.hdel(keys.DEAD_LETTERS, entry["id"]))
         count += 1
     return count

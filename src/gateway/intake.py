@@ -15,6 +15,11 @@ logger = logging.getLogger("gateway.intake")
 
 HANDLE_INBOUND = "handle_inbound"
 SYNC_CRM = "sync_crm"
+# Two queues, each with its own worker: a CRM backlog (a portal at its rate limit, or down) must never
+# hold back the replies clients are waiting for.
+INBOUND_QUEUE = "lg:queue:inbound"
+CRM_QUEUE = "lg:queue:crm"
+QUEUE_OF = {HANDLE_INBOUND: INBOUND_QUEUE, SYNC_CRM: CRM_QUEUE}
 JOB_EXPIRES_SECONDS = 7 * 24 * 3600  # a job waits out a long CRM outage instead of expiring
 
 
@@ -46,6 +51,7 @@ class Intake:
                 HANDLE_INBOUND,
                 event.model_dump(mode="json"),
                 _job_id=inbound_job_id(event),
+                _queue_name=INBOUND_QUEUE,
                 _expires=JOB_EXPIRES_SECONDS,
             )
             # Marked only after the job is stored: a failure in between gives 503 and a retry,

@@ -58,7 +58,9 @@ class Metrics:
         self.dead_letters = Gauge(
             "lead_gateway_dead_letters", "Entries in the dead-letter queue", registry=self.registry
         )
-        self.queue_depth = Gauge("lead_gateway_queue_depth", "Jobs waiting in the queue", registry=self.registry)
+        self.queue_depth = Gauge(
+            "lead_gateway_queue_depth", "Jobs waiting in each queue", ["queue"], registry=self.registry
+        )
         self.limiter_wait_seconds = Gauge(
             "lead_gateway_bitrix_limiter_wait_seconds",
             "Total time spent waiting for the portal's rate limit",

@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
 from gateway import dlq, health, keys
+from gateway.intake import CRM_QUEUE, INBOUND_QUEUE
 from gateway.runtime import Runtime
 
 router = APIRouter()
@@ -62,7 +63,8 @@ async def metrics(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     try:
         runtime.metrics.dead_letters.set(await dlq.size(runtime.redis))
-        runtime.metrics.queue_depth.set(await runtime.redis.zcard(runtime.redis.default_queue_name))
+        for queue in (INBOUND_QUEUE, CRM_QUEUE):
+            runtime.metrics.queue_depth.labels(queue).set(await runtime.redis.zcard(queue))
     except (RedisError, OSError):
         pass  # the gauges keep their last value; /readyz reports the outage
     for tenant_id, services in runtime.tenants.items():

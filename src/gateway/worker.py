@@ -19,7 +19,7 @@ from gateway import dlq, health, keys
 from gateway.conversation import CREDENTIALS_REJECTED, REPLAYED, SENT, handle_message
 from gateway.crm_sync import sync_conversation
 from gateway.events import InboundMessage
-from gateway.intake import HANDLE_INBOUND, JOB_EXPIRES_SECONDS, SYNC_CRM
+from gateway.intake import CRM_QUEUE, HANDLE_INBOUND, INBOUND_QUEUE, JOB_EXPIRES_SECONDS, SYNC_CRM
 from gateway.logs import log_context
 from gateway.ports import SendRejected, SendRetryable
 from gateway.redis_result import result
@@ -100,6 +100,7 @@ async def _handle(runtime: Runtime, event: InboundMessage) -> str:
             event.tenant,
             event.conversation_key,
             _job_id=f"crm:{event.conversation_key}:{entries}",
+            _queue_name=CRM_QUEUE,
             _expires=JOB_EXPIRES_SECONDS,
         )
 
@@ -138,30 +139,47 @@ async def _sync(runtime: Runtime, tenant: str, conversation_key: str) -> str:
     return "done" if link else "no_conversation"
 
 
-def build_worker(
-    runtime: Runtime, *, handle_signals: bool = True, burst: bool = False, retry_base: float = 1.0
-) -> Worker:
+def build_workers(runtime: Runtime, *, handle_signals: bool = True, retry_base: float = 1.0) -> list[Worker]:
+    """One worker per queue, so a CRM backlog never delays a reply; run them side by side."""
+
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["runtime"] = runtime
         ctx["retry_base"] = retry_base
 
     attempts = runtime.config.queue.max_attempts + 1  # our policy parks before arq gives up
-    return Worker(
-        functions=[
-            func(handle_inbound, name=HANDLE_INBOUND, max_tries=attempts, timeout=JOB_DEADLINES[HANDLE_INBOUND] + 10),
-            func(sync_crm, name=SYNC_CRM, max_tries=attempts, timeout=JOB_DEADLINES[SYNC_CRM] + 10),
-        ],
-        redis_pool=runtime.redis,
-        on_startup=on_startup,
-        handle_signals=handle_signals,
-        burst=burst,
-        max_jobs=runtime.config.queue.max_jobs,
-        poll_delay=0.05,
-        job_serializer=runtime.redis.job_serializer,
-        job_deserializer=runtime.redis.job_deserializer,
-        keep_result=3600,
-        # The heartbeat /readyz reads: a key that expires unless a live worker renews it.
-        health_check_interval=HEARTBEAT_SECONDS,
-        health_check_key=keys.WORKER_HEARTBEAT,
-        log_results=False,
-    )
+    jobs = {
+        INBOUND_QUEUE: func(
+            handle_inbound, name=HANDLE_INBOUND, max_tries=attempts, timeout=JOB_DEADLINES[HANDLE_INBOUND] + 10
+        ),
+        CRM_QUEUE: func(sync_crm, name=SYNC_CRM, max_tries=attempts, timeout=JOB_DEADLINES[SYNC_CRM] + 10),
+    }
+    return [
+        Worker(
+            functions=[job],
+            queue_name=queue,
+            redis_pool=runtime.redis,
+            on_startup=on_startup,
+            handle_signals=handle_signals and queue == INBOUND_QUEUE,  # one set of signal handlers
+            max_jobs=runtime.config.queue.max_jobs,
+            poll_delay=0.05,
+            job_serializer=runtime.redis.job_serializer,
+            job_deserializer=runtime.redis.job_deserializer,
+            keep_result=3600,
+            # The heartbeat /readyz reads: a key that expires unless a live worker renews it.
+            health_check_interval=HEARTBEAT_SECONDS,
+            health_check_key=keys.WORKER_HEARTBEAT,
+            log_results=False,
+        )
+        for queue, job in jobs.items()
+    ]
+
+
+async def run_workers(workers: list[Worker]) -> None:
+    """Run until one stops (a signal reaches the first): then stop the other too."""
+    tasks = [asyncio.create_task(worker.async_run(), name=worker.queue_name) for worker in workers]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

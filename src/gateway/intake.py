@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from enum import StrEnum
 
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
 from redis.exceptions import RedisError
 
 from gateway import keys
@@ -36,28 +39,46 @@ def inbound_job_id(event: InboundMessage) -> str:
     return f"in:{event.tenant}:{event.channel.value}:{event.dedupe_key}"
 
 
+# One round trip: drop a re-delivery (our 8-day key, or arq's job or result still there), else store the
+# job the way arq's enqueue_job does (job key with expiry, id in the queue's sorted set) and mark it
+# seen, atomically. KEYS: seen, job, result, queue. ARGV: job id, job bytes, score ms, expires ms, seen s.
+_ACCEPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('SET', KEYS[1], '1', 'EX', ARGV[5])
+  return 0
+end
+redis.call('PSETEX', KEYS[2], ARGV[4], ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[5])
+return 1
+"""
+
+
 class Intake:
     def __init__(self, redis: ArqRedis, dedupe_seconds: int) -> None:
         self._redis = redis
         self._dedupe_seconds = dedupe_seconds
+        self._accept = redis.register_script(_ACCEPT)
 
     async def accept(self, event: InboundMessage) -> Outcome:
-        seen_key = keys.dedupe(event.tenant, event.channel.value, event.dedupe_key)
+        """Queue the event durably, or recognise it as a re-delivery; raises QueueUnavailable."""
+        job_id = inbound_job_id(event)
+        now_ms = int(time.time() * 1000)
+        job = serialize_job(
+            HANDLE_INBOUND, (event.model_dump(mode="json"),), {}, None, now_ms, serializer=self._redis.job_serializer
+        )
         try:
-            if await self._redis.exists(seen_key):
-                return Outcome.DUPLICATE
-            # The deterministic id makes a racing re-delivery a no-op inside arq's own transaction.
-            job = await self._redis.enqueue_job(
-                HANDLE_INBOUND,
-                event.model_dump(mode="json"),
-                _job_id=inbound_job_id(event),
-                _queue_name=INBOUND_QUEUE,
-                _expires=JOB_EXPIRES_SECONDS,
+            stored = await self._accept(
+                keys=[
+                    keys.dedupe(event.tenant, event.channel.value, event.dedupe_key),
+                    job_key_prefix + job_id,
+                    result_key_prefix + job_id,
+                    INBOUND_QUEUE,
+                ],
+                args=[job_id, job, now_ms, JOB_EXPIRES_SECONDS * 1000, self._dedupe_seconds],
             )
-            # Marked only after the job is stored: a failure in between gives 503 and a retry,
-            # which finds the job by its id and succeeds then.
-            await self._redis.set(seen_key, "1", ex=self._dedupe_seconds)
         except (RedisError, OSError) as exc:
             logger.error("event %s not queued: %s", event.dedupe_key, type(exc).__name__)
             raise QueueUnavailable(str(exc)) from exc
-        return Outcome.QUEUED if job is not None else Outcome.DUPLICATE
+        return Outcome.QUEUED if int(stored) == 1 else Outcome.DUPLICATE

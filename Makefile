@@ -30,8 +30,13 @@ format: install
 	$(BIN)/ruff check --fix src tests $(wildcard bench)
 	$(BIN)/ruff format src tests $(wildcard bench)
 
+# Benchmarks (not run by CI): they need a Redis on 127.0.0.1:6379 (databases 13 and 14 are flushed)
+# and wrk for the webhook benchmark (apt-get install wrk).
 bench: install
 	$(BIN)/python bench/qualifier_bench.py
+	$(BIN)/python bench/webhook_bench.py
+	$(BIN)/python bench/first_reply_bench.py
+	$(BIN)/python bench/crm_drain_bench.py
 
 clean:
 	rm -rf $(VENV) .lead-gateway .pytest_cache .mypy_cache .ruff_cache

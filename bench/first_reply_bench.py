@@ -1,0 +1,171 @@
+"""Time to first reply at 50 messages a second (rules only), and the memory of `lead-gateway run`.
+
+`lead-gateway run` (API, both workers, the built-in sandbox portal) runs as its own process; a Bot API
+stand-in in this process notes when each chat's first sendMessage arrives. 1,000 new clients write once
+each, paced at 50 a second; the latency is from posting the update to the reply reaching the Bot API.
+Resident memory is read from /proc while idle and throughout the load. Targets: p99 < 300 ms, < 150 MB.
+
+    python bench/first_reply_bench.py [--rate 50] [--messages 1000] [--redis redis://127.0.0.1:6379/13]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import redis
+import uvicorn
+import yaml
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+BIN = Path(sys.executable).parent / "lead-gateway"
+SECRET = "bench-secret"  # noqa: S105 - a stand-in, not a credential
+
+
+class BotApi:
+    """Answers like the Bot API and notes when each chat's first message arrives."""
+
+    def __init__(self) -> None:
+        self.first_reply: dict[int, float] = {}
+        self.app = Starlette(routes=[Route("/bot{token}/{method}", self._method, methods=["POST", "GET"])])
+
+    async def _method(self, request: Request) -> JSONResponse:
+        arrived = time.perf_counter()
+        form = await request.form()
+        if request.path_params["method"] == "sendMessage":
+            chat = int(str(form.get("chat_id", "0")))
+            self.first_reply.setdefault(chat, arrived)
+            result = {"message_id": 1, "date": int(time.time()), "chat": {"id": chat, "type": "private"}, "text": ""}
+            return JSONResponse({"ok": True, "result": result})
+        return JSONResponse({"ok": True, "result": True})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def update(n: int) -> dict[str, object]:
+    chat = 200000 + n
+    return {
+        "update_id": n + 1,
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "text": "Здравствуйте! Хочу маникюр завтра в 3",
+            "from": {"id": chat, "is_bot": False, "first_name": "Анна"},
+            "chat": {"id": chat, "type": "private"},
+        },
+    }
+
+
+async def send_paced(base: str, rate: float, messages: int) -> dict[int, float]:
+    sent: dict[int, float] = {}
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=httpx.Limits(max_connections=100)) as client:
+
+        async def one(n: int, at: float) -> None:
+            await asyncio.sleep(max(0.0, at - time.perf_counter()))
+            sent[200000 + n] = time.perf_counter()
+            response = await client.post("/webhooks/bench/telegram", json=update(n), headers=headers)
+            response.raise_for_status()
+
+        start = time.perf_counter() + 0.5
+        await asyncio.gather(*(one(n, start + n / rate) for n in range(messages)))
+    return sent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--redis", default=os.environ.get("LG_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    args = parser.parse_args()
+    bot = BotApi()
+    bot_port, port = free_port(), free_port()
+    bot_server = uvicorn.Server(uvicorn.Config(bot.app, host="127.0.0.1", port=bot_port, log_level="warning"))
+    threading.Thread(target=bot_server.run, daemon=True).start()
+    redis.Redis.from_url(args.redis).flushdb()
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "bench.yaml"
+        tenant = {
+            "timezone": "Europe/Moscow",
+            "channels": {
+                "telegram": {"bot_token": "1:bench", "secret_token": SECRET, "api_base": f"http://127.0.0.1:{bot_port}"}
+            },
+            "catalog": [{"id": "manicure", "name": "Маникюр", "duration_min": 60, "price": 1500}],
+            "hours": {"mon": "10:00-21:00"},
+        }
+        config.write_text(yaml.safe_dump({"redis_url": args.redis, "tenants": {"bench": tenant}}, allow_unicode=True))
+        command = [str(BIN), "--log-level", "WARNING", "run", "--config", str(config), "--port", str(port)]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env={**os.environ, "LEAD_GATEWAY_DATA_DIR": tmp})
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.25)
+            time.sleep(2)
+            idle = rss_mb(process.pid)
+            samples: list[float] = []
+            stop = threading.Event()
+
+            def sample() -> None:
+                while not stop.is_set():
+                    samples.append(rss_mb(process.pid))
+                    time.sleep(0.25)
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            sent = asyncio.run(send_paced(f"http://127.0.0.1:{port}", args.rate, args.messages))
+            wait_until = time.monotonic() + 60
+            while len(bot.first_reply) < len(sent) and time.monotonic() < wait_until:
+                time.sleep(0.1)
+            stop.set()
+            sampler.join()
+        finally:
+            process.terminate()
+            process.wait(20)
+            bot_server.should_exit = True
+    latencies = sorted((bot.first_reply[c] - t) * 1000 for c, t in sent.items() if c in bot.first_reply)
+    count = len(latencies)
+    print(f"time to first reply, {args.messages} new clients at {args.rate:.0f}/s, rules only (`lead-gateway run`):")
+    print(f"  replied {count}/{len(sent)}")
+    if count:
+        p = {q: latencies[min(count - 1, int(count * q / 100))] for q in (50, 90, 99)}
+        print(
+            f"  p50 {p[50]:.0f} ms, p90 {p[90]:.0f} ms, p99 {p[99]:.0f} ms, max {latencies[-1]:.0f} ms, "
+            f"mean {statistics.mean(latencies):.0f} ms   target p99 < 300 ms {'met' if p[99] < 300 else 'NOT met'}"
+        )
+    peak = max(samples) if samples else 0.0
+    verdict = "met" if max(idle, peak) < 150 else "NOT met"
+    print(f"  resident memory: idle {idle:.0f} MB, under load {peak:.0f} MB peak   target < 150 MB {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

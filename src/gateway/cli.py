@@ -187,6 +187,36 @@ def cmd_dlq(args: argparse.Namespace) -> int:
             embedded.stop()  # type: ignore[attr-defined]
 
 
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    """For a container's HEALTHCHECK: the HTTP roles answer /healthz; a worker renews its heartbeat."""
+    import urllib.error
+    import urllib.request
+
+    from gateway import keys
+    from gateway.runtime import connect_redis
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{args.port}/healthz", timeout=2) as response:
+            return 0 if response.status == 200 else 1
+    except urllib.error.URLError:
+        pass  # nothing listens: a worker container
+    config = _load(args)
+    if not config.redis_url:
+        return 1
+
+    async def beating() -> bool:
+        redis = connect_redis(config.redis_url or "")
+        try:
+            return bool(await redis.exists(keys.WORKER_HEARTBEAT))
+        finally:
+            await redis.aclose()
+
+    try:
+        return 0 if asyncio.run(beating()) else 1
+    except OSError:
+        return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lead-gateway", description=__doc__)
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
@@ -220,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--error-rate", type=float, default=0.0)
     s.add_argument("--latency-ms", type=float, default=0.0)
     s.set_defaults(func=cmd_sandbox)
+    h = with_config(sub.add_parser("healthcheck", help="exit 0 if this container's role is healthy"))
+    h.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    h.set_defaults(func=cmd_healthcheck)
     d = with_config(sub.add_parser("dlq", help="list or replay work that failed for good"))
     d.add_argument("action", choices=["list", "replay"])
     d.add_argument("--tenant")

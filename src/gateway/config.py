@@ -296,7 +296,9 @@ class AppConfig(_Strict):
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        if not value:  # `${REDIS_URL:-}` left empty: the embedded Redis, as when the key is absent
+            return None
+        if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
 

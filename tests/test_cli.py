@@ -1,0 +1,55 @@
+"""The console script's small commands, run in-process against real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import redis as sync_redis
+import yaml
+from redis.asyncio import Redis
+
+from gateway import dlq
+from gateway.cli import main
+from tests.conftest import free_port
+
+
+def write_config(tmp_path, redis_url: str) -> str:
+    path = tmp_path / "lead-gateway.yaml"
+    path.write_text(yaml.safe_dump({"redis_url": redis_url, "tenants": {"salon": {}}}))
+    return str(path)
+
+
+def test_healthcheck_passes_on_a_fresh_worker_heartbeat_only(tmp_path, redis_url):
+    config = write_config(tmp_path, redis_url)
+    port = str(free_port())  # nothing listens there: the container is a worker
+    assert main(["healthcheck", "--config", config, "--port", port]) == 1
+    sync_redis.Redis.from_url(redis_url).set("lg:worker:heartbeat", "alive", ex=11)  # a worker renews it every 10 s
+    assert main(["healthcheck", "--config", config, "--port", port]) == 0
+
+
+def test_dlq_list_and_replay(tmp_path, redis_url, capsys):
+    config = write_config(tmp_path, redis_url)
+
+    async def park() -> None:
+        client = Redis.from_url(redis_url)
+        await dlq.park(client, "sync_crm", ["salon", "salon:telegram:1"], "salon", "NO_AUTH_FOUND", 1)
+        await client.aclose()
+
+    asyncio.run(park())
+    assert main(["dlq", "list", "--config", config]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert listed[0]["function"] == "sync_crm" and listed[0]["reason"] == "NO_AUTH_FOUND"
+    assert main(["dlq", "replay", "--tenant", "salon", "--config", config]) == 0
+    client = sync_redis.Redis.from_url(redis_url)
+    assert client.hlen("lg:dlq") == 0 and client.zcard("lg:queue:crm") == 1
+
+
+def test_a_bad_config_exits_2_naming_the_key(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"tenants": {"salon": {"channels": {"telegram": {"bot_token": "1:x"}}}}}))
+    with pytest.raises(SystemExit) as exited:
+        main(["check", "--config", str(path)])
+    assert exited.value.code == 2
+    assert "tenants.salon.channels.telegram.secret_token: required when mode is webhook" in capsys.readouterr().err

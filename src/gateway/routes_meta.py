@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from adapters.instagram.inbound import parse_instagram
 from adapters.meta.batch import Batch, MalformedPayload
@@ -99,21 +99,16 @@ async def receive(channel: str, tenant: str, request: Request) -> JSONResponse:
     )
 
 
-@router.get("/webhooks/{tenant}/whatsapp", summary="WhatsApp webhook verification (hub.challenge)")
-async def whatsapp_handshake(tenant: str, request: Request) -> PlainTextResponse:
-    return handshake("whatsapp", tenant, request)
-
-
-@router.post("/webhooks/{tenant}/whatsapp", summary="WhatsApp Cloud API webhook")
-async def whatsapp_webhook(tenant: str, request: Request) -> JSONResponse:
+# One route per path with both methods, so a 405 lists both in its `Allow` header.
+@router.api_route("/webhooks/{tenant}/whatsapp", methods=["GET", "POST"], summary="WhatsApp Cloud API webhook")
+async def whatsapp_webhook(tenant: str, request: Request) -> Response:
+    if request.method == "GET":
+        return handshake("whatsapp", tenant, request)
     return await receive("whatsapp", tenant, request)
 
 
-@router.get("/webhooks/{tenant}/instagram", summary="Instagram webhook verification (hub.challenge)")
-async def instagram_handshake(tenant: str, request: Request) -> PlainTextResponse:
-    return handshake("instagram", tenant, request)
-
-
-@router.post("/webhooks/{tenant}/instagram", summary="Instagram messaging webhook")
-async def instagram_webhook(tenant: str, request: Request) -> JSONResponse:
+@router.api_route("/webhooks/{tenant}/instagram", methods=["GET", "POST"], summary="Instagram messaging webhook")
+async def instagram_webhook(tenant: str, request: Request) -> Response:
+    if request.method == "GET":
+        return handshake("instagram", tenant, request)
     return await receive("instagram", tenant, request)

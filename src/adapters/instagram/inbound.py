@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from pydantic import ValidationError
-
 from adapters.meta.batch import (
     MEDIA_LABELS,
     Batch,
@@ -56,16 +54,7 @@ def _read_item(
     if account_id not in (entry_id, recipient):
         batch.ignored["other account"] += 1
         return
-    try:
-        event = _event(item, tenant, received_at)
-    except (MalformedPayload, ValidationError) as exc:  # one bad item must not sink the batch
-        logger.warning("instagram item skipped: %s", str(exc).splitlines()[0])
-        batch.ignored["malformed message"] += 1
-        return
-    if isinstance(event, str):
-        batch.ignored[event] += 1
-    else:
-        batch.events.append(event)
+    batch.read("instagram", lambda: _event(item, tenant, received_at))
 
 
 def _message_text(message: dict[str, object]) -> str:

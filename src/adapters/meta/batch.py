@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
+
 from gateway.events import InboundMessage
+
+logger = logging.getLogger("adapters.meta")
 
 
 class MalformedPayload(ValueError):
@@ -18,6 +24,19 @@ class Batch:
     events: list[InboundMessage] = field(default_factory=list)
     ignored: Counter[str] = field(default_factory=Counter)  # reason -> count
     statuses: Counter[str] = field(default_factory=Counter)  # WhatsApp delivery status -> count
+
+    def read(self, channel: str, build: Callable[[], InboundMessage | str]) -> None:
+        """Add one event, or the reason it is ignored; a malformed one is counted, never sinks the batch."""
+        try:
+            event = build()
+        except (MalformedPayload, ValidationError) as exc:
+            logger.warning("%s event skipped: %s", channel, str(exc).splitlines()[0])
+            self.ignored["malformed message"] += 1
+            return
+        if isinstance(event, str):
+            self.ignored[event] += 1
+        else:
+            self.events.append(event)
 
 
 def as_list(value: object) -> list[object]:

@@ -53,9 +53,16 @@ class GraphClient:
         self._headers = {"Authorization": f"Bearer {access_token}"}
 
     async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._request("POST", path, json=body)
+
+    async def get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        """A read, for `lead-gateway check`."""
+        return await self._request("GET", path, params=params)
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            response = await self._http.post(
-                f"{self._base}/{path}", json=body, headers=self._headers, timeout=GRAPH_TIMEOUT
+            response = await self._http.request(
+                method, f"{self._base}/{path}", headers=self._headers, timeout=GRAPH_TIMEOUT, **kwargs
             )
         except httpx.TimeoutException as exc:
             raise SendRetryable(f"graph timeout: {type(exc).__name__}") from exc
@@ -65,26 +72,8 @@ class GraphClient:
             answer = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             answer = None
-        if response.is_success and isinstance(answer, dict):
-            return answer
         if response.is_success:  # 2xx without JSON: accepted by the platform, nothing to read
-            return {}
+            return answer if isinstance(answer, dict) else {}
         error = graph_error(response.status_code, answer)
-        logger.warning("graph %s refused: %s", path.split("/")[-1], error)
+        logger.warning("graph %s %s refused: %s", method, path.split("/")[-1], error)
         raise error
-
-    async def get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
-        """A read, for `lead-gateway check`."""
-        try:
-            response = await self._http.get(
-                f"{self._base}/{path}", params=params, headers=self._headers, timeout=GRAPH_TIMEOUT
-            )
-        except httpx.HTTPError as exc:
-            raise SendRetryable(f"graph unreachable: {type(exc).__name__}") from exc
-        try:
-            answer = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            answer = None
-        if response.is_success and isinstance(answer, dict):
-            return answer
-        raise graph_error(response.status_code, answer)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-
-from pydantic import ValidationError
+from functools import partial
 
 from adapters.meta.batch import (
     MEDIA_LABELS,
@@ -50,16 +49,7 @@ def _read_change(change: dict[str, object], tenant: str, own_id: str, received_a
         batch.ignored["platform error"] += 1
     contacts = [as_dict(c) for c in as_list(value.get("contacts"))]
     for message in messages:
-        try:
-            event = _event(as_dict(message), contacts, tenant, received_at)
-        except (MalformedPayload, ValidationError) as exc:  # one bad message must not sink the batch
-            logger.warning("whatsapp message skipped: %s", str(exc).splitlines()[0])
-            batch.ignored["malformed message"] += 1
-            continue
-        if isinstance(event, str):
-            batch.ignored[event] += 1
-        else:
-            batch.events.append(event)
+        batch.read("whatsapp", partial(_event, as_dict(message), contacts, tenant, received_at))
 
 
 def _contact_for(message: dict[str, object], contacts: list[dict[str, object]]) -> dict[str, object]:

@@ -22,7 +22,6 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bitrix.batcher import Batcher, Command, GroupResult
-from bitrix.errors import BitrixError
 from gateway import keys
 from gateway.config import TenantConfig
 from gateway.state import CrmLink, DialogueState, TimelineEntry, load_dialogue, load_link, save_link, timeline_from
@@ -98,7 +97,6 @@ async def _settle_unknowns(ctx: CrmContext, state: DialogueState, link: CrmLink,
             link.deal_pending = False
             if link.deal_id is not None:
                 await _record_deal(ctx, state.tenant, link, conv)
-        link.contact_pending = False
         await save_link(ctx.redis, conv, link)
         if link.contact_id is not None:
             await ctx.redis.set(keys.person_contact(state.tenant, state.channel, state.sender_id), str(link.contact_id))
@@ -214,15 +212,11 @@ async def _apply(
     entries: list[TimelineEntry],
 ) -> None:
     """Send the group with pending marks saved first; keep what succeeded; raise the first failure."""
-    link.contact_pending = "contact" in group
     link.deal_pending = link.deal_pending or "deal" in group
     link.timeline_pending = bool(entries)
     await save_link(ctx.redis, conv, link)
     outcome = await ctx.crm.submit(group)  # a transport failure raises here: every mark stays pending
-    first_error: BitrixError | None = None
-    for name in group:
-        if name in outcome.errors:
-            first_error = first_error or outcome.errors[name]
+    first_error = next((outcome.errors[name] for name in group if name in outcome.errors), None)
     if "contact" in group:
         link.contact_id = _id(outcome.results.get("contact")) if "contact" not in outcome.errors else None
         if link.contact_id is not None:
@@ -244,7 +238,7 @@ async def _apply(
         if f"comment{index}" in outcome.errors:
             break
         link.timeline_posted += 1
-    link.contact_pending = link.timeline_pending = False
+    link.timeline_pending = False
     await _record_deal(ctx, state.tenant, link, conv)
     if first_error is not None:
         raise first_error

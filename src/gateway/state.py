@@ -55,7 +55,6 @@ class DialogueState(BaseModel):
 class CrmLink(BaseModel):
     contact_id: int | None = None
     deal_id: int | None = None
-    contact_pending: bool = False  # crm.contact.add was sent; its outcome may be unknown
     deal_pending: bool = False  # crm.deal.add was sent; look up by ORIGIN_ID before resending
     identity_linked: bool = False
     phone_on_contact: str | None = None

@@ -16,12 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
 
 from bitrix.batcher import Batcher, Command, GroupResult
+from bitrix.errors import BitrixRequestError
 from gateway import keys
 from gateway.config import TenantConfig
 from gateway.state import CrmLink, DialogueState, TimelineEntry, load_dialogue, load_link, save_link, timeline_from
@@ -85,7 +87,7 @@ async def _settle_unknowns(ctx: CrmContext, state: DialogueState, link: CrmLink,
     if lookups:
         found = await ctx.crm.submit(lookups)
         if link.contact_id is None:
-            by_phone, by_identity = _found_contact(found)
+            by_phone, by_identity = _found_contact(found, identity_value(state))
             link.contact_id = by_phone or by_identity
             # What the contact already carries is what it was found by; only the rest is added to it
             # (an entry without an ID is appended to a multifield, so adding it twice would duplicate it).
@@ -93,7 +95,7 @@ async def _settle_unknowns(ctx: CrmContext, state: DialogueState, link: CrmLink,
             link.identity_linked = by_identity is not None and by_identity == link.contact_id
         if "deal" in lookups:
             rows = found.value("deal")
-            link.deal_id = _id(rows[0].get("ID")) if isinstance(rows, list) and rows else None
+            link.deal_id = _first_id(rows, lambda row: row.get("ORIGIN_ID") in (None, conv))
             link.deal_pending = False
             if link.deal_id is not None:
                 await _record_deal(ctx, state.tenant, link, conv)
@@ -115,35 +117,57 @@ def _lookups(state: DialogueState, link: CrmLink, conv: str) -> dict[str, Comman
                 "crm.duplicate.findbycomm",
                 {"type": "PHONE", "values": [state.phone], "entity_type": "CONTACT"},
             )
-        lookups["by_identity"] = ("crm.contact.list", {"filter": {"IM": identity_value(state)}, "select": ["ID"]})
+        lookups["by_identity"] = (
+            "crm.contact.list",
+            {"filter": {"IM": identity_value(state)}, "select": ["ID", "IM"]},
+        )
     if link.deal_id is None and link.deal_pending:
         lookups["deal"] = (
             "crm.deal.list",
-            {"filter": {"=ORIGINATOR_ID": ORIGINATOR, "=ORIGIN_ID": conv}, "select": ["ID"]},
+            {"filter": {"=ORIGINATOR_ID": ORIGINATOR, "=ORIGIN_ID": conv}, "select": ["ID", "ORIGIN_ID"]},
         )
     return lookups
 
 
-def _found_contact(found: GroupResult) -> tuple[int | None, int | None]:
+def _first_id(rows: Any, matches: Callable[[dict[str, Any]], bool]) -> int | None:
+    """The first row the filter returned that really matches: a portal (or a stand-in) that ignores a
+    filter it does not support must not make us adopt someone else's contact or deal."""
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict) and matches(row):
+            return _id(row.get("ID"))
+    return None
+
+
+def _carries(row: dict[str, Any], key: str, value: str) -> bool:
+    entries = row.get(key)
+    if entries is None:  # not returned: trust the filter
+        return True
+    return any(isinstance(e, dict) and e.get("VALUE") == value for e in entries)
+
+
+def _found_contact(found: GroupResult, identity: str) -> tuple[int | None, int | None]:
     """(the contact with this phone, the contact with this channel identity)."""
     phone_hits = found.value("by_phone") if "by_phone" in found.results or "by_phone" in found.errors else None
     ids = phone_hits.get("CONTACT", []) if isinstance(phone_hits, dict) else []
     by_phone = (min(_id(i) or 0 for i in ids) or None) if ids else None
-    rows = found.value("by_identity")
-    by_identity = _id(rows[0].get("ID")) if isinstance(rows, list) and rows else None
+    by_identity = _first_id(found.value("by_identity"), lambda row: _carries(row, "IM", identity))
     return by_phone, by_identity
 
 
 async def _reconcile_timeline(ctx: CrmContext, link: CrmLink, conv: str) -> None:
     """Count which of the unconfirmed comments are on the deal already."""
-    rows = await ctx.crm.call(
-        "crm.timeline.comment.list",
-        {
-            "filter": {"ENTITY_ID": link.deal_id, "ENTITY_TYPE": "deal"},
-            "select": ["ID", "COMMENT"],
-            "order": {"ID": "DESC"},
-        },
-    )
+    try:
+        rows = await ctx.crm.call(
+            "crm.timeline.comment.list",
+            {
+                "filter": {"ENTITY_ID": link.deal_id, "ENTITY_TYPE": "deal"},
+                "select": ["ID", "COMMENT"],
+                "order": {"ID": "DESC"},
+            },
+        )
+    except BitrixRequestError as exc:  # the list refused: post again rather than risk losing a message
+        logger.warning("cannot list the deal's comments (%s); unconfirmed ones are posted again", exc.code)
+        rows = []
     present = {str(r.get("COMMENT")) for r in rows} if isinstance(rows, list) else set()
     for entry in await timeline_from(ctx.redis, conv, link.timeline_posted):
         if comment_text(entry) not in present:

@@ -1,0 +1,61 @@
+"""A portal that ignores a filter it does not support must not make the gateway adopt someone else's records."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from urllib.parse import parse_qs
+
+import httpx
+import respx
+
+from bitrix.batcher import Batcher
+from bitrix.client import BitrixClient
+from gateway.config import parse_config
+from gateway.crm_sync import CrmContext, sync_conversation
+from gateway.state import DialogueState, TimelineEntry, append_timeline, save_dialogue
+
+BASE = "https://portal.example/rest/1/abc/"
+KEY = "salon:telegram:42"
+
+
+def commands(request: httpx.Request) -> dict[str, str]:
+    return json.loads(request.content)["cmd"]
+
+
+def answer(results: dict) -> httpx.Response:
+    body = {"result": results, "result_error": [], "result_total": [], "result_next": [], "result_time": []}
+    return httpx.Response(200, json={"result": body, "time": {}})
+
+
+@respx.mock
+async def test_a_contact_list_that_ignores_the_im_filter_is_not_trusted(redis):
+    sent: list[dict[str, str]] = []
+
+    def portal(request: httpx.Request) -> httpx.Response:
+        cmd = commands(request)
+        sent.append(cmd)
+        if any(line.startswith("crm.contact.list") for line in cmd.values()):
+            # every contact, whatever the filter said: someone else's, with another identity
+            stranger = [{"ID": "99", "IM": [{"VALUE": "telegram:555", "VALUE_TYPE": "TELEGRAM"}]}]
+            return answer({k: ([] if v.startswith("crm.duplicate") else stranger) for k, v in cmd.items()})
+        ids = {k: n for n, k in enumerate(cmd, start=5)}
+        return answer(ids)
+
+    respx.post(BASE + "batch").mock(side_effect=portal)
+    tenant = parse_config({"tenants": {"salon": {}}}, {}).tenants["salon"]
+    state = DialogueState(
+        conversation_key=KEY, tenant="salon", channel="telegram", chat_id="42", sender_id="42", phone="+79131234567"
+    )
+    await save_dialogue(redis, state)
+    await append_timeline(redis, KEY, TimelineEntry(key="tg:1", text="привет", at=datetime.now(UTC)))
+    async with httpx.AsyncClient() as http:
+        batcher = Batcher(BitrixClient(BASE, http), None)
+        link = await sync_conversation(CrmContext(redis, batcher, tenant, {}), KEY)
+        await batcher.close()
+    assert link is not None and link.contact_id != 99
+    created = sent[-1]
+    assert any(line.startswith("crm.contact.add") for line in created.values())
+    deal = next(line for line in created.values() if line.startswith("crm.deal.add"))
+    (reference,) = parse_qs(deal.partition("?")[2])["fields[CONTACT_IDS][0]"]
+    assert reference.startswith("$result[") and reference.endswith("_contact]")  # the new contact, chained

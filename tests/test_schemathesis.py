@@ -25,7 +25,7 @@ def app():
             "redis_url": REDIS_URL,
             "tenants": {
                 "salon": {
-                    "bitrix": {"webhook_url": "http://127.0.0.1:1/rest/1/x/"},
+                    "bitrix": {"webhook_url": "http://127.0.0.1:1/rest/1/x/", "application_token": "tok"},
                     "channels": {
                         "telegram": {"bot_token": "1:t", "secret_token": SECRET, "api_base": "http://127.0.0.1:1"},
                         "whatsapp": {"phone_number_id": "1", **channel},

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway import routes_meta, routes_ops, routes_telegram
+from gateway import routes_bitrix, routes_meta, routes_ops, routes_telegram
 from gateway.http_errors import ApiError, api_error_handler, http_error_handler
 from gateway.polling import start_pollers
 from gateway.runtime import Runtime
@@ -67,6 +67,7 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.include_router(routes_telegram.router)
     app.include_router(routes_meta.router)
+    app.include_router(routes_bitrix.router)
     app.include_router(routes_ops.router)
     if runtime.bitrix_sandbox is not None:
         app.mount("/sandbox/bitrix", runtime.bitrix_sandbox.app)

@@ -23,7 +23,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bitrix.batcher import Batcher, Command, GroupResult
-from bitrix.errors import BitrixRequestError
+from bitrix.errors import BitrixRequestError, BitrixRetryable
 from gateway import keys
 from gateway.config import TenantConfig
 from gateway.state import CrmLink, DialogueState, TimelineEntry, load_dialogue, load_link, save_link, timeline_from
@@ -145,6 +145,11 @@ def _carries(row: dict[str, Any], key: str, value: str) -> bool:
     return any(isinstance(e, dict) and e.get("VALUE") == value for e in entries)
 
 
+def _gone(outcome: GroupResult, name: str) -> bool:
+    error = outcome.errors.get(name)
+    return isinstance(error, BitrixRequestError) and "not found" in error.description.lower()
+
+
 def _found_contact(found: GroupResult, identity: str) -> tuple[int | None, int | None]:
     """(the contact with this phone, the contact with this channel identity)."""
     phone_hits = found.value("by_phone") if "by_phone" in found.results or "by_phone" in found.errors else None
@@ -241,6 +246,16 @@ async def _apply(
     await save_link(ctx.redis, conv, link)
     outcome = await ctx.crm.submit(group)  # a transport failure raises here: every mark stays pending
     first_error = next((outcome.errors[name] for name in group if name in outcome.errors), None)
+    if _gone(outcome, "deal_update") or _gone(outcome, "contact_update"):
+        # deleted in Bitrix24 behind our back: forget it, and let the retry create it anew
+        if _gone(outcome, "deal_update"):
+            link.deal_id, link.deal_digest, link.qualified, link.timeline_posted = None, None, False, 0
+        if _gone(outcome, "contact_update"):
+            link.contact_id, link.identity_linked, link.phone_on_contact = None, False, None
+            await ctx.redis.delete(keys.person_contact(state.tenant, state.channel, state.sender_id))
+        link.deal_pending = link.timeline_pending = False
+        await save_link(ctx.redis, conv, link)
+        raise BitrixRetryable("GONE", "the deal or contact was deleted in the portal; it is created again")
     if "contact" in group:
         link.contact_id = _id(outcome.results.get("contact")) if "contact" not in outcome.errors else None
         if link.contact_id is not None:
@@ -266,6 +281,22 @@ async def _apply(
     await _record_deal(ctx, state.tenant, link, conv)
     if first_error is not None:
         raise first_error
+
+
+async def forget_deal(redis: Redis, tenant: str, deal_id: int) -> str | None:
+    """The deal was deleted in Bitrix24: the conversation gets a new deal, with its whole transcript, when
+    it next syncs. Returns the conversation that had it, if any."""
+    raw = await redis.get(keys.deal_conversation(tenant, deal_id))
+    if raw is None:
+        return None
+    conv = raw.decode() if isinstance(raw, bytes) else str(raw)
+    link = await load_link(redis, conv)
+    if link.deal_id == deal_id:
+        link.deal_id, link.deal_digest, link.deal_pending = None, None, False
+        link.qualified, link.timeline_posted, link.timeline_pending = False, 0, False
+        await save_link(redis, conv, link)
+    await redis.delete(keys.deal_conversation(tenant, deal_id))
+    return conv
 
 
 async def _record_deal(ctx: CrmContext, tenant: str, link: CrmLink, conv: str) -> None:

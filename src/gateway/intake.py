@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from enum import StrEnum
+from typing import Any
 
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
@@ -22,7 +23,8 @@ SYNC_CRM = "sync_crm"
 # hold back the replies clients are waiting for.
 INBOUND_QUEUE = "lg:queue:inbound"
 CRM_QUEUE = "lg:queue:crm"
-QUEUE_OF = {HANDLE_INBOUND: INBOUND_QUEUE, SYNC_CRM: CRM_QUEUE}
+HANDLE_BITRIX_EVENT = "handle_bitrix_event"
+QUEUE_OF = {HANDLE_INBOUND: INBOUND_QUEUE, SYNC_CRM: CRM_QUEUE, HANDLE_BITRIX_EVENT: CRM_QUEUE}
 JOB_EXPIRES_SECONDS = 7 * 24 * 3600  # a job waits out a long CRM outage instead of expiring
 
 
@@ -62,23 +64,24 @@ class Intake:
         self._accept = redis.register_script(_ACCEPT)
 
     async def accept(self, event: InboundMessage) -> Outcome:
-        """Queue the event durably, or recognise it as a re-delivery; raises QueueUnavailable."""
-        job_id = inbound_job_id(event)
-        now_ms = int(time.time() * 1000)
-        job = serialize_job(
-            HANDLE_INBOUND, (event.model_dump(mode="json"),), {}, None, now_ms, serializer=self._redis.job_serializer
+        """Queue a client's message durably, or recognise it as a re-delivery; raises QueueUnavailable."""
+        return await self.enqueue(
+            keys.dedupe(event.tenant, event.channel.value, event.dedupe_key),
+            inbound_job_id(event),
+            HANDLE_INBOUND,
+            (event.model_dump(mode="json"),),
         )
+
+    async def enqueue(self, seen_key: str, job_id: str, function: str, args: tuple[Any, ...]) -> Outcome:
+        """Store one job on its function's queue unless `seen_key` or the job says it came before."""
+        now_ms = int(time.time() * 1000)
+        job = serialize_job(function, args, {}, None, now_ms, serializer=self._redis.job_serializer)
         try:
             stored = await self._accept(
-                keys=[
-                    keys.dedupe(event.tenant, event.channel.value, event.dedupe_key),
-                    job_key_prefix + job_id,
-                    result_key_prefix + job_id,
-                    INBOUND_QUEUE,
-                ],
+                keys=[seen_key, job_key_prefix + job_id, result_key_prefix + job_id, QUEUE_OF[function]],
                 args=[job_id, job, now_ms, JOB_EXPIRES_SECONDS * 1000, self._dedupe_seconds],
             )
         except (RedisError, OSError) as exc:
-            logger.error("event %s not queued: %s", event.dedupe_key, type(exc).__name__)
+            logger.error("job %s not queued: %s", job_id, type(exc).__name__)
             raise QueueUnavailable(str(exc)) from exc
         return Outcome.QUEUED if int(stored) == 1 else Outcome.DUPLICATE

@@ -17,9 +17,17 @@ from redis.exceptions import LockError, RedisError
 from bitrix.errors import BitrixAuthError, BitrixRetryable, OperationTimeLimit
 from gateway import dlq, health, keys
 from gateway.conversation import CREDENTIALS_REJECTED, REPLAYED, SENT, handle_message
-from gateway.crm_sync import sync_conversation
+from gateway.crm_sync import forget_deal, sync_conversation
 from gateway.events import InboundMessage
-from gateway.intake import CRM_QUEUE, HANDLE_INBOUND, INBOUND_QUEUE, JOB_EXPIRES_SECONDS, SYNC_CRM
+from gateway.intake import (
+    CRM_QUEUE,
+    HANDLE_BITRIX_EVENT,
+    HANDLE_INBOUND,
+    INBOUND_QUEUE,
+    JOB_EXPIRES_SECONDS,
+    QUEUE_OF,
+    SYNC_CRM,
+)
 from gateway.logs import log_context
 from gateway.ports import SendRejected, SendRetryable
 from gateway.redis_result import result
@@ -32,7 +40,7 @@ TRANSIENT = (SendRetryable, BitrixRetryable, LockError, RedisError, OSError, Tim
 # 10 s longer, and a crashed worker's jobs are picked up again once that plus 10 s has passed.
 HEARTBEAT_SECONDS = 10
 MAX_BACKOFF_SECONDS = 300.0  # a recovered portal is drained within five minutes
-JOB_DEADLINES = {HANDLE_INBOUND: 50.0, SYNC_CRM: 90.0}
+JOB_DEADLINES = {HANDLE_INBOUND: 50.0, SYNC_CRM: 90.0, HANDLE_BITRIX_EVENT: 30.0}
 
 
 def backoff_seconds(attempt: int, base: float, hint: float | None = None) -> float:
@@ -139,6 +147,22 @@ async def _sync(runtime: Runtime, tenant: str, conversation_key: str) -> str:
     return "done" if link else "no_conversation"
 
 
+async def handle_bitrix_event(ctx: dict[str, Any], tenant: str, event: str, entity_id: int) -> str:
+    runtime: Runtime = ctx["runtime"]
+
+    async def work() -> str:
+        with log_context(tenant=tenant, event_id=f"{event}:{entity_id}"):
+            if event == "ONCRMDEALDELETE":
+                conv = await forget_deal(runtime.redis, tenant, entity_id)
+                logger.info(
+                    "deal %s deleted in Bitrix24; %s", entity_id, f"unlinked from {conv}" if conv else "not ours"
+                )
+                return "done" if conv else "not_ours"
+            return "ignored"
+
+    return await _guarded(ctx, HANDLE_BITRIX_EVENT, [tenant, event, entity_id], tenant, work)
+
+
 def build_workers(runtime: Runtime, *, handle_signals: bool = True, retry_base: float = 1.0) -> list[Worker]:
     """One worker per queue, so a CRM backlog never delays a reply; run them side by side."""
 
@@ -147,15 +171,15 @@ def build_workers(runtime: Runtime, *, handle_signals: bool = True, retry_base: 
         ctx["retry_base"] = retry_base
 
     attempts = runtime.config.queue.max_attempts + 1  # our policy parks before arq gives up
-    jobs = {
-        INBOUND_QUEUE: func(
-            handle_inbound, name=HANDLE_INBOUND, max_tries=attempts, timeout=JOB_DEADLINES[HANDLE_INBOUND] + 10
-        ),
-        CRM_QUEUE: func(sync_crm, name=SYNC_CRM, max_tries=attempts, timeout=JOB_DEADLINES[SYNC_CRM] + 10),
-    }
+    functions = {HANDLE_INBOUND: handle_inbound, SYNC_CRM: sync_crm, HANDLE_BITRIX_EVENT: handle_bitrix_event}
+    jobs: dict[str, list[Any]] = {INBOUND_QUEUE: [], CRM_QUEUE: []}
+    for name, coroutine in functions.items():
+        jobs[QUEUE_OF[name]].append(
+            func(coroutine, name=name, max_tries=attempts, timeout=JOB_DEADLINES[name] + 10)  # type: ignore[arg-type]
+        )
     return [
         Worker(
-            functions=[job],
+            functions=queue_jobs,
             queue_name=queue,
             redis_pool=runtime.redis,
             on_startup=on_startup,
@@ -170,7 +194,7 @@ def build_workers(runtime: Runtime, *, handle_signals: bool = True, retry_base: 
             health_check_key=keys.WORKER_HEARTBEAT,
             log_results=False,
         )
-        for queue, job in jobs.items()
+        for queue, queue_jobs in jobs.items()
     ]
 
 

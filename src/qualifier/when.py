@@ -56,10 +56,28 @@ NUMBERS = {
     "двенадцать": 12,
     "двенадцати": 12,
     "полдень": 12,
-    "полдвенадцатого": 11,
 }
+# "полвторого" is half past one: the hour before the ordinal ("первого" -> 12:30)
+_ORDINALS = [
+    "первого",
+    "второго",
+    "третьего",
+    "четвертого",
+    "пятого",
+    "шестого",
+    "седьмого",
+    "восьмого",
+    "девятого",
+    "десятого",
+    "одиннадцатого",
+    "двенадцатого",
+]
 # Parts of the day: (start, end) hours, clipped to opening hours.
 PARTS = (
+    (re.compile(r"\b(в )?перв(ой|ую) половин[уе] дня\b"), 0, 13),
+    (re.compile(r"\b(во )?втор(ой|ую) половин[уе] дня\b"), 13, 24),
+    (re.compile(r"\bпосле работы\b"), 18, 24),
+    (re.compile(r"\b(ближе )?к вечеру\b"), 16, 24),
     (re.compile(r"\b(с утра|утром|утречком|утро|по утрам)\b"), 9, 12),
     (re.compile(r"\b(после обеда|после обед[ау]|послеобеда)\b"), 13, 18),
     (re.compile(r"\b(в обед|к обеду|на обед|обед)\b"), 12, 15),
@@ -134,14 +152,19 @@ def _relative_days(text: str, today: date) -> list[_Day]:
     return hits
 
 
+# 25.11, 25.11.2026, 25/11: day, separator, month, year
+_WRITTEN_DATE = re.compile(r"(?<![\d.:/])(\d{1,2})([./])(\d{1,2})(?:[./](\d{4}|\d{2}))?(?![\d:])(?![./]\d)")
+
+
 def _numeric_dates(text: str, today: date) -> list[_Day]:
     hits: list[_Day] = []
-    for m in re.finditer(r"(?<![\d.:])(\d{1,2})\.(\d{1,2})(?:\.(\d{4}|\d{2}))?(?![\d:])(?!\.\d)", text):
-        if not m.group(3) and _looks_like_clock(m.group(1), m.group(2)):
+    for m in _WRITTEN_DATE.finditer(text):
+        day, separator, month, year = m.groups()
+        if separator == "." and not year and _looks_like_clock(day, month):
             continue  # "в 16.00" is a time
-        if len(m.group(2)) == 1 and not re.search(r"\b(на|к|с|до|по|в) $", text[max(0, m.start() - 3) : m.start()]):
+        if len(month) == 1 and not re.search(r"\b(на|к|с|до|по|в) $", text[max(0, m.start() - 3) : m.start()]):
             continue  # "6.5" alone is a decimal number
-        found = _dated(today, int(m.group(1)), int(m.group(2)), m.group(3))
+        found = _dated(today, int(day), int(month), year)
         if found:
             hits.append(_Day(m.start(), found))
     for m in re.finditer(rf"\b(\d{{1,2}})(?:-?го|-?ое|-?е)? {_MONTH_WORD}", text):
@@ -171,6 +194,8 @@ def _week_ranges(text: str, today: date) -> list[_Day]:
     if not hits:
         for m in re.finditer(r"\b(на|в) следующ(ей|ую) недел[еюи]\b|\bследующая неделя\b", text):
             hits.append(_Day(m.start(), monday, monday + timedelta(days=6)))
+    for m in re.finditer(r"\bна этой неделе\b", text):
+        hits.append(_Day(m.start(), today, monday - timedelta(days=1)))
     for m in re.finditer(r"\bна (этих )?выходных\b|\bв (эти )?выходные\b|\bна выходные\b", text):
         saturday = today + timedelta(days=(5 - today.weekday()) % 7)
         hits.append(_Day(m.start(), saturday, saturday + timedelta(days=1)))
@@ -246,7 +271,9 @@ def _written_clocks(text: str) -> Iterator[_Clock | None]:
 
 def _spoken_clocks(text: str) -> Iterator[_Clock | None]:
     """ "в 3", "часа в три", "к 10 утра", "15 часов", "в полдень", "на час дня"."""
-    prepositional = rf"\b(?:в|к|на|около|часа в|часов в|часам к|с|до|где-то в|примерно в) ?(\d{{1,2}}|{_NUMWORD})\b"
+    prepositional = (
+        rf"\b(?:в|к|на|около|часа в|часов в|часам к|с|до|где-то в|примерно в|в районе) ?(\d{{1,2}}|{_NUMWORD})\b"
+    )
     for m in re.finditer(rf"{prepositional}(?: ?(?:час(?:а|ов)?|ч)\b)?{_UNIT}{_SUFFIX}", text):
         if m.group(1) == "час" and not m.group(2) and not re.search(r"\bв час\b", m.group(0)):
             continue  # "на час" alone is a duration
@@ -254,6 +281,11 @@ def _spoken_clocks(text: str) -> Iterator[_Clock | None]:
     for m in re.finditer(rf"\b(\d{{1,2}}) ?(?:час(?:а|ов)?|ч)\b{_SUFFIX}", text):
         if not re.search(r"через $", text[max(0, m.start() - 6) : m.start()]):
             yield _clock_hit(text, m.start(1), int(m.group(1)), 0, int(m.group(1)) >= 13, m.group(2))
+    for m in re.finditer(rf"\bпол-?({'|'.join(_ORDINALS)})\b", text):
+        yield _clock_hit(text, m.start(), _ORDINALS.index(m.group(1)) or 12, 30, False, None)
+    for m in re.finditer(r"\b(?:в|на|к|с) (\d{1,2})-(\d{2})\b(?! ?час)", text):
+        if int(m.group(2)) < 60:
+            yield _clock_hit(text, m.start(1), int(m.group(1)), int(m.group(2)), int(m.group(1)) >= 13, None)
     for m in re.finditer(r"\bв полдень\b", text):
         yield _clock_hit(text, m.start(), 12, 0, True, None)
     for m in re.finditer(r"\b(?:в|на|к) час дня\b", text):
@@ -294,7 +326,11 @@ def _after(text: str) -> tuple[int, tuple[int, int] | None]:
 
 
 def _hour_range(text: str) -> tuple[int, int] | None:
+    """ "в районе 14-15 часов", "с 12 до 14": a window, start and end."""
     m = re.search(r"\b(?:в районе|около|примерно|между|с) ?(\d{1,2}) ?(?:-|–|—|до|и) ?(\d{1,2}) ?(?:час|ч\b)", text)
+    m = m or re.search(
+        r"\bс (\d{1,2})(?::00)? до (\d{1,2})(?::00)?\b(?! ?(?:мин|недел|месяц|числ|лет|год|руб|р\b|%))", text
+    )
     if not m or not int(m.group(1)) < int(m.group(2)) <= 24:
         return None
     return int(m.group(1)), int(m.group(2))
@@ -415,8 +451,8 @@ def _date_only_spans(text: str) -> list[tuple[int, int]]:
     """Where dates are written (`25.11`, `25.11.2026`, `25 ноября`), so their numbers are not read as hours."""
     spans = [
         m.span()
-        for m in re.finditer(r"(?<![\d.:])(\d{1,2})\.(\d{1,2})(?:\.(\d{4}|\d{2}))?(?![\d:])(?!\.\d)", text)
-        if m.group(3) or not _looks_like_clock(m.group(1), m.group(2))
+        for m in _WRITTEN_DATE.finditer(text)
+        if m.group(4) or m.group(2) == "/" or not _looks_like_clock(m.group(1), m.group(3))
     ]
     spans += [m.span() for m in re.finditer(rf"\b\d{{1,2}}(?:-?го|-?ое|-?е)? {_MONTH_WORD}", text)]
     return spans

@@ -15,7 +15,8 @@ from fastapi.responses import JSONResponse
 from bitrix.querystring import parse_query
 from gateway import keys
 from gateway.http_errors import ApiError, read_body
-from gateway.intake import HANDLE_BITRIX_EVENT, QueueUnavailable
+from gateway.intake import HANDLE_BITRIX_EVENT
+from gateway.routes_common import counting_refusals, queued
 from gateway.runtime import Runtime
 
 router = APIRouter()
@@ -26,7 +27,7 @@ HANDLED = frozenset({"ONCRMDEALDELETE"})  # others are acknowledged and ignored,
 async def bitrix_events(tenant: str, request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     counter = runtime.metrics.webhooks
-    try:
+    with counting_refusals(runtime, tenant, "bitrix"):
         services = runtime.tenants.get(tenant)
         if services is None:
             raise ApiError(404, "unknown_tenant", f"no tenant {tenant!r}")
@@ -54,17 +55,13 @@ async def bitrix_events(tenant: str, request: Request) -> JSONResponse:
             counter.labels(tenant, "bitrix", "ignored").inc()
             return JSONResponse({"ok": True, "status": "ignored", "reason": f"{event} not handled"})
         identity = f"{event}:{entity_id}:{form.get('ts', '')}"
-        try:
-            outcome = await runtime.intake.enqueue(
+        outcome = await queued(
+            runtime.intake.enqueue(
                 keys.dedupe(tenant, "bitrix", identity),
                 f"b24:{tenant}:{identity}",
                 HANDLE_BITRIX_EVENT,
                 (tenant, event, int(entity_id)),
             )
-        except QueueUnavailable:
-            raise ApiError(503, "queue_unavailable", "the event could not be queued; retry later") from None
-    except ApiError as exc:
-        counter.labels(tenant if tenant in runtime.tenants else "unknown", "bitrix", exc.code).inc()
-        raise
+        )
     counter.labels(tenant, "bitrix", outcome.value).inc()
     return JSONResponse({"ok": True, "status": outcome.value})

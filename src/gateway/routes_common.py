@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
+
 from gateway.config import InstagramConfig, TelegramConfig, WhatsAppConfig
 from gateway.http_errors import ApiError
+from gateway.intake import Outcome, QueueUnavailable
 from gateway.runtime import Runtime
 
 
@@ -15,3 +19,21 @@ def channel_config(runtime: Runtime, tenant: str, channel: str) -> TelegramConfi
     if config is None:
         raise ApiError(404, "channel_not_configured", f"tenant {tenant!r} has no {channel} channel")
     return config
+
+
+@contextmanager
+def counting_refusals(runtime: Runtime, tenant: str, channel: str) -> Iterator[None]:
+    """Count every refused webhook (by error code) in the webhooks metric, then let it through."""
+    try:
+        yield
+    except ApiError as exc:
+        runtime.metrics.webhooks.labels(tenant if tenant in runtime.tenants else "unknown", channel, exc.code).inc()
+        raise
+
+
+async def queued(job: Awaitable[Outcome]) -> Outcome:
+    """The intake's outcome; Redis not taking the event is a 503, so the platform sends it again."""
+    try:
+        return await job
+    except QueueUnavailable:
+        raise ApiError(503, "queue_unavailable", "the event could not be queued; retry later") from None

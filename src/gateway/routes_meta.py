@@ -15,8 +15,8 @@ from adapters.meta.signature import SIGNATURE_HEADER, HandshakeRefused, handshak
 from adapters.whatsapp.inbound import parse_whatsapp
 from gateway.config import InstagramConfig, WhatsAppConfig
 from gateway.http_errors import ApiError, read_body
-from gateway.intake import Outcome, QueueUnavailable
-from gateway.routes_common import channel_config
+from gateway.intake import Outcome
+from gateway.routes_common import channel_config, counting_refusals, queued
 from gateway.runtime import Runtime
 
 router = APIRouter()
@@ -56,7 +56,7 @@ def handshake(channel: str, tenant: str, request: Request) -> PlainTextResponse:
 async def receive(channel: str, tenant: str, request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     counter = runtime.metrics.webhooks
-    try:
+    with counting_refusals(runtime, tenant, channel):
         config = _meta_config(runtime, tenant, channel)
         signature = request.headers.get(SIGNATURE_HEADER)
         if signature is None:
@@ -71,15 +71,10 @@ async def receive(channel: str, tenant: str, request: Request) -> JSONResponse:
         except MalformedPayload as exc:
             raise ApiError(400, "malformed_body", str(exc)) from None
         outcomes = {Outcome.QUEUED: 0, Outcome.DUPLICATE: 0}
-        try:
-            for event in batch.events:  # in order: a client's messages queue as they were written
-                outcomes[await runtime.intake.accept(event)] += 1
-        except QueueUnavailable:
-            # Meta re-sends the whole batch; what was queued already is then a duplicate.
-            raise ApiError(503, "queue_unavailable", "the events could not be queued; retry later") from None
-    except ApiError as exc:
-        counter.labels(tenant if tenant in runtime.tenants else "unknown", channel, exc.code).inc()
-        raise
+        # In order: a client's messages queue as they were written. On a 503 Meta re-sends the whole
+        # batch, and what was queued already is then a duplicate.
+        for event in batch.events:
+            outcomes[await queued(runtime.intake.accept(event))] += 1
     for outcome, count in outcomes.items():
         if count:
             counter.labels(tenant, channel, outcome.value).inc(count)

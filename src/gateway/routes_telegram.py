@@ -12,8 +12,7 @@ from fastapi.responses import JSONResponse
 from adapters.telegram.inbound import Ignored, MalformedUpdate, parse_update
 from gateway.config import TelegramConfig
 from gateway.http_errors import ApiError, read_body
-from gateway.intake import QueueUnavailable
-from gateway.routes_common import channel_config
+from gateway.routes_common import channel_config, counting_refusals, queued
 from gateway.runtime import Runtime
 
 router = APIRouter()
@@ -24,7 +23,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name,
 async def telegram_webhook(tenant: str, request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     metrics = runtime.metrics.webhooks
-    try:
+    with counting_refusals(runtime, tenant, "telegram"):
         telegram = channel_config(runtime, tenant, "telegram")
         assert isinstance(telegram, TelegramConfig)  # noqa: S101 - the channel named above
         if telegram.secret_token is None:
@@ -46,12 +45,6 @@ async def telegram_webhook(tenant: str, request: Request) -> JSONResponse:
         if isinstance(parsed, Ignored):
             metrics.labels(tenant, "telegram", "ignored").inc()
             return JSONResponse({"ok": True, "status": "ignored", "reason": parsed.reason})
-        try:
-            outcome = await runtime.intake.accept(parsed)
-        except QueueUnavailable:
-            raise ApiError(503, "queue_unavailable", "the event could not be queued; retry later") from None
-    except ApiError as exc:
-        metrics.labels(tenant if tenant in runtime.tenants else "unknown", "telegram", exc.code).inc()
-        raise
+        outcome = await queued(runtime.intake.accept(parsed))
     metrics.labels(tenant, "telegram", outcome.value).inc()
     return JSONResponse({"ok": True, "status": outcome.value})

@@ -23,7 +23,7 @@ from qualifier.result import Extraction
 
 logger = logging.getLogger("gateway.conversation")
 
-LOCK_SECONDS = 30
+LOCK_SECONDS = 60  # longer than the job may run (50 s): the lock never lapses under a live handler
 # What became of a message's reply
 SENT, REPLAYED, REJECTED, WINDOW_CLOSED, TEMPLATE = "sent", "replayed", "rejected", "window_closed", "template"
 THROTTLED = "throttled"

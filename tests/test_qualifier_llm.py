@@ -189,3 +189,19 @@ async def test_end_to_end_the_models_service_lands_on_the_deal_and_calls_are_met
 
         line = await wait_for_async(metered)
     assert line.endswith(" 120.0") and len(model.requests) == 1
+
+
+async def test_the_call_budget_counts_calls_not_messages(model):
+    asked: list[bool] = []
+
+    async def budget() -> bool:
+        asked.append(True)
+        return len(asked) <= 1
+
+    qualifier = qualifier_for(model)
+    model.answers.extend([answer(service_ids=["manicure"]), answer(service_ids=["manicure"])])
+    complete = await qualifier.extract("маникюр завтра в 15:00, 8 913 123 45 67", NOW, budget=budget)
+    first = await qualifier.extract("хочу привести в порядок растительность на лице", NOW, budget=budget)
+    second = await qualifier.extract("хочу привести в порядок растительность на лице", NOW, budget=budget)
+    assert complete.source == "rules" and asked == [True, True]  # the complete message never asked
+    assert first.source == "llm" and second.source == "rules" and len(model.requests) == 1

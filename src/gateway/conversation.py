@@ -191,17 +191,18 @@ async def _update(state: DialogueState, event: InboundMessage, ctx: Conversation
         if phone and phone != state.phone:
             state.phone, learned = phone, True
     if event.text and not pressed:
-        allow_llm = await _llm_budget_left(ctx, state.conversation_key)
-        found = await ctx.qualifier.extract(event.text, now.astimezone(ctx.tenant.tz), allow_llm=allow_llm)
+        found = await ctx.qualifier.extract(
+            event.text,
+            now.astimezone(ctx.tenant.tz),
+            budget=lambda: _llm_budget_left(ctx, state.conversation_key),
+        )
         state.intent = "other"
         learned = _apply_extraction(state, found) or learned
     return learned
 
 
 async def _llm_budget_left(ctx: ConversationContext, key: str) -> bool:
-    """At most `llm_calls_per_hour` model-assisted messages a conversation an hour; past that, rules only."""
-    if ctx.qualifier.llm is None:
-        return False
+    """At most `llm_calls_per_hour` model calls a conversation an hour; past that, rules only."""
     return await _within_budget(ctx.redis, keys.llm_budget(key), 3600, ctx.llm_calls_per_hour)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from qualifier.gate import needs_llm
@@ -15,9 +16,14 @@ class Qualifier:
         self.rules = rules
         self.llm = llm
 
-    async def extract(self, text: str, now: datetime, *, allow_llm: bool = True) -> Extraction:
+    async def extract(
+        self, text: str, now: datetime, *, budget: Callable[[], Awaitable[bool]] | None = None
+    ) -> Extraction:
+        """`budget` is asked only when a call is about to be made, so it counts calls, not messages."""
         found = self.rules.extract(text, now)
-        if self.llm is None or not allow_llm or not needs_llm(text, found):
+        if self.llm is None or not needs_llm(text, found):
+            return found
+        if budget is not None and not await budget():
             return found
         answer = await self.llm.ask(text, now)
         if answer is None:

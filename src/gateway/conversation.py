@@ -112,6 +112,7 @@ async def handle_message(
         state = await load_dialogue(ctx.redis, key) or _new_state(event)
         if event.dedupe_key in state.processed:
             return REPLAYED
+        throttled = False
         if event.dedupe_key not in state.recorded:
             learned = await _update(state, event, ctx, now)
             await append_timeline(
@@ -124,22 +125,22 @@ async def handle_message(
                 ),
             )
             intent = state.intent if _has_new_intent(event) else "other"
-            state.pending[event.dedupe_key] = ctx.dialogue.next_reply(
-                state, intent, learned, now.astimezone(ctx.tenant.tz)
-            )
+            reply = ctx.dialogue.next_reply(state, intent, learned, now.astimezone(ctx.tenant.tz))
+            # counted once per message, when the reply is decided, not on every delivery attempt
+            if await _within_budget(ctx.redis, keys.reply_budget(key), 60, ctx.replies_per_minute):
+                state.pending[event.dedupe_key] = reply
+            else:
+                throttled = True  # recorded and synced to the CRM, just not answered again
+                logger.info("%s: reply skipped, over %d a minute", key, ctx.replies_per_minute)
             state.mark("recorded", event.dedupe_key)
             await save_dialogue(ctx.redis, state)
         await on_recorded()
-        reply = state.pending.get(event.dedupe_key)
-        outcome = SENT
-        if reply is not None:
-            if event.callback_id:
-                await ctx.sender.acknowledge_button(event.callback_id)
-            if await _within_budget(ctx.redis, keys.reply_budget(key), 60, ctx.replies_per_minute):
-                outcome = await _deliver(ctx, state, reply, now)
-            else:
-                outcome = THROTTLED  # recorded and synced to the CRM, just not answered again
-                logger.info("%s: reply skipped, over %d a minute", key, ctx.replies_per_minute)
+        pending = state.pending.get(event.dedupe_key)
+        outcome = THROTTLED if throttled else SENT
+        if event.callback_id:  # stops the client's spinner, answered or not
+            await ctx.sender.acknowledge_button(event.callback_id)
+        if pending is not None:
+            outcome = await _deliver(ctx, state, pending, now)
         state.pending.pop(event.dedupe_key, None)
         state.mark("processed", event.dedupe_key)
         await save_dialogue(ctx.redis, state)

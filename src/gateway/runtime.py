@@ -20,7 +20,7 @@ from bitrix.batcher import Batcher
 from bitrix.client import BitrixClient, make_http_client
 from bitrix.limiter import LeakyBucket
 from bitrix.sandbox import Sandbox
-from gateway import keys
+from gateway import health, keys
 from gateway.config import AppConfig, TenantConfig
 from gateway.conversation import ConversationContext
 from gateway.crm_sync import CrmContext
@@ -91,6 +91,7 @@ class Runtime:
     metrics: Metrics
     tenants: dict[str, TenantServices]
     intake: Intake
+    health: health.Recorder
     bitrix_sandbox: Sandbox | None = None
     telegram_sandbox: TelegramSandbox | None = None
     _closers: list[Any] = field(default_factory=list)
@@ -138,6 +139,7 @@ def build_runtime(
         metrics=metrics,
         tenants={},
         intake=Intake(redis, config.queue.dedupe_days * 24 * 3600),
+        health=health.Recorder(redis),
         bitrix_sandbox=bitrix_sandbox,
         telegram_sandbox=telegram_sandbox,
     )

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from redis.exceptions import LockError, RedisError
 
 from bitrix.errors import BitrixAuthError, BitrixRetryable, OperationTimeLimit
-from gateway import dlq, health, keys
+from gateway import dlq, keys
 from gateway.conversation import CREDENTIALS_REJECTED, REPLAYED, SENT, handle_message
 from gateway.crm_sync import forget_deal, sync_conversation
 from gateway.events import InboundMessage
@@ -36,10 +36,10 @@ from gateway.runtime import Runtime
 logger = logging.getLogger("gateway.worker")
 
 TRANSIENT = (SendRetryable, BitrixRetryable, LockError, RedisError, OSError, TimeoutError)
-# Seconds a job may run before it is retried. A Bitrix24 request may take 60 s; arq's own timeout is
-# 10 s longer, and a crashed worker's jobs are picked up again once that plus 10 s has passed.
 HEARTBEAT_SECONDS = 10
 MAX_BACKOFF_SECONDS = 300.0  # a recovered portal is drained within five minutes
+# Seconds a job may run before it is retried. A Bitrix24 request may take 60 s; arq's own timeout is
+# 10 s longer, and a crashed worker's jobs are picked up again once that plus 10 s has passed.
 JOB_DEADLINES = {HANDLE_INBOUND: 50.0, SYNC_CRM: 90.0, HANDLE_BITRIX_EVENT: 30.0}
 
 
@@ -114,7 +114,7 @@ async def _handle(runtime: Runtime, event: InboundMessage) -> str:
 
     outcome = await handle_message(conversation, event, datetime.now(UTC), queue_crm_sync)
     if outcome in (SENT, CREDENTIALS_REJECTED):
-        await health.record(runtime.redis, event.tenant, event.channel.value, outcome == SENT, outcome)
+        await runtime.health.record(event.tenant, event.channel.value, outcome == SENT, outcome)
     if outcome != REPLAYED:
         runtime.metrics.replies.labels(event.channel.value, outcome).inc()
     if outcome == SENT:
@@ -141,9 +141,9 @@ async def _sync(runtime: Runtime, tenant: str, conversation_key: str) -> str:
         try:
             link = await sync_conversation(runtime.crm_context(tenant), conversation_key)
         except BitrixAuthError as exc:
-            await health.record(runtime.redis, tenant, "bitrix", False, f"{exc.code}: {exc.description}"[:200])
+            await runtime.health.record(tenant, "bitrix", False, f"{exc.code}: {exc.description}"[:200])
             raise
-    await health.record(runtime.redis, tenant, "bitrix", True, "synced")
+    await runtime.health.record(tenant, "bitrix", True, "synced")
     return "done" if link else "no_conversation"
 
 

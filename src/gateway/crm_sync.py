@@ -278,7 +278,10 @@ async def _apply(
             break
         link.timeline_posted += 1
     link.timeline_pending = False
-    await _record_deal(ctx, state.tenant, link, conv)
+    if "deal" in group and link.deal_id is not None:  # the deal -> chat link, written once when it is made
+        await _record_deal(ctx, state.tenant, link, conv)
+    else:
+        await save_link(ctx.redis, conv, link)
     if first_error is not None:
         raise first_error
 

@@ -98,7 +98,7 @@ async def _settle_unknowns(ctx: CrmContext, state: DialogueState, link: CrmLink,
             link.deal_id = _first_id(rows, lambda row: row.get("ORIGIN_ID") in (None, conv))
             link.deal_pending = False
             if link.deal_id is not None:
-                await _record_deal(ctx, state.tenant, link, conv)
+                await _record_deal(ctx, state.tenant, link, conv, deal_is_new=True)
         await save_link(ctx.redis, conv, link)
         if link.contact_id is not None:
             await ctx.redis.set(keys.person_contact(state.tenant, state.channel, state.sender_id), str(link.contact_id))
@@ -278,10 +278,7 @@ async def _apply(
             break
         link.timeline_posted += 1
     link.timeline_pending = False
-    if "deal" in group and link.deal_id is not None:  # the deal -> chat link, written once when it is made
-        await _record_deal(ctx, state.tenant, link, conv)
-    else:
-        await save_link(ctx.redis, conv, link)
+    await _record_deal(ctx, state.tenant, link, conv, deal_is_new="deal" in group)
     if first_error is not None:
         raise first_error
 
@@ -302,10 +299,10 @@ async def forget_deal(redis: Redis, tenant: str, deal_id: int) -> str | None:
     return conv
 
 
-async def _record_deal(ctx: CrmContext, tenant: str, link: CrmLink, conv: str) -> None:
-    """Keep the deal id on the conversation, and the conversation under the deal (for reminders)."""
+async def _record_deal(ctx: CrmContext, tenant: str, link: CrmLink, conv: str, *, deal_is_new: bool) -> None:
+    """Keep the link; when the deal id is new to us, also the conversation under the deal (for reminders)."""
     await save_link(ctx.redis, conv, link)
-    if link.deal_id is not None:
+    if deal_is_new and link.deal_id is not None:
         await ctx.redis.set(keys.deal_conversation(tenant, link.deal_id), conv)
 
 

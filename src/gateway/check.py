@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from redis.exceptions import RedisError
 
 from adapters.meta.graph import GraphClient
+from adapters.telegram.errors import TelegramAPIError, TelegramNetworkError
 from adapters.telegram.outbound import make_bot
 from bitrix.client import BitrixClient, make_http_client
 from bitrix.errors import BitrixError

@@ -6,8 +6,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter
-
+from adapters.telegram.errors import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter
 from adapters.telegram.inbound import Ignored, MalformedUpdate, parse_update
 from gateway.intake import QueueUnavailable
 from gateway.runtime import Runtime

@@ -63,9 +63,20 @@ def _unbuilt_methods() -> list[type[BaseModel]]:
 
 
 def _build_now(namespace: Mapping[str, Any]) -> None:
-    from aiogram.methods import AnswerCallbackQuery, DeleteWebhook, GetMe, GetUpdates, SendMessage
-    from aiogram.types import CallbackQuery, Message, Update, User
+    from aiogram import methods, types
 
-    used = (Update, Message, CallbackQuery, User, SendMessage, AnswerCallbackQuery, GetUpdates, DeleteWebhook, GetMe)
-    for model in used:
+    received = (types.Update, types.Message, types.CallbackQuery, types.User)
+    sent = (
+        methods.SendMessage,
+        methods.AnswerCallbackQuery,
+        methods.GetUpdates,
+        methods.DeleteWebhook,
+        methods.GetMe,
+        types.InlineKeyboardMarkup,
+        types.InlineKeyboardButton,
+        types.ReplyKeyboardMarkup,
+        types.KeyboardButton,
+        types.ReplyKeyboardRemove,
+    )
+    for model in (*received, *sent):
         model.model_rebuild(_types_namespace=namespace)

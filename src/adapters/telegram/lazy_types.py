@@ -8,6 +8,8 @@ are declared `defer_build=True` already; only that loop defeats it. Here the loo
 without building, each model keeps the namespace it would have been built with, and pydantic
 builds a model the first time it validates or serialises one (its documented `defer_build`
 behaviour). The models the gateway needs are built at once, so a broken build fails at start.
+It leans on one private attribute, `__pydantic_parent_namespace__`; tests/test_telegram_lazy_types.py
+fails if an aiogram or pydantic upgrade changes what this relies on.
 """
 
 from __future__ import annotations

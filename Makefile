@@ -25,6 +25,7 @@ test: install
 lint: install
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix src tests $(wildcard bench)

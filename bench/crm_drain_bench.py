@@ -30,9 +30,9 @@ from typing import Any
 import httpx
 import yaml
 
-from gateway.intake import CRM_QUEUE, SYNC_CRM
-from gateway.runtime import connect_redis
-from gateway.state import DialogueState, TimelineEntry, append_timeline, save_dialogue
+from gateway.bootstrap import connect_redis
+from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline, save_dialogue
+from gateway.store.queue import CRM_QUEUE, SYNC_CRM
 
 BIN = Path(sys.executable).parent / "lead-gateway"
 

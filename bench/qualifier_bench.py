@@ -12,7 +12,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from gateway.config import load_config
+from gateway.settings import load_config
 from qualifier.catalog import ServiceMatcher
 from qualifier.gate import needs_llm
 from qualifier.result import Extraction

@@ -22,11 +22,11 @@ import uvicorn
 from redis.asyncio import Redis
 
 from bitrix.sandbox import Sandbox
-from gateway.app import AppOptions, create_app
-from gateway.config import AppConfig, parse_config
-from gateway.embedded_redis import EmbeddedRedis
-from gateway.runtime import Runtime, build_runtime
-from gateway.telegram_sandbox import TelegramSandbox
+from gateway.bootstrap import Runtime, build_runtime
+from gateway.cli.embedded_redis import EmbeddedRedis
+from gateway.http.app import AppOptions, create_app
+from gateway.sandbox.telegram import TelegramSandbox
+from gateway.settings import AppConfig, parse_config
 
 # ../shared beside the repo, as in development and CI
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"

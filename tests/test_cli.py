@@ -10,8 +10,8 @@ import redis as sync_redis
 import yaml
 from redis.asyncio import Redis
 
-from gateway import dlq
-from gateway.cli import main
+from gateway.cli.main import main
+from gateway.store import dlq
 from tests.conftest import free_port
 
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import ConfigError, load_config, parse_config
+from gateway.settings import ConfigError, load_config, parse_config
 
 
 def minimal(**telegram):

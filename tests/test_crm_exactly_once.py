@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bitrix.sandbox import Faults
-from gateway.intake import CRM_QUEUE, SYNC_CRM
-from gateway.state import DialogueState, TimelineEntry, append_timeline, save_dialogue
+from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline, save_dialogue
+from gateway.store.queue import CRM_QUEUE, SYNC_CRM
 from tests.conftest import gateway, wait_for
 
 LEADS = 30

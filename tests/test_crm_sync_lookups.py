@@ -11,9 +11,9 @@ import respx
 
 from bitrix.batcher import Batcher
 from bitrix.client import BitrixClient
-from gateway.config import parse_config
-from gateway.crm_sync import CrmContext, sync_conversation
-from gateway.state import DialogueState, TimelineEntry, append_timeline, save_dialogue
+from gateway.settings import parse_config
+from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline, save_dialogue
+from gateway.usecases.crm_sync import CrmContext, sync_conversation
 
 BASE = "https://portal.example/rest/1/abc/"
 KEY = "salon:telegram:42"

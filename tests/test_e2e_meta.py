@@ -11,10 +11,10 @@ import pytest
 
 from adapters.meta.signature import sign
 from bitrix.sandbox import Sandbox
-from gateway.check import run_checks
-from gateway.config import AppConfig
-from gateway.conversation import handle_message
-from gateway.events import Channel, InboundMessage
+from domain import Channel, InboundMessage
+from gateway.cli.check import run_checks
+from gateway.settings import AppConfig
+from gateway.usecases.conversation import handle_message
 from tests.conftest import LoopbackServer, fixture_json, gateway, wait_for, wait_for_async
 from tests.graph_stand_in import GraphStandIn
 

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from bitrix.sandbox import Faults
-from gateway import dlq
-from gateway.app import AppOptions, create_app
-from gateway.runtime import build_runtime
-from gateway.telegram_sandbox import TelegramSandbox
+from gateway.bootstrap import build_runtime
+from gateway.http.app import AppOptions, create_app
+from gateway.sandbox.telegram import TelegramSandbox
+from gateway.store import dlq
 from tests.conftest import SECRET, fixture_json, gateway, wait_for, wait_for_async
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
@@ -248,7 +248,7 @@ async def test_qualified_deal_gets_user_fields_stage_and_the_tenants_own_texts(m
 
 
 async def test_a_flood_is_recorded_whole_but_answered_only_within_the_reply_budget(make_config, portal, telegram):
-    from gateway.config import LimitsConfig
+    from gateway.settings import LimitsConfig
 
     config = make_config(portal.url, telegram.base).model_copy(
         update={"limits": LimitsConfig(replies_per_conversation_minute=3)}

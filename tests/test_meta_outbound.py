@@ -11,7 +11,7 @@ import respx
 from adapters.instagram.outbound import InstagramSender, split_utf8
 from adapters.meta.graph import GraphClient, PairRateLimited
 from adapters.whatsapp.outbound import WhatsAppSender
-from gateway.ports import (
+from domain import (
     Choice,
     CredentialsRejected,
     Recipient,

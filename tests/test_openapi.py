@@ -13,8 +13,8 @@ import yaml
 from fastapi.routing import APIRoute
 
 from adapters.meta.signature import sign
-from gateway.app import create_app
-from gateway.runtime import build_runtime
+from gateway.bootstrap import build_runtime
+from gateway.http.app import create_app
 from tests.conftest import SECRET, fixture_json, gateway
 
 SPEC = yaml.safe_load((Path(__file__).resolve().parents[1] / "openapi.yaml").read_text(encoding="utf-8"))

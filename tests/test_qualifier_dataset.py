@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from gateway.config import load_config
+from gateway.settings import load_config
 from qualifier.catalog import ServiceMatcher
 from qualifier.rules import RuleQualifier
 

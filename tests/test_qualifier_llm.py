@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.config import parse_config
-from gateway.qualifiers import build_qualifier, make_llm_client
-from gateway.qualify_cli import qualify_lines
-from qualifier.catalog import Service, ServiceMatcher
+from domain import Service
+from gateway.bootstrap import build_qualifier, make_llm_client
+from gateway.cli.qualify import qualify_lines
+from gateway.settings import parse_config
+from qualifier.catalog import ServiceMatcher
 from qualifier.llm import LlmQualifier, phone_in_text
 from qualifier.pipeline import Qualifier
 from qualifier.rules import RuleQualifier

@@ -3,7 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from qualifier.catalog import Service, ServiceMatcher
+from domain import Service
+from qualifier.catalog import ServiceMatcher
 from qualifier.phone import find_phones, mask_phone, normalize_phone
 from qualifier.rules import RuleQualifier
 from qualifier.when import parse_time

@@ -9,9 +9,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from gateway.app import create_app
-from gateway.config import parse_config
-from gateway.runtime import build_runtime
+from gateway.bootstrap import build_runtime
+from gateway.http.app import create_app
+from gateway.settings import parse_config
 from tests.conftest import REDIS_URL, SECRET, LoopbackServer
 
 schema = schemathesis.openapi.from_path(Path(__file__).resolve().parents[1] / "openapi.yaml")

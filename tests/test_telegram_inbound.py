@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.telegram.inbound import Ignored, MalformedUpdate, parse_update
-from gateway.events import InboundMessage
+from domain import InboundMessage
 from tests.conftest import fixture_json
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -8,7 +8,10 @@ import subprocess
 import sys
 import textwrap
 
-SERVICE_MODULES = "gateway.cli, gateway.app, gateway.worker, gateway.polling, gateway.check, gateway.telegram_sandbox"
+SERVICE_MODULES = (
+    "gateway.cli.main, gateway.http.app, gateway.jobs.worker, gateway.jobs.polling, gateway.cli.check,"
+    " gateway.sandbox.telegram"
+)
 
 
 def run_fresh(body: str) -> dict[str, object]:

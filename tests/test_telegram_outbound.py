@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from adapters.telegram.outbound import TelegramSender, make_bot
-from gateway.ports import Choice, CredentialsRejected, Recipient, Reply, SendRejected, SendRetryable
+from domain import Choice, CredentialsRejected, Recipient, Reply, SendRejected, SendRetryable
 from tests.conftest import LoopbackServer, fixture_json
 
 CHAT = 5512345678

@@ -9,7 +9,7 @@ import pytest
 
 from adapters.meta.batch import Batch, MalformedPayload
 from adapters.whatsapp.inbound import parse_whatsapp
-from gateway.events import InboundMessage
+from domain import InboundMessage
 from tests.conftest import fixture_json
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rapidfuzz import fuzz
 
+from domain import Service
 from qualifier.morphology import lemma, words
 
 _STOP = frozenset({"на", "в", "и", "по", "для", "с", "к", "у", "о"})
 
-
-@dataclass(frozen=True)
-class Service:
-    id: str
-    name: str
-    aliases: tuple[str, ...] = ()
-    duration_min: int = 60
-    price: float | None = None
 
 
 def _term_lemmas(term: str) -> tuple[str, ...]:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-Intent = str  # one of INTENTS
-INTENTS = ("booking", "price", "reschedule", "cancel", "other")
+from domain import Intent
 
 _RESCHEDULE = re.compile(
     r"перенес|перенест|перезапис|перезапиш|поменять (время|дат|день|на)|поменяйте|другое время|другой день"
@@ -35,17 +34,17 @@ _BOOKING = re.compile(
 def find_intent(text: str, *, has_service: bool = False, has_time: bool = False) -> Intent:
     lowered = text.lower().replace("ё", "е").strip()
     if _RESCHEDULE.search(lowered):
-        return "reschedule"
+        return Intent.RESCHEDULE
     if _CANCEL.search(lowered):
-        return "cancel"
+        return Intent.CANCEL
     if _PRICE.search(lowered) and not re.search(r"сколько (по времени|ждать|длится|недел|минут)", lowered):
-        return "price"
+        return Intent.PRICE
     if _INFO.search(lowered):
-        return "other"
+        return Intent.OTHER
     if _PRICE_WEAK.search(lowered):
-        return "price"
+        return Intent.PRICE
     if _BOOKING.search(lowered):
-        return "booking"
+        return Intent.BOOKING
     if _THANKS.search(lowered):
-        return "other"
-    return "booking" if has_service or has_time else "other"
+        return Intent.OTHER
+    return Intent.BOOKING if has_service or has_time else Intent.OTHER

@@ -12,15 +12,14 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from qualifier.catalog import Service
+from domain import Service, WeekHours, is_open
 from qualifier.phone import mask_phones_in, normalize_phone
 from qualifier.result import Extraction
-from qualifier.when import OpenHours
 
 logger = logging.getLogger("qualifier.llm")
 
@@ -73,20 +72,13 @@ def _local(value: str | None, now: datetime) -> datetime | None:
     return parsed.replace(tzinfo=now.tzinfo) if parsed.tzinfo is None else parsed.astimezone(now.tzinfo)
 
 
-def _open_at(moment: datetime, hours: list[OpenHours | None]) -> bool:
-    opened = hours[moment.weekday()]
-    return (
-        opened is not None and opened[0] <= moment.time() and (moment.time() < opened[1] or opened[1] == time(23, 59))
-    )
-
-
 class LlmQualifier:
     def __init__(
         self,
         client: Any,  # openai.AsyncOpenAI; Any keeps the SDK out of the rules' import path
         model: str,
         services: list[Service],
-        hours: list[OpenHours | None],
+        hours: WeekHours,
         *,
         timeout: float = 8.0,
         observe: LlmObserver | None = None,
@@ -146,7 +138,7 @@ class LlmQualifier:
         if phone and not phone_in_text(phone, text):
             phone = None
         start, end = _local(answer.start, now), _local(answer.end, now)
-        if start is None or start <= now or not _open_at(start, self._hours):
+        if start is None or start <= now or not is_open(start, self._hours):
             start, end = None, None
         elif end is not None and (end <= start or end.date() < start.date()):
             end = None

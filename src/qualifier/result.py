@@ -7,8 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Slot = Literal["service", "time", "phone"]
-SLOTS: tuple[Slot, ...] = ("service", "time", "phone")
+from domain import SLOTS, Intent, Slot
 
 
 class Extraction(BaseModel):
@@ -19,7 +18,7 @@ class Extraction(BaseModel):
     time_end: datetime | None = None
     phone: str | None = None
     name: str | None = None
-    intent: str = "other"
+    intent: Intent = Intent.OTHER
     source: Literal["rules", "llm"] = "rules"
 
     @property

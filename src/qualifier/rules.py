@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from domain import WeekHours
 from qualifier.catalog import ServiceMatcher
 from qualifier.intent import find_intent
 from qualifier.names import find_name
 from qualifier.phone import find_phones
 from qualifier.result import Extraction
-from qualifier.when import OpenHours, parse_time
+from qualifier.when import parse_time
 
 
 class RuleQualifier:
-    def __init__(self, matcher: ServiceMatcher, hours: list[OpenHours | None]) -> None:
+    def __init__(self, matcher: ServiceMatcher, hours: WeekHours) -> None:
         self.matcher = matcher
         self.hours = hours
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-OpenHours = tuple[time, time]
+from domain import OpenHours, WeekHours
 
 MONTHS = {
     "январ": 1,
@@ -352,7 +352,7 @@ def _pick_hour(hour: int, minute: int, explicit: bool, opened: OpenHours | None)
     return hour
 
 
-def _last_open_day(first: date, last: date, hours: list[OpenHours | None]) -> date:
+def _last_open_day(first: date, last: date, hours: WeekHours) -> date:
     day = last
     while day > first and hours[day.weekday()] is None:
         day -= timedelta(days=1)
@@ -401,7 +401,7 @@ def _at_clock(
     return TimeSlot(start=start)
 
 
-def parse_time(text: str, now: datetime, hours: list[OpenHours | None]) -> TimeSlot | None:
+def parse_time(text: str, now: datetime, hours: WeekHours) -> TimeSlot | None:
     """The time a client asks for, or None when the text names none."""
     t = _norm(text)
     shifted = _shift(t, now)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.meta.graph import GraphClient
-from gateway.ports import Recipient, Reply
+from domain import Recipient, Reply
 
 MAX_BYTES = 1000
 MAX_QUICK_REPLIES, QUICK_REPLY_TITLE = 13, 20

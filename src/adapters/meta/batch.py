@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from gateway.events import InboundMessage
+from domain import InboundMessage
 
 logger = logging.getLogger("adapters.meta")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from gateway.ports import CredentialsRejected, SendError, SendRejected, SendRetryable, WindowClosed
+from domain import CredentialsRejected, SendError, SendRejected, SendRetryable, WindowClosed
 
 logger = logging.getLogger("adapters.meta.graph")
 

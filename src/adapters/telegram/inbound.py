@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from aiogram.types import CallbackQuery, Message, Update
 from pydantic import ValidationError
 
-from gateway.events import Attribution, Channel, InboundMessage
+from domain import Attribution, Channel, InboundMessage
 
 
 class MalformedUpdate(ValueError):

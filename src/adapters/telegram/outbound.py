@@ -24,7 +24,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from gateway.ports import CredentialsRejected, Recipient, Reply, SendRejected, SendRetryable
+from domain import CredentialsRejected, Recipient, Reply, SendRejected, SendRetryable
 
 MAX_TEXT = 4096
 

@@ -15,7 +15,7 @@ from adapters.meta.batch import (
     meta_time,
     text_of,
 )
-from gateway.events import Attribution, Channel, InboundMessage
+from domain import Attribution, Channel, InboundMessage
 
 logger = logging.getLogger("adapters.whatsapp")
 

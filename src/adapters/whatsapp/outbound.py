@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.meta.graph import GraphClient
-from gateway.ports import Recipient, Reply
+from domain import Recipient, Reply
 
 MAX_TEXT = 4096
 MAX_BUTTONS, BUTTON_TITLE = 3, 20

@@ -1,0 +1,34 @@
+"""The shared kernel: the types every part of lead-gateway speaks. Imports nothing of ours and does no I/O."""
+
+from domain.catalog import Service
+from domain.channels import Channel, conversation_key
+from domain.conversation import SLOTS, Intent, Slot
+from domain.messages import UTM_FIELDS, Attribution, InboundMessage
+from domain.replies import Choice, Recipient, Reply
+from domain.schedule import OpenHours, WeekHours, hours_on, is_open
+from domain.sending import CredentialsRejected, Sender, SendError, SendRejected, SendRetryable, WindowClosed
+
+__all__ = [
+    "SLOTS",
+    "UTM_FIELDS",
+    "Attribution",
+    "Channel",
+    "Choice",
+    "CredentialsRejected",
+    "InboundMessage",
+    "Intent",
+    "OpenHours",
+    "Recipient",
+    "Reply",
+    "SendError",
+    "SendRejected",
+    "SendRetryable",
+    "Sender",
+    "Service",
+    "Slot",
+    "WeekHours",
+    "WindowClosed",
+    "conversation_key",
+    "hours_on",
+    "is_open",
+]

@@ -1,0 +1,18 @@
+"""The channels a client can write through, and the key that names one conversation on one."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    """Every channel the gateway knows; the one list of them (config, routes and CRM read it from here)."""
+
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+    INSTAGRAM = "instagram"
+
+
+def conversation_key(tenant: str, channel: Channel, chat_id: str) -> str:
+    """`tenant:channel:chat`: a conversation's name in Redis keys, the deal's ORIGIN_ID and the logs."""
+    return f"{tenant}:{channel.value}:{chat_id}"

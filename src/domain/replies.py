@@ -1,0 +1,26 @@
+"""What the bot says: a reply with its choices, and whom it goes to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    payload: str  # comes back as InboundMessage.button when pressed
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    choices: tuple[Choice, ...] = ()
+    ask_phone: bool = False  # offer the platform's share-my-number button where there is one
+    phone_button: str = "📱 Отправить номер"
+    slot: str | None = field(default=None, compare=False)  # which slot this reply asks for
+
+
+@dataclass(frozen=True)
+class Recipient:
+    chat_id: str
+    phone: str | None = None  # the platform's own phone address (WhatsApp wa_id, E.164), if known

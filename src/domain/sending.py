@@ -1,0 +1,50 @@
+"""How a reply leaves: the port every channel's sender fills, and what can go wrong.
+
+SendError
+ ├── SendRetryable          transient: try again (after `retry_after` if the platform said)
+ └── SendRejected           for good: never retried
+      ├── WindowClosed        the platform's 24-hour window is closed
+      └── CredentialsRejected the channel's token is expired or revoked
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Protocol
+
+from domain.replies import Recipient, Reply
+
+
+class SendError(Exception):
+    """A reply could not be sent."""
+
+
+class SendRetryable(SendError):
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class SendRejected(SendError):
+    """The platform refused for good (bot blocked, chat gone, window closed): do not retry."""
+
+
+class WindowClosed(SendRejected):
+    """The platform's customer-service window (24 h after the client's last message) is closed."""
+
+
+class CredentialsRejected(SendRejected):
+    """The channel's token is expired or revoked: nothing is sent until an operator fixes it."""
+
+
+class Sender(Protocol):
+    # How long after the client's last message free-form replies are allowed; None: no limit.
+    window: timedelta | None
+
+    async def send(self, to: Recipient, reply: Reply) -> None: ...
+
+    async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
+        """What the platform allows once the window is closed (an approved template); True if sent."""
+        ...
+
+    async def acknowledge_button(self, callback_id: str) -> None: ...

@@ -1,0 +1,228 @@
+"""The composition root: every client built once from the config and handed to whoever needs it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool
+
+from adapters.instagram.outbound import InstagramSender
+from adapters.meta.graph import GraphClient
+from adapters.telegram.outbound import TelegramSender, make_bot
+from adapters.whatsapp.outbound import WhatsAppSender
+from bitrix.batcher import Batcher
+from bitrix.client import BitrixClient, make_http_client
+from bitrix.limiter import LeakyBucket
+from bitrix.sandbox import Sandbox
+from domain import Recipient, Reply, Sender, SendRejected
+from gateway.metrics import Metrics
+from gateway.sandbox.telegram import TelegramSandbox
+from gateway.settings import AppConfig, LlmConfig, TenantConfig, Texts
+from gateway.store import health, keys
+from gateway.store.queue import Intake
+from gateway.usecases.conversation import ConversationContext
+from gateway.usecases.crm_sync import CrmContext
+from gateway.usecases.dialogue import Dialogue
+from qualifier.catalog import ServiceMatcher
+from qualifier.llm import LlmObserver, LlmQualifier
+from qualifier.pipeline import Qualifier
+from qualifier.rules import RuleQualifier
+
+logger = logging.getLogger("gateway.bootstrap")
+
+SANDBOX_USER, SANDBOX_CODE = "1", "sandbox"
+
+
+def job_serializer(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, default=str).encode()
+
+
+def job_deserializer(raw: bytes) -> Any:
+    return json.loads(raw)
+
+
+def connect_redis(url: str) -> ArqRedis:
+    """A pool that connects lazily: building it touches no network."""
+    pool = ConnectionPool.from_url(url, socket_connect_timeout=5, socket_timeout=10, health_check_interval=30)
+    return ArqRedis(pool, job_serializer=job_serializer, job_deserializer=job_deserializer)
+
+
+class NoChannel:
+    """A sender for a tenant without that channel configured: refuses loudly."""
+
+    window: timedelta | None = None
+
+    async def send(self, to: Recipient, reply: Reply) -> None:
+        raise SendRejected("channel not configured for this tenant")
+
+    async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
+        return False
+
+    async def acknowledge_button(self, callback_id: str) -> None:
+        return None
+
+
+@dataclass
+class TenantServices:
+    id: str
+    config: TenantConfig
+    matcher: ServiceMatcher
+    qualifier: Qualifier
+    dialogue: Dialogue
+    bitrix: BitrixClient
+    bucket: LeakyBucket
+    crm: Batcher  # shared by the tenants of one portal
+    senders: dict[str, Sender]
+
+    def services_by_id(self) -> dict[str, str]:
+        return {s.id: s.name for s in self.matcher.services}
+
+
+@dataclass
+class Runtime:
+    config: AppConfig
+    redis: ArqRedis
+    http: httpx.AsyncClient
+    metrics: Metrics
+    tenants: dict[str, TenantServices]
+    intake: Intake
+    health: health.Recorder
+    bitrix_sandbox: Sandbox | None = None
+    telegram_sandbox: TelegramSandbox | None = None
+    _closers: list[Any] = field(default_factory=list)
+
+    def conversation_context(self, tenant: str, channel: str) -> ConversationContext:
+        t = self.tenants[tenant]
+        return ConversationContext(
+            redis=self.redis,
+            tenant=t.config,
+            qualifier=t.qualifier,
+            dialogue=t.dialogue,
+            sender=t.senders.get(channel, NoChannel()),
+            llm_calls_per_hour=self.config.llm.calls_per_conversation_hour if self.config.llm else 0,
+            replies_per_minute=self.config.limits.replies_per_conversation_minute,
+        )
+
+    def crm_context(self, tenant: str) -> CrmContext:
+        t = self.tenants[tenant]
+        return CrmContext(redis=self.redis, crm=t.crm, tenant=t.config, service_names=t.services_by_id())
+
+    async def close(self) -> None:
+        for closer in self._closers:
+            await closer()
+        await self.http.aclose()
+        await self.redis.aclose()
+
+
+def build_runtime(
+    config: AppConfig,
+    redis_url: str,
+    *,
+    sandbox_base: str,
+    http: httpx.AsyncClient | None = None,
+    bitrix_sandbox: Sandbox | None = None,
+    telegram_sandbox: TelegramSandbox | None = None,
+) -> Runtime:
+    """Build every client; nothing connects until first used."""
+    redis = connect_redis(redis_url)
+    metrics = Metrics()
+    http = http or make_http_client()
+    runtime = Runtime(
+        config=config,
+        redis=redis,
+        http=http,
+        metrics=metrics,
+        tenants={},
+        intake=Intake(redis, config.queue.dedupe_days * 24 * 3600),
+        health=health.Recorder(redis),
+        bitrix_sandbox=bitrix_sandbox,
+        telegram_sandbox=telegram_sandbox,
+    )
+    llm_client = make_llm_client(config.llm) if config.llm is not None else None
+    if llm_client is not None:
+        runtime._closers.append(llm_client.close)
+
+    def observe_llm(outcome: str, prompt_tokens: int, completion_tokens: int) -> None:
+        metrics.llm_calls.labels(outcome).inc()
+        metrics.llm_tokens.labels("prompt").inc(prompt_tokens)
+        metrics.llm_tokens.labels("completion").inc(completion_tokens)
+
+    batchers: dict[str, Batcher] = {}  # one per webhook: requests to a portal coalesce
+    for tenant_id, tenant in config.tenants.items():
+        services = tenant.services()
+        matcher = ServiceMatcher(services)
+        hours = tenant.opening_hours()
+        webhook_url = tenant.bitrix.webhook_url or f"{sandbox_base}/sandbox/bitrix/rest/{SANDBOX_USER}/{SANDBOX_CODE}/"
+        # One bucket per portal: tenants sharing a portal share its budget.
+        bucket = LeakyBucket(
+            redis,
+            keys.bitrix_bucket(webhook_url.split("/rest/")[0]),
+            tenant.bitrix.rate_limit.burst,
+            tenant.bitrix.rate_limit.per_second,
+        )
+        bitrix = BitrixClient(
+            webhook_url,
+            http,
+            bucket,
+            observe=lambda method, outcome: metrics.bitrix_calls.labels(method, outcome).inc(),
+        )
+        crm = batchers.get(webhook_url)
+        if crm is None:
+            crm = batchers[webhook_url] = Batcher(bitrix, bucket)
+            runtime._closers.append(crm.close)
+        senders: dict[str, Sender] = {}
+        channels = tenant.channels
+        if channels.telegram is not None:
+            tg = TelegramSender(make_bot(channels.telegram.bot_token, channels.telegram.api_base))
+            senders["telegram"] = tg
+            runtime._closers.append(tg.close)
+        if channels.whatsapp is not None:
+            wa = channels.whatsapp
+            template = (wa.window_template.name, wa.window_template.language) if wa.window_template else None
+            senders["whatsapp"] = WhatsAppSender(
+                GraphClient(http, wa.api_base, wa.access_token), wa.phone_number_id, template
+            )
+        if channels.instagram is not None:
+            ig = channels.instagram
+            senders["instagram"] = InstagramSender(GraphClient(http, ig.api_base, ig.access_token), ig.account_id)
+        runtime.tenants[tenant_id] = TenantServices(
+            id=tenant_id,
+            config=tenant,
+            matcher=matcher,
+            qualifier=build_qualifier(tenant, matcher, config.llm, llm_client, observe_llm),
+            dialogue=Dialogue(services, hours, Texts(**tenant.texts)),
+            bitrix=bitrix,
+            bucket=bucket,
+            crm=crm,
+            senders=senders,
+        )
+    return runtime
+
+
+def make_llm_client(config: LlmConfig) -> Any:
+    """One OpenAI-compatible client for the process; it connects on first use."""
+    from openai import AsyncOpenAI
+
+    # No SDK retries: a slow model must not hold a reply back; the rules answer instead.
+    return AsyncOpenAI(api_key=config.api_key, base_url=config.base_url, max_retries=0, timeout=config.timeout_seconds)
+
+
+def build_qualifier(
+    tenant: TenantConfig,
+    matcher: ServiceMatcher,
+    llm: LlmConfig | None,
+    client: Any,
+    observe: LlmObserver | None = None,
+) -> Qualifier:
+    hours = tenant.opening_hours()
+    rules = RuleQualifier(matcher, hours)
+    if llm is None or client is None:
+        return Qualifier(rules)
+    model = LlmQualifier(client, llm.model, matcher.services, hours, timeout=llm.timeout_seconds, observe=observe)
+    return Qualifier(rules, model)

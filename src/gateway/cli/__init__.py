@@ -1,0 +1,1 @@
+"""Entry points for a terminal: `lead-gateway` and its subcommands."""

@@ -1,0 +1,81 @@
+"""`lead-gateway check`: reach Redis, each portal and each channel; a table, exit 1 on any failure."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from redis.exceptions import RedisError
+
+from adapters.meta.graph import GraphClient
+from adapters.telegram.errors import TelegramAPIError, TelegramNetworkError
+from adapters.telegram.outbound import make_bot
+from bitrix.client import BitrixClient, make_http_client
+from bitrix.errors import BitrixError
+from domain import SendError
+from gateway.bootstrap import connect_redis
+from gateway.settings import AppConfig
+
+
+async def _redis(config: AppConfig) -> tuple[str, bool, str]:
+    if not config.redis_url:
+        return "redis", True, "embedded (started by run/serve/worker)"
+    redis = connect_redis(config.redis_url)
+    try:
+        await asyncio.wait_for(redis.ping(), timeout=5)
+        return "redis", True, "reachable"
+    except (RedisError, OSError, TimeoutError) as exc:
+        return "redis", False, f"unreachable: {type(exc).__name__}"
+    finally:
+        await redis.aclose()
+
+
+async def _bitrix(tenant: str, url: str | None) -> tuple[str, bool, str]:
+    name = f"{tenant}: bitrix24"
+    if url is None:
+        return name, True, "built-in sandbox portal"
+    async with make_http_client() as http:
+        try:
+            mode = (await BitrixClient(url, http).call("crm.settings.mode.get")).result
+        except BitrixError as exc:
+            return name, False, f"{exc.code or 'error'}: {exc.description}"[:120]
+    return name, True, f"reachable, CRM mode {'classic' if mode == 1 else 'simple'}"
+
+
+async def _telegram(tenant: str, token: str, api_base: str) -> tuple[str, bool, str]:
+    bot = make_bot(token, api_base, timeout=10)
+    try:
+        me = await bot.get_me()
+        return f"{tenant}: telegram", True, f"bot @{me.username}"
+    except (TelegramAPIError, TelegramNetworkError) as exc:
+        return f"{tenant}: telegram", False, f"{type(exc).__name__}"
+    finally:
+        await bot.session.close()
+
+
+async def _graph(tenant: str, channel: str, api_base: str, token: str, node: str) -> tuple[str, bool, str]:
+    name = f"{tenant}: {channel}"
+    async with make_http_client() as http:
+        try:
+            found = await GraphClient(http, api_base, token).get(node, {"fields": "id"})
+        except SendError as exc:
+            return name, False, str(exc)[:120]
+    return name, True, f"token accepted for {found.get('id', node)}"
+
+
+async def run_checks(config: AppConfig) -> int:
+    checks = [_redis(config)]
+    for tenant_id, tenant in config.tenants.items():
+        checks.append(_bitrix(tenant_id, tenant.bitrix.webhook_url))
+        if tenant.channels.telegram is not None:
+            tg = tenant.channels.telegram
+            checks.append(_telegram(tenant_id, tg.bot_token, tg.api_base))
+        if (wa := tenant.channels.whatsapp) is not None:
+            checks.append(_graph(tenant_id, "whatsapp", wa.api_base, wa.access_token, wa.phone_number_id))
+        if (ig := tenant.channels.instagram) is not None:
+            checks.append(_graph(tenant_id, "instagram", ig.api_base, ig.access_token, ig.account_id))
+    rows = [("config", True, "valid"), *await asyncio.gather(*checks)]
+    width = max(len(r[0]) for r in rows)
+    for name, ok, detail in rows:
+        sys.stdout.write(f"{name:<{width}}  {'OK  ' if ok else 'FAIL'}  {detail}\n")
+    return 0 if all(ok for _, ok, _ in rows) else 1

@@ -1,0 +1,270 @@
+"""`lead-gateway`: run, serve, worker, check, qualify, sandbox, dlq."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gateway.logs import configure_logging
+from gateway.settings import AppConfig, ConfigError, load_config, resolve_config_path
+
+logger = logging.getLogger("gateway.cli.main")
+
+DATA_DIR_ENV = "LEAD_GATEWAY_DATA_DIR"
+SANDBOX_URL_ENV = "LEAD_GATEWAY_SANDBOX_URL"
+
+
+def _load(args: argparse.Namespace) -> AppConfig:
+    path = resolve_config_path(args.config)
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"lead-gateway: invalid config {path}:", file=sys.stderr)  # noqa: T201
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)  # noqa: T201
+        raise SystemExit(2) from None
+
+
+def _redis_url(config: AppConfig) -> tuple[str, object | None]:
+    """The configured Redis, or an embedded one started now (returned so it can be stopped)."""
+    if config.redis_url:
+        return config.redis_url, None
+    from gateway.cli.embedded_redis import EmbeddedRedis
+
+    embedded = EmbeddedRedis(Path(os.environ.get(DATA_DIR_ENV, ".lead-gateway")))
+    url = embedded.start()
+    logger.info("no redis_url in the config: using the embedded redis (%s)", embedded.data_dir)
+    return url, embedded
+
+
+def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
+    import uvicorn
+
+    from bitrix.sandbox import Sandbox
+    from gateway.bootstrap import build_runtime
+    from gateway.http.app import AppOptions, create_app
+    from gateway.sandbox.telegram import TelegramSandbox
+
+    config = _load(args)
+    redis_url, embedded = _redis_url(config)
+    local_base = f"http://127.0.0.1:{args.port}"
+    uses_bitrix_sandbox = any(t.bitrix.webhook_url is None for t in config.tenants.values())
+    uses_telegram_sandbox = any(
+        t.channels.telegram is not None and "/sandbox/telegram" in t.channels.telegram.api_base
+        for t in config.tenants.values()
+    )
+    runtime = build_runtime(
+        config,
+        redis_url,
+        sandbox_base=local_base,
+        bitrix_sandbox=Sandbox() if uses_bitrix_sandbox else None,
+        telegram_sandbox=TelegramSandbox() if uses_telegram_sandbox else None,
+    )
+    if uses_bitrix_sandbox:
+        logger.info("tenants without bitrix.webhook_url use the sandbox portal: %s/sandbox/bitrix/deals", local_base)
+    app = create_app(runtime, AppOptions(with_worker=with_worker))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=args.host, port=args.port, log_config=None, proxy_headers=True, server_header=False)
+    )
+    try:
+        server.run()
+    finally:
+        if embedded is not None:
+            embedded.stop()  # type: ignore[attr-defined]
+    return 0 if server.started else 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _serve(args, with_worker=True)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    return _serve(args, with_worker=False)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from gateway.bootstrap import build_runtime
+    from gateway.jobs.worker import build_workers, run_workers
+
+    config = _load(args)
+    redis_url, embedded = _redis_url(config)
+    sandbox_base = os.environ.get(SANDBOX_URL_ENV, "http://127.0.0.1:8000")
+
+    async def main() -> None:
+        runtime = build_runtime(config, redis_url, sandbox_base=sandbox_base)
+        workers = build_workers(runtime, handle_signals=True)
+        try:
+            await run_workers(workers)
+        finally:
+            for worker in workers:
+                await worker.close()
+            await runtime.close()
+
+    try:
+        asyncio.run(main())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass
+    finally:
+        if embedded is not None:
+            embedded.stop()  # type: ignore[attr-defined]
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bitrix.sandbox import Faults, Sandbox
+
+    sandbox = Sandbox(
+        burst=args.burst,
+        per_second=args.per_second,
+        faults=Faults(error_rate=args.error_rate, latency_ms=args.latency_ms),
+    )
+    print(f"Bitrix24 sandbox: webhook_url http://{args.host}:{args.port}/rest/1/sandbox/", file=sys.stderr)  # noqa: T201
+    uvicorn.run(sandbox.app, host=args.host, port=args.port, log_config=None)
+    return 0
+
+
+def cmd_qualify(args: argparse.Namespace) -> int:
+    from gateway.cli.qualify import qualify_lines
+
+    config = _load(args)
+    if args.tenant not in config.tenants:
+        print(f"lead-gateway: no tenant {args.tenant!r} in the config", file=sys.stderr)  # noqa: T201
+        return 2
+    tenant = config.tenants[args.tenant]
+    now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=tenant.tz)
+
+    async def run() -> None:
+        async for fields in qualify_lines(tenant, sys.stdin, now, config.llm):
+            sys.stdout.write(json.dumps(fields, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from gateway.cli.check import run_checks
+
+    config = _load(args)
+    return asyncio.run(run_checks(config))
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from gateway.bootstrap import connect_redis
+    from gateway.store import dlq
+
+    config = _load(args)
+    redis_url, embedded = _redis_url(config)
+
+    async def main() -> int:
+        redis = connect_redis(redis_url)
+        try:
+            if args.action == "list":
+                for entry in await dlq.entries(redis, args.tenant):
+                    print(json.dumps(entry, ensure_ascii=False))  # noqa: T201
+                return 0
+            count = await dlq.replay(redis, args.tenant)
+            print(f"replayed {count} job(s)", file=sys.stderr)  # noqa: T201
+            return 0
+        finally:
+            await redis.aclose()
+
+    try:
+        return asyncio.run(main())
+    finally:
+        if embedded is not None:
+            embedded.stop()  # type: ignore[attr-defined]
+
+
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    """For a container's HEALTHCHECK: the HTTP roles answer /healthz; a worker renews its heartbeat."""
+    import urllib.error
+    import urllib.request
+
+    from gateway.bootstrap import connect_redis
+    from gateway.store import keys
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{args.port}/healthz", timeout=2) as response:
+            return 0 if response.status == 200 else 1
+    except urllib.error.URLError:
+        pass  # nothing listens: a worker container
+    config = _load(args)
+    if not config.redis_url:
+        return 1
+
+    async def beating() -> bool:
+        redis = connect_redis(config.redis_url or "")
+        try:
+            return bool(await redis.exists(keys.WORKER_HEARTBEAT))
+        finally:
+            await redis.aclose()
+
+    try:
+        return 0 if asyncio.run(beating()) else 1
+    except OSError:
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lead-gateway", description=__doc__)
+    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", help="config file (default $LEAD_GATEWAY_CONFIG, then ./lead-gateway.yaml)")
+        return p
+
+    for name, func, help_text in (
+        ("run", cmd_run, "HTTP API and worker in one process"),
+        ("serve", cmd_serve, "HTTP API only"),
+    ):
+        p = with_config(sub.add_parser(name, help=help_text))
+        p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        p.set_defaults(func=func)
+    with_config(sub.add_parser("worker", help="queue worker only")).set_defaults(func=cmd_worker)
+    with_config(sub.add_parser("check", help="validate config, reach Redis, Bitrix24, channels")).set_defaults(
+        func=cmd_check
+    )
+    q = with_config(sub.add_parser("qualify", help="extract fields from messages on stdin"))
+    q.add_argument("--tenant", required=True)
+    q.add_argument("--now", help="ISO time to resolve 'завтра' etc. against (default: now)")
+    q.set_defaults(func=cmd_qualify)
+    s = sub.add_parser("sandbox", help="a local Bitrix24 portal emulator")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8081)
+    s.add_argument("--burst", type=int, default=50)
+    s.add_argument("--per-second", type=float, default=2.0)
+    s.add_argument("--error-rate", type=float, default=0.0)
+    s.add_argument("--latency-ms", type=float, default=0.0)
+    s.set_defaults(func=cmd_sandbox)
+    h = with_config(sub.add_parser("healthcheck", help="exit 0 if this container's role is healthy"))
+    h.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    h.set_defaults(func=cmd_healthcheck)
+    d = with_config(sub.add_parser("dlq", help="list or replay work that failed for good"))
+    d.add_argument("action", choices=["list", "replay"])
+    d.add_argument("--tenant")
+    d.set_defaults(func=cmd_dlq)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,79 @@
+"""The FastAPI app: routes, error envelope, sandboxes, and (for `run`) the in-process worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.bootstrap import Runtime
+from gateway.http.errors import ApiError, api_error_handler, http_error_handler
+from gateway.http.routes import bitrix as routes_bitrix
+from gateway.http.routes import meta as routes_meta
+from gateway.http.routes import ops as routes_ops
+from gateway.http.routes import telegram as routes_telegram
+from gateway.jobs.polling import start_pollers
+from gateway.jobs.worker import build_workers, run_workers
+
+logger = logging.getLogger("gateway.http.app")
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    with_worker: bool = False  # `run`: the worker shares this process and event loop
+    with_polling: bool = True  # tenants whose Telegram mode is polling
+    retry_base: float = 1.0
+    shutdown_grace: float = 10.0
+
+
+def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
+    options = options or AppOptions()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.runtime = runtime
+        tasks: list[asyncio.Task[None]] = []
+        workers = []
+        if options.with_worker:
+            workers = build_workers(runtime, handle_signals=False, retry_base=options.retry_base)
+            app.state.worker_task = asyncio.create_task(run_workers(workers), name="arq-workers")
+            tasks.append(app.state.worker_task)
+        if options.with_polling:
+            tasks.extend(start_pollers(runtime))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            in_flight = [task for worker in workers for task in worker.tasks.values()]
+            if in_flight:
+                # let jobs in flight finish; anything cut off is retried from the queue later
+                await asyncio.wait(in_flight, timeout=options.shutdown_grace)
+            if tasks:
+                await asyncio.wait(tasks, timeout=options.shutdown_grace)
+            # bounded: a connection stuck mid-command must not keep the process from exiting
+            try:
+                await asyncio.wait_for(runtime.close(), timeout=options.shutdown_grace)
+            except TimeoutError:
+                logger.warning("shutdown: clients did not close in %.0f s", options.shutdown_grace)
+
+    app = FastAPI(
+        title="lead-gateway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
+    app.state.runtime = runtime
+    app.add_exception_handler(ApiError, api_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.include_router(routes_telegram.router)
+    app.include_router(routes_meta.router)
+    app.include_router(routes_bitrix.router)
+    app.include_router(routes_ops.router)
+    if runtime.bitrix_sandbox is not None:
+        app.mount("/sandbox/bitrix", runtime.bitrix_sandbox.app)
+    if runtime.telegram_sandbox is not None:
+        app.mount("/sandbox/telegram", runtime.telegram_sandbox.app)
+    return app

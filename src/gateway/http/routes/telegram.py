@@ -1,0 +1,50 @@
+"""POST /webhooks/{tenant}/telegram: check the secret, parse, dedupe, queue, answer."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from adapters.telegram.inbound import Ignored, MalformedUpdate, parse_update
+from gateway.bootstrap import Runtime
+from gateway.http.errors import ApiError, read_body
+from gateway.http.webhooks import channel_config, counting_refusals, queued
+from gateway.settings import TelegramConfig
+
+router = APIRouter()
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
+
+
+@router.post("/webhooks/{tenant}/telegram", summary="Telegram Bot API webhook")
+async def telegram_webhook(tenant: str, request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    metrics = runtime.metrics.webhooks
+    with counting_refusals(runtime, tenant, "telegram"):
+        telegram = channel_config(runtime, tenant, "telegram")
+        assert isinstance(telegram, TelegramConfig)  # noqa: S101 - the channel named above
+        if telegram.secret_token is None:
+            raise ApiError(404, "channel_not_configured", "this tenant's Telegram bot uses polling")
+        given = request.headers.get(SECRET_HEADER)
+        if given is None:
+            raise ApiError(401, "missing_secret", f"{SECRET_HEADER} header is required")
+        if not secrets.compare_digest(given.encode(), telegram.secret_token.encode()):
+            raise ApiError(403, "bad_secret", f"{SECRET_HEADER} does not match")
+        body = await read_body(request, runtime.config.max_body_bytes)
+        try:
+            raw = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ApiError(400, "malformed_body", "body is not JSON") from None
+        try:
+            parsed = parse_update(raw, tenant, datetime.now(UTC))
+        except MalformedUpdate as exc:
+            raise ApiError(400, "malformed_body", str(exc)) from None
+        if isinstance(parsed, Ignored):
+            metrics.labels(tenant, "telegram", "ignored").inc()
+            return JSONResponse({"ok": True, "status": "ignored", "reason": parsed.reason})
+        outcome = await queued(runtime.intake.accept(parsed))
+    metrics.labels(tenant, "telegram", outcome.value).inc()
+    return JSONResponse({"ok": True, "status": outcome.value})

@@ -1,0 +1,209 @@
+"""The arq worker: jobs, and the one retry policy (backoff, then the dead-letter queue)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from arq import Retry
+from arq.worker import Worker, func
+from pydantic import ValidationError
+from redis.exceptions import LockError, RedisError
+
+from bitrix.errors import BitrixAuthError, BitrixRetryable, OperationTimeLimit
+from domain import InboundMessage, SendRejected, SendRetryable
+from gateway.bootstrap import Runtime
+from gateway.logs import log_context
+from gateway.store import dlq, keys
+from gateway.store.queue import (
+    CRM_QUEUE,
+    HANDLE_BITRIX_EVENT,
+    HANDLE_INBOUND,
+    INBOUND_QUEUE,
+    JOB_EXPIRES_SECONDS,
+    QUEUE_OF,
+    SYNC_CRM,
+)
+from gateway.store.redis_result import result
+from gateway.usecases.conversation import CREDENTIALS_REJECTED, REPLAYED, SENT, handle_message
+from gateway.usecases.crm_sync import forget_deal, sync_conversation
+
+logger = logging.getLogger("gateway.jobs.worker")
+
+TRANSIENT = (SendRetryable, BitrixRetryable, LockError, RedisError, OSError, TimeoutError)
+HEARTBEAT_SECONDS = 10
+MAX_BACKOFF_SECONDS = 300.0  # a recovered portal is drained within five minutes
+# Seconds a job may run before it is retried. A Bitrix24 request may take 60 s; arq's own timeout is
+# 10 s longer, and a crashed worker's jobs are picked up again once that plus 10 s has passed.
+JOB_DEADLINES = {HANDLE_INBOUND: 50.0, SYNC_CRM: 90.0, HANDLE_BITRIX_EVENT: 30.0}
+
+
+def backoff_seconds(attempt: int, base: float, hint: float | None = None) -> float:
+    if hint is not None and hint > 0:
+        return hint
+    # jitter keeps a burst of failed jobs from hammering the portal in step
+    return float(min(base * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS) * (0.75 + random.random() / 2))  # noqa: S311
+
+
+async def _guarded(
+    ctx: dict[str, Any], function: str, args: list[Any], tenant: str, work: Callable[[], Awaitable[str]]
+) -> str:
+    runtime: Runtime = ctx["runtime"]
+    attempt = int(ctx.get("job_try", 1))
+    limit = runtime.config.queue.max_attempts
+    try:
+        # Our own deadline, inside arq's: a job arq times out is not retried, one we time out is.
+        async with asyncio.timeout(JOB_DEADLINES[function]):
+            outcome = await work()
+    except TRANSIENT as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        if attempt >= limit:
+            await dlq.park(runtime.redis, function, args, tenant, reason, attempt)
+            runtime.metrics.jobs.labels(function, "dead_letter").inc()
+            logger.error("%s parked after %d attempts: %s", function, attempt, reason)
+            return "parked"
+        hint = getattr(exc, "retry_after", None)
+        if isinstance(exc, OperationTimeLimit) and exc.reset_at:
+            hint = max(exc.reset_at - datetime.now(UTC).timestamp(), 1.0)
+        runtime.metrics.jobs.labels(function, "retry").inc()
+        logger.warning("%s attempt %d failed, retrying: %s", function, attempt, reason)
+        raise Retry(defer=backoff_seconds(attempt, ctx["retry_base"], hint)) from exc
+    except (BitrixAuthError, ValidationError, SendRejected) as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        await dlq.park(runtime.redis, function, args, tenant, reason, attempt)
+        runtime.metrics.jobs.labels(function, "dead_letter").inc()
+        logger.error("%s parked, not retryable: %s", function, reason)
+        return "parked"
+    runtime.metrics.jobs.labels(function, outcome).inc()
+    return outcome
+
+
+async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
+    runtime: Runtime = ctx["runtime"]
+    tenant = str(payload.get("tenant", "?"))
+
+    async def work() -> str:
+        event = InboundMessage.model_validate(payload)
+        with log_context(tenant=event.tenant, conversation=event.conversation_key, event_id=event.dedupe_key):
+            return await _handle(runtime, event)
+
+    return await _guarded(ctx, HANDLE_INBOUND, [payload], tenant, work)
+
+
+async def _handle(runtime: Runtime, event: InboundMessage) -> str:
+    if event.tenant not in runtime.tenants:
+        raise SendRejected(f"tenant {event.tenant!r} is no longer configured")
+    conversation = runtime.conversation_context(event.tenant, event.channel.value)
+
+    async def queue_crm_sync() -> None:
+        # One job id per timeline length: a re-run after a crash finds the job already there.
+        entries = await result(runtime.redis.llen(keys.timeline(event.conversation_key)))
+        await runtime.redis.enqueue_job(
+            SYNC_CRM,
+            event.tenant,
+            event.conversation_key,
+            _job_id=f"crm:{event.conversation_key}:{entries}",
+            _queue_name=CRM_QUEUE,
+            _expires=JOB_EXPIRES_SECONDS,
+        )
+
+    outcome = await handle_message(conversation, event, datetime.now(UTC), queue_crm_sync)
+    if outcome in (SENT, CREDENTIALS_REJECTED):
+        await runtime.health.record(event.tenant, event.channel.value, outcome == SENT, outcome)
+    if outcome != REPLAYED:
+        runtime.metrics.replies.labels(event.channel.value, outcome).inc()
+    if outcome == SENT:
+        runtime.metrics.first_reply_seconds.labels(event.channel.value).observe(
+            (datetime.now(UTC) - event.received_at).total_seconds()
+        )
+    return "replayed" if outcome == REPLAYED else "done"
+
+
+async def sync_crm(ctx: dict[str, Any], tenant: str, conversation_key: str) -> str:
+    runtime: Runtime = ctx["runtime"]
+
+    async def work() -> str:
+        if tenant not in runtime.tenants:
+            raise SendRejected(f"tenant {tenant!r} is no longer configured")
+        with log_context(tenant=tenant, conversation=conversation_key):
+            return await _sync(runtime, tenant, conversation_key)
+
+    return await _guarded(ctx, SYNC_CRM, [tenant, conversation_key], tenant, work)
+
+
+async def _sync(runtime: Runtime, tenant: str, conversation_key: str) -> str:
+    async with runtime.redis.lock(keys.crm_lock(conversation_key), timeout=120, blocking_timeout=130):
+        try:
+            link = await sync_conversation(runtime.crm_context(tenant), conversation_key)
+        except BitrixAuthError as exc:
+            await runtime.health.record(tenant, "bitrix", False, f"{exc.code}: {exc.description}"[:200])
+            raise
+    await runtime.health.record(tenant, "bitrix", True, "synced")
+    return "done" if link else "no_conversation"
+
+
+async def handle_bitrix_event(ctx: dict[str, Any], tenant: str, event: str, entity_id: int) -> str:
+    runtime: Runtime = ctx["runtime"]
+
+    async def work() -> str:
+        with log_context(tenant=tenant, event_id=f"{event}:{entity_id}"):
+            if event == "ONCRMDEALDELETE":
+                conv = await forget_deal(runtime.redis, tenant, entity_id)
+                logger.info(
+                    "deal %s deleted in Bitrix24; %s", entity_id, f"unlinked from {conv}" if conv else "not ours"
+                )
+                return "done" if conv else "not_ours"
+            return "ignored"
+
+    return await _guarded(ctx, HANDLE_BITRIX_EVENT, [tenant, event, entity_id], tenant, work)
+
+
+def build_workers(runtime: Runtime, *, handle_signals: bool = True, retry_base: float = 1.0) -> list[Worker]:
+    """One worker per queue, so a CRM backlog never delays a reply; run them side by side."""
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        ctx["runtime"] = runtime
+        ctx["retry_base"] = retry_base
+
+    attempts = runtime.config.queue.max_attempts + 1  # our policy parks before arq gives up
+    functions = {HANDLE_INBOUND: handle_inbound, SYNC_CRM: sync_crm, HANDLE_BITRIX_EVENT: handle_bitrix_event}
+    jobs: dict[str, list[Any]] = {INBOUND_QUEUE: [], CRM_QUEUE: []}
+    for name, coroutine in functions.items():
+        jobs[QUEUE_OF[name]].append(
+            func(coroutine, name=name, max_tries=attempts, timeout=JOB_DEADLINES[name] + 10)  # type: ignore[arg-type]
+        )
+    return [
+        Worker(
+            functions=queue_jobs,
+            queue_name=queue,
+            redis_pool=runtime.redis,
+            on_startup=on_startup,
+            handle_signals=handle_signals and queue == INBOUND_QUEUE,  # one set of signal handlers
+            max_jobs=runtime.config.queue.max_jobs,
+            # a client waits on the inbound queue, nobody on the CRM one: poll the first often, the second calmly
+            poll_delay=0.02 if queue == INBOUND_QUEUE else 0.2,
+            job_serializer=runtime.redis.job_serializer,
+            job_deserializer=runtime.redis.job_deserializer,
+            keep_result=3600,
+            # The heartbeat /readyz reads: a key that expires unless a live worker renews it.
+            health_check_interval=HEARTBEAT_SECONDS,
+            health_check_key=keys.WORKER_HEARTBEAT,
+            log_results=False,
+        )
+        for queue, queue_jobs in jobs.items()
+    ]
+
+
+async def run_workers(workers: list[Worker]) -> None:
+    """Run until one stops (a signal reaches the first): then stop the other too."""
+    tasks = [asyncio.create_task(worker.async_run(), name=worker.queue_name) for worker in workers]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,47 @@
+"""A tenant's Bitrix24 portal: the webhook, its limit, the pipeline, stages and user fields."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, field_validator
+
+from gateway.settings.base import HttpsUrl, Secret, _secure_url, _Strict
+
+
+class RateLimit(_Strict):
+    burst: int = Field(default=50, ge=1)
+    per_second: float = Field(default=2.0, gt=0)
+
+
+UserField = Annotated[str, StringConstraints(pattern=r"^UF_CRM_[A-Z0-9_]+$")]
+
+
+class DealFields(_Strict):
+    service: UserField | None = None  # the services' names, comma-separated
+    desired_time: UserField | None = None  # the start, ISO 8601 with the tenant's offset
+    desired_time_end: UserField | None = None  # the end of a vague time ("завтра вечером")
+
+
+class BitrixConfig(_Strict):
+    webhook_url: HttpsUrl | None = None
+    application_token: Secret | None = None
+    rate_limit: RateLimit = RateLimit()
+    category_id: int | None = Field(default=None, ge=0)
+    stage_id: str | None = None
+    # Where the qualified details also go: user fields of the deal (UF_CRM_*), if the portal has them.
+    fields: DealFields = DealFields()
+    # The stage a deal moves to once service, time and phone are known (once; a manager may move it on).
+    qualified_stage_id: str | None = None
+    # SOURCE_ID per channel; must exist in the portal's SOURCE directory (crm.status.list)
+    source_ids: dict[str, str] = Field(
+        default_factory=lambda: {"telegram": "TELEGRAM", "whatsapp": "WHATSAPP", "instagram": "INSTAGRAM"}
+    )
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = _secure_url(value)
+        return value if value.endswith("/") else value + "/"

@@ -1,0 +1,111 @@
+"""One business: its time zone, hours, catalog, deep links, texts, portal and channels."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, StringConstraints, field_validator
+
+from domain import OpenHours, Service, WeekHours
+from gateway.settings.base import Secret, _Strict
+from gateway.settings.bitrix import BitrixConfig
+from gateway.settings.channels import ChannelsConfig
+from gateway.settings.texts import check_texts
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+
+
+class Utm(_Strict):
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_content: str | None = None
+    utm_term: str | None = None
+
+
+class CatalogItem(_Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
+    name: Secret
+    aliases: list[str] = []
+    duration_min: int = Field(default=60, ge=5, le=24 * 60)
+    price: float | None = Field(default=None, ge=0)
+
+
+def _parse_hours(value: object) -> OpenHours | None:
+    if value is None:
+        return None
+    match = _HOURS.match(str(value).strip())
+    if not match:
+        raise ValueError(f"{value!r}: expected HH:MM-HH:MM or null (closed)")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h2 == 24 and m2 == 0:
+        h2, m2 = 23, 59
+    try:
+        start, end = time(h1, m1), time(h2, m2)
+    except ValueError as exc:
+        raise ValueError(f"{value!r}: {exc}") from None
+    if end <= start:
+        raise ValueError(f"{value!r}: closing time must be after opening time")
+    return start, end
+
+
+def _default_hours() -> dict[Weekday, Any]:
+    return {"mon": "10:00-21:00"}
+
+
+class TenantConfig(_Strict):
+    timezone: str = "Europe/Moscow"
+    bitrix: BitrixConfig = BitrixConfig()
+    channels: ChannelsConfig = ChannelsConfig()
+    deeplinks: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")], Utm] = {}
+    catalog: list[CatalogItem] = []
+    texts: dict[str, str] = {}  # the bot's phrases, by name (see gateway.settings.texts.Texts); Russian defaults
+    # Days left out take the hours of the nearest listed day before them (mon covers tue..fri).
+    hours: dict[Weekday, Any] = Field(default_factory=_default_hours)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("texts")
+    @classmethod
+    def _texts(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_texts(value)
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for day, spec in value.items():
+            try:
+                _parse_hours(spec)
+            except ValueError as exc:
+                raise ValueError(f"{day}: {exc}") from None
+        return value
+
+    def services(self) -> list[Service]:
+        """The catalog as the qualifier reads it."""
+        return [Service(c.id, c.name, tuple(c.aliases), c.duration_min, c.price) for c in self.catalog]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def opening_hours(self) -> WeekHours:
+        """Hours for mon..sun, with unlisted days inheriting from the previous listed day."""
+        week: list[OpenHours | None] = []
+        current: OpenHours | None = (time(10), time(21))
+        for day in WEEKDAYS:
+            if day in self.hours:
+                current = _parse_hours(self.hours[day])
+            week.append(current)
+        return week

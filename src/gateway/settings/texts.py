@@ -1,0 +1,38 @@
+"""The bot's phrases, per tenant, with the placeholders each may use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Every placeholder a text may use; anything else fails at load, naming the text.
+PLACEHOLDERS = ("name", "service", "when", "phone", "price")
+
+
+@dataclass(frozen=True)
+class Texts:
+    greeting: str = "Здравствуйте{name}! Спасибо, что написали."
+    ask_service: str = "Подскажите, на какую услугу вас записать?"
+    ask_time: str = "Когда вам удобно прийти?"
+    ask_phone: str = "Оставьте, пожалуйста, номер телефона — администратор подтвердит запись."
+    confirm: str = "Записываем: {service}, {when}. Телефон {phone}. Администратор подтвердит запись."
+    handoff: str = "Спасибо! Администратор свяжется с вами и уточнит детали."
+    thanks: str = "Спасибо! Передали администратору, он ответит в ближайшее время."
+    price: str = "{service}: {price} ₽."
+    cancel: str = "Поняли, передали администратору — он отменит запись и напишет вам."
+    reschedule: str = "Поняли, передали администратору — он подберёт новое время и напишет вам."
+    share_phone_button: str = "📱 Отправить номер"
+
+
+def check_texts(value: dict[str, str]) -> dict[str, str]:
+    """Unknown names and bad placeholders fail at load, not when a client is waiting."""
+    known = set(Texts.__dataclass_fields__)
+    blank = dict.fromkeys(PLACEHOLDERS, "")
+    for name, text in value.items():
+        if name not in known:
+            raise ValueError(f"{name}: unknown text; known: {', '.join(sorted(known))}")
+        try:
+            text.format(**blank)
+        except (KeyError, IndexError, ValueError) as exc:
+            hint = "use " + " ".join("{" + p + "}" for p in PLACEHOLDERS)
+            raise ValueError(f"{name}: bad placeholder {exc}; {hint}") from None
+    return value

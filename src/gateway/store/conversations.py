@@ -1,0 +1,97 @@
+"""Per-conversation state in Redis: the dialogue, the CRM link, the timeline still to post."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel
+from redis.asyncio import Redis
+
+from domain import Attribution, Reply
+from gateway.store import keys
+from gateway.store.redis_result import result
+
+STATE_TTL_SECONDS = 180 * 24 * 3600  # a returning client within half a year keeps their deal
+PROCESSED_KEPT = 200
+
+
+class DialogueState(BaseModel):
+    conversation_key: str
+    tenant: str
+    channel: str
+    chat_id: str
+    sender_id: str
+    name: str | None = None
+    username: str | None = None
+    attribution: Attribution | None = None
+    service_ids: list[str] = []
+    time_start: AwareDatetime | None = None
+    time_end: AwareDatetime | None = None
+    phone: str | None = None
+    intent: str = "other"
+    asked: list[str] = []  # slots the bot has asked for, in order
+    confirmed: bool = False
+    handed_off: bool = False
+    greeted: bool = False
+    message_count: int = 0
+    last_inbound_at: AwareDatetime | None = None
+    channel_phone: str | None = None  # the number the platform says the client writes from
+    processed: list[str] = []  # dedupe keys fully handled
+    recorded: list[str] = []  # dedupe keys whose message is in the state and timeline
+    pending: dict[str, Reply] = {}  # replies decided but not yet delivered, by dedupe key
+
+    def missing(self) -> list[str]:
+        have = {"service": bool(self.service_ids), "time": self.time_start is not None, "phone": bool(self.phone)}
+        return [slot for slot in ("service", "time", "phone") if not have[slot]]
+
+    def mark(self, field: str, dedupe_key: str) -> None:
+        bucket: list[str] = getattr(self, field)
+        if dedupe_key not in bucket:
+            bucket.append(dedupe_key)
+            del bucket[:-PROCESSED_KEPT]
+
+
+class CrmLink(BaseModel):
+    contact_id: int | None = None
+    deal_id: int | None = None
+    deal_pending: bool = False  # crm.deal.add was sent; look up by ORIGIN_ID before resending
+    identity_linked: bool = False
+    phone_on_contact: str | None = None
+    deal_digest: str | None = None  # what the deal last got, to update only on change
+    qualified: bool = False  # the deal was moved to the tenant's qualified stage (done once)
+    timeline_posted: int = 0  # entries of the timeline list already on the deal
+    timeline_pending: bool = False  # comments were sent; their outcome may be unknown
+
+
+class TimelineEntry(BaseModel):
+    key: str
+    text: str
+    at: datetime
+
+
+async def load_dialogue(redis: Redis, key: str) -> DialogueState | None:
+    raw = await redis.get(keys.dialogue(key))
+    return DialogueState.model_validate_json(raw) if raw else None
+
+
+async def save_dialogue(redis: Redis, state: DialogueState) -> None:
+    await redis.set(keys.dialogue(state.conversation_key), state.model_dump_json(), ex=STATE_TTL_SECONDS)
+
+
+async def load_link(redis: Redis, key: str) -> CrmLink:
+    raw = await redis.get(keys.crm_link(key))
+    return CrmLink.model_validate_json(raw) if raw else CrmLink()
+
+
+async def save_link(redis: Redis, key: str, link: CrmLink) -> None:
+    await redis.set(keys.crm_link(key), link.model_dump_json(), ex=STATE_TTL_SECONDS)
+
+
+async def append_timeline(redis: Redis, key: str, entry: TimelineEntry) -> None:
+    await result(redis.rpush(keys.timeline(key), entry.model_dump_json()))
+    await redis.expire(keys.timeline(key), STATE_TTL_SECONDS)
+
+
+async def timeline_from(redis: Redis, key: str, start: int) -> list[TimelineEntry]:
+    raw = await result(redis.lrange(keys.timeline(key), start, -1))
+    return [TimelineEntry.model_validate_json(r) for r in raw]

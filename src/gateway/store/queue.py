@@ -1,0 +1,87 @@
+"""Accept an event: drop a re-delivery, otherwise queue it durably before the webhook answers."""
+
+from __future__ import annotations
+
+import logging
+import time
+from enum import StrEnum
+from typing import Any
+
+from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from redis.exceptions import RedisError
+
+from domain import InboundMessage
+from gateway.store import keys
+
+logger = logging.getLogger("gateway.store.queue")
+
+HANDLE_INBOUND = "handle_inbound"
+SYNC_CRM = "sync_crm"
+# Two queues, each with its own worker: a CRM backlog (a portal at its rate limit, or down) must never
+# hold back the replies clients are waiting for.
+INBOUND_QUEUE = "lg:queue:inbound"
+CRM_QUEUE = "lg:queue:crm"
+HANDLE_BITRIX_EVENT = "handle_bitrix_event"
+QUEUE_OF = {HANDLE_INBOUND: INBOUND_QUEUE, SYNC_CRM: CRM_QUEUE, HANDLE_BITRIX_EVENT: CRM_QUEUE}
+JOB_EXPIRES_SECONDS = 7 * 24 * 3600  # a job waits out a long CRM outage instead of expiring
+
+
+class QueueUnavailable(Exception):
+    """Redis did not take the event; the caller must answer 503 so the platform retries."""
+
+
+class Outcome(StrEnum):
+    QUEUED = "queued"
+    DUPLICATE = "duplicate"
+
+
+def inbound_job_id(event: InboundMessage) -> str:
+    return f"in:{event.tenant}:{event.channel.value}:{event.dedupe_key}"
+
+
+# One round trip: drop a re-delivery (our 8-day key, or arq's job or result still there), else store the
+# job the way arq's enqueue_job does (job key with expiry, id in the queue's sorted set) and mark it
+# seen, atomically. KEYS: seen, job, result, queue. ARGV: job id, job bytes, score ms, expires ms, seen s.
+_ACCEPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('SET', KEYS[1], '1', 'EX', ARGV[5])
+  return 0
+end
+redis.call('PSETEX', KEYS[2], ARGV[4], ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[5])
+return 1
+"""
+
+
+class Intake:
+    def __init__(self, redis: ArqRedis, dedupe_seconds: int) -> None:
+        self._redis = redis
+        self._dedupe_seconds = dedupe_seconds
+        self._accept = redis.register_script(_ACCEPT)
+
+    async def accept(self, event: InboundMessage) -> Outcome:
+        """Queue a client's message durably, or recognise it as a re-delivery; raises QueueUnavailable."""
+        return await self.enqueue(
+            keys.dedupe(event.tenant, event.channel.value, event.dedupe_key),
+            inbound_job_id(event),
+            HANDLE_INBOUND,
+            (event.model_dump(mode="json"),),
+        )
+
+    async def enqueue(self, seen_key: str, job_id: str, function: str, args: tuple[Any, ...]) -> Outcome:
+        """Store one job on its function's queue unless `seen_key` or the job says it came before."""
+        now_ms = int(time.time() * 1000)
+        job = serialize_job(function, args, {}, None, now_ms, serializer=self._redis.job_serializer)
+        try:
+            stored = await self._accept(
+                keys=[seen_key, job_key_prefix + job_id, result_key_prefix + job_id, QUEUE_OF[function]],
+                args=[job_id, job, now_ms, JOB_EXPIRES_SECONDS * 1000, self._dedupe_seconds],
+            )
+        except (RedisError, OSError) as exc:
+            logger.error("job %s not queued: %s", job_id, type(exc).__name__)
+            raise QueueUnavailable(str(exc)) from exc
+        return Outcome.QUEUED if int(stored) == 1 else Outcome.DUPLICATE

@@ -1,0 +1,1 @@
+"""What the gateway does, free of web and job frameworks: converse, attribute, sync the CRM."""

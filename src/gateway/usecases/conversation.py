@@ -1,0 +1,214 @@
+"""Handle one client message: update the dialogue, answer at once, queue the CRM sync."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+from domain import CredentialsRejected, InboundMessage, Recipient, Reply, Sender, SendRejected, WindowClosed
+from gateway.settings import TenantConfig
+from gateway.store import keys
+from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline, load_dialogue, save_dialogue
+from gateway.store.redis_result import result
+from gateway.usecases import attribution as attribution_rules
+from gateway.usecases.dialogue import SERVICE_PREFIX, TIME_PREFIX, Dialogue
+from qualifier.phone import normalize_phone
+from qualifier.pipeline import Qualifier
+from qualifier.result import Extraction
+
+logger = logging.getLogger("gateway.usecases.conversation")
+
+LOCK_SECONDS = 60  # longer than the job may run (50 s): the lock never lapses under a live handler
+# What became of a message's reply
+SENT, REPLAYED, REJECTED, WINDOW_CLOSED, TEMPLATE = "sent", "replayed", "rejected", "window_closed", "template"
+THROTTLED = "throttled"
+CREDENTIALS_REJECTED = "credentials_rejected"
+
+
+@dataclass(frozen=True)
+class ConversationContext:
+    redis: Redis
+    tenant: TenantConfig
+    qualifier: Qualifier
+    dialogue: Dialogue
+    sender: Sender
+    llm_calls_per_hour: int = 10  # per conversation: a flood costs a bounded amount
+    replies_per_minute: int = 10
+
+
+def _new_state(event: InboundMessage) -> DialogueState:
+    return DialogueState(
+        conversation_key=event.conversation_key,
+        tenant=event.tenant,
+        channel=event.channel.value,
+        chat_id=event.chat_id,
+        sender_id=event.sender_id,
+    )
+
+
+def _apply_button(state: DialogueState, event: InboundMessage, ctx: ConversationContext) -> bool:
+    button = event.button or ""
+    if button.startswith(SERVICE_PREFIX) and ctx.dialogue.services.get(button[len(SERVICE_PREFIX) :]):
+        state.service_ids = [button[len(SERVICE_PREFIX) :]]
+        return True
+    if button.startswith(TIME_PREFIX):
+        try:
+            start = datetime.fromisoformat(button[len(TIME_PREFIX) :]).replace(tzinfo=ctx.tenant.tz)
+        except ValueError:
+            return False
+        state.time_start, state.time_end = start, None
+        return True
+    return False
+
+
+def _apply_extraction(state: DialogueState, found: Extraction) -> bool:
+    learned = False
+    if found.service_ids and list(found.service_ids) != state.service_ids:
+        state.service_ids, learned = list(found.service_ids), True
+    if found.time_start and (found.time_start, found.time_end) != (state.time_start, state.time_end):
+        state.time_start, state.time_end, learned = found.time_start, found.time_end, True
+    if found.phone and found.phone != state.phone:
+        state.phone, learned = found.phone, True
+    if found.name and not state.name:
+        state.name = found.name
+    if found.intent != "other":
+        state.intent = found.intent
+    return learned
+
+
+MANAGER_NOTES = {
+    "cancel": "[нужен администратор: отмена записи]",
+    "reschedule": "[нужен администратор: перенос записи]",
+}
+
+
+def _timeline_text(event: InboundMessage, intent: str) -> str:
+    note = MANAGER_NOTES.get(intent)
+    if note and event.text and not event.button:
+        return f"{note} {event.text}"
+    if event.button:
+        return f"[кнопка] {event.text or event.button}"
+    if event.contact_phone:
+        return f"[поделился номером] {event.text}".strip()
+    return event.text or "[/start]"
+
+
+async def handle_message(
+    ctx: ConversationContext, event: InboundMessage, now: datetime, on_recorded: Callable[[], Awaitable[None]]
+) -> str:
+    """Record the message, decide the reply and deliver it; returns the delivery outcome.
+
+    The message is recorded once and its reply decided once, whatever is retried: a delivery that
+    fails transiently leaves the decided reply pending, and the retry only sends it. `on_recorded`
+    runs before delivery (and again on a retry), so a channel that is down never holds up the CRM.
+    """
+    key = event.conversation_key
+    async with ctx.redis.lock(keys.conversation_lock(key), timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS):
+        state = await load_dialogue(ctx.redis, key) or _new_state(event)
+        if event.dedupe_key in state.processed:
+            return REPLAYED
+        throttled = False
+        if event.dedupe_key not in state.recorded:
+            learned = await _update(state, event, ctx, now)
+            await append_timeline(
+                ctx.redis,
+                key,
+                TimelineEntry(
+                    key=event.dedupe_key,
+                    text=_timeline_text(event, state.intent),
+                    at=event.sent_at.astimezone(ctx.tenant.tz),
+                ),
+            )
+            intent = state.intent if _has_new_intent(event) else "other"
+            reply = ctx.dialogue.next_reply(state, intent, learned, now.astimezone(ctx.tenant.tz))
+            # counted once per message, when the reply is decided, not on every delivery attempt
+            if await _within_budget(ctx.redis, keys.reply_budget(key), 60, ctx.replies_per_minute):
+                state.pending[event.dedupe_key] = reply
+            else:
+                throttled = True  # recorded and synced to the CRM, just not answered again
+                logger.info("%s: reply skipped, over %d a minute", key, ctx.replies_per_minute)
+            state.mark("recorded", event.dedupe_key)
+            await save_dialogue(ctx.redis, state)
+        await on_recorded()
+        pending = state.pending.get(event.dedupe_key)
+        outcome = THROTTLED if throttled else SENT
+        if event.callback_id:  # stops the client's spinner, answered or not
+            await ctx.sender.acknowledge_button(event.callback_id)
+        if pending is not None:
+            outcome = await _deliver(ctx, state, pending, now)
+        state.pending.pop(event.dedupe_key, None)
+        state.mark("processed", event.dedupe_key)
+        await save_dialogue(ctx.redis, state)
+    return outcome
+
+
+async def _deliver(ctx: ConversationContext, state: DialogueState, reply: Reply, now: datetime) -> str:
+    """Send within the platform's customer-service window, or do what the window allows."""
+    to = Recipient(state.chat_id, state.channel_phone)
+    window = ctx.sender.window
+    if window is not None and state.last_inbound_at is not None and now - state.last_inbound_at > window:
+        sent = await ctx.sender.send_outside_window(to, reply)
+        logger.info("%s: window closed, %s", state.conversation_key, "template sent" if sent else "reply not sent")
+        return TEMPLATE if sent else WINDOW_CLOSED
+    try:
+        await ctx.sender.send(to, reply)
+    except CredentialsRejected as exc:
+        logger.error("%s: channel credentials rejected: %s", state.conversation_key, exc)
+        return CREDENTIALS_REJECTED
+    except WindowClosed as exc:
+        logger.info("%s: the platform says the window is closed: %s", state.conversation_key, exc)
+        return WINDOW_CLOSED
+    except SendRejected as exc:
+        # The client can't be answered (bot blocked, token revoked...); the lead still reaches the CRM.
+        logger.warning("%s: reply refused: %s", state.conversation_key, exc)
+        return REJECTED
+    return SENT
+
+
+def _has_new_intent(event: InboundMessage) -> bool:
+    return bool(event.text) and not event.button
+
+
+async def _update(state: DialogueState, event: InboundMessage, ctx: ConversationContext, now: datetime) -> bool:
+    state.message_count += 1
+    state.last_inbound_at = event.received_at
+    state.name = state.name or event.sender_name
+    state.username = state.username or event.sender_username
+    if event.attribution and state.attribution is None:  # first touch sticks to the conversation
+        state.attribution = attribution_rules.resolve(event.attribution, ctx.tenant.deeplinks)
+    pressed = _apply_button(state, event, ctx)
+    learned = pressed
+    if event.sender_phone:
+        state.channel_phone = normalize_phone(event.sender_phone) or event.sender_phone
+        if state.phone is None and state.channel_phone:
+            state.phone, learned = state.channel_phone, True
+    if event.contact_phone:
+        phone = normalize_phone(event.contact_phone)
+        if phone and phone != state.phone:
+            state.phone, learned = phone, True
+    if event.text and not pressed:
+        found = await ctx.qualifier.extract(
+            event.text,
+            now.astimezone(ctx.tenant.tz),
+            budget=lambda: _llm_budget_left(ctx, state.conversation_key),
+        )
+        state.intent = "other"
+        learned = _apply_extraction(state, found) or learned
+    return learned
+
+
+async def _llm_budget_left(ctx: ConversationContext, key: str) -> bool:
+    """At most `llm_calls_per_hour` model calls a conversation an hour; past that, rules only."""
+    return await _within_budget(ctx.redis, keys.llm_budget(key), 3600, ctx.llm_calls_per_hour)
+
+
+async def _within_budget(redis: Redis, counter: str, window_seconds: int, allowed: int) -> bool:
+    """Count one use in a fixed window shared through Redis; True while within `allowed`."""
+    used = int(await result(redis.incr(counter)))
+    if used == 1:
+        await redis.expire(counter, window_seconds)
+    return used <= allowed

@@ -1,0 +1,376 @@
+"""Bring one conversation's deal in Bitrix24 up to date: contact, deal, fields, timeline.
+
+Idempotent: run it any number of times, after any crash, and the portal ends with one contact per
+person, one deal per conversation and one timeline entry per message. Whatever is about to be created
+is marked pending first; a pending mark found later means the outcome is unknown (a timeout, a crash
+after sending), and the portal is asked (phone, IM identity, ORIGIN_ID, the deal's comments) before
+anything is sent again.
+
+A sync is at most two round trips: the lookups it needs, then one group of chained commands
+(`crm.contact.add`, `crm.deal.add` with `CONTACT_IDS=$result[contact]`, a comment per new message
+with `ENTITY_ID=$result[deal]`). The batcher packs groups from many conversations into one `batch`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bitrix.batcher import Batcher, Command, GroupResult
+from bitrix.errors import BitrixRequestError, BitrixRetryable
+from gateway.settings import TenantConfig
+from gateway.store import keys
+from gateway.store.conversations import (
+    CrmLink,
+    DialogueState,
+    TimelineEntry,
+    load_dialogue,
+    load_link,
+    save_link,
+    timeline_from,
+)
+from qualifier.phone import mask_phone
+
+logger = logging.getLogger("gateway.usecases.crm_sync")
+
+ORIGINATOR = "lead-gateway"
+CHANNEL_TITLES = {"telegram": "Telegram", "whatsapp": "WhatsApp", "instagram": "Instagram"}
+IM_TYPES = {"telegram": "TELEGRAM"}  # Bitrix24 has no WHATSAPP/INSTAGRAM IM type: those use OTHER
+COMMENTS_PER_SYNC = 40  # with a contact, a deal and updates, a group stays within a batch's 50
+
+
+@dataclass(frozen=True)
+class CrmContext:
+    redis: Redis
+    crm: Batcher
+    tenant: TenantConfig
+    service_names: dict[str, str]
+
+
+def identity_value(state: DialogueState) -> str:
+    """The channel identity kept on the contact's IM field; stable, so it can be searched."""
+    return f"{state.channel}:{state.sender_id}"
+
+
+def _id(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def comment_text(entry: TimelineEntry) -> str:
+    return f"[{entry.at:%d.%m %H:%M}] Клиент: {entry.text}"
+
+
+async def sync_conversation(ctx: CrmContext, conversation_key: str) -> CrmLink | None:
+    state = await load_dialogue(ctx.redis, conversation_key)
+    if state is None:
+        return None
+    link = await load_link(ctx.redis, conversation_key)
+    await _settle_unknowns(ctx, state, link, conversation_key)
+    while True:
+        entries = await timeline_from(ctx.redis, conversation_key, link.timeline_posted)
+        group = _changes(ctx, state, link, entries[:COMMENTS_PER_SYNC])
+        if not group:
+            return link
+        await _apply(ctx, state, link, conversation_key, group, entries[:COMMENTS_PER_SYNC])
+        if len(entries) <= COMMENTS_PER_SYNC:
+            return link
+
+
+async def _settle_unknowns(ctx: CrmContext, state: DialogueState, link: CrmLink, conv: str) -> None:
+    """Find what may exist already: the contact (by phone, then identity), a deal whose create was
+    never confirmed (by ORIGIN_ID), comments whose post was never confirmed (on the deal)."""
+    if link.contact_id is None:
+        cached = await ctx.redis.get(keys.person_contact(state.tenant, state.channel, state.sender_id))
+        link.contact_id = _id(cached) if cached else None
+    lookups = _lookups(state, link, conv)
+    if lookups:
+        found = await ctx.crm.submit(lookups)
+        if link.contact_id is None:
+            by_phone, by_identity = _found_contact(found, identity_value(state))
+            link.contact_id = by_phone or by_identity
+            # What the contact already carries is what it was found by; only the rest is added to it
+            # (an entry without an ID is appended to a multifield, so adding it twice would duplicate it).
+            link.phone_on_contact = state.phone if by_phone else None
+            link.identity_linked = by_identity is not None and by_identity == link.contact_id
+        if "deal" in lookups:
+            rows = found.value("deal")
+            link.deal_id = _first_id(rows, lambda row: row.get("ORIGIN_ID") in (None, conv))
+            link.deal_pending = False
+            if link.deal_id is not None:
+                await _record_deal(ctx, state.tenant, link, conv, deal_is_new=True)
+        await save_link(ctx.redis, conv, link)
+        if link.contact_id is not None:
+            await ctx.redis.set(keys.person_contact(state.tenant, state.channel, state.sender_id), str(link.contact_id))
+    if link.timeline_pending and link.deal_id is not None:
+        await _reconcile_timeline(ctx, link, conv)
+    elif link.timeline_pending:  # the deal was never created, so neither were its comments
+        link.timeline_pending = False
+        await save_link(ctx.redis, conv, link)
+
+
+def _lookups(state: DialogueState, link: CrmLink, conv: str) -> dict[str, Command]:
+    lookups: dict[str, Command] = {}
+    if link.contact_id is None:
+        if state.phone:
+            lookups["by_phone"] = (
+                "crm.duplicate.findbycomm",
+                {"type": "PHONE", "values": [state.phone], "entity_type": "CONTACT"},
+            )
+        lookups["by_identity"] = (
+            "crm.contact.list",
+            {"filter": {"IM": identity_value(state)}, "select": ["ID", "IM"]},
+        )
+    if link.deal_id is None and link.deal_pending:
+        lookups["deal"] = (
+            "crm.deal.list",
+            {"filter": {"=ORIGINATOR_ID": ORIGINATOR, "=ORIGIN_ID": conv}, "select": ["ID", "ORIGIN_ID"]},
+        )
+    return lookups
+
+
+def _first_id(rows: Any, matches: Callable[[dict[str, Any]], bool]) -> int | None:
+    """The first row the filter returned that really matches: a portal (or a stand-in) that ignores a
+    filter it does not support must not make us adopt someone else's contact or deal."""
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict) and matches(row):
+            return _id(row.get("ID"))
+    return None
+
+
+def _carries(row: dict[str, Any], key: str, value: str) -> bool:
+    entries = row.get(key)
+    if entries is None:  # not returned: trust the filter
+        return True
+    return any(isinstance(e, dict) and e.get("VALUE") == value for e in entries)
+
+
+def _gone(outcome: GroupResult, name: str) -> bool:
+    error = outcome.errors.get(name)
+    return isinstance(error, BitrixRequestError) and "not found" in error.description.lower()
+
+
+def _found_contact(found: GroupResult, identity: str) -> tuple[int | None, int | None]:
+    """(the contact with this phone, the contact with this channel identity)."""
+    phone_hits = found.value("by_phone") if "by_phone" in found.results or "by_phone" in found.errors else None
+    ids = phone_hits.get("CONTACT", []) if isinstance(phone_hits, dict) else []
+    by_phone = (min(_id(i) or 0 for i in ids) or None) if ids else None
+    by_identity = _first_id(found.value("by_identity"), lambda row: _carries(row, "IM", identity))
+    return by_phone, by_identity
+
+
+async def _reconcile_timeline(ctx: CrmContext, link: CrmLink, conv: str) -> None:
+    """Count which of the unconfirmed comments are on the deal already."""
+    try:
+        rows = await ctx.crm.call(
+            "crm.timeline.comment.list",
+            {
+                "filter": {"ENTITY_ID": link.deal_id, "ENTITY_TYPE": "deal"},
+                "select": ["ID", "COMMENT"],
+                "order": {"ID": "DESC"},
+            },
+        )
+    except BitrixRequestError as exc:  # the list refused: post again rather than risk losing a message
+        logger.warning("cannot list the deal's comments (%s); unconfirmed ones are posted again", exc.code)
+        rows = []
+    present = {str(r.get("COMMENT")) for r in rows} if isinstance(rows, list) else set()
+    for entry in await timeline_from(ctx.redis, conv, link.timeline_posted):
+        if comment_text(entry) not in present:
+            break
+        link.timeline_posted += 1
+    link.timeline_pending = False
+    await save_link(ctx.redis, conv, link)
+
+
+def _im_entries(state: DialogueState) -> list[dict[str, str]]:
+    im_type = IM_TYPES.get(state.channel, "OTHER")
+    entries = [{"VALUE": identity_value(state), "VALUE_TYPE": im_type}]
+    if state.username:
+        entries.append({"VALUE": f"@{state.username}", "VALUE_TYPE": im_type})
+    return entries
+
+
+def _changes(ctx: CrmContext, state: DialogueState, link: CrmLink, entries: list[TimelineEntry]) -> dict[str, Command]:
+    """The one group of commands that brings the portal up to date, chained by `$result[...]`."""
+    group: dict[str, Command] = {}
+    if link.contact_id is None:
+        contact: dict[str, Any] = {
+            "NAME": state.name or state.username or "Клиент",
+            "IM": _im_entries(state),
+            "SOURCE_ID": ctx.tenant.bitrix.source_ids.get(state.channel, "OTHER"),
+            "SOURCE_DESCRIPTION": CHANNEL_TITLES.get(state.channel, state.channel),
+        }
+        if state.phone:
+            contact["PHONE"] = [{"VALUE": state.phone, "VALUE_TYPE": "MOBILE"}]
+        group["contact"] = ("crm.contact.add", {"fields": contact})
+    else:
+        update: dict[str, Any] = {}
+        if not link.identity_linked:
+            update["IM"] = _im_entries(state)
+        if state.phone and link.phone_on_contact != state.phone:
+            update["PHONE"] = [{"VALUE": state.phone, "VALUE_TYPE": "MOBILE"}]
+        if update:
+            group["contact_update"] = ("crm.contact.update", {"id": link.contact_id, "fields": update})
+    contact_ref: int | str | None = "$result[contact]" if "contact" in group else link.contact_id
+    fields = deal_fields(ctx, state, link, contact_ref)
+    qualify = bool(ctx.tenant.bitrix.qualified_stage_id) and not state.missing() and not link.qualified
+    if link.deal_id is None:
+        create = dict(fields)
+        stage = ctx.tenant.bitrix.qualified_stage_id if qualify else ctx.tenant.bitrix.stage_id
+        if stage:
+            create["STAGE_ID"] = stage
+        group["deal"] = ("crm.deal.add", {"fields": create, "params": {"REGISTER_SONET_EVENT": "Y"}})
+    elif link.deal_digest != _digest(fields) or qualify:
+        update_fields = {**fields, "STAGE_ID": ctx.tenant.bitrix.qualified_stage_id} if qualify else fields
+        group["deal_update"] = ("crm.deal.update", {"id": link.deal_id, "fields": update_fields})
+    deal_ref: int | str | None = "$result[deal]" if "deal" in group else link.deal_id
+    for index, entry in enumerate(entries):
+        group[f"comment{index}"] = (
+            "crm.timeline.comment.add",
+            {"fields": {"ENTITY_ID": deal_ref, "ENTITY_TYPE": "deal", "COMMENT": comment_text(entry)}},
+        )
+    return group
+
+
+async def _apply(
+    ctx: CrmContext,
+    state: DialogueState,
+    link: CrmLink,
+    conv: str,
+    group: dict[str, Command],
+    entries: list[TimelineEntry],
+) -> None:
+    """Send the group with pending marks saved first; keep what succeeded; raise the first failure."""
+    link.deal_pending = link.deal_pending or "deal" in group
+    link.timeline_pending = bool(entries)
+    await save_link(ctx.redis, conv, link)
+    outcome = await ctx.crm.submit(group)  # a transport failure raises here: every mark stays pending
+    first_error = next((outcome.errors[name] for name in group if name in outcome.errors), None)
+    if _gone(outcome, "deal_update") or _gone(outcome, "contact_update"):
+        # deleted in Bitrix24 behind our back: forget it, and let the retry create it anew
+        if _gone(outcome, "deal_update"):
+            link.deal_id, link.deal_digest, link.qualified, link.timeline_posted = None, None, False, 0
+        if _gone(outcome, "contact_update"):
+            link.contact_id, link.identity_linked, link.phone_on_contact = None, False, None
+            await ctx.redis.delete(keys.person_contact(state.tenant, state.channel, state.sender_id))
+        link.deal_pending = link.timeline_pending = False
+        await save_link(ctx.redis, conv, link)
+        raise BitrixRetryable("GONE", "the deal or contact was deleted in the portal; it is created again")
+    if "contact" in group:
+        link.contact_id = _id(outcome.results.get("contact")) if "contact" not in outcome.errors else None
+        if link.contact_id is not None:
+            link.identity_linked, link.phone_on_contact = True, state.phone
+            await ctx.redis.set(keys.person_contact(state.tenant, state.channel, state.sender_id), str(link.contact_id))
+            logger.info("contact %s created for %s phone=%s", link.contact_id, conv, mask_phone(state.phone or ""))
+    if "contact_update" in group and "contact_update" not in outcome.errors:
+        link.identity_linked, link.phone_on_contact = True, state.phone or link.phone_on_contact
+    if "deal" in group and "deal" not in outcome.errors:
+        link.deal_id = _id(outcome.results.get("deal"))
+        logger.info("deal %s created for %s", link.deal_id, conv)
+    deal_written = ("deal" in group or "deal_update" in group) and not {"deal", "deal_update"} & set(outcome.errors)
+    if deal_written:
+        fields = deal_fields(ctx, state, link, link.contact_id)
+        link.deal_digest = _digest(fields)
+        link.qualified = link.qualified or (bool(ctx.tenant.bitrix.qualified_stage_id) and not state.missing())
+    link.deal_pending = False  # answered: created, or refused for certain
+    for index in range(len(entries)):
+        if f"comment{index}" in outcome.errors:
+            break
+        link.timeline_posted += 1
+    link.timeline_pending = False
+    await _record_deal(ctx, state.tenant, link, conv, deal_is_new="deal" in group)
+    if first_error is not None:
+        raise first_error
+
+
+async def forget_deal(redis: Redis, tenant: str, deal_id: int) -> str | None:
+    """The deal was deleted in Bitrix24: the conversation gets a new deal, with its whole transcript, when
+    it next syncs. Returns the conversation that had it, if any."""
+    raw = await redis.get(keys.deal_conversation(tenant, deal_id))
+    if raw is None:
+        return None
+    conv = raw.decode() if isinstance(raw, bytes) else str(raw)
+    link = await load_link(redis, conv)
+    if link.deal_id == deal_id:
+        link.deal_id, link.deal_digest, link.deal_pending = None, None, False
+        link.qualified, link.timeline_posted, link.timeline_pending = False, 0, False
+        await save_link(redis, conv, link)
+    await redis.delete(keys.deal_conversation(tenant, deal_id))
+    return conv
+
+
+async def _record_deal(ctx: CrmContext, tenant: str, link: CrmLink, conv: str, *, deal_is_new: bool) -> None:
+    """Keep the link; when the deal id is new to us, also the conversation under the deal (for reminders)."""
+    await save_link(ctx.redis, conv, link)
+    if deal_is_new and link.deal_id is not None:
+        await ctx.redis.set(keys.deal_conversation(tenant, link.deal_id), conv)
+
+
+def _source_description(state: DialogueState) -> str:
+    channel = CHANNEL_TITLES.get(state.channel, state.channel)
+    parts = [channel + (f" @{state.username}" if state.username else f" id {state.sender_id}")]
+    if state.attribution and state.attribution.code:
+        parts.append(f"ссылка: {state.attribution.code}")
+    if state.attribution and state.attribution.description:
+        parts.append(state.attribution.description)
+    return "; ".join(parts)
+
+
+def _comments(state: DialogueState, services: str) -> str:
+    lines = [f"Услуга: {services}"] if services else []
+    if state.time_start:
+        end = f"–{state.time_end:%d.%m.%Y %H:%M}" if state.time_end else ""
+        lines.append(f"Желаемое время: {state.time_start:%d.%m.%Y %H:%M}{end}")
+    if state.phone:
+        lines.append(f"Телефон: {state.phone}")
+    return "\n".join(lines)
+
+
+def _user_fields(ctx: CrmContext, state: DialogueState, services: str) -> dict[str, str]:
+    names = ctx.tenant.bitrix.fields
+    values = {
+        names.service: services or None,
+        names.desired_time: state.time_start.isoformat() if state.time_start else None,
+        names.desired_time_end: state.time_end.isoformat() if state.time_end else None,
+    }
+    return {name: value for name, value in values.items() if name and value}
+
+
+def deal_fields(
+    ctx: CrmContext, state: DialogueState, link: CrmLink, contact: int | str | None = None
+) -> dict[str, Any]:
+    channel = CHANNEL_TITLES.get(state.channel, state.channel)
+    services = ", ".join(ctx.service_names.get(s, s) for s in state.service_ids)
+    who = state.name or (f"@{state.username}" if state.username else "клиент")
+    fields: dict[str, Any] = {
+        "TITLE": f"{services} — {who}" if services else f"Заявка из {channel} — {who}",
+        "CONTACT_IDS": [contact] if contact else [],
+        "SOURCE_ID": ctx.tenant.bitrix.source_ids.get(state.channel, "OTHER"),
+        "SOURCE_DESCRIPTION": _source_description(state),
+        "ORIGINATOR_ID": ORIGINATOR,
+        "ORIGIN_ID": state.conversation_key,
+    }
+    if state.attribution:
+        for tag in ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"):
+            value = getattr(state.attribution, tag)
+            if value:
+                fields[tag.upper()] = value
+    comments = _comments(state, services)
+    if comments:
+        fields["COMMENTS"] = comments
+    if ctx.tenant.bitrix.category_id is not None:
+        fields["CATEGORY_ID"] = ctx.tenant.bitrix.category_id
+    fields.update(_user_fields(ctx, state, services))
+    return fields
+
+
+def _digest(fields: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]

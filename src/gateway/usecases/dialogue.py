@@ -1,0 +1,143 @@
+"""What the bot says next: ask for one missing thing at a time, or confirm what it understood."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from domain import Choice, Reply, Service, WeekHours
+from gateway.settings.texts import Texts
+from gateway.store.conversations import DialogueState
+
+MAX_QUESTIONS = 3
+MONTHS_GENITIVE = (
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+)
+SERVICE_PREFIX = "s:"
+TIME_PREFIX = "t:"
+
+
+def format_when(start: datetime, end: datetime | None, now: datetime) -> str:
+    day = start.date()
+    if day == now.date():
+        label = "сегодня"
+    elif day == now.date() + timedelta(days=1):
+        label = "завтра"
+    else:
+        label = f"{day.day} {MONTHS_GENITIVE[day.month - 1]}"
+    if end is None:
+        return f"{label} в {start:%H:%M}"
+    if end.date() != day:
+        return f"с {label} по {end.day} {MONTHS_GENITIVE[end.month - 1]}"
+    return f"{label}, {start:%H:%M}–{end:%H:%M}"
+
+
+def free_starts(
+    now: datetime, hours: WeekHours, duration_min: int, count: int = 3
+) -> list[datetime]:
+    """The nearest start times inside opening hours (on the hour, at least an hour from now)."""
+    starts: list[datetime] = []
+    cursor = (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    if now.minute:
+        cursor += timedelta(hours=1)
+    for _ in range(14 * 24):
+        opened = hours[cursor.weekday()]
+        if opened and opened[0] <= cursor.time() and (cursor + timedelta(minutes=duration_min)).time() <= opened[1]:
+            starts.append(cursor)
+            if len(starts) == count:
+                break
+        cursor += timedelta(hours=1)
+    return starts
+
+
+class Dialogue:
+    def __init__(self, services: list[Service], hours: WeekHours, texts: Texts) -> None:
+        self.services = {s.id: s for s in services}
+        self.hours = hours
+        self.texts = texts
+
+    def service_names(self, state: DialogueState) -> str:
+        return ", ".join(self.services[s].name for s in state.service_ids if s in self.services)
+
+    def next_reply(self, state: DialogueState, intent: str, learned: bool, now: datetime) -> Reply:
+        body = self._body(state, intent, learned, now)
+        if not state.greeted:
+            state.greeted = True
+            greeting = self.texts.greeting.format(name=f", {state.name}" if state.name else "")
+            return Reply(
+                text=f"{greeting}\n{body.text}",
+                choices=body.choices,
+                ask_phone=body.ask_phone,
+                phone_button=body.phone_button,
+                slot=body.slot,
+            )
+        return body
+
+    def _body(self, state: DialogueState, intent: str, learned: bool, now: datetime) -> Reply:
+        if intent == "cancel":
+            return Reply(self.texts.cancel)
+        if intent == "reschedule":
+            return Reply(self.texts.reschedule)
+        prefix = self._prices(state.service_ids or list(self.services)) if intent == "price" else ""
+        prefix = prefix + "\n" if prefix else ""
+        missing = state.missing()
+        if not missing:
+            if state.confirmed and not learned:
+                return Reply(prefix + self.texts.thanks)
+            state.confirmed = True
+            return Reply(
+                prefix
+                + self.texts.confirm.format(
+                    service=self.service_names(state) or "услуга",
+                    when=format_when(state.time_start, state.time_end, now) if state.time_start else "",
+                    phone=state.phone,
+                )
+            )
+        if len(state.asked) >= MAX_QUESTIONS:
+            if state.handed_off and not prefix:
+                return Reply(self.texts.thanks)
+            state.handed_off = True
+            return Reply(prefix + self.texts.handoff)
+        slot = missing[0]
+        state.asked.append(slot)
+        question = self._ask(slot, state, now)
+        return Reply(
+            prefix + question.text,
+            choices=question.choices,
+            ask_phone=question.ask_phone,
+            phone_button=question.phone_button,
+            slot=slot,
+        )
+
+    def _prices(self, service_ids: list[str]) -> str:
+        lines = []
+        for service_id in service_ids:
+            service = self.services.get(service_id)
+            if service and service.price is not None:
+                lines.append(
+                    self.texts.price.format(service=service.name, price=f"{service.price:,.0f}".replace(",", " "))
+                )
+        return "\n".join(lines)
+
+    def _ask(self, slot: str, state: DialogueState, now: datetime) -> Reply:
+        if slot == "service":
+            choices = tuple(Choice(s.name, SERVICE_PREFIX + s.id) for s in list(self.services.values())[:6])
+            return Reply(self.texts.ask_service, choices=choices)
+        if slot == "time":
+            duration = max((self.services[s].duration_min for s in state.service_ids if s in self.services), default=60)
+            starts = free_starts(now, self.hours, duration)
+            choices = tuple(
+                Choice(format_when(s, None, now), TIME_PREFIX + s.strftime("%Y-%m-%dT%H:%M")) for s in starts
+            )
+            return Reply(self.texts.ask_time, choices=choices)
+        return Reply(self.texts.ask_phone, ask_phone=True, phone_button=self.texts.share_phone_button)

@@ -28,8 +28,9 @@ from gateway.http.app import AppOptions, create_app
 from gateway.sandbox.telegram import TelegramSandbox
 from gateway.settings import AppConfig, parse_config
 
-# ../shared beside the repo, as in development and CI
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+ROOT = Path(__file__).resolve().parents[1]  # the repository
+# Copies of shared/fixtures kept in the repository, so a plain clone tests on its own
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def _test_redis_url(candidate: str) -> str:

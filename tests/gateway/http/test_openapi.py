@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,9 +14,9 @@ from fastapi.routing import APIRoute
 from adapters.meta.signature import sign
 from gateway.bootstrap import build_runtime
 from gateway.http.app import create_app
-from tests.conftest import SECRET, fixture_json, gateway
+from tests.conftest import ROOT, SECRET, fixture_json, gateway
 
-SPEC = yaml.safe_load((Path(__file__).resolve().parents[1] / "openapi.yaml").read_text(encoding="utf-8"))
+SPEC = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
 
 
 def resolve(node: Any) -> Any:

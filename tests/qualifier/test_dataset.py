@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 
 from gateway.settings import load_config
 from qualifier.catalog import ServiceMatcher
 from qualifier.rules import RuleQualifier
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 
 def test_rule_accuracy_on_the_labelled_set_meets_the_targets():

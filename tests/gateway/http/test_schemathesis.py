@@ -3,8 +3,6 @@ and every answer matches what the file documents."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -12,9 +10,9 @@ from hypothesis import HealthCheck, settings
 from gateway.bootstrap import build_runtime
 from gateway.http.app import create_app
 from gateway.settings import parse_config
-from tests.conftest import REDIS_URL, SECRET, LoopbackServer
+from tests.conftest import REDIS_URL, ROOT, SECRET, LoopbackServer
 
-schema = schemathesis.openapi.from_path(Path(__file__).resolve().parents[1] / "openapi.yaml")
+schema = schemathesis.openapi.from_path(ROOT / "openapi.yaml")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from tests.conftest import SECRET, gateway, wait_for
-from tests.test_e2e_telegram import update
+from tests.e2e.test_telegram import update
 
 TOKEN = "jvh9y1ulvt2m6k5or90v9mg8nn32ozas"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -1,8 +1,8 @@
-from pathlib import Path
 
 import pytest
 
 from gateway.settings import ConfigError, load_config, parse_config
+from tests.conftest import ROOT
 
 
 def minimal(**telegram):
@@ -82,7 +82,7 @@ def test_loopback_http_is_allowed_for_stand_ins():
 
 
 def test_example_config_file_is_valid():
-    config = load_config(Path(__file__).resolve().parents[1] / "lead-gateway.example.yaml", {})
+    config = load_config(ROOT / "lead-gateway.example.yaml", {})
     assert config.tenants["salon"].bitrix.webhook_url is None
 
 

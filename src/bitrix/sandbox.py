@@ -47,6 +47,8 @@ class Faults:
     # answer this late after the work is done: the client times out not knowing it succeeded
     latency_after_ms: float = 0.0
     slow_methods: frozenset[str] = frozenset()  # empty: latency_after_ms applies to every method
+    # method -> description: answered with the empty-code 400 a portal gives a wrong field or stage
+    refuse: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
 
 
@@ -226,6 +228,8 @@ class Sandbox:
     def dispatch(self, method: str, params: dict[str, Any]) -> Any:
         self.state.calls[method] = self.state.calls.get(method, 0) + 1
         handler = _METHODS.get(method)
+        if method in self.faults.refuse:
+            raise SandboxError(400, "", self.faults.refuse[method])
         if handler is None:
             raise SandboxError(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
         return handler(self, params)

@@ -14,7 +14,7 @@ from arq.worker import Worker, func
 from pydantic import ValidationError
 from redis.exceptions import LockError, RedisError
 
-from bitrix.errors import BitrixAuthError, BitrixRetryable, OperationTimeLimit
+from bitrix.errors import BitrixAuthError, BitrixRequestError, BitrixRetryable, OperationTimeLimit
 from domain import InboundMessage, SendRejected, SendRetryable
 from gateway.bootstrap import Runtime
 from gateway.logs import log_context
@@ -35,6 +35,10 @@ from gateway.usecases.crm_sync import forget_deal, sync_conversation
 logger = logging.getLogger("gateway.jobs.worker")
 
 TRANSIENT = (SendRetryable, BitrixRetryable, LockError, RedisError, OSError, TimeoutError)
+# Refused for good: the request, the credentials or the payload is wrong, and the same call fails again.
+PERMANENT = (BitrixAuthError, BitrixRequestError, ValidationError, SendRejected)
+# An exception nobody foresaw (a bug, an odd answer) may still pass: retried this often, then parked.
+UNEXPECTED_ATTEMPTS = 3
 HEARTBEAT_SECONDS = 10
 MAX_BACKOFF_SECONDS = 300.0  # a recovered portal is drained within five minutes
 # Seconds a job may run before it is retried. A Bitrix24 request may take 60 s; arq's own timeout is
@@ -50,36 +54,61 @@ def backoff_seconds(attempt: int, base: float, hint: float | None = None) -> flo
 
 
 async def _guarded(
-    ctx: dict[str, Any], function: str, args: list[Any], tenant: str, work: Callable[[], Awaitable[str]]
+    ctx: dict[str, Any],
+    function: str,
+    args: list[Any],
+    tenant: str,
+    work: Callable[[], Awaitable[str]],
+    **log_ids: str,
 ) -> str:
+    """Run a job's work so that every way it can end is one of: done, retried, or parked.
+
+    arq drops a job for good on any exception but `Retry`, so none may escape: transient failures are
+    retried with backoff until `queue.max_attempts`, refusals (bad request, credentials, payload) are
+    parked at once, anything unforeseen is retried `UNEXPECTED_ATTEMPTS` times and then parked. A parked
+    job is in the dead-letter queue with its reason, counted, and listed by `dlq list` and /readyz.
+    """
     runtime: Runtime = ctx["runtime"]
     attempt = int(ctx.get("job_try", 1))
     limit = runtime.config.queue.max_attempts
-    try:
-        # Our own deadline, inside arq's: a job arq times out is not retried, one we time out is.
-        async with asyncio.timeout(JOB_DEADLINES[function]):
-            outcome = await work()
-    except TRANSIENT as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-        if attempt >= limit:
-            await dlq.park(runtime.redis, function, args, tenant, reason, attempt)
-            runtime.metrics.jobs.labels(function, "dead_letter").inc()
-            logger.error("%s parked after %d attempts: %s", function, attempt, reason)
-            return "parked"
-        hint = getattr(exc, "retry_after", None)
-        if isinstance(exc, OperationTimeLimit) and exc.reset_at:
-            hint = max(exc.reset_at - datetime.now(UTC).timestamp(), 1.0)
-        runtime.metrics.jobs.labels(function, "retry").inc()
-        logger.warning("%s attempt %d failed, retrying: %s", function, attempt, reason)
-        raise Retry(defer=backoff_seconds(attempt, ctx["retry_base"], hint)) from exc
-    except (BitrixAuthError, ValidationError, SendRejected) as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-        await dlq.park(runtime.redis, function, args, tenant, reason, attempt)
-        runtime.metrics.jobs.labels(function, "dead_letter").inc()
-        logger.error("%s parked, not retryable: %s", function, reason)
-        return "parked"
+    with log_context(tenant=tenant, **log_ids):
+        try:
+            # Our own deadline, inside arq's: a job arq times out is not retried, one we time out is.
+            async with asyncio.timeout(JOB_DEADLINES[function]):
+                outcome = await work()
+        except TRANSIENT as exc:
+            if attempt >= limit:
+                return await _park(runtime, function, args, tenant, exc, attempt, f"after {attempt} attempts")
+            hint = getattr(exc, "retry_after", None)
+            if isinstance(exc, OperationTimeLimit) and exc.reset_at:
+                hint = max(exc.reset_at - datetime.now(UTC).timestamp(), 1.0)
+            _retrying(runtime, function, attempt, exc)
+            raise Retry(defer=backoff_seconds(attempt, ctx["retry_base"], hint)) from exc
+        except PERMANENT as exc:
+            return await _park(runtime, function, args, tenant, exc, attempt, "not retryable")
+        except Exception as exc:
+            logger.exception("%s attempt %d failed unexpectedly", function, attempt)
+            if attempt >= min(limit, UNEXPECTED_ATTEMPTS):
+                return await _park(runtime, function, args, tenant, exc, attempt, "unexpected error")
+            _retrying(runtime, function, attempt, exc)
+            raise Retry(defer=backoff_seconds(attempt, ctx["retry_base"])) from exc
     runtime.metrics.jobs.labels(function, outcome).inc()
     return outcome
+
+
+def _retrying(runtime: Runtime, function: str, attempt: int, exc: Exception) -> None:
+    runtime.metrics.jobs.labels(function, "retry").inc()
+    logger.warning("%s attempt %d failed, retrying: %s: %s", function, attempt, type(exc).__name__, exc)
+
+
+async def _park(
+    runtime: Runtime, function: str, args: list[Any], tenant: str, exc: Exception, attempt: int, why: str
+) -> str:
+    reason = f"{type(exc).__name__}: {exc}"
+    await dlq.park(runtime.redis, function, args, tenant, reason, attempt)
+    runtime.metrics.jobs.labels(function, "dead_letter").inc()
+    logger.error("%s parked (%s): %s", function, why, reason)
+    return "parked"
 
 
 async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
@@ -87,11 +116,12 @@ async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
     tenant = str(payload.get("tenant", "?"))
 
     async def work() -> str:
-        event = InboundMessage.model_validate(payload)
-        with log_context(tenant=event.tenant, conversation=event.conversation_key, event_id=event.dedupe_key):
-            return await _handle(runtime, event)
+        return await _handle(runtime, InboundMessage.model_validate(payload))
 
-    return await _guarded(ctx, HANDLE_INBOUND, [payload], tenant, work)
+    ids = {"event_id": str(payload.get("dedupe_key", "?"))}
+    if "channel" in payload and "chat_id" in payload:
+        ids["conversation"] = f"{tenant}:{payload['channel']}:{payload['chat_id']}"
+    return await _guarded(ctx, HANDLE_INBOUND, [payload], tenant, work, **ids)
 
 
 async def _handle(runtime: Runtime, event: InboundMessage) -> str:
@@ -129,17 +159,16 @@ async def sync_crm(ctx: dict[str, Any], tenant: str, conversation_key: str) -> s
     async def work() -> str:
         if tenant not in runtime.tenants:
             raise SendRejected(f"tenant {tenant!r} is no longer configured")
-        with log_context(tenant=tenant, conversation=conversation_key):
-            return await _sync(runtime, tenant, conversation_key)
+        return await _sync(runtime, tenant, conversation_key)
 
-    return await _guarded(ctx, SYNC_CRM, [tenant, conversation_key], tenant, work)
+    return await _guarded(ctx, SYNC_CRM, [tenant, conversation_key], tenant, work, conversation=conversation_key)
 
 
 async def _sync(runtime: Runtime, tenant: str, conversation_key: str) -> str:
     async with runtime.redis.lock(keys.crm_lock(conversation_key), timeout=120, blocking_timeout=130):
         try:
             link = await sync_conversation(runtime.crm_context(tenant), conversation_key)
-        except BitrixAuthError as exc:
+        except (BitrixAuthError, BitrixRequestError) as exc:  # shown in /readyz until a sync succeeds
             await runtime.health.record(tenant, "bitrix", False, f"{exc.code}: {exc.description}"[:200])
             raise
     await runtime.health.record(tenant, "bitrix", True, "synced")
@@ -150,16 +179,14 @@ async def handle_bitrix_event(ctx: dict[str, Any], tenant: str, event: str, enti
     runtime: Runtime = ctx["runtime"]
 
     async def work() -> str:
-        with log_context(tenant=tenant, event_id=f"{event}:{entity_id}"):
-            if event == "ONCRMDEALDELETE":
-                conv = await forget_deal(runtime.redis, tenant, entity_id)
-                logger.info(
-                    "deal %s deleted in Bitrix24; %s", entity_id, f"unlinked from {conv}" if conv else "not ours"
-                )
-                return "done" if conv else "not_ours"
-            return "ignored"
+        if event == "ONCRMDEALDELETE":
+            conv = await forget_deal(runtime.redis, tenant, entity_id)
+            logger.info("deal %s deleted in Bitrix24; %s", entity_id, f"unlinked from {conv}" if conv else "not ours")
+            return "done" if conv else "not_ours"
+        return "ignored"
 
-    return await _guarded(ctx, HANDLE_BITRIX_EVENT, [tenant, event, entity_id], tenant, work)
+    args = [tenant, event, entity_id]
+    return await _guarded(ctx, HANDLE_BITRIX_EVENT, args, tenant, work, event_id=f"{event}:{entity_id}")
 
 
 def build_workers(runtime: Runtime, *, handle_signals: bool = True, retry_base: float = 1.0) -> list[Worker]:

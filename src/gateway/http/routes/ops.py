@@ -36,6 +36,9 @@ async def readyz(request: Request) -> JSONResponse:
     if worker_task is not None:  # `run`: this process's own worker must be alive and renewing its heartbeat
         checks["worker"] = "stopped" if worker_task.done() else "ok" if beating else "no heartbeat"
     ready = all(v == "ok" for v in checks.values())
+    if checks["redis"] == "ok":  # work that failed for good is reported, not gated on: `dlq list` says what
+        with contextlib.suppress(RedisError, OSError):
+            checks["dead_letters"] = str(await dlq.size(runtime.redis))
     if worker_task is None:  # `serve`: workers are separate processes; reported, not gated on
         checks["workers_heartbeat"] = "fresh" if beating else "none seen"
     # Credentials are reported, not gated on: a restart does not fix an expired token.

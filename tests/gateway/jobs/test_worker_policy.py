@@ -1,0 +1,31 @@
+"""Every way a job can end is done, retried or parked: nothing escapes to arq, which would drop it."""
+
+from __future__ import annotations
+
+from gateway.store import dlq
+from tests.conftest import SECRET, gateway, wait_for_async
+from tests.e2e.test_telegram import update
+
+HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+
+
+async def test_a_portal_refusing_a_field_parks_the_sync_with_its_reason_counted_and_shown(make_config, portal, telegram):
+    portal.faults.refuse = {"crm.deal.add": "Field UF_CRM_NOPE not found"}
+    async with gateway(make_config(portal.url, telegram.base)) as (client, runtime):
+        await client.post("/webhooks/salon/telegram", json=update(1, "хочу маникюр"), headers=HEADERS)
+        (parked,) = await wait_for_async(lambda: dlq.entries(runtime.redis))
+        assert parked["function"] == "sync_crm"
+        assert "UF_CRM_NOPE" in parked["reason"] and parked["tenant"] == "salon"
+        ready = (await client.get("/readyz")).json()
+        assert ready["checks"]["dead_letters"] == "1"
+        assert ready["tenants"]["salon"]["bitrix"]["ok"] is False
+        assert "UF_CRM_NOPE" in ready["tenants"]["salon"]["bitrix"]["detail"]
+        metrics = (await client.get("/metrics")).text
+        assert 'lead_gateway_jobs_total{function="sync_crm",outcome="dead_letter"} 1.0' in metrics
+        portal.faults.refuse = {}  # fixed in the portal: the parked work replays into a deal
+        assert await dlq.replay(runtime.redis) == 1
+        await wait_for_async(lambda: _deals(portal))
+
+
+async def _deals(portal):
+    return len(portal.state.deals) == 1

@@ -11,7 +11,6 @@ from domain import Attribution, Reply
 from gateway.store import keys
 from gateway.store.redis_result import result
 
-STATE_TTL_SECONDS = 180 * 24 * 3600  # a returning client within half a year keeps their deal
 PROCESSED_KEPT = 200
 
 
@@ -75,7 +74,7 @@ async def load_dialogue(redis: Redis, key: str) -> DialogueState | None:
 
 
 async def save_dialogue(redis: Redis, state: DialogueState) -> None:
-    await redis.set(keys.dialogue(state.conversation_key), state.model_dump_json(), ex=STATE_TTL_SECONDS)
+    await redis.set(keys.dialogue(state.conversation_key), state.model_dump_json(), ex=keys.CONVERSATION_TTL_SECONDS)
 
 
 async def load_link(redis: Redis, key: str) -> CrmLink:
@@ -84,12 +83,12 @@ async def load_link(redis: Redis, key: str) -> CrmLink:
 
 
 async def save_link(redis: Redis, key: str, link: CrmLink) -> None:
-    await redis.set(keys.crm_link(key), link.model_dump_json(), ex=STATE_TTL_SECONDS)
+    await redis.set(keys.crm_link(key), link.model_dump_json(), ex=keys.CONVERSATION_TTL_SECONDS)
 
 
 async def append_timeline(redis: Redis, key: str, entry: TimelineEntry) -> None:
     await result(redis.rpush(keys.timeline(key), entry.model_dump_json()))
-    await redis.expire(keys.timeline(key), STATE_TTL_SECONDS)
+    await redis.expire(keys.timeline(key), keys.CONVERSATION_TTL_SECONDS)
 
 
 async def timeline_from(redis: Redis, key: str, start: int) -> list[TimelineEntry]:

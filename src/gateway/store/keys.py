@@ -1,6 +1,16 @@
-"""Redis key names, in one place so every process agrees on them."""
+"""Every Redis key's name and lifetime, in one place so every process agrees on them.
+
+Nothing is written without a lifetime except what is bounded by its own use: the queues (drained),
+the dead letters (listed and replayed by ops) and the health hash (one field per tenant component).
+"""
 
 PREFIX = "lg"
+
+# A client who comes back within half a year keeps their conversation, deal and contact link.
+CONVERSATION_TTL_SECONDS = 180 * 24 * 3600
+# Reply and LLM budgets are fixed windows.
+REPLY_BUDGET_WINDOW_SECONDS = 60
+LLM_BUDGET_WINDOW_SECONDS = 3600
 
 
 def dedupe(tenant: str, channel: str, key: str) -> str:

@@ -11,9 +11,8 @@ from redis.asyncio import Redis
 
 from domain import CredentialsRejected, InboundMessage, Recipient, Reply, Sender, SendRejected, WindowClosed
 from gateway.settings import TenantConfig
-from gateway.store import keys
+from gateway.store import budgets, keys
 from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline, load_dialogue, save_dialogue
-from gateway.store.redis_result import result
 from gateway.usecases import attribution as attribution_rules
 from gateway.usecases.dialogue import SERVICE_PREFIX, TIME_PREFIX, Dialogue
 from qualifier.phone import normalize_phone
@@ -126,7 +125,7 @@ async def handle_message(
             intent = state.intent if _has_new_intent(event) else "other"
             reply = ctx.dialogue.next_reply(state, intent, learned, now.astimezone(ctx.tenant.tz))
             # counted once per message, when the reply is decided, not on every delivery attempt
-            if await _within_budget(ctx.redis, keys.reply_budget(key), 60, ctx.replies_per_minute):
+            if await budgets.take_reply(ctx.redis, key, ctx.replies_per_minute):
                 state.pending[event.dedupe_key] = reply
             else:
                 throttled = True  # recorded and synced to the CRM, just not answered again
@@ -203,12 +202,4 @@ async def _update(state: DialogueState, event: InboundMessage, ctx: Conversation
 
 async def _llm_budget_left(ctx: ConversationContext, key: str) -> bool:
     """At most `llm_calls_per_hour` model calls a conversation an hour; past that, rules only."""
-    return await _within_budget(ctx.redis, keys.llm_budget(key), 3600, ctx.llm_calls_per_hour)
-
-
-async def _within_budget(redis: Redis, counter: str, window_seconds: int, allowed: int) -> bool:
-    """Count one use in a fixed window shared through Redis; True while within `allowed`."""
-    used = int(await result(redis.incr(counter)))
-    if used == 1:
-        await redis.expire(counter, window_seconds)
-    return used <= allowed
+    return await budgets.take_llm_call(ctx.redis, key, ctx.llm_calls_per_hour)

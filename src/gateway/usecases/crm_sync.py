@@ -25,7 +25,7 @@ from redis.asyncio import Redis
 from bitrix.batcher import Batcher, Command, GroupResult
 from bitrix.errors import BitrixRequestError, BitrixRetryable
 from gateway.settings import TenantConfig
-from gateway.store import keys
+from gateway.store import crm_links
 from gateway.store.conversations import (
     CrmLink,
     DialogueState,
@@ -89,7 +89,7 @@ async def _settle_unknowns(ctx: CrmContext, state: DialogueState, link: CrmLink,
     """Find what may exist already: the contact (by phone, then identity), a deal whose create was
     never confirmed (by ORIGIN_ID), comments whose post was never confirmed (on the deal)."""
     if link.contact_id is None:
-        cached = await ctx.redis.get(keys.person_contact(state.tenant, state.channel, state.sender_id))
+        cached = await crm_links.person_contact(ctx.redis, state.tenant, state.channel, state.sender_id)
         link.contact_id = _id(cached) if cached else None
     lookups = _lookups(state, link, conv)
     if lookups:
@@ -109,7 +109,7 @@ async def _settle_unknowns(ctx: CrmContext, state: DialogueState, link: CrmLink,
                 await _record_deal(ctx, state.tenant, link, conv, deal_is_new=True)
         await save_link(ctx.redis, conv, link)
         if link.contact_id is not None:
-            await ctx.redis.set(keys.person_contact(state.tenant, state.channel, state.sender_id), str(link.contact_id))
+            await crm_links.remember_person(ctx.redis, state.tenant, state.channel, state.sender_id, link.contact_id)
     if link.timeline_pending and link.deal_id is not None:
         await _reconcile_timeline(ctx, link, conv)
     elif link.timeline_pending:  # the deal was never created, so neither were its comments
@@ -260,7 +260,7 @@ async def _apply(
             link.deal_id, link.deal_digest, link.qualified, link.timeline_posted = None, None, False, 0
         if _gone(outcome, "contact_update"):
             link.contact_id, link.identity_linked, link.phone_on_contact = None, False, None
-            await ctx.redis.delete(keys.person_contact(state.tenant, state.channel, state.sender_id))
+            await crm_links.forget_person(ctx.redis, state.tenant, state.channel, state.sender_id)
         link.deal_pending = link.timeline_pending = False
         await save_link(ctx.redis, conv, link)
         raise BitrixRetryable("GONE", "the deal or contact was deleted in the portal; it is created again")
@@ -268,7 +268,7 @@ async def _apply(
         link.contact_id = _id(outcome.results.get("contact")) if "contact" not in outcome.errors else None
         if link.contact_id is not None:
             link.identity_linked, link.phone_on_contact = True, state.phone
-            await ctx.redis.set(keys.person_contact(state.tenant, state.channel, state.sender_id), str(link.contact_id))
+            await crm_links.remember_person(ctx.redis, state.tenant, state.channel, state.sender_id, link.contact_id)
             logger.info("contact %s created for %s phone=%s", link.contact_id, conv, mask_phone(state.phone or ""))
     if "contact_update" in group and "contact_update" not in outcome.errors:
         link.identity_linked, link.phone_on_contact = True, state.phone or link.phone_on_contact
@@ -294,16 +294,15 @@ async def _apply(
 async def forget_deal(redis: Redis, tenant: str, deal_id: int) -> str | None:
     """The deal was deleted in Bitrix24: the conversation gets a new deal, with its whole transcript, when
     it next syncs. Returns the conversation that had it, if any."""
-    raw = await redis.get(keys.deal_conversation(tenant, deal_id))
-    if raw is None:
+    conv = await crm_links.deal_conversation(redis, tenant, deal_id)
+    if conv is None:
         return None
-    conv = raw.decode() if isinstance(raw, bytes) else str(raw)
     link = await load_link(redis, conv)
     if link.deal_id == deal_id:
         link.deal_id, link.deal_digest, link.deal_pending = None, None, False
         link.qualified, link.timeline_posted, link.timeline_pending = False, 0, False
         await save_link(redis, conv, link)
-    await redis.delete(keys.deal_conversation(tenant, deal_id))
+    await crm_links.forget_deal(redis, tenant, deal_id)
     return conv
 
 
@@ -311,7 +310,7 @@ async def _record_deal(ctx: CrmContext, tenant: str, link: CrmLink, conv: str, *
     """Keep the link; when the deal id is new to us, also the conversation under the deal (for reminders)."""
     await save_link(ctx.redis, conv, link)
     if deal_is_new and link.deal_id is not None:
-        await ctx.redis.set(keys.deal_conversation(tenant, link.deal_id), conv)
+        await crm_links.remember_deal(ctx.redis, tenant, link.deal_id, conv)
 
 
 def _source_description(state: DialogueState) -> str:

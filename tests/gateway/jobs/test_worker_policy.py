@@ -9,7 +9,7 @@ from tests.e2e.test_telegram import update
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
 
 
-async def test_a_portal_refusing_a_field_parks_the_sync_with_its_reason_counted_and_shown(make_config, portal, telegram):
+async def test_a_portal_refusing_a_field_parks_the_sync_with_its_reason_and_shows_it(make_config, portal, telegram):
     portal.faults.refuse = {"crm.deal.add": "Field UF_CRM_NOPE not found"}
     async with gateway(make_config(portal.url, telegram.base)) as (client, runtime):
         await client.post("/webhooks/salon/telegram", json=update(1, "хочу маникюр"), headers=HEADERS)

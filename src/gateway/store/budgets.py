@@ -1,0 +1,30 @@
+"""Per-conversation budgets (replies a minute, LLM calls an hour) as fixed windows shared through Redis."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from gateway.store import keys
+from gateway.store.redis_result import result
+
+# INCR and the window's expiry in one step: a failure between two separate calls would leave a
+# counter with no expiry, and the conversation throttled for good.
+_COUNT = """
+local used = redis.call('INCR', KEYS[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return used
+"""
+
+
+async def _within(redis: Redis, counter: str, window_seconds: int, allowed: int) -> bool:
+    """Count one use; True while the window's count is within `allowed`."""
+    used = int(await result(redis.eval(_COUNT, 1, counter, str(window_seconds))))
+    return used <= allowed
+
+
+async def take_reply(redis: Redis, conversation: str, per_minute: int) -> bool:
+    return await _within(redis, keys.reply_budget(conversation), keys.REPLY_BUDGET_WINDOW_SECONDS, per_minute)
+
+
+async def take_llm_call(redis: Redis, conversation: str, per_hour: int) -> bool:
+    return await _within(redis, keys.llm_budget(conversation), keys.LLM_BUDGET_WINDOW_SECONDS, per_hour)

@@ -1,0 +1,34 @@
+"""Who is who in the portal: a client's contact id, and the conversation behind a deal id."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from gateway.store import keys
+
+
+async def person_contact(redis: Redis, tenant: str, channel: str, sender_id: str) -> str | None:
+    raw = await redis.get(keys.person_contact(tenant, channel, sender_id))
+    return None if raw is None else raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+async def remember_person(redis: Redis, tenant: str, channel: str, sender_id: str, contact_id: int) -> None:
+    key = keys.person_contact(tenant, channel, sender_id)
+    await redis.set(key, str(contact_id), ex=keys.CONVERSATION_TTL_SECONDS)
+
+
+async def forget_person(redis: Redis, tenant: str, channel: str, sender_id: str) -> None:
+    await redis.delete(keys.person_contact(tenant, channel, sender_id))
+
+
+async def deal_conversation(redis: Redis, tenant: str, deal_id: int) -> str | None:
+    raw = await redis.get(keys.deal_conversation(tenant, deal_id))
+    return None if raw is None else raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+async def remember_deal(redis: Redis, tenant: str, deal_id: int, conversation: str) -> None:
+    await redis.set(keys.deal_conversation(tenant, deal_id), conversation, ex=keys.CONVERSATION_TTL_SECONDS)
+
+
+async def forget_deal(redis: Redis, tenant: str, deal_id: int) -> None:
+    await redis.delete(keys.deal_conversation(tenant, deal_id))

@@ -15,6 +15,7 @@ class GraphStandIn:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []  # {"account", "token", "body"}
         self.refusals: list[tuple[int, dict[str, Any]]] = []  # answered in turn before any success
+        self.refuse_calls: dict[int, tuple[int, dict[str, Any]]] = {}  # the n-th send (from 1) gets this error
         self.base = ""
         self._ids = itertools.count(1)
         self.valid_tokens: set[str] = {"wa-token", "ig-token"}
@@ -35,8 +36,9 @@ class GraphStandIn:
     async def _messages(self, request: Request) -> JSONResponse:
         body = await request.json()
         token = request.headers.get("authorization", "")
-        if self.refusals:
-            status, error = self.refusals.pop(0)
+        call = len(self.sent) + 1
+        if self.refusals or call in self.refuse_calls:
+            status, error = self.refusals.pop(0) if self.refusals else self.refuse_calls[call]
             self.sent.append({"account": request.path_params["account"], "token": token, "body": body, "refused": 1})
             return JSONResponse({"error": error}, status_code=status)
         self.sent.append({"account": request.path_params["account"], "token": token, "body": body})

@@ -18,6 +18,7 @@ class Reply:
     ask_phone: bool = False  # offer the platform's share-my-number button where there is one
     phone_button: str = "📱 Отправить номер"
     slot: str | None = field(default=None, compare=False)  # which slot this reply asks for
+    parts_sent: int = 0  # pieces of a split reply already delivered; a retry sends the rest
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,11 @@ class SendError(Exception):
 
 
 class SendRetryable(SendError):
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None, parts_sent: int = 0) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        # A reply sent in pieces: how many went out before this failure, so a retry sends only the rest.
+        self.parts_sent = parts_sent
 
 
 class SendRejected(SendError):

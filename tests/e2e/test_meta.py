@@ -32,7 +32,7 @@ def graph() -> Iterator[GraphStandIn]:
 
 @pytest.fixture
 def meta_config(make_config, portal: Sandbox, graph: GraphStandIn):
-    def build(**whatsapp_extra) -> AppConfig:
+    def build(tenant_extra: dict | None = None, **whatsapp_extra) -> AppConfig:
         channels = {
             "whatsapp": {
                 "phone_number_id": NUMBER_ID,
@@ -50,7 +50,7 @@ def meta_config(make_config, portal: Sandbox, graph: GraphStandIn):
                 "api_base": f"{graph.base}/v21.0",
             },
         }
-        return make_config(portal.url, "http://127.0.0.1:1", channels=channels)
+        return make_config(portal.url, "http://127.0.0.1:1", channels=channels, **(tenant_extra or {}))
 
     return build
 
@@ -134,6 +134,21 @@ async def test_instagram_ad_dm_makes_one_deal_and_a_reply_to_the_igsid(meta_conf
     reply = graph.delivered()[0]
     assert reply["recipient"] == {"id": "1234567890123456"} and graph.sent[0]["account"] == ACCOUNT
     assert len(reply["message"]["text"].encode()) <= 1000
+
+
+async def test_a_long_instagram_reply_whose_second_piece_fails_resends_only_the_rest(meta_config, graph):
+    greeting = "Здравствуйте{name}! " + " ".join(f"Пункт {i}: у нас есть всё для вас." for i in range(60))
+    graph.refuse_calls = {2: (500, {"message": "An unexpected error has occurred", "code": 2})}
+    payload = fixture_json("channels/instagram_01_text_dm.json")
+    raw, headers = signed(payload, IG_SECRET)
+    async with gateway(meta_config(tenant_extra={"texts": {"greeting": greeting}})) as (client, _runtime):
+        assert (await client.post("/webhooks/salon/instagram", content=raw, headers=headers)).status_code == 200
+        await wait_for(lambda: len(graph.delivered()) >= 3 and "quick_replies" in graph.delivered()[-1]["message"])
+    pieces = [body["message"]["text"] for body in graph.delivered()]
+    refused = [s["body"]["message"]["text"] for s in graph.sent if "refused" in s]
+    assert len(pieces) == len(set(pieces)) >= 3  # every piece once: the first was not sent again
+    assert refused == [pieces[1]] and pieces[0].startswith("Здравствуйте")
+    assert all(len(p.encode()) <= 1000 for p in pieces)
 
 
 async def test_handshake_answers_the_challenge_as_plain_text_only_with_the_verify_token(meta_config):

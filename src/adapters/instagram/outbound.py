@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.meta.graph import GraphClient
-from domain import Recipient, Reply
+from domain import Recipient, Reply, SendRetryable
 
 MAX_BYTES = 1000
 MAX_QUICK_REPLIES, QUICK_REPLY_TITLE = 13, 20
@@ -52,10 +52,15 @@ class InstagramSender:
         pieces = split_utf8(reply.text)
         quick = _quick_replies(reply)
         for index, piece in enumerate(pieces):
+            if index < reply.parts_sent:  # delivered by an earlier attempt
+                continue
             message: dict[str, Any] = {"text": piece}
             if quick and index == len(pieces) - 1:
                 message["quick_replies"] = quick
-            await self._graph.post(self._path, {"recipient": {"id": to.chat_id}, "message": message})
+            try:
+                await self._graph.post(self._path, {"recipient": {"id": to.chat_id}, "message": message})
+            except SendRetryable as exc:
+                raise type(exc)(str(exc), exc.retry_after, parts_sent=index) from exc
 
     async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
         # Tags such as HUMAN_AGENT are for people, not a bot: outside the window nothing is sent.

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from redis.asyncio import Redis
 
-from domain import CredentialsRejected, InboundMessage, Recipient, Reply, Sender, SendRejected, WindowClosed
+from domain import CredentialsRejected, InboundMessage, Recipient, Sender, SendRejected, SendRetryable, WindowClosed
 from gateway.settings import TenantConfig
 from gateway.store import budgets, keys
 from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline, load_dialogue, save_dialogue
@@ -138,15 +138,17 @@ async def handle_message(
         if event.callback_id:  # stops the client's spinner, answered or not
             await ctx.sender.acknowledge_button(event.callback_id)
         if pending is not None:
-            outcome = await _deliver(ctx, state, pending, now)
+            outcome = await _deliver(ctx, state, event.dedupe_key, now)
         state.pending.pop(event.dedupe_key, None)
         state.mark("processed", event.dedupe_key)
         await save_dialogue(ctx.redis, state)
     return outcome
 
 
-async def _deliver(ctx: ConversationContext, state: DialogueState, reply: Reply, now: datetime) -> str:
-    """Send within the platform's customer-service window, or do what the window allows."""
+async def _deliver(ctx: ConversationContext, state: DialogueState, reply_to: str, now: datetime) -> str:
+    """Send the reply pending for message `reply_to` within the platform's customer-service window, or
+    do what the window allows (an approved template, or nothing)."""
+    reply = state.pending[reply_to]
     to = Recipient(state.chat_id, state.channel_phone)
     window = ctx.sender.window
     if window is not None and state.last_inbound_at is not None and now - state.last_inbound_at > window:
@@ -155,6 +157,11 @@ async def _deliver(ctx: ConversationContext, state: DialogueState, reply: Reply,
         return TEMPLATE if sent else WINDOW_CLOSED
     try:
         await ctx.sender.send(to, reply)
+    except SendRetryable as exc:
+        if exc.parts_sent > reply.parts_sent:  # the retry sends only the pieces still missing
+            state.pending[reply_to] = replace(reply, parts_sent=exc.parts_sent)
+            await save_dialogue(ctx.redis, state)
+        raise
     except CredentialsRejected as exc:
         logger.error("%s: channel credentials rejected: %s", state.conversation_key, exc)
         return CREDENTIALS_REJECTED

@@ -196,7 +196,7 @@ async def gateway(
     runtime = build_runtime(
         config, redis_url or config.redis_url or REDIS_URL, sandbox_base="http://127.0.0.1:1", http=http
     )
-    app = create_app(runtime, AppOptions(with_worker=True, retry_base=0.05, shutdown_grace=2))
+    app = create_app(runtime, AppOptions(with_worker=True, retry_base=0.05, shutdown_grace=2, poll_wait_seconds=0.2))
     transport = httpx.ASGITransport(app)
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
         yield client, runtime

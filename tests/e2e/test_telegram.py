@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -213,6 +214,26 @@ async def test_polling_mode_feeds_the_same_pipeline(make_config, portal, telegra
     polls = [m for m in telegram.sent if m["method"] == "getUpdates"]
     assert any(p.get("offset") == "8" for p in polls)  # update 7 confirmed by the next offset
     assert len(portal.state.deals) == 1 and sent_texts(telegram)[0].startswith("Здравствуйте")
+
+
+async def test_two_replicas_polling_one_bot_take_turns_never_both(make_config, portal, telegram):
+    polling = {"bot_token": "123456:test-token", "api_base": telegram.base, "mode": "polling"}
+    config = make_config(portal.url, telegram.base, channels={"telegram": polling})
+    telegram.updates = [update(7, "Хочу маникюр завтра в 3")]
+    deletes = lambda: [m for m in telegram.sent if m["method"] == "deleteWebhook"]  # noqa: E731 - one per poller start
+    async with gateway(config) as (_c, _r):
+        second = gateway(config)
+        await second.__aenter__()
+        try:
+            await wait_for(lambda: len(sent_texts(telegram)) == 1)
+            await asyncio.sleep(0.6)  # three of the second replica's turns to ask for the lease
+            assert len(deletes()) == 1
+        finally:
+            await second.__aexit__(None, None, None)
+    async with gateway(config) as (_c, _r):  # the lease was released: the next replica polls at once
+        telegram.updates.append(update(8, "спасибо"))
+        await wait_for(lambda: len(sent_texts(telegram)) == 2)
+    assert len(deletes()) == 2
 
 
 async def test_qualified_deal_gets_user_fields_stage_and_the_tenants_own_texts(make_config, portal, telegram):

@@ -26,7 +26,8 @@ logger = logging.getLogger("gateway.http.app")
 @dataclass(frozen=True)
 class AppOptions:
     with_worker: bool = False  # `run`: the worker shares this process and event loop
-    with_polling: bool = True  # tenants whose Telegram mode is polling
+    with_polling: bool = True  # tenants whose Telegram mode is polling (one process polls a bot at a time)
+    poll_wait_seconds: float = 5.0  # how often a process that does not poll a bot asks to take over
     retry_base: float = 1.0
     shutdown_grace: float = 10.0
 
@@ -44,7 +45,7 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
             app.state.worker_task = asyncio.create_task(run_workers(workers), name="arq-workers")
             tasks.append(app.state.worker_task)
         if options.with_polling:
-            tasks.extend(start_pollers(runtime))
+            tasks.extend(start_pollers(runtime, options.poll_wait_seconds))
         try:
             yield
         finally:

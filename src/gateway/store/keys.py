@@ -53,6 +53,10 @@ def reply_budget(conversation: str) -> str:
     return f"{PREFIX}:replies:{conversation}"
 
 
+def poller_lease(bot_id: str) -> str:
+    return f"{PREFIX}:lease:poller:{bot_id}"
+
+
 def bitrix_bucket(portal: str) -> str:
     return f"{PREFIX}:bucket:{portal}"
 

@@ -96,9 +96,13 @@ class Batcher:
             try:
                 if self._bucket is not None:
                     await self._bucket.acquire()  # groups keep arriving while we wait: they join
-            except BaseException:
+            except asyncio.CancelledError:
                 self._slots.release()
                 raise
+            except Exception as exc:  # the bucket's store failed: the waiting callers get the error, we go on
+                self._slots.release()
+                self._fail_waiting(exc)
+                continue
             taken = self._take()
             if not taken:
                 self._slots.release()
@@ -106,6 +110,12 @@ class Batcher:
             task = asyncio.create_task(self._send(taken))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
+
+    def _fail_waiting(self, error: Exception) -> None:
+        waiting, self._queue = self._queue, []
+        for group in waiting:
+            if not group.future.done():
+                group.future.set_exception(error)
 
     def _take(self) -> list[_Pending]:
         taken: list[_Pending] = []

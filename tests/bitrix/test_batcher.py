@@ -6,12 +6,15 @@ import asyncio
 
 import httpx
 import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bitrix.batcher import Batcher
 from bitrix.client import BitrixClient
 from bitrix.errors import BitrixRequestError, BitrixRetryable
 from bitrix.limiter import LeakyBucket
 from bitrix.sandbox import Sandbox
+from tests.conftest import free_port
 
 URL = "http://sandbox/rest/1/sandbox/"
 
@@ -75,3 +78,15 @@ async def test_a_failed_request_fails_every_group_in_it():
     results = await asyncio.gather(batcher.submit(lead(1)), batcher.submit(lead(2)), return_exceptions=True)
     await batcher.close()
     assert all(isinstance(r, BitrixRetryable) for r in results)
+
+
+async def test_a_bucket_whose_redis_fails_raises_to_the_callers_and_the_batcher_goes_on():
+    sandbox = Sandbox()
+    nobody = Redis(port=free_port(), socket_connect_timeout=1)  # nothing listens there
+    batcher = batcher_for(sandbox, LeakyBucket(nobody, "lg:bucket:test", burst=50, per_second=2))
+    for _ in range(2):  # the first failure must not leave the next caller waiting forever
+        with pytest.raises(RedisConnectionError):
+            await asyncio.wait_for(batcher.call("crm.settings.mode.get"), timeout=10)
+    assert sandbox.state.calls == {}
+    await batcher.close()
+    await nobody.aclose()

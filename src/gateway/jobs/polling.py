@@ -83,6 +83,6 @@ def start_pollers(runtime: Runtime, wait_seconds: float = WAIT_SECONDS) -> list[
     for tenant_id, services in runtime.tenants.items():
         telegram = services.config.channels.telegram
         if telegram is not None and telegram.mode == "polling":
-            task = asyncio.create_task(poll_tenant(runtime, tenant_id, f"{process}:{tenant_id}", wait_seconds), name=f"poll-{tenant_id}")
-            tasks.append(task)
+            poller = poll_tenant(runtime, tenant_id, f"{process}:{tenant_id}", wait_seconds)
+            tasks.append(asyncio.create_task(poller, name=f"poll-{tenant_id}"))
     return tasks

@@ -3,7 +3,7 @@
 from domain.catalog import Service
 from domain.channels import Channel, conversation_key
 from domain.conversation import SLOTS, Intent, Slot
-from domain.messages import UTM_FIELDS, Attribution, InboundMessage
+from domain.messages import UTM_FIELDS, Attribution, InboundMessage, MessageKind
 from domain.replies import Choice, Recipient, Reply
 from domain.schedule import OpenHours, WeekHours, hours_on, is_open
 from domain.sending import CredentialsRejected, Sender, SendError, SendRejected, SendRetryable, WindowClosed
@@ -17,6 +17,7 @@ __all__ = [
     "CredentialsRejected",
     "InboundMessage",
     "Intent",
+    "MessageKind",
     "OpenHours",
     "Recipient",
     "Reply",

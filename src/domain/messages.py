@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from domain.channels import Channel, conversation_key
@@ -30,6 +32,12 @@ class Attribution(BaseModel):
         return {name: getattr(self, name) for name in UTM_FIELDS}
 
 
+class MessageKind(StrEnum):
+    MESSAGE = "message"  # something new the client said: recorded, qualified, answered
+    EDIT = "edit"  # the client changed an earlier message: recorded and qualified, never answered again
+    REVOKE = "revoke"  # the client deleted an earlier message: noted, never answered
+
+
 class InboundMessage(BaseModel):
     """A client's message, normalised; serialised as JSON into the queue."""
 
@@ -51,6 +59,8 @@ class InboundMessage(BaseModel):
     button: str | None = None  # payload of a pressed button (callback data, postback)
     callback_id: str | None = None  # Telegram callback_query id, to be answered
     attribution: Attribution | None = None
+    kind: MessageKind = MessageKind.MESSAGE
+    original_message_id: str | None = None  # an edit's or revoke's target
 
     @property
     def conversation_key(self) -> str:

@@ -116,6 +116,50 @@ async def test_whatsapp_button_choice_fills_the_slot(meta_config, portal, graph)
     assert "Когда вам удобно" in json.dumps(graph.delivered()[1], ensure_ascii=False)
 
 
+def whatsapp_message(wamid: str, kind: str, body: dict) -> dict:
+    """A WhatsApp message of another type than text, from the same client as `whatsapp_text`."""
+    payload = whatsapp_text(wamid, "")
+    message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    del message["text"], message["referral"]
+    message.update({"type": kind, kind: body})
+    return payload
+
+
+async def test_whatsapp_edit_updates_the_deal_without_a_second_reply_and_a_revoke_is_only_noted(
+    meta_config, portal, graph
+):
+    async with gateway(meta_config()) as (client, _runtime):
+        for payload in (
+            whatsapp_text("wamid.E1", "Хочу маникюр в пятницу"),
+            whatsapp_message(
+                "wamid.E2",
+                "edit",
+                {"original_message_id": "wamid.E1", "message": {"type": "text", "text": {"body": "Хочу педикюр"}}},
+            ),
+            whatsapp_message("wamid.E3", "revoke", {"original_message_id": "wamid.E1"}),
+        ):
+            raw, headers = signed(payload, WA_SECRET)
+            assert (await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)).status_code == 200
+            await wait_for(lambda n=len(portal.state.comments): len(portal.state.comments) == n + 1)
+    comments = [c["COMMENT"] for c in sorted(portal.state.comments.values(), key=lambda c: c["ID"])]
+    assert comments[1].endswith("Клиент: [исправлено] Хочу педикюр")
+    assert comments[2].endswith("Клиент: [клиент удалил сообщение]")
+    assert not any("[edit]" in c or "[revoke]" in c for c in comments)
+    assert len(graph.delivered()) == 1  # the first message's reply only
+
+
+async def test_a_whatsapp_flow_submission_reaches_the_deal_readably(meta_config, portal, graph):
+    answers = {"flow_token": "secret-flow-token", "service": "Маникюр", "date": "2026-12-04", "extras": ["дизайн"]}
+    form = {"type": "nfm_reply", "nfm_reply": {"name": "flow", "body": "Sent", "response_json": json.dumps(answers)}}
+    raw, headers = signed(whatsapp_message("wamid.F1", "interactive", form), WA_SECRET)
+    async with gateway(meta_config()) as (client, _runtime):
+        assert (await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)).status_code == 200
+        await wait_for(lambda: len(portal.state.comments) == 1)
+    (comment,) = [c["COMMENT"] for c in portal.state.comments.values()]
+    assert comment.endswith("Клиент: [форма] service: Маникюр; date: 2026-12-04; extras: дизайн")
+    assert "secret-flow-token" not in comment
+
+
 async def test_instagram_ad_dm_makes_one_deal_and_a_reply_to_the_igsid(meta_config, portal, graph):
     payload = fixture_json("channels/instagram_02_ad_referral_message.json")
     payload["entry"][0]["messaging"][0]["message"]["text"] = "Сколько стоит педикюр? Можно в субботу утром"

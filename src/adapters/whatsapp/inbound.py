@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from functools import partial
@@ -15,7 +16,7 @@ from adapters.meta.batch import (
     meta_time,
     text_of,
 )
-from domain import Attribution, Channel, InboundMessage
+from domain import Attribution, Channel, InboundMessage, MessageKind
 
 logger = logging.getLogger("adapters.whatsapp")
 
@@ -68,6 +69,8 @@ def _content(message: dict[str, object]) -> tuple[str, str | None]:
     if kind == "text":
         return text_of(body.get("body")), None
     if kind == "interactive":
+        if body.get("type") == "nfm_reply" or "nfm_reply" in body:
+            return _flow_answers(as_dict(body.get("nfm_reply"))), None
         reply = as_dict(body.get("button_reply")) or as_dict(body.get("list_reply"))
         return text_of(reply.get("title")), text_of(reply.get("id")) or None
     if kind == "button":  # a quick-reply button of a template
@@ -75,6 +78,24 @@ def _content(message: dict[str, object]) -> tuple[str, str | None]:
     label = MEDIA_LABELS.get(kind, f"[{kind or 'сообщение'}]")
     caption = text_of(body.get("caption"))
     return (f"{label} {caption}" if caption else label), None
+
+
+def _flow_answers(reply: dict[str, object]) -> str:
+    """A WhatsApp Flow's submitted form, as lines a manager can read ("Форма: date: 2026-12-01; ...")."""
+    try:
+        answers = json.loads(text_of(reply.get("response_json")) or "{}")
+    except (ValueError, RecursionError):
+        answers = None
+    if not isinstance(answers, dict):
+        return "[форма] " + (text_of(reply.get("response_json")) or text_of(reply.get("body")))[:1000]
+    shown = [f"{key}: {_answer(value)}" for key, value in answers.items() if key != "flow_token"]
+    return "[форма] " + ("; ".join(shown) if shown else text_of(reply.get("body")) or "отправлена")
+
+
+def _answer(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(_answer(v) for v in value)
+    return text_of(value) if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _referral(message: dict[str, object]) -> Attribution | None:
@@ -110,7 +131,15 @@ def _event(
     wa_id = text_of(message.get("from")) or text_of(contact.get("wa_id"))
     if not wamid or not (user or wa_id):
         raise MalformedPayload("message without id or sender")
-    text, button = _content(message)
+    kind_of, original = MessageKind.MESSAGE, None
+    if kind in ("edit", "revoke"):  # the client changed or deleted an earlier message
+        change = as_dict(message.get(kind))
+        original = text_of(change.get("original_message_id")) or None
+        kind_of = MessageKind.EDIT if kind == "edit" else MessageKind.REVOKE
+        edited = as_dict(change.get("message"))
+        text, button = _content(edited) if kind == "edit" and edited else ("", None)
+    else:
+        text, button = _content(message)
     profile = as_dict(contact.get("profile"))
     username = text_of(profile.get("username")).lstrip("@") or None
     return InboundMessage(
@@ -128,4 +157,6 @@ def _event(
         sender_username=username,
         sender_phone=f"+{wa_id}" if wa_id.isdigit() else None,
         attribution=_referral(message),
+        kind=kind_of,
+        original_message_id=original,
     )

@@ -9,7 +9,16 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
-from domain import CredentialsRejected, InboundMessage, Recipient, Sender, SendRejected, SendRetryable, WindowClosed
+from domain import (
+    CredentialsRejected,
+    InboundMessage,
+    MessageKind,
+    Recipient,
+    Sender,
+    SendRejected,
+    SendRetryable,
+    WindowClosed,
+)
 from gateway.settings import TenantConfig
 from gateway.store import budgets, keys
 from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline, load_dialogue, save_dialogue
@@ -86,6 +95,10 @@ MANAGER_NOTES = {
 
 
 def _timeline_text(event: InboundMessage, intent: str) -> str:
+    if event.kind == MessageKind.EDIT:
+        return f"[исправлено] {event.text}".strip()
+    if event.kind == MessageKind.REVOKE:
+        return "[клиент удалил сообщение]"
     note = MANAGER_NOTES.get(intent)
     if note and event.text and not event.button:
         return f"{note} {event.text}"
@@ -122,14 +135,10 @@ async def handle_message(
                     at=event.sent_at.astimezone(ctx.tenant.tz),
                 ),
             )
-            intent = state.intent if _has_new_intent(event) else "other"
-            reply = ctx.dialogue.next_reply(state, intent, learned, now.astimezone(ctx.tenant.tz))
-            # counted once per message, when the reply is decided, not on every delivery attempt
-            if await budgets.take_reply(ctx.redis, key, ctx.replies_per_minute):
-                state.pending[event.dedupe_key] = reply
-            else:
-                throttled = True  # recorded and synced to the CRM, just not answered again
-                logger.info("%s: reply skipped, over %d a minute", key, ctx.replies_per_minute)
+            # An edit or revoke changes something already answered: recorded (and an edit learned from),
+            # never answered again.
+            if event.kind == MessageKind.MESSAGE:
+                throttled = not await _decide_reply(ctx, state, event, learned, now)
             state.mark("recorded", event.dedupe_key)
             await save_dialogue(ctx.redis, state)
         await on_recorded()
@@ -143,6 +152,21 @@ async def handle_message(
         state.mark("processed", event.dedupe_key)
         await save_dialogue(ctx.redis, state)
     return outcome
+
+
+async def _decide_reply(
+    ctx: ConversationContext, state: DialogueState, event: InboundMessage, learned: bool, now: datetime
+) -> bool:
+    """Decide the reply and leave it pending; False when the conversation is over its reply budget."""
+    intent = state.intent if _has_new_intent(event) else "other"
+    reply = ctx.dialogue.next_reply(state, intent, learned, now.astimezone(ctx.tenant.tz))
+    # counted once per message, when the reply is decided, not on every delivery attempt
+    if await budgets.take_reply(ctx.redis, state.conversation_key, ctx.replies_per_minute):
+        state.pending[event.dedupe_key] = reply
+        return True
+    # recorded and synced to the CRM, just not answered again
+    logger.info("%s: reply skipped, over %d a minute", state.conversation_key, ctx.replies_per_minute)
+    return False
 
 
 async def _deliver(ctx: ConversationContext, state: DialogueState, reply_to: str, now: datetime) -> str:
@@ -196,7 +220,7 @@ async def _update(state: DialogueState, event: InboundMessage, ctx: Conversation
         phone = normalize_phone(event.contact_phone)
         if phone and phone != state.phone:
             state.phone, learned = phone, True
-    if event.text and not pressed:
+    if event.text and not pressed and event.kind != MessageKind.REVOKE:
         found = await ctx.qualifier.extract(
             event.text,
             now.astimezone(ctx.tenant.tz),

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 
@@ -129,18 +130,16 @@ async def test_whatsapp_edit_updates_the_deal_without_a_second_reply_and_a_revok
     meta_config, portal, graph
 ):
     async with gateway(meta_config()) as (client, _runtime):
-        for payload in (
+        edit = {"original_message_id": "wamid.E1", "message": {"type": "text", "text": {"body": "Хочу педикюр"}}}
+        payloads = (
             whatsapp_text("wamid.E1", "Хочу маникюр в пятницу"),
-            whatsapp_message(
-                "wamid.E2",
-                "edit",
-                {"original_message_id": "wamid.E1", "message": {"type": "text", "text": {"body": "Хочу педикюр"}}},
-            ),
+            whatsapp_message("wamid.E2", "edit", edit),
             whatsapp_message("wamid.E3", "revoke", {"original_message_id": "wamid.E1"}),
-        ):
+        )
+        for count, payload in enumerate(payloads, start=1):  # one at a time: their order is the test's
             raw, headers = signed(payload, WA_SECRET)
             assert (await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)).status_code == 200
-            await wait_for(lambda n=len(portal.state.comments): len(portal.state.comments) == n + 1)
+            await wait_for(partial(lambda n: len(portal.state.comments) == n, count))
     comments = [c["COMMENT"] for c in sorted(portal.state.comments.values(), key=lambda c: c["ID"])]
     assert comments[1].endswith("Клиент: [исправлено] Хочу педикюр")
     assert comments[2].endswith("Клиент: [клиент удалил сообщение]")

@@ -1,18 +1,33 @@
-"""Telegram Update (aiogram's types) -> InboundMessage, or the reason it is ignored."""
+"""Telegram Update -> InboundMessage, or the reason it is ignored.
+
+Only the fields the gateway uses are read and checked; everything else in the Update is left alone.
+Telegram adds fields and object kinds over time, and its own samples omit fields that a full model
+would demand, so a whole-Update model turns a well-formed update into a 400 that Telegram retries
+and then drops. A field we use with the wrong type is a malformed body.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from aiogram.types import CallbackQuery, Message, Update
-from pydantic import ValidationError
+from typing import Any
 
 from domain import Attribution, Channel, InboundMessage
 
+MEDIA_LABELS = (
+    ("photo", "[фото]"),
+    ("video", "[видео]"),
+    ("voice", "[голосовое сообщение]"),
+    ("audio", "[аудио]"),
+    ("document", "[файл]"),
+    ("sticker", "[стикер]"),
+    ("location", "[геопозиция]"),
+    ("video_note", "[видеосообщение]"),
+)
+
 
 class MalformedUpdate(ValueError):
-    """The body is not a Telegram Update."""
+    """The body is not a Telegram Update, or a field the gateway reads has the wrong type."""
 
 
 @dataclass(frozen=True)
@@ -20,146 +35,162 @@ class Ignored:
     reason: str
 
 
+def _int(node: dict[str, Any], key: str, where: str) -> int:
+    value = node.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise MalformedUpdate(f"not a Telegram Update: {where}.{key} must be an integer")
+    return value
+
+
+def _str(node: dict[str, Any], key: str, where: str) -> str | None:
+    value = node.get(key)
+    if value is not None and not isinstance(value, str):
+        raise MalformedUpdate(f"not a Telegram Update: {where}.{key} must be a string")
+    return value
+
+
+def _obj(node: dict[str, Any], key: str, where: str) -> dict[str, Any] | None:
+    value = node.get(key)
+    if value is not None and not isinstance(value, dict):
+        raise MalformedUpdate(f"not a Telegram Update: {where}.{key} must be an object")
+    return value
+
+
+@dataclass(frozen=True)
+class _User:
+    id: int
+    is_bot: bool
+    name: str | None
+    username: str | None
+
+
+def _user(node: dict[str, Any], where: str) -> _User:
+    first, last = _str(node, "first_name", where), _str(node, "last_name", where)
+    return _User(
+        id=_int(node, "id", where),
+        is_bot=node.get("is_bot") is True,  # Telegram's own samples omit it: a missing one is a human
+        name=" ".join(part for part in (first, last) if part) or None,
+        username=_str(node, "username", where),
+    )
+
+
+def _chat(message: dict[str, Any], where: str) -> tuple[int, str]:
+    chat = _obj(message, "chat", where)
+    if chat is None:
+        raise MalformedUpdate(f"not a Telegram Update: {where}.chat is missing")
+    return _int(chat, "id", f"{where}.chat"), _str(chat, "type", f"{where}.chat") or ""
+
+
 def parse_update(raw: object, tenant: str, received_at: datetime) -> InboundMessage | Ignored:
-    if not isinstance(raw, dict) or "update_id" not in raw:
-        raise MalformedUpdate("not a Telegram Update: update_id is missing")
-    try:
-        update = Update.model_validate(_with_is_bot(raw))
-    except ValidationError as exc:
-        raise MalformedUpdate(f"not a Telegram Update: {exc.error_count()} invalid field(s)") from None
-    if update.message is not None:
-        return _from_message(update.update_id, update.message, tenant, received_at)
-    if update.callback_query is not None:
-        return _from_callback(update.update_id, update.callback_query, tenant, received_at)
-    if update.edited_message is not None:
+    if not isinstance(raw, dict):
+        raise MalformedUpdate("not a Telegram Update: not an object")
+    update_id = _int(raw, "update_id", "update")
+    message = _obj(raw, "message", "update")
+    if message is not None:
+        return _from_message(update_id, message, tenant, received_at)
+    query = _obj(raw, "callback_query", "update")
+    if query is not None:
+        return _from_callback(update_id, query, tenant, received_at)
+    if raw.get("edited_message") is not None:
         return Ignored("edited message")
     return Ignored("update kind not handled")
 
 
-def _with_is_bot(node: object) -> object:
-    """Telegram's own webhook examples omit `User.is_bot`; read a missing one as a human."""
-    if isinstance(node, dict):
-        fixed = {k: _with_is_bot(v) for k, v in node.items()}
-        sender = fixed.get("from")
-        if isinstance(sender, dict):
-            sender.setdefault("is_bot", False)
-        return fixed
-    if isinstance(node, list):
-        return [_with_is_bot(v) for v in node]
-    return node
-
-
-def _display_name(first: str | None, last: str | None) -> str | None:
-    name = " ".join(part for part in (first, last) if part)
-    return name or None
-
-
-def _start_payload(message: Message) -> tuple[bool, str | None]:
+def _start_payload(text: str, entities: object) -> tuple[bool, str | None]:
     """(is /start, payload) for a leading /start command; payload per the deep-link rules."""
-    text = message.text or ""
-    entities = message.entities or []
-    if not any(e.type == "bot_command" and e.offset == 0 for e in entities) and not text.startswith("/start"):
+    leading_command = isinstance(entities, list) and any(
+        isinstance(e, dict) and e.get("type") == "bot_command" and e.get("offset") == 0 for e in entities
+    )
+    if not leading_command and not text.startswith("/start"):
         return False, None
     parts = text.split(maxsplit=1)
-    command = parts[0].split("@", 1)[0]
-    if command != "/start":
+    if not parts or parts[0].split("@", 1)[0] != "/start":
         return False, None
     payload = parts[1].strip() if len(parts) > 1 else None
     return True, payload or None
 
 
-def _from_message(update_id: int, message: Message, tenant: str, received_at: datetime) -> InboundMessage | Ignored:
-    sender = message.from_user
-    if sender is None or sender.is_bot:
+def _from_message(
+    update_id: int, message: dict[str, Any], tenant: str, received_at: datetime
+) -> InboundMessage | Ignored:
+    message_id = _int(message, "message_id", "message")
+    chat_id, chat_type = _chat(message, "message")
+    sender_node = _obj(message, "from", "message")
+    if sender_node is None:
         return Ignored("no human sender")
-    if message.chat.type != "private":
+    sender = _user(sender_node, "message.from")
+    if sender.is_bot:
+        return Ignored("no human sender")
+    if chat_type != "private":
         return Ignored("not a private chat")
-    is_start, payload = _start_payload(message)
-    text = message.text or message.caption or ""
+    text = _str(message, "text", "message") or ""
+    is_start, payload = _start_payload(text, message.get("entities"))
+    text = text or _str(message, "caption", "message") or ""
     phone: str | None = None
-    if message.contact is not None:
+    contact = _obj(message, "contact", "message")
+    if contact is not None:
         # Anyone's contact can be shared; only the client's own number is theirs.
-        if message.contact.user_id != sender.id:
-            return _event(update_id, message, tenant, received_at, text="[чужой контакт]")
-        phone = message.contact.phone_number
+        if contact.get("user_id") != sender.id:
+            text, contact = "[чужой контакт]", None
+        else:
+            phone = _str(contact, "phone_number", "message.contact")
     if is_start:
         text = ""
     if not text and phone is None and not is_start:
-        text = _media_label(message)
+        text = next((label for key, label in MEDIA_LABELS if message.get(key)), "")
         if not text:
             return Ignored("message with no content the bot reads")
-    attribution = Attribution(code=payload) if payload else None
-    return _event(update_id, message, tenant, received_at, text=text, phone=phone, attribution=attribution)
-
-
-def _media_label(message: Message) -> str:
-    for attr, label in (
-        ("photo", "[фото]"),
-        ("video", "[видео]"),
-        ("voice", "[голосовое сообщение]"),
-        ("audio", "[аудио]"),
-        ("document", "[файл]"),
-        ("sticker", "[стикер]"),
-        ("location", "[геопозиция]"),
-        ("video_note", "[видеосообщение]"),
-    ):
-        if getattr(message, attr, None):
-            return label
-    return ""
-
-
-def _event(
-    update_id: int,
-    message: Message,
-    tenant: str,
-    received_at: datetime,
-    *,
-    text: str,
-    phone: str | None = None,
-    attribution: Attribution | None = None,
-) -> InboundMessage:
-    sender = message.from_user
-    assert sender is not None  # noqa: S101 - checked by the caller
+    date = message.get("date")
     return InboundMessage(
         tenant=tenant,
         channel=Channel.TELEGRAM,
-        chat_id=str(message.chat.id),
+        chat_id=str(chat_id),
         sender_id=str(sender.id),
         dedupe_key=f"tg:{update_id}",
-        message_id=str(message.message_id),
-        sent_at=_aware(message.date),
+        message_id=str(message_id),
+        sent_at=_sent_at(date, received_at),
         received_at=received_at,
         text=text,
-        sender_name=_display_name(sender.first_name, sender.last_name),
+        sender_name=sender.name,
         sender_username=sender.username,
         contact_phone=phone,
-        attribution=attribution,
+        attribution=Attribution(code=payload) if payload else None,
     )
+
+
+def _sent_at(date: object, received_at: datetime) -> datetime:
+    """Telegram's Unix seconds; a missing or impossible one is when we received the update."""
+    if isinstance(date, int) and not isinstance(date, bool) and 0 < date < 253_402_300_800:  # before year 10000
+        return datetime.fromtimestamp(date, UTC)
+    return received_at
 
 
 def _from_callback(
-    update_id: int, query: CallbackQuery, tenant: str, received_at: datetime
+    update_id: int, query: dict[str, Any], tenant: str, received_at: datetime
 ) -> InboundMessage | Ignored:
-    if query.message is None or query.data is None:
+    query_id = _str(query, "id", "callback_query")
+    sender_node = _obj(query, "from", "callback_query")
+    data = _str(query, "data", "callback_query")
+    message = _obj(query, "message", "callback_query")
+    if not query_id or sender_node is None:
+        raise MalformedUpdate("not a Telegram Update: callback_query needs an id and a sender")
+    if message is None or data is None:
         return Ignored("callback without a message or data")
-    chat = query.message.chat
-    if chat.type != "private":
+    chat_id, chat_type = _chat(message, "callback_query.message")
+    if chat_type != "private":
         return Ignored("not a private chat")
+    sender = _user(sender_node, "callback_query.from")
     return InboundMessage(
         tenant=tenant,
         channel=Channel.TELEGRAM,
-        chat_id=str(chat.id),
-        sender_id=str(query.from_user.id),
+        chat_id=str(chat_id),
+        sender_id=str(sender.id),
         dedupe_key=f"tg:{update_id}",
-        message_id=f"cb:{query.id}",
+        message_id=f"cb:{query_id}",
         sent_at=received_at,
         received_at=received_at,
-        button=query.data,
-        callback_id=query.id,
-        sender_name=_display_name(query.from_user.first_name, query.from_user.last_name),
-        sender_username=query.from_user.username,
+        button=data,
+        callback_id=query_id,
+        sender_name=sender.name,
+        sender_username=sender.username,
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -80,3 +80,47 @@ def test_caption_and_media_are_kept_as_text():
 def test_malformed_bodies_raise(raw):
     with pytest.raises(MalformedUpdate):
         parse_update(raw, "salon", NOW)
+
+
+# Shaped like the samples on Telegram's own webhook page: objects without fields a full model demands
+# (audio and document without file_unique_id, a forward_from without is_bot, an inline query without
+# chat_type), and fields the gateway does not know.
+def _message(**extra) -> dict:
+    base = {"message_id": 1365, "date": 1441645532, "chat": {"id": 1111111, "type": "private", "first_name": "Test"}}
+    base["from"] = {"id": 1111111, "first_name": "Test Firstname", "last_name": "Test Lastname", "username": "Test"}
+    return {"update_id": 10000, "message": {**base, **extra}}
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (_message(text="/start", forward_from={"last_name": "Forward", "id": 222222, "first_name": "Forward"}), ""),
+        (_message(audio={"file_id": "AwADBAADbXXXXXXXXXXXGBdhD2l6_XX", "duration": 243, "title": "Song"}), "[аудио]"),
+        (_message(voice={"file_id": "AwADBAADbXXXXXXXXXXXGBdhD2l6_XX", "duration": 5}), "[голосовое сообщение]"),
+        (_message(document={"file_id": "AwADBAADbXXXXXXXXXXXGBdhD2l6_XX", "file_name": "Testfile.pdf"}), "[файл]"),
+        (_message(text="привет", some_future_field={"anything": [1, {"x": None}]}), "привет"),
+    ],
+)
+def test_a_well_formed_update_with_fields_a_model_would_refuse_is_read(raw, text):
+    event = parse_update(raw, "salon", NOW)
+    assert not isinstance(event, Ignored) and event.text == text and event.sender_name == "Test Firstname Test Lastname"
+
+
+def test_an_inline_query_from_telegrams_samples_is_ignored_not_refused():
+    query = {"id": "134567890097", "from": {"id": 1111111}, "query": "q", "offset": ""}
+    raw = {"update_id": 10000, "inline_query": query}
+    assert parse_update(raw, "salon", NOW) == Ignored("update kind not handled")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"update_id": True},
+        {"update_id": 1, "message": "x"},
+        {"update_id": 1, "message": {"message_id": 1, "chat": {"id": "1", "type": "private"}}},
+        {"update_id": 1, "callback_query": {"from": {"id": 1}, "data": "s:x"}},
+    ],
+)
+def test_a_field_the_gateway_reads_with_the_wrong_type_is_malformed(raw):
+    with pytest.raises(MalformedUpdate):
+        parse_update(raw, "salon", NOW)

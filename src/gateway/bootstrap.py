@@ -20,7 +20,7 @@ from bitrix.batcher import Batcher
 from bitrix.client import BitrixClient, make_http_client
 from bitrix.limiter import LeakyBucket
 from bitrix.sandbox import Sandbox
-from domain import Recipient, Reply, Sender, SendRejected
+from domain import Channel, Recipient, Reply, Sender, SendRejected
 from gateway.metrics import Metrics
 from gateway.sandbox.telegram import TelegramSandbox
 from gateway.settings import AppConfig, LlmConfig, TenantConfig, Texts
@@ -180,17 +180,17 @@ def build_runtime(
         channels = tenant.channels
         if channels.telegram is not None:
             tg = TelegramSender(make_bot(channels.telegram.bot_token, channels.telegram.api_base))
-            senders["telegram"] = tg
+            senders[Channel.TELEGRAM] = tg
             runtime._closers.append(tg.close)
         if channels.whatsapp is not None:
             wa = channels.whatsapp
             template = (wa.window_template.name, wa.window_template.language) if wa.window_template else None
-            senders["whatsapp"] = WhatsAppSender(
+            senders[Channel.WHATSAPP] = WhatsAppSender(
                 GraphClient(http, wa.api_base, wa.access_token), wa.phone_number_id, template
             )
         if channels.instagram is not None:
             ig = channels.instagram
-            senders["instagram"] = InstagramSender(GraphClient(http, ig.api_base, ig.access_token), ig.account_id)
+            senders[Channel.INSTAGRAM] = InstagramSender(GraphClient(http, ig.api_base, ig.access_token), ig.account_id)
         runtime.tenants[tenant_id] = TenantServices(
             id=tenant_id,
             config=tenant,

@@ -12,7 +12,7 @@ from adapters.telegram.errors import TelegramAPIError, TelegramNetworkError
 from adapters.telegram.outbound import make_bot
 from bitrix.client import BitrixClient, make_http_client
 from bitrix.errors import BitrixError
-from domain import SendError
+from domain import Channel, SendError
 from gateway.bootstrap import connect_redis
 from gateway.settings import AppConfig
 
@@ -71,9 +71,9 @@ async def run_checks(config: AppConfig) -> int:
             tg = tenant.channels.telegram
             checks.append(_telegram(tenant_id, tg.bot_token, tg.api_base))
         if (wa := tenant.channels.whatsapp) is not None:
-            checks.append(_graph(tenant_id, "whatsapp", wa.api_base, wa.access_token, wa.phone_number_id))
+            checks.append(_graph(tenant_id, Channel.WHATSAPP, wa.api_base, wa.access_token, wa.phone_number_id))
         if (ig := tenant.channels.instagram) is not None:
-            checks.append(_graph(tenant_id, "instagram", ig.api_base, ig.access_token, ig.account_id))
+            checks.append(_graph(tenant_id, Channel.INSTAGRAM, ig.api_base, ig.access_token, ig.account_id))
     rows = [("config", True, "valid"), *await asyncio.gather(*checks)]
     width = max(len(r[0]) for r in rows)
     for name, ok, detail in rows:

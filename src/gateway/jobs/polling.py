@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from adapters.telegram.errors import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter
 from adapters.telegram.inbound import Ignored, MalformedUpdate, parse_update
+from domain import Channel
 from gateway.bootstrap import Runtime
 from gateway.store import keys, leases
 from gateway.store.queue import QueueUnavailable
@@ -29,7 +30,7 @@ WAIT_SECONDS = 5.0  # how often a process without the lease asks for it
 
 
 async def poll_tenant(runtime: Runtime, tenant: str, owner: str, wait_seconds: float = WAIT_SECONDS) -> None:
-    sender = runtime.tenants[tenant].senders["telegram"]
+    sender = runtime.tenants[tenant].senders[Channel.TELEGRAM]
     bot = sender.bot  # type: ignore[attr-defined]
     lease = keys.poller_lease(str(bot.id))
     try:
@@ -66,7 +67,7 @@ async def _poll_while_leased(runtime: Runtime, tenant: str, bot: Any, lease: str
                 parsed = parse_update(raw, tenant, datetime.now(UTC))
                 if not isinstance(parsed, Ignored):
                     await runtime.intake.accept(parsed)
-                runtime.metrics.webhooks.labels(tenant, "telegram", "polled").inc()
+                runtime.metrics.webhooks.labels(tenant, Channel.TELEGRAM, "polled").inc()
             except MalformedUpdate:
                 logger.warning("update %s from getUpdates could not be read", update.update_id)
             except QueueUnavailable:

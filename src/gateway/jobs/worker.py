@@ -29,7 +29,7 @@ from gateway.store.queue import (
     SYNC_CRM,
 )
 from gateway.store.redis_result import result
-from gateway.usecases.conversation import CREDENTIALS_REJECTED, REPLAYED, SENT, handle_message
+from gateway.usecases.conversation import ReplyOutcome, handle_message
 from gateway.usecases.crm_sync import forget_deal, sync_conversation
 
 logger = logging.getLogger("gateway.jobs.worker")
@@ -142,15 +142,15 @@ async def _handle(runtime: Runtime, event: InboundMessage) -> str:
         )
 
     outcome = await handle_message(conversation, event, datetime.now(UTC), queue_crm_sync)
-    if outcome in (SENT, CREDENTIALS_REJECTED):
-        await runtime.health.record(event.tenant, event.channel.value, outcome == SENT, outcome)
-    if outcome != REPLAYED:
+    if outcome in (ReplyOutcome.SENT, ReplyOutcome.CREDENTIALS_REJECTED):
+        await runtime.health.record(event.tenant, event.channel.value, outcome == ReplyOutcome.SENT, outcome)
+    if outcome != ReplyOutcome.REPLAYED:
         runtime.metrics.replies.labels(event.channel.value, outcome).inc()
-    if outcome == SENT:
+    if outcome == ReplyOutcome.SENT:
         runtime.metrics.first_reply_seconds.labels(event.channel.value).observe(
             (datetime.now(UTC) - event.received_at).total_seconds()
         )
-    return "replayed" if outcome == REPLAYED else "done"
+    return "replayed" if outcome == ReplyOutcome.REPLAYED else "done"
 
 
 async def sync_crm(ctx: dict[str, Any], tenant: str, conversation_key: str) -> str:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator
 
+from domain import Channel
 from gateway.settings.base import HttpsUrl, Secret, _secure_url, _Strict
 
 
@@ -35,7 +36,7 @@ class BitrixConfig(_Strict):
     qualified_stage_id: str | None = None
     # SOURCE_ID per channel; must exist in the portal's SOURCE directory (crm.status.list)
     source_ids: dict[str, str] = Field(
-        default_factory=lambda: {"telegram": "TELEGRAM", "whatsapp": "WHATSAPP", "instagram": "INSTAGRAM"}
+        default_factory=lambda: {channel.value: channel.value.upper() for channel in Channel}
     )
 
     @field_validator("webhook_url")

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel
 from redis.asyncio import Redis
 
-from domain import Attribution, Reply
+from domain import Attribution, Channel, Reply
 from gateway.store import keys
 from gateway.store.redis_result import result
 
@@ -17,7 +17,7 @@ PROCESSED_KEPT = 200
 class DialogueState(BaseModel):
     conversation_key: str
     tenant: str
-    channel: str
+    channel: Channel
     chat_id: str
     sender_id: str
     name: str | None = None

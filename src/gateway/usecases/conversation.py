@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
 
 from redis.asyncio import Redis
 
@@ -31,10 +32,18 @@ from qualifier.result import Extraction
 logger = logging.getLogger("gateway.usecases.conversation")
 
 LOCK_SECONDS = 60  # longer than the job may run (50 s): the lock never lapses under a live handler
-# What became of a message's reply
-SENT, REPLAYED, REJECTED, WINDOW_CLOSED, TEMPLATE = "sent", "replayed", "rejected", "window_closed", "template"
-THROTTLED = "throttled"
-CREDENTIALS_REJECTED = "credentials_rejected"
+
+
+class ReplyOutcome(StrEnum):
+    """What became of a message's reply (the `outcome` label of lead_gateway_replies_total)."""
+
+    SENT = "sent"
+    REPLAYED = "replayed"  # a re-delivered message: handled before, nothing done
+    REJECTED = "rejected"
+    WINDOW_CLOSED = "window_closed"
+    TEMPLATE = "template"
+    THROTTLED = "throttled"
+    CREDENTIALS_REJECTED = "credentials_rejected"
 
 
 @dataclass(frozen=True)
@@ -111,7 +120,7 @@ def _timeline_text(event: InboundMessage, intent: str) -> str:
 
 async def handle_message(
     ctx: ConversationContext, event: InboundMessage, now: datetime, on_recorded: Callable[[], Awaitable[None]]
-) -> str:
+) -> ReplyOutcome:
     """Record the message, decide the reply and deliver it; returns the delivery outcome.
 
     The message is recorded once and its reply decided once, whatever is retried: a delivery that
@@ -122,7 +131,7 @@ async def handle_message(
     async with ctx.redis.lock(keys.conversation_lock(key), timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS):
         state = await load_dialogue(ctx.redis, key) or _new_state(event)
         if event.dedupe_key in state.processed:
-            return REPLAYED
+            return ReplyOutcome.REPLAYED
         throttled = False
         if event.dedupe_key not in state.recorded:
             learned = await _update(state, event, ctx, now)
@@ -143,7 +152,7 @@ async def handle_message(
             await save_dialogue(ctx.redis, state)
         await on_recorded()
         pending = state.pending.get(event.dedupe_key)
-        outcome = THROTTLED if throttled else SENT
+        outcome = ReplyOutcome.THROTTLED if throttled else ReplyOutcome.SENT
         if event.callback_id:  # stops the client's spinner, answered or not
             await ctx.sender.acknowledge_button(event.callback_id)
         if pending is not None:
@@ -169,7 +178,7 @@ async def _decide_reply(
     return False
 
 
-async def _deliver(ctx: ConversationContext, state: DialogueState, reply_to: str, now: datetime) -> str:
+async def _deliver(ctx: ConversationContext, state: DialogueState, reply_to: str, now: datetime) -> ReplyOutcome:
     """Send the reply pending for message `reply_to` within the platform's customer-service window, or
     do what the window allows (an approved template, or nothing)."""
     reply = state.pending[reply_to]
@@ -178,7 +187,7 @@ async def _deliver(ctx: ConversationContext, state: DialogueState, reply_to: str
     if window is not None and state.last_inbound_at is not None and now - state.last_inbound_at > window:
         sent = await ctx.sender.send_outside_window(to, reply)
         logger.info("%s: window closed, %s", state.conversation_key, "template sent" if sent else "reply not sent")
-        return TEMPLATE if sent else WINDOW_CLOSED
+        return ReplyOutcome.TEMPLATE if sent else ReplyOutcome.WINDOW_CLOSED
     try:
         await ctx.sender.send(to, reply)
     except SendRetryable as exc:
@@ -188,15 +197,15 @@ async def _deliver(ctx: ConversationContext, state: DialogueState, reply_to: str
         raise
     except CredentialsRejected as exc:
         logger.error("%s: channel credentials rejected: %s", state.conversation_key, exc)
-        return CREDENTIALS_REJECTED
+        return ReplyOutcome.CREDENTIALS_REJECTED
     except WindowClosed as exc:
         logger.info("%s: the platform says the window is closed: %s", state.conversation_key, exc)
-        return WINDOW_CLOSED
+        return ReplyOutcome.WINDOW_CLOSED
     except SendRejected as exc:
         # The client can't be answered (bot blocked, token revoked...); the lead still reaches the CRM.
         logger.warning("%s: reply refused: %s", state.conversation_key, exc)
-        return REJECTED
-    return SENT
+        return ReplyOutcome.REJECTED
+    return ReplyOutcome.SENT
 
 
 def _has_new_intent(event: InboundMessage) -> bool:

@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 
 from bitrix.batcher import Batcher, Command, GroupResult
 from bitrix.errors import BitrixRequestError, BitrixRetryable
+from domain import Channel
 from gateway.settings import TenantConfig
 from gateway.store import crm_links
 from gateway.store.conversations import (
@@ -40,8 +41,8 @@ from qualifier.phone import mask_phone
 logger = logging.getLogger("gateway.usecases.crm_sync")
 
 ORIGINATOR = "lead-gateway"
-CHANNEL_TITLES = {"telegram": "Telegram", "whatsapp": "WhatsApp", "instagram": "Instagram"}
-IM_TYPES = {"telegram": "TELEGRAM"}  # Bitrix24 has no WHATSAPP/INSTAGRAM IM type: those use OTHER
+CHANNEL_TITLES = {Channel.TELEGRAM: "Telegram", Channel.WHATSAPP: "WhatsApp", Channel.INSTAGRAM: "Instagram"}
+IM_TYPES = {Channel.TELEGRAM: "TELEGRAM"}  # Bitrix24 has no WHATSAPP/INSTAGRAM IM type: those use OTHER
 COMMENTS_PER_SYNC = 40  # with a contact, a deal and updates, a group stays within a batch's 50
 
 

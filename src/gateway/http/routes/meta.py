@@ -13,6 +13,7 @@ from adapters.instagram.inbound import parse_instagram
 from adapters.meta.batch import Batch, MalformedPayload
 from adapters.meta.signature import SIGNATURE_HEADER, HandshakeRefused, handshake_challenge, signature_valid
 from adapters.whatsapp.inbound import parse_whatsapp
+from domain import Channel
 from gateway.bootstrap import Runtime
 from gateway.http.errors import ApiError, read_body
 from gateway.http.webhooks import channel_config, counting_refusals, queued
@@ -35,7 +36,7 @@ def _parse_instagram(raw: object, tenant: str, config: MetaConfig, now: datetime
     return parse_instagram(raw, tenant, config.account_id, now)
 
 
-PARSERS: dict[str, Parser] = {"whatsapp": _parse_whatsapp, "instagram": _parse_instagram}
+PARSERS: dict[str, Parser] = {Channel.WHATSAPP: _parse_whatsapp, Channel.INSTAGRAM: _parse_instagram}
 
 
 def _meta_config(runtime: Runtime, tenant: str, channel: str) -> MetaConfig:
@@ -98,12 +99,12 @@ async def receive(channel: str, tenant: str, request: Request) -> JSONResponse:
 @router.api_route("/webhooks/{tenant}/whatsapp", methods=["GET", "POST"], summary="WhatsApp Cloud API webhook")
 async def whatsapp_webhook(tenant: str, request: Request) -> Response:
     if request.method == "GET":
-        return handshake("whatsapp", tenant, request)
-    return await receive("whatsapp", tenant, request)
+        return handshake(Channel.WHATSAPP, tenant, request)
+    return await receive(Channel.WHATSAPP, tenant, request)
 
 
 @router.api_route("/webhooks/{tenant}/instagram", methods=["GET", "POST"], summary="Instagram messaging webhook")
 async def instagram_webhook(tenant: str, request: Request) -> Response:
     if request.method == "GET":
-        return handshake("instagram", tenant, request)
-    return await receive("instagram", tenant, request)
+        return handshake(Channel.INSTAGRAM, tenant, request)
+    return await receive(Channel.INSTAGRAM, tenant, request)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from adapters.telegram.inbound import Ignored, MalformedUpdate, parse_update
+from domain import Channel
 from gateway.bootstrap import Runtime
 from gateway.http.errors import ApiError, read_body
 from gateway.http.webhooks import channel_config, counting_refusals, queued
@@ -23,8 +24,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name,
 async def telegram_webhook(tenant: str, request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     metrics = runtime.metrics.webhooks
-    with counting_refusals(runtime, tenant, "telegram"):
-        telegram = channel_config(runtime, tenant, "telegram")
+    with counting_refusals(runtime, tenant, Channel.TELEGRAM):
+        telegram = channel_config(runtime, tenant, Channel.TELEGRAM)
         assert isinstance(telegram, TelegramConfig)  # noqa: S101 - the channel named above
         if telegram.secret_token is None:
             raise ApiError(404, "channel_not_configured", "this tenant's Telegram bot uses polling")
@@ -43,8 +44,8 @@ async def telegram_webhook(tenant: str, request: Request) -> JSONResponse:
         except MalformedUpdate as exc:
             raise ApiError(400, "malformed_body", str(exc)) from None
         if isinstance(parsed, Ignored):
-            metrics.labels(tenant, "telegram", "ignored").inc()
+            metrics.labels(tenant, Channel.TELEGRAM, "ignored").inc()
             return JSONResponse({"ok": True, "status": "ignored", "reason": parsed.reason})
         outcome = await queued(runtime.intake.accept(parsed))
-    metrics.labels(tenant, "telegram", outcome.value).inc()
+    metrics.labels(tenant, Channel.TELEGRAM, outcome.value).inc()
     return JSONResponse({"ok": True, "status": outcome.value})

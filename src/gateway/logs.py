@@ -52,7 +52,11 @@ class JsonFormatter(logging.Formatter):
         entry.update(_CONTEXT.get())
         for extra in ("conversation", "event_id", "tenant"):
             if hasattr(record, extra):
-                entry[extra] = getattr(record, extra)
+                entry[extra] = str(getattr(record, extra))
+        # Everything in the line is scrubbed: a WhatsApp conversation's key and event id hold the number.
+        for name in ("conversation", "event_id", "tenant"):
+            if name in entry:
+                entry[name] = scrub(entry[name])
         if record.exc_info:
             entry["exc"] = scrub(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)

@@ -53,9 +53,24 @@ def mask_phone(phone: str) -> str:
 _ANY_PHONE = re.compile(r"\+?\d[\d\s\-()]{8,20}\d")
 
 
+def _international(raw: str) -> str | None:
+    """A number written whole with its country code, as WhatsApp's wa_id is (`447700900123`)."""
+    digits = re.sub(r"\D", "", raw)
+    if not 8 <= len(digits) <= 15:
+        return None
+    try:
+        number = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return None
+    # possible, not only valid: in a log line, masking a number too many is the safe mistake
+    return "+" + digits if phonenumbers.is_possible_number(number) else None
+
+
 def mask_phones_in(text: str) -> str:
+    """Every phone number in `text` masked: Russian ones as people write them, any country's in full."""
+
     def masked(match: re.Match[str]) -> str:
-        phone = normalize_phone(match.group(0))
+        phone = normalize_phone(match.group(0)) or _international(match.group(0))
         return mask_phone(phone) if phone else match.group(0)
 
     return _ANY_PHONE.sub(masked, text)

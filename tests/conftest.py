@@ -27,6 +27,7 @@ from gateway.cli.embedded_redis import EmbeddedRedis
 from gateway.http.app import AppOptions, create_app
 from gateway.sandbox.telegram import TelegramSandbox
 from gateway.settings import AppConfig, parse_config
+from tests.graph_stand_in import GraphStandIn
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
 # Copies of shared/fixtures kept in the repository, so a plain clone tests on its own
@@ -200,3 +201,40 @@ async def gateway(
     transport = httpx.ASGITransport(app)
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
         yield client, runtime
+
+
+WA_SECRET, IG_SECRET = "wa-app-secret", "ig-app-secret"
+NUMBER_ID, ACCOUNT = "106540352242922", "17841400000000001"
+
+
+@pytest.fixture
+def graph() -> Iterator[GraphStandIn]:
+    stand_in = GraphStandIn()
+    with LoopbackServer(stand_in.app) as server:
+        stand_in.base = server.base
+        yield stand_in
+
+
+@pytest.fixture
+def meta_config(make_config, portal: Sandbox, graph: GraphStandIn):
+    def build(tenant_extra: dict | None = None, **whatsapp_extra) -> AppConfig:
+        channels = {
+            "whatsapp": {
+                "phone_number_id": NUMBER_ID,
+                "access_token": "wa-token",
+                "app_secret": WA_SECRET,
+                "verify_token": "wa-verify",
+                "api_base": f"{graph.base}/v21.0",
+                **whatsapp_extra,
+            },
+            "instagram": {
+                "account_id": ACCOUNT,
+                "access_token": "ig-token",
+                "app_secret": IG_SECRET,
+                "verify_token": "ig-verify",
+                "api_base": f"{graph.base}/v21.0",
+            },
+        }
+        return make_config(portal.url, "http://127.0.0.1:1", channels=channels, **(tenant_extra or {}))
+
+    return build

@@ -56,6 +56,9 @@ def parse_query(query: str) -> dict[str, Any]:
                 continue
             if last:
                 node[part] = value
-            else:
-                node = node.setdefault(part, [] if path[i + 1] == "" else {})
+                continue
+            child = node.get(part)
+            if not isinstance(child, dict | list):  # `a=1&a[b]=2`: as in PHP, the later key wins
+                child = node[part] = [] if path[i + 1] == "" else {}
+            node = child
     return root

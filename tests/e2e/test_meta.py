@@ -4,56 +4,25 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest
 
 from adapters.meta.signature import sign
-from bitrix.sandbox import Sandbox
 from domain import Channel, InboundMessage
 from gateway.cli.check import run_checks
-from gateway.settings import AppConfig
 from gateway.usecases.conversation import handle_message
-from tests.conftest import LoopbackServer, fixture_json, gateway, wait_for, wait_for_async
-from tests.graph_stand_in import GraphStandIn
-
-WA_SECRET, IG_SECRET = "wa-app-secret", "ig-app-secret"
-NUMBER_ID, ACCOUNT = "106540352242922", "17841400000000001"
-
-
-@pytest.fixture
-def graph() -> Iterator[GraphStandIn]:
-    stand_in = GraphStandIn()
-    with LoopbackServer(stand_in.app) as server:
-        stand_in.base = server.base
-        yield stand_in
-
-
-@pytest.fixture
-def meta_config(make_config, portal: Sandbox, graph: GraphStandIn):
-    def build(tenant_extra: dict | None = None, **whatsapp_extra) -> AppConfig:
-        channels = {
-            "whatsapp": {
-                "phone_number_id": NUMBER_ID,
-                "access_token": "wa-token",
-                "app_secret": WA_SECRET,
-                "verify_token": "wa-verify",
-                "api_base": f"{graph.base}/v21.0",
-                **whatsapp_extra,
-            },
-            "instagram": {
-                "account_id": ACCOUNT,
-                "access_token": "ig-token",
-                "app_secret": IG_SECRET,
-                "verify_token": "ig-verify",
-                "api_base": f"{graph.base}/v21.0",
-            },
-        }
-        return make_config(portal.url, "http://127.0.0.1:1", channels=channels, **(tenant_extra or {}))
-
-    return build
+from tests.conftest import (
+    ACCOUNT,
+    IG_SECRET,
+    NUMBER_ID,
+    WA_SECRET,
+    fixture_json,
+    gateway,
+    wait_for,
+    wait_for_async,
+)
 
 
 def signed(payload: object, secret: str) -> tuple[bytes, dict[str, str]]:

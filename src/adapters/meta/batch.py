@@ -29,7 +29,7 @@ class Batch:
         """Add one event, or the reason it is ignored; a malformed one is counted, never sinks the batch."""
         try:
             event = build()
-        except (MalformedPayload, ValidationError) as exc:
+        except (MalformedPayload, ValidationError, ValueError, TypeError, OverflowError) as exc:
             logger.warning("%s event skipped: %s", channel, str(exc).splitlines()[0])
             self.ignored["malformed message"] += 1
             return
@@ -53,13 +53,15 @@ def text_of(value: object) -> str:
 
 def meta_time(value: object, fallback: datetime) -> datetime:
     """Unix seconds (WhatsApp, as a string), milliseconds (Instagram), or ISO 8601 (some tools)."""
-    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
-        number = float(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdecimal():
+        value = int(value.strip()) if len(value.strip()) <= 20 else None  # past year 5e12: not a time
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value) if abs(value) < 1e20 else float("nan")
         if number > 1e11:  # milliseconds: 1e11 seconds is the year 5138
             number /= 1000
         try:
             return datetime.fromtimestamp(number, UTC)
-        except (OverflowError, OSError, ValueError):
+        except (OverflowError, OSError, ValueError):  # nan, or beyond the calendar
             return fallback
     if isinstance(value, str):
         try:

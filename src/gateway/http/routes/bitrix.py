@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from bitrix.querystring import parse_query
 from gateway.bootstrap import Runtime
 from gateway.http.errors import ApiError, read_body
-from gateway.http.webhooks import counting_refusals, queued
+from gateway.http.webhooks import counting_refusals, queued, tenant_services
 from gateway.store import keys
 from gateway.store.queue import HANDLE_BITRIX_EVENT
 
@@ -28,9 +28,7 @@ async def bitrix_events(tenant: str, request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     counter = runtime.metrics.webhooks
     with counting_refusals(runtime, tenant, "bitrix"):
-        services = runtime.tenants.get(tenant)
-        if services is None:
-            raise ApiError(404, "unknown_tenant", f"no tenant {tenant!r}")
+        services = tenant_services(runtime, tenant)
         expected = services.config.bitrix.application_token
         if expected is None:
             raise ApiError(404, "channel_not_configured", f"tenant {tenant!r} has no bitrix.application_token")
@@ -45,11 +43,14 @@ async def bitrix_events(tenant: str, request: Request) -> JSONResponse:
             raise ApiError(401, "missing_token", "auth[application_token] is required")
         if not secrets.compare_digest(str(token).encode(), expected.encode()):
             raise ApiError(403, "bad_token", "auth[application_token] does not match")
-        event = str(form.get("event", "")).upper()
+        event = form.get("event")
+        event = event.upper() if isinstance(event, str) else ""
         data = form.get("data") if isinstance(form.get("data"), dict) else {}
         fields = data.get("FIELDS") if isinstance(data, dict) and isinstance(data.get("FIELDS"), dict) else {}
-        entity_id = str(fields.get("ID", "")) if isinstance(fields, dict) else ""
-        if not event or not entity_id.isdigit():
+        entity_id = fields.get("ID") if isinstance(fields, dict) else None
+        if not isinstance(entity_id, str) or not (entity_id.isascii() and entity_id.isdecimal()):
+            entity_id = ""
+        if not event or not entity_id or len(entity_id) > 18:
             raise ApiError(400, "malformed_body", "event and data[FIELDS][ID] are required")
         if event not in HANDLED:
             counter.labels(tenant, "bitrix", "ignored").inc()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -16,7 +15,7 @@ from adapters.whatsapp.inbound import parse_whatsapp
 from domain import Channel
 from gateway.bootstrap import Runtime
 from gateway.http.errors import ApiError, read_body
-from gateway.http.webhooks import channel_config, counting_refusals, queued
+from gateway.http.webhooks import channel_config, counting_refusals, parse_json_body, queued
 from gateway.settings import InstagramConfig, WhatsAppConfig
 from gateway.store.queue import Outcome
 
@@ -65,10 +64,9 @@ async def receive(channel: str, tenant: str, request: Request) -> JSONResponse:
         body = await read_body(request, runtime.config.max_body_bytes)
         if not signature_valid(body, signature, config.app_secret):
             raise ApiError(403, "bad_signature", f"{SIGNATURE_HEADER} does not match the body")
+        raw = parse_json_body(body)
         try:
-            batch = PARSERS[channel](json.loads(body), tenant, config, datetime.now(UTC))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ApiError(400, "malformed_body", "body is not JSON") from None
+            batch = PARSERS[channel](raw, tenant, config, datetime.now(UTC))
         except MalformedPayload as exc:
             raise ApiError(400, "malformed_body", str(exc)) from None
         outcomes = {Outcome.QUEUED: 0, Outcome.DUPLICATE: 0}

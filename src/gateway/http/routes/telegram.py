@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import UTC, datetime
 
@@ -13,7 +12,7 @@ from adapters.telegram.inbound import Ignored, MalformedUpdate, parse_update
 from domain import Channel
 from gateway.bootstrap import Runtime
 from gateway.http.errors import ApiError, read_body
-from gateway.http.webhooks import channel_config, counting_refusals, queued
+from gateway.http.webhooks import channel_config, counting_refusals, parse_json_body, queued
 from gateway.settings import TelegramConfig
 
 router = APIRouter()
@@ -35,10 +34,7 @@ async def telegram_webhook(tenant: str, request: Request) -> JSONResponse:
         if not secrets.compare_digest(given.encode(), telegram.secret_token.encode()):
             raise ApiError(403, "bad_secret", f"{SECRET_HEADER} does not match")
         body = await read_body(request, runtime.config.max_body_bytes)
-        try:
-            raw = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ApiError(400, "malformed_body", "body is not JSON") from None
+        raw = parse_json_body(body)
         try:
             parsed = parse_update(raw, tenant, datetime.now(UTC))
         except MalformedUpdate as exc:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import StringConstraints, field_validator, model_validator
 
 from gateway.settings.base import HttpsUrl, Secret, _secure_url, _Strict
+
+# What BotFather issues: the bot id, a colon, 35 characters. The sandbox's `123456:sandbox-token` is not.
+REAL_BOT_TOKEN = re.compile(r"^\d{6,}:[A-Za-z0-9_-]{30,}$")
+STAND_IN_PATH = "/sandbox/telegram"  # where `make run` mounts its Bot API stand-in
+PUBLIC_SECRETS = frozenset({"change-me-secret"})  # printed in the README and the example config
 
 
 class TelegramConfig(_Strict):
@@ -21,6 +28,23 @@ class TelegramConfig(_Strict):
     def _webhook_needs_secret(self) -> TelegramConfig:
         if self.mode == "webhook" and self.secret_token is None:
             raise ValueError("secret_token: required when mode is webhook")
+        return self
+
+    @model_validator(mode="after")
+    def _live_token_needs_live_settings(self) -> TelegramConfig:
+        """A token BotFather issued must not run with the example's public defaults."""
+        if not REAL_BOT_TOKEN.match(self.bot_token):
+            return self
+        if urlsplit(self.api_base).path.rstrip("/").endswith(STAND_IN_PATH):
+            raise ValueError(
+                "api_base: a real bot token is pointed at the Bot API stand-in; "
+                "set TELEGRAM_API_BASE=https://api.telegram.org"
+            )
+        if self.secret_token in PUBLIC_SECRETS:
+            raise ValueError(
+                "secret_token: the README's public example secret with a real bot token; set "
+                "TELEGRAM_SECRET_TOKEN to a secret of your own (1-256 of A-Z a-z 0-9 _ -)"
+            )
         return self
 
 

@@ -107,3 +107,25 @@ def test_texts_and_user_fields_are_checked_by_name():
     with pytest.raises(ConfigError) as bad:
         parse_config({"tenants": {"s": {"texts": {"confirm": "Ждём {client}"}}}}, {})
     assert "tenants.s.texts.confirm: bad placeholder" in bad.value.problems[0]
+
+
+REAL_TOKEN = "7012345678:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"  # BotFather's shape, not a live token
+
+
+def test_going_live_with_only_the_token_set_is_refused_saying_what_to_set():
+    example = ROOT / "lead-gateway.example.yaml"
+    with pytest.raises(ConfigError) as info:
+        load_config(example, {"TELEGRAM_BOT_TOKEN": REAL_TOKEN})
+    assert info.value.problems == [
+        "tenants.salon.channels.telegram.api_base: a real bot token is pointed at the Bot API stand-in; "
+        "set TELEGRAM_API_BASE=https://api.telegram.org"
+    ]
+    env = {"TELEGRAM_BOT_TOKEN": REAL_TOKEN, "TELEGRAM_API_BASE": "https://api.telegram.org"}
+    with pytest.raises(ConfigError) as info:
+        load_config(example, env)
+    assert info.value.problems[0].startswith(
+        "tenants.salon.channels.telegram.secret_token: the README's public example secret with a real bot token"
+    )
+    live = load_config(example, {**env, "TELEGRAM_SECRET_TOKEN": "a-secret_of-our-own"})
+    assert live.tenants["salon"].channels.telegram is not None
+    assert load_config(example, {}).tenants["salon"].channels.telegram is not None  # the sandbox as shipped

@@ -19,14 +19,22 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 def expand_env(node: Any, environ: dict[str, str], path: str = "") -> Any:
-    """Expand `${VAR}` / `${VAR:-default}` in every string scalar; unset VAR with no default fails."""
+    """Expand `${VAR}` / `${VAR:-default}` in every string scalar; every unset VAR with no default is
+    reported, each with its key path, in one ConfigError."""
+    problems: list[str] = []
+    expanded = _expand(node, environ, path, problems)
+    if problems:
+        raise ConfigError(problems)
+    return expanded
+
+
+def _expand(node: Any, environ: dict[str, str], path: str, problems: list[str]) -> Any:
     if isinstance(node, dict):
-        return {k: expand_env(v, environ, f"{path}.{k}" if path else str(k)) for k, v in node.items()}
+        return {k: _expand(v, environ, f"{path}.{k}" if path else str(k), problems) for k, v in node.items()}
     if isinstance(node, list):
-        return [expand_env(v, environ, f"{path}.{i}") for i, v in enumerate(node)]
+        return [_expand(v, environ, f"{path}.{i}", problems) for i, v in enumerate(node)]
     if not isinstance(node, str):
         return node
-    missing: list[str] = []
 
     def substitute(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
@@ -34,25 +42,28 @@ def expand_env(node: Any, environ: dict[str, str], path: str = "") -> Any:
             return environ[name]
         if default is not None:
             return default
-        missing.append(name)
+        problems.append(f"{path}: environment variable {name} is not set")
         return ""
 
-    expanded = _VAR.sub(substitute, node)
-    if missing:
-        raise ConfigError([f"{path}: environment variable {missing[0]} is not set"])
-    return expanded
+    return _VAR.sub(substitute, node)
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: dict[str, Any]) -> list[str]:
+    """`key.path: message` lines for one validation error; a check that found several faults ("mon: ...",
+    "sat: ..." on lines of their own) gives a line each."""
     path = ".".join(str(p) for p in error["loc"])
     message = "required" if error["type"] == "missing" else str(error["msg"])
     message = message.removeprefix("Value error, ")
-    nested = re.match(r"^([A-Za-z_]\w*): (.*)$", message, re.S)
-    if error["type"] == "value_error" and nested:  # "key: msg" from a model-level check
-        path, message = f"{path}.{nested.group(1)}" if path else nested.group(1), nested.group(2)
     if error["type"] == "extra_forbidden":
         message = "unknown key"
-    return f"{path}: {message}" if path else message
+    lines = []
+    for part in message.split("\n") if error["type"] == "value_error" else [message]:
+        nested = re.match(r"^([A-Za-z_]\w*): (.*)$", part, re.S)
+        where = path
+        if error["type"] == "value_error" and nested:  # "key: msg" from a model-level check
+            where, part = f"{path}.{nested.group(1)}" if path else nested.group(1), nested.group(2)
+        lines.append(f"{where}: {part}" if where else part)
+    return lines
 
 
 def parse_config(data: object, environ: dict[str, str] | None = None) -> AppConfig:
@@ -63,7 +74,7 @@ def parse_config(data: object, environ: dict[str, str] | None = None) -> AppConf
     try:
         return AppConfig.model_validate(expanded)
     except ValidationError as exc:
-        raise ConfigError([_describe(e) for e in exc.errors(include_url=False)]) from None  # type: ignore[arg-type]
+        raise ConfigError([line for e in exc.errors(include_url=False) for line in _describe(e)]) from None  # type: ignore[arg-type]
 
 
 def resolve_config_path(explicit: str | None, environ: dict[str, str] | None = None) -> Path:

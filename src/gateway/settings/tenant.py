@@ -85,11 +85,14 @@ class TenantConfig(_Strict):
     @field_validator("hours")
     @classmethod
     def _hours(cls, value: dict[str, Any]) -> dict[str, Any]:
+        wrong: list[str] = []
         for day, spec in value.items():
             try:
                 _parse_hours(spec)
             except ValueError as exc:
-                raise ValueError(f"{day}: {exc}") from None
+                wrong.append(f"{day}: {exc}")
+        if wrong:  # every bad day at once, a line each
+            raise ValueError("\n".join(wrong))
         return value
 
     def services(self) -> list[Service]:

@@ -129,3 +129,20 @@ def test_going_live_with_only_the_token_set_is_refused_saying_what_to_set():
     live = load_config(example, {**env, "TELEGRAM_SECRET_TOKEN": "a-secret_of-our-own"})
     assert live.tenants["salon"].channels.telegram is not None
     assert load_config(example, {}).tenants["salon"].channels.telegram is not None  # the sandbox as shipped
+
+
+def test_every_unset_variable_and_every_bad_day_is_reported_at_once():
+    data = minimal(bot_token="${TOKEN_A}", secret_token="${SECRET_B}")
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, {})
+    assert info.value.problems == [
+        "tenants.salon.channels.telegram.bot_token: environment variable TOKEN_A is not set",
+        "tenants.salon.channels.telegram.secret_token: environment variable SECRET_B is not set",
+    ]
+    data["tenants"]["salon"]["hours"] = {"mon": "21:00-10:00", "tue": "10:00-21:00", "sat": "nine to five"}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, {"TOKEN_A": "1:x", "SECRET_B": "s"})
+    assert info.value.problems == [
+        "tenants.salon.hours.mon: '21:00-10:00': closing time must be after opening time",
+        "tenants.salon.hours.sat: 'nine to five': expected HH:MM-HH:MM or null (closed)",
+    ]

@@ -191,13 +191,19 @@ def telegram() -> Iterator[TelegramSandbox]:
 
 @asynccontextmanager
 async def gateway(
-    config: AppConfig, http: httpx.AsyncClient | None = None, redis_url: str | None = None
+    config: AppConfig,
+    http: httpx.AsyncClient | None = None,
+    redis_url: str | None = None,
+    unhealthy_after: float = 60.0,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
     """The app with its in-process worker, and a client that talks to it."""
     runtime = build_runtime(
         config, redis_url or config.redis_url or REDIS_URL, sandbox_base="http://127.0.0.1:1", http=http
     )
-    app = create_app(runtime, AppOptions(with_worker=True, retry_base=0.05, shutdown_grace=2, poll_wait_seconds=0.2))
+    options = AppOptions(
+        with_worker=True, retry_base=0.05, shutdown_grace=2, poll_wait_seconds=0.2, unhealthy_after=unhealthy_after
+    )
+    app = create_app(runtime, options)
     transport = httpx.ASGITransport(app)
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
         yield client, runtime

@@ -18,7 +18,7 @@ from gateway.http.routes import meta as routes_meta
 from gateway.http.routes import ops as routes_ops
 from gateway.http.routes import telegram as routes_telegram
 from gateway.jobs.polling import start_pollers
-from gateway.jobs.worker import build_workers, run_workers
+from gateway.jobs.worker import WorkerHealth, build_workers, run_workers
 
 logger = logging.getLogger("gateway.http.app")
 
@@ -30,6 +30,8 @@ class AppOptions:
     poll_wait_seconds: float = 5.0  # how often a process that does not poll a bot asks to take over
     retry_base: float = 1.0
     shutdown_grace: float = 10.0
+    # `run`: /healthz fails once the in-process workers have not reached Redis for this long
+    unhealthy_after: float = 60.0
 
 
 def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
@@ -41,8 +43,10 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
         tasks: list[asyncio.Task[None]] = []
         workers = []
         if options.with_worker:
-            workers = build_workers(runtime, handle_signals=False, retry_base=options.retry_base)
-            app.state.worker_task = asyncio.create_task(run_workers(workers), name="arq-workers")
+            health = WorkerHealth(unhealthy_after=options.unhealthy_after)
+            workers = build_workers(runtime, handle_signals=False, retry_base=options.retry_base, health=health)
+            app.state.worker_health = health
+            app.state.worker_task = asyncio.create_task(run_workers(workers, health), name="arq-workers")
             tasks.append(app.state.worker_task)
         if options.with_polling:
             tasks.extend(start_pollers(runtime, options.poll_wait_seconds))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -189,12 +191,16 @@ async def handle_bitrix_event(ctx: dict[str, Any], tenant: str, event: str, enti
     return await _guarded(ctx, HANDLE_BITRIX_EVENT, args, tenant, work, event_id=f"{event}:{entity_id}")
 
 
-def build_workers(runtime: Runtime, *, handle_signals: bool = True, retry_base: float = 1.0) -> list[Worker]:
+def build_workers(
+    runtime: Runtime, *, handle_signals: bool = True, retry_base: float = 1.0, health: WorkerHealth | None = None
+) -> list[Worker]:
     """One worker per queue, so a CRM backlog never delays a reply; run them side by side."""
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["runtime"] = runtime
         ctx["retry_base"] = retry_base
+        if health is not None:  # arq calls this once Redis has answered: the worker runs again
+            health.started()
 
     attempts = runtime.config.queue.max_attempts + 1  # our policy parks before arq gives up
     functions = {HANDLE_INBOUND: handle_inbound, SYNC_CRM: sync_crm, HANDLE_BITRIX_EVENT: handle_bitrix_event}
@@ -225,9 +231,64 @@ def build_workers(runtime: Runtime, *, handle_signals: bool = True, retry_base: 
     ]
 
 
-async def run_workers(workers: list[Worker]) -> None:
-    """Run until one stops (a signal reaches the first): then stop the other too."""
-    tasks = [asyncio.create_task(worker.async_run(), name=worker.queue_name) for worker in workers]
+@dataclass
+class WorkerHealth:
+    """Whether the workers of this process are running, for /healthz: a process whose workers have not
+    reached Redis for `unhealthy_after` seconds reports itself unhealthy, so its container is restarted."""
+
+    unhealthy_after: float = 60.0
+    failing_since: float | None = None  # monotonic time of the first failure since the last good start
+    last_error: str = ""
+
+    def started(self) -> None:
+        if self.failing_since is not None:
+            logger.warning("workers running again after %.1f s", time.monotonic() - self.failing_since)
+        self.failing_since, self.last_error = None, ""
+
+    def failed(self, error: BaseException) -> None:
+        self.last_error = f"{type(error).__name__}: {error}"[:200]
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+
+    def healthy(self) -> bool:
+        return self.failing_since is None or time.monotonic() - self.failing_since < self.unhealthy_after
+
+
+RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0)  # then every 5 s for as long as Redis stays away
+
+
+async def _supervise(worker: Worker, health: WorkerHealth) -> None:
+    """Run one worker; when Redis drops it (a restart, a failover, a blip), log it and start it again.
+
+    arq's poll loop ends on the first Redis error; left alone, the process would go on answering
+    webhooks with nothing processing them. Jobs in flight keep running; the pool reconnects by itself.
+    """
+    failures = 0
+    while True:
+        try:
+            await worker.async_run()
+            return  # stopped on purpose (a signal)
+        except Exception as exc:
+            health.failed(exc)
+            delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)]
+            failures += 1
+            logger.error(
+                "worker %s stopped (%s: %s); starting it again in %.1f s",
+                worker.queue_name,
+                type(exc).__name__,
+                exc,
+                delay,
+            )
+            if not health.healthy():
+                logger.error("workers have not reached Redis for %.0f s: reporting unhealthy", health.unhealthy_after)
+        await asyncio.sleep(delay)
+
+
+async def run_workers(workers: list[Worker], health: WorkerHealth | None = None) -> None:
+    """Run until one stops (a signal reaches the first): then stop the other too. Each worker that Redis
+    drops is started again (see `_supervise`)."""
+    health = health or WorkerHealth()
+    tasks = [asyncio.create_task(_supervise(worker, health), name=worker.queue_name) for worker in workers]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:

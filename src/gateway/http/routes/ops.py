@@ -11,14 +11,22 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
 from gateway.bootstrap import Runtime
+from gateway.jobs.worker import WorkerHealth
 from gateway.store import dlq, health, keys
 from gateway.store.queue import CRM_QUEUE, INBOUND_QUEUE
 
 router = APIRouter()
 
 
-@router.get("/healthz", summary="The process is up")
-async def healthz() -> JSONResponse:
+@router.get("/healthz", summary="The process is up (and, for `run`, its workers are running)")
+async def healthz(request: Request) -> JSONResponse:
+    worker_task: asyncio.Task[None] | None = getattr(request.app.state, "worker_task", None)
+    health: WorkerHealth | None = getattr(request.app.state, "worker_health", None)
+    if worker_task is not None and worker_task.done():
+        return JSONResponse({"status": "unhealthy", "reason": "the in-process workers stopped"}, status_code=503)
+    if health is not None and not health.healthy():
+        reason = f"the in-process workers cannot reach Redis: {health.last_error}"
+        return JSONResponse({"status": "unhealthy", "reason": reason}, status_code=503)
     return JSONResponse({"status": "ok"})
 
 

@@ -6,10 +6,14 @@ directory so queued work survives a restart, and is shared by `serve` and `worke
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import logging
 import shutil
+import signal
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -30,11 +34,39 @@ def redis_server_binary() -> str:
     return found
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: Linux sends it SIGTERM when the process that started it dies, even by
+    SIGKILL, so no redis-server is left orphaned."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 class EmbeddedRedis:
+    SUPERVISE_SECONDS = 1.0
+
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir.resolve()
         self.socket = self.data_dir / "redis.sock"
         self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
+
+    def supervise(self) -> None:
+        """Start it again whenever it dies, until `stop`: the queued work it keeps (AOF) comes back with it."""
+        self._supervisor = threading.Thread(target=self._watch, name="embedded-redis", daemon=True)
+        self._supervisor.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.SUPERVISE_SECONDS):
+            process = self._process
+            if process is None or process.poll() is None:
+                continue
+            logger.error("embedded redis exited with %s; starting it again", process.returncode)
+            try:
+                self.start()
+            except RuntimeError as exc:
+                logger.error("embedded redis could not be started again: %s", exc)
 
     @property
     def url(self) -> str:
@@ -69,7 +101,9 @@ class EmbeddedRedis:
             "--logfile",
             str(self.data_dir / "redis.log"),
         ]
-        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+        self._process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent
+        )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -82,6 +116,7 @@ class EmbeddedRedis:
         raise RuntimeError("embedded redis did not start in 15 s")
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             try:

@@ -7,13 +7,18 @@ import asyncio
 import json
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.logs import configure_logging
 from gateway.settings import AppConfig, ConfigError, load_config, resolve_config_path
+
+if TYPE_CHECKING:
+    from gateway.cli.embedded_redis import EmbeddedRedis
 
 logger = logging.getLogger("gateway.cli.main")
 
@@ -32,14 +37,28 @@ def _load(args: argparse.Namespace) -> AppConfig:
         raise SystemExit(2) from None
 
 
-def _redis_url(config: AppConfig) -> tuple[str, object | None]:
-    """The configured Redis, or an embedded one started now (returned so it can be stopped)."""
+def data_dir(args: argparse.Namespace) -> Path:
+    """Where the embedded Redis keeps its data: `$LEAD_GATEWAY_DATA_DIR`, else `.lead-gateway/` beside the
+    config file, so every command run with that config finds the same data wherever it is run from."""
+    explicit = os.environ.get(DATA_DIR_ENV)
+    if explicit:
+        return Path(explicit)
+    return resolve_config_path(args.config).resolve().parent / ".lead-gateway"
+
+
+def _redis_url(
+    config: AppConfig, args: argparse.Namespace, *, supervise: bool = False
+) -> tuple[str, EmbeddedRedis | None]:
+    """The configured Redis, or an embedded one started now (returned so it can be stopped); a service
+    role (`supervise`) also starts it again should it die."""
     if config.redis_url:
         return config.redis_url, None
     from gateway.cli.embedded_redis import EmbeddedRedis
 
-    embedded = EmbeddedRedis(Path(os.environ.get(DATA_DIR_ENV, ".lead-gateway")))
+    embedded = EmbeddedRedis(data_dir(args))
     url = embedded.start()
+    if supervise:
+        embedded.supervise()
     logger.info("no redis_url in the config: using the embedded redis (%s)", embedded.data_dir)
     return url, embedded
 
@@ -53,7 +72,12 @@ def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
     from gateway.sandbox.telegram import TelegramSandbox
 
     config = _load(args)
-    redis_url, embedded = _redis_url(config)
+    try:  # bound before anything starts: a taken port fails here, not after the workers began
+        listener = socket.create_server((args.host, args.port), reuse_port=False)
+    except OSError as exc:
+        print(f"lead-gateway: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)  # noqa: T201
+        return 1
+    redis_url, embedded = _redis_url(config, args, supervise=True)
     local_base = f"http://127.0.0.1:{args.port}"
     uses_bitrix_sandbox = any(t.bitrix.webhook_url is None for t in config.tenants.values())
     uses_telegram_sandbox = any(
@@ -74,10 +98,11 @@ def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
         uvicorn.Config(app, host=args.host, port=args.port, log_config=None, proxy_headers=True, server_header=False)
     )
     try:
-        server.run()
+        server.run(sockets=[listener])
     finally:
+        listener.close()
         if embedded is not None:
-            embedded.stop()  # type: ignore[attr-defined]
+            embedded.stop()
     return 0 if server.started else 1
 
 
@@ -94,7 +119,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from gateway.jobs.worker import build_workers, run_workers
 
     config = _load(args)
-    redis_url, embedded = _redis_url(config)
+    redis_url, embedded = _redis_url(config, args, supervise=True)
     sandbox_base = os.environ.get(SANDBOX_URL_ENV, "http://127.0.0.1:8000")
 
     async def main() -> None:
@@ -113,7 +138,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         pass
     finally:
         if embedded is not None:
-            embedded.stop()  # type: ignore[attr-defined]
+            embedded.stop()
     return 0
 
 
@@ -140,7 +165,11 @@ def cmd_qualify(args: argparse.Namespace) -> int:
         print(f"lead-gateway: no tenant {args.tenant!r} in the config", file=sys.stderr)  # noqa: T201
         return 2
     tenant = config.tenants[args.tenant]
-    now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    except ValueError:
+        print(f"lead-gateway: --now {args.now!r}: expected an ISO time such as 2026-12-01T15:00", file=sys.stderr)  # noqa: T201
+        return 2
     if now.tzinfo is None:
         now = now.replace(tzinfo=tenant.tz)
 
@@ -165,14 +194,17 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     from gateway.store import dlq
 
     config = _load(args)
-    redis_url, embedded = _redis_url(config)
+    redis_url, embedded = _redis_url(config, args)
 
     async def main() -> int:
         redis = connect_redis(redis_url)
         try:
             if args.action == "list":
-                for entry in await dlq.entries(redis, args.tenant):
+                entries = await dlq.entries(redis, args.tenant)
+                for entry in entries:
                     print(json.dumps(entry, ensure_ascii=False))  # noqa: T201
+                where = f" for tenant {args.tenant}" if args.tenant else ""
+                print(f"{len(entries)} parked job(s){where}", file=sys.stderr)  # noqa: T201
                 return 0
             count = await dlq.replay(redis, args.tenant)
             print(f"replayed {count} job(s)", file=sys.stderr)  # noqa: T201
@@ -184,7 +216,7 @@ def cmd_dlq(args: argparse.Namespace) -> int:
         return asyncio.run(main())
     finally:
         if embedded is not None:
-            embedded.stop()  # type: ignore[attr-defined]
+            embedded.stop()
 
 
 def cmd_healthcheck(args: argparse.Namespace) -> int:
@@ -195,9 +227,14 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     from gateway.bootstrap import connect_redis
     from gateway.store import keys
 
+    url = f"http://127.0.0.1:{args.port}/healthz"
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{args.port}/healthz", timeout=2) as response:
-            return 0 if response.status == 200 else 1
+        with urllib.request.urlopen(url, timeout=2) as response:
+            print(f"healthy: {url} answered {response.status}")  # noqa: T201
+            return 0
+    except urllib.error.HTTPError as exc:  # it answers, and says it is not well
+        print(f"unhealthy: {url} answered {exc.code}: {exc.read()[:300].decode(errors='replace')}")  # noqa: T201
+        return 1
     except urllib.error.URLError:
         pass  # nothing listens: a worker container
     config = _load(args)
@@ -212,9 +249,12 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
             await redis.aclose()
 
     try:
-        return 0 if asyncio.run(beating()) else 1
-    except OSError:
+        alive = asyncio.run(beating())
+    except OSError as exc:
+        print(f"unhealthy: Redis unreachable ({exc})")  # noqa: T201
         return 1
+    print("healthy: a worker heartbeat is fresh" if alive else "unhealthy: no worker heartbeat in Redis")  # noqa: T201
+    return 0 if alive else 1
 
 
 def build_parser() -> argparse.ArgumentParser:

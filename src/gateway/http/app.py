@@ -68,7 +68,14 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
                 logger.warning("shutdown: clients did not close in %.0f s", options.shutdown_grace)
 
     app = FastAPI(
-        title="lead-gateway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+        title="lead-gateway",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        # `/path/` is a 404, not a 307 whose Location is built from whatever Host the caller sent
+        redirect_slashes=False,
     )
     app.state.runtime = runtime
     app.add_exception_handler(ApiError, api_error_handler)

@@ -32,7 +32,7 @@ from gateway.store.queue import (
 )
 from gateway.store.redis_result import result
 from gateway.usecases.conversation import ReplyOutcome, handle_message
-from gateway.usecases.crm_sync import forget_deal, sync_conversation
+from gateway.usecases.crm_sync import deal_exists, forget_deal, sync_conversation
 
 logger = logging.getLogger("gateway.jobs.worker")
 
@@ -182,6 +182,9 @@ async def handle_bitrix_event(ctx: dict[str, Any], tenant: str, event: str, enti
 
     async def work() -> str:
         if event == "ONCRMDEALDELETE":
+            if await deal_exists(runtime.crm_context(tenant), entity_id):
+                logger.warning("deal %s reported deleted but the portal still has it: ignored", entity_id)
+                return "still_exists"
             conv = await forget_deal(runtime.redis, tenant, entity_id)
             logger.info("deal %s deleted in Bitrix24; %s", entity_id, f"unlinked from {conv}" if conv else "not ours")
             return "done" if conv else "not_ours"

@@ -292,6 +292,12 @@ async def _apply(
         raise first_error
 
 
+async def deal_exists(ctx: CrmContext, deal_id: int) -> bool:
+    """Ask the portal: an event's word alone is not enough to drop a link (its token may have leaked)."""
+    rows = await ctx.crm.call("crm.deal.list", {"filter": {"ID": deal_id}, "select": ["ID"]})
+    return isinstance(rows, list) and any(str(row.get("ID")) == str(deal_id) for row in rows if isinstance(row, dict))
+
+
 async def forget_deal(redis: Redis, tenant: str, deal_id: int) -> str | None:
     """The deal was deleted in Bitrix24: the conversation gets a new deal, with its whole transcript, when
     it next syncs. Returns the conversation that had it, if any."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 
 import pytest
 import redis as sync_redis
@@ -53,3 +54,36 @@ def test_a_bad_config_exits_2_naming_the_key(tmp_path, capsys):
         main(["check", "--config", str(path)])
     assert exited.value.code == 2
     assert "tenants.salon.channels.telegram.secret_token: required when mode is webhook" in capsys.readouterr().err
+
+
+def test_commands_say_what_they_did_and_a_bad_now_is_a_message_not_a_traceback(tmp_path, redis_url, capsys):
+    config = write_config(tmp_path, redis_url)
+    assert main(["dlq", "list", "--config", config]) == 0
+    assert "0 parked job(s)" in capsys.readouterr().err
+    sync_redis.Redis.from_url(redis_url).set("lg:worker:heartbeat", "alive", ex=11)
+    assert main(["healthcheck", "--config", config, "--port", str(free_port())]) == 0
+    assert capsys.readouterr().out.startswith("healthy:")
+    assert main(["qualify", "--config", config, "--tenant", "salon", "--now", "tomorrow"]) == 2
+    err = capsys.readouterr().err
+    assert "--now 'tomorrow': expected an ISO time" in err and "Traceback" not in err
+
+
+def test_the_embedded_redis_lives_beside_the_config_whatever_the_working_directory(tmp_path, monkeypatch, capsys):
+    config_dir, elsewhere = tmp_path / "deploy", tmp_path / "elsewhere"
+    config_dir.mkdir()
+    elsewhere.mkdir()
+    (config_dir / "lead-gateway.yaml").write_text(yaml.safe_dump({"tenants": {"salon": {}}}))
+    monkeypatch.delenv("LEAD_GATEWAY_DATA_DIR", raising=False)
+    monkeypatch.chdir(elsewhere)
+    assert main(["dlq", "list", "--config", str(config_dir / "lead-gateway.yaml")]) == 0
+    assert (config_dir / ".lead-gateway").is_dir()
+    assert not (elsewhere / ".lead-gateway").exists()
+
+
+def test_run_on_a_taken_port_fails_before_starting_anything(tmp_path, redis_url, capsys):
+    config = write_config(tmp_path, redis_url)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        assert main(["run", "--config", config, "--port", port]) == 1
+    assert "cannot listen on 127.0.0.1:" in capsys.readouterr().err
+    assert not sync_redis.Redis.from_url(redis_url).exists("lg:worker:heartbeat")

@@ -71,3 +71,17 @@ async def test_a_deal_deleted_without_an_event_is_made_again_on_the_next_update(
         await wait_for(lambda: len([c for c in portal.state.comments.values() if c["ENTITY_ID"] != deal_id]) == 2)
     (new_deal,) = portal.state.deals.values()
     assert "Телефон: +79131234567" in new_deal["COMMENTS"]
+
+
+async def test_a_delete_event_for_a_deal_the_portal_still_has_is_not_trusted(make_config, portal, telegram):
+    async with gateway(configured(make_config, portal, telegram)) as (client, _runtime):
+        await client.post("/webhooks/salon/telegram", json=update(1, "хочу маникюр"), headers=TG)
+        await wait_for(lambda: len(portal.state.deals) == 1 and len(portal.state.comments) == 1)
+        (deal_id,) = portal.state.deals
+        response = await client.post("/bitrix/salon/events", content=event("ONCRMDEALDELETE", deal_id), headers=FORM)
+        assert response.json()["status"] == "queued"
+        await wait_for(lambda: portal.state.calls.get("crm.deal.list", 0) >= 1)
+        await client.post("/webhooks/salon/telegram", json=update(2, "завтра в 3"), headers=TG)
+        await wait_for(lambda: len(portal.state.comments) == 2)
+    assert list(portal.state.deals) == [deal_id]  # the same deal, not a second one
+    assert all(c["ENTITY_ID"] == deal_id for c in portal.state.comments.values())

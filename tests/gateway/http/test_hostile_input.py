@@ -96,3 +96,10 @@ async def test_a_huge_unknown_tenant_is_not_echoed_back(make_config, portal, tel
     async with gateway(make_config(portal.url, telegram.base)) as (client, _runtime):
         response = await client.post(f"/webhooks/{'t' * 20000}/telegram", content=b"{}", headers=TG)
     assert response.status_code == 404 and len(response.content) < 500
+
+
+async def test_a_trailing_slash_is_a_404_never_a_redirect(make_config, portal, telegram):
+    async with gateway(make_config(portal.url, telegram.base)) as (client, _runtime):
+        response = await client.post("/webhooks/salon/telegram/", content=b"{}", headers={**TG, "Host": "evil.example"})
+        assert response.status_code == 404 and "location" not in response.headers
+        assert (await client.get("/healthz/")).status_code == 404

@@ -5,7 +5,7 @@ from domain.channels import Channel, conversation_key
 from domain.conversation import SLOTS, Intent, Slot
 from domain.messages import UTM_FIELDS, Attribution, InboundMessage, MessageKind
 from domain.replies import Choice, Recipient, Reply
-from domain.schedule import OpenHours, WeekHours, hours_on, is_open
+from domain.schedule import OpenHours, Unbookable, WeekHours, hours_on, is_open, why_not_bookable
 from domain.sending import CredentialsRejected, Sender, SendError, SendRejected, SendRetryable, WindowClosed
 
 __all__ = [
@@ -27,9 +27,11 @@ __all__ = [
     "Sender",
     "Service",
     "Slot",
+    "Unbookable",
     "WeekHours",
     "WindowClosed",
     "conversation_key",
     "hours_on",
     "is_open",
+    "why_not_bookable",
 ]

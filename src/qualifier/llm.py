@@ -151,7 +151,7 @@ def merge(rules: Extraction, model: Extraction) -> Extraction:
     """The rules' findings stand; the model fills the slots they left empty and settles an unclear intent."""
     filled = {
         "service_ids": rules.service_ids or model.service_ids,
-        "time_start": rules.time_start or model.time_start,
+        "time_start": rules.time_start or (None if rules.no_such_date else model.time_start),
         "time_end": rules.time_end if rules.time_start else model.time_end,
         "phone": rules.phone or model.phone,
         "name": rules.name or model.name,

@@ -16,6 +16,7 @@ class Extraction(BaseModel):
     service_ids: tuple[str, ...] = ()
     time_start: datetime | None = None
     time_end: datetime | None = None
+    no_such_date: bool = False  # a date was named that does not exist ("31 февраля")
     phone: str | None = None
     name: str | None = None
     intent: Intent = Intent.OTHER

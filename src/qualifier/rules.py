@@ -24,8 +24,9 @@ class RuleQualifier:
         slot = parse_time(text, now, self.hours)
         return Extraction(
             service_ids=tuple(s.id for s in services),
-            time_start=slot.start if slot else None,
-            time_end=slot.end if slot else None,
+            time_start=slot.start if slot and not slot.no_such_date else None,
+            time_end=slot.end if slot and not slot.no_such_date else None,
+            no_such_date=bool(slot and slot.no_such_date),
             phone=phones[0] if phones else None,
             name=find_name(text),
             intent=find_intent(text, has_service=bool(services), has_time=slot is not None),

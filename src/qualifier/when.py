@@ -100,6 +100,10 @@ _SUFFIX = r"(?: ?(утра|дня|вечера|ночи))?"
 class TimeSlot:
     start: datetime
     end: datetime | None = None
+    no_such_date: bool = False  # "31 февраля": a date was named, and there is none such
+
+
+NO_SUCH_DATE = date.min  # what `_dated` gives for a day and month that do not exist
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,7 @@ class _Day:
     pos: int
     day: date
     last: date | None = None  # the last day of a range (weekend, next week)
+    no_such_date: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,10 +133,12 @@ def _looks_like_clock(hour: str, minute: str) -> bool:
 
 def _dated(today: date, day: int, month: int, year: str | None) -> date | None:
     y = int(year) + (2000 if len(year) == 2 else 0) if year else today.year
+    if not (1 <= month <= 12 and 1 <= day <= 31 and 2000 <= y <= 2100):
+        return None  # not a date at all ("16.70" is something else)
     try:
         found = date(y, month, day)
     except ValueError:
-        return None
+        return NO_SUCH_DATE  # 31.02, 31 апреля: named as a date, and there is none
     if not year and found < today:
         found = found.replace(year=y + 1)
         if found - today > timedelta(days=180):
@@ -140,14 +147,18 @@ def _dated(today: date, day: int, month: int, year: str | None) -> date | None:
 
 
 def _relative_days(text: str, today: date) -> list[_Day]:
+    offsets = {"позавчера": -2, "вчера": -1, "сегодня": 0, "завтра": 1, "послезавтра": 2}
     hits = [
-        _Day(m.start(), today + timedelta(days={"сегодня": 0, "завтра": 1, "послезавтра": 2}[m.group(1)]))
-        for m in re.finditer(r"\b(послезавтра|завтра|сегодня)\b", text)
+        _Day(m.start(), today + timedelta(days=offsets[m.group(1)]))
+        for m in re.finditer(r"\b(позавчера|вчера|послезавтра|завтра|сегодня)\b", text)
     ]
-    for m in re.finditer(r"\bчерез (\d+|один|два|три|четыре|пять|шесть|семь|пару)? ?(дн|ден|недел)", text):
+    units = {"дн": 1, "ден": 1, "недел": 7, "месяц": 30, "год": 365, "лет": 365}
+    for m in re.finditer(
+        r"\bчерез (\d+|один|два|три|четыре|пять|шесть|семь|пару)? ?(дн|ден|недел|месяц|год|лет)", text
+    ):
         count = m.group(1) or "1"
         n = int(count) if count.isdigit() else {"один": 1, "пару": 2}.get(count) or NUMBERS.get(count, 1)
-        days = n * 7 if m.group(2) == "недел" else n
+        days = min(n, 100) * units[m.group(2)]
         hits.append(_Day(m.start(), today + timedelta(days=days)))
     return hits
 
@@ -166,22 +177,22 @@ def _numeric_dates(text: str, today: date) -> list[_Day]:
             continue  # "6.5" alone is a decimal number
         found = _dated(today, int(day), int(month), year)
         if found:
-            hits.append(_Day(m.start(), found))
+            hits.append(_Day(m.start(), today, no_such_date=True) if found == NO_SUCH_DATE else _Day(m.start(), found))
     for m in re.finditer(rf"\b(\d{{1,2}})(?:-?го|-?ое|-?е)? {_MONTH_WORD}", text):
         word = m.group(2)
         month = 5 if word.startswith("ма") and not word.startswith("март") else MONTHS[word]
         found = _dated(today, int(m.group(1)), month, None)
         if found:
-            hits.append(_Day(m.start(), found))
+            hits.append(_Day(m.start(), today, no_such_date=True) if found == NO_SUCH_DATE else _Day(m.start(), found))
     for m in re.finditer(r"\b(\d{1,2})(?:-?го|-?ое|-?е)? числ", text):
         found = _dated(today, int(m.group(1)), today.month, None)
-        if found and found.year > today.year:  # "27 число" past this month: next month
+        if found and found != NO_SUCH_DATE and found.year > today.year:  # "27 число" past this month: next month
             found = _dated(today, int(m.group(1)), today.month % 12 + 1, None)
-        if found:
+        if found and found != NO_SUCH_DATE:
             hits.append(_Day(m.start(), found))
     for m in re.finditer(rf"\b(?:на |в |к )(\d{{1,2}})-?(?:го|ое|е)\b(?! {_MONTH_WORD})", text):
         found = _dated(today, int(m.group(1)), today.month, None)
-        if found and found.month == today.month:
+        if found and found != NO_SUCH_DATE and found.month == today.month:
             hits.append(_Day(m.start(), found))
     return hits
 
@@ -416,6 +427,8 @@ def parse_time(text: str, now: datetime, hours: WeekHours) -> TimeSlot | None:
     part = next(((lo, hi) for rx, lo, hi in PARTS if rx.search(t)), None)
     if found_day is None and clock is None and after < 0 and part is None and span is None:
         return None
+    if found_day is not None and found_day.no_such_date:
+        return TimeSlot(start=datetime.combine(today, time(0), tz), no_such_date=True)
     base = found_day.day if found_day else today
     opened = hours[base.weekday()]
     ranged = _in_range(span, base, opened, now, dated=found_day is not None) if span else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Every placeholder a text may use; anything else fails at load, naming the text.
-PLACEHOLDERS = ("name", "service", "when", "phone", "price")
+PLACEHOLDERS = ("name", "service", "when", "phone", "price", "reason")
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,12 @@ class Texts:
     cancel: str = "Поняли, передали администратору — он отменит запись и напишет вам."
     reschedule: str = "Поняли, передали администратору — он подберёт новое время и напишет вам."
     share_phone_button: str = "📱 Отправить номер"
+    time_unavailable: str = "На это время записаться не получится: {reason}. Выберите, пожалуйста, другое время."
+    reason_past: str = "оно уже прошло"
+    reason_closed: str = "в этот день мы не работаем"
+    reason_outside_hours: str = "мы работаем с {when}"
+    reason_too_far: str = "запись открыта на полгода вперёд"
+    reason_no_such_date: str = "такой даты нет в календаре"
 
 
 def check_texts(value: dict[str, str]) -> dict[str, str]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel
 from redis.asyncio import Redis
 
-from domain import Attribution, Channel, Reply
+from domain import Attribution, Channel, Reply, Unbookable
 from gateway.store import keys
 from gateway.store.redis_result import result
 
@@ -26,6 +26,7 @@ class DialogueState(BaseModel):
     service_ids: list[str] = []
     time_start: AwareDatetime | None = None
     time_end: AwareDatetime | None = None
+    time_refused: Unbookable | None = None  # the last time asked for could not be booked, and why
     phone: str | None = None
     intent: str = "other"
     asked: list[str] = []  # slots the bot has asked for, in order

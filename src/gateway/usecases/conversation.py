@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from redis.asyncio import Redis
@@ -18,7 +18,9 @@ from domain import (
     Sender,
     SendRejected,
     SendRetryable,
+    Unbookable,
     WindowClosed,
+    why_not_bookable,
 )
 from gateway.settings import TenantConfig
 from gateway.store import budgets, keys
@@ -67,7 +69,7 @@ def _new_state(event: InboundMessage) -> DialogueState:
     )
 
 
-def _apply_button(state: DialogueState, event: InboundMessage, ctx: ConversationContext) -> bool:
+def _apply_button(state: DialogueState, event: InboundMessage, ctx: ConversationContext, now: datetime) -> bool:
     button = event.button or ""
     if button.startswith(SERVICE_PREFIX) and ctx.dialogue.services.get(button[len(SERVICE_PREFIX) :]):
         state.service_ids = [button[len(SERVICE_PREFIX) :]]
@@ -77,17 +79,34 @@ def _apply_button(state: DialogueState, event: InboundMessage, ctx: Conversation
             start = datetime.fromisoformat(button[len(TIME_PREFIX) :]).replace(tzinfo=ctx.tenant.tz)
         except ValueError:
             return False
-        state.time_start, state.time_end = start, None
-        return True
+        return _set_time(state, ctx, start, None, now)
     return False
 
 
-def _apply_extraction(state: DialogueState, found: Extraction) -> bool:
+def _set_time(
+    state: DialogueState, ctx: ConversationContext, start: datetime, end: datetime | None, now: datetime
+) -> bool:
+    """Take a time the client asked for only if a visit can happen then; otherwise keep why not, so the
+    bot says so and offers the nearest open starts instead of confirming an impossible booking."""
+    duration = timedelta(minutes=ctx.dialogue.duration_min(state.service_ids))
+    refused = why_not_bookable(start, end, now, ctx.tenant.opening_hours(), duration)
+    if refused is not None:  # the client wants another time than any held before: that one is dropped too
+        state.time_refused, state.time_start, state.time_end = refused, None, None
+        return False
+    if (start, end) == (state.time_start, state.time_end):
+        return False
+    state.time_start, state.time_end, state.time_refused = start, end, None
+    return True
+
+
+def _apply_extraction(state: DialogueState, found: Extraction, ctx: ConversationContext, now: datetime) -> bool:
     learned = False
     if found.service_ids and list(found.service_ids) != state.service_ids:
         state.service_ids, learned = list(found.service_ids), True
-    if found.time_start and (found.time_start, found.time_end) != (state.time_start, state.time_end):
-        state.time_start, state.time_end, learned = found.time_start, found.time_end, True
+    if found.no_such_date:
+        state.time_refused, state.time_start, state.time_end = Unbookable.NO_SUCH_DATE, None, None
+    elif found.time_start:
+        learned = _set_time(state, ctx, found.time_start, found.time_end, now) or learned
     if found.phone and found.phone != state.phone:
         state.phone, learned = found.phone, True
     if found.name and not state.name:
@@ -219,7 +238,7 @@ async def _update(state: DialogueState, event: InboundMessage, ctx: Conversation
     state.username = state.username or event.sender_username
     if event.attribution and state.attribution is None:  # first touch sticks to the conversation
         state.attribution = attribution_rules.resolve(event.attribution, ctx.tenant.deeplinks)
-    pressed = _apply_button(state, event, ctx)
+    pressed = _apply_button(state, event, ctx, now)
     learned = pressed
     if event.sender_phone:
         state.channel_phone = normalize_phone(event.sender_phone) or event.sender_phone
@@ -230,14 +249,25 @@ async def _update(state: DialogueState, event: InboundMessage, ctx: Conversation
         if phone and phone != state.phone:
             state.phone, learned = phone, True
     if event.text and not pressed and event.kind != MessageKind.REVOKE:
+        # "завтра", "через 2 часа" mean from when the client wrote, not from when a worker got to it
+        written = _written_at(event, now)
         found = await ctx.qualifier.extract(
             event.text,
-            now.astimezone(ctx.tenant.tz),
+            written.astimezone(ctx.tenant.tz),
             budget=lambda: _llm_budget_left(ctx, state.conversation_key),
         )
         state.intent = "other"
-        learned = _apply_extraction(state, found) or learned
+        learned = _apply_extraction(state, found, ctx, now.astimezone(ctx.tenant.tz)) or learned
     return learned
+
+
+# Platforms re-deliver for up to a week (Meta 7 days, Telegram 24 h); a message "written" earlier than
+# that, or in the future, carries a wrong clock, and its relative dates are read from now instead.
+SENT_AT_TRUSTED = timedelta(days=8)
+
+
+def _written_at(event: InboundMessage, now: datetime) -> datetime:
+    return event.sent_at if now - SENT_AT_TRUSTED <= event.sent_at <= now else now
 
 
 async def _llm_budget_left(ctx: ConversationContext, key: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from domain import Choice, Reply, Service, WeekHours
+from domain import Choice, Reply, Service, Unbookable, WeekHours
 from gateway.settings.texts import Texts
 from gateway.store.conversations import DialogueState
 
@@ -66,6 +66,10 @@ class Dialogue:
         self.hours = hours
         self.texts = texts
 
+    def duration_min(self, service_ids: list[str]) -> int:
+        """How long the visit takes: the longest of the services chosen, an hour when none is."""
+        return max((self.services[s].duration_min for s in service_ids if s in self.services), default=60)
+
     def service_names(self, state: DialogueState) -> str:
         return ", ".join(self.services[s].name for s in state.service_ids if s in self.services)
 
@@ -103,12 +107,13 @@ class Dialogue:
                     phone=state.phone,
                 )
             )
-        if len(state.asked) >= MAX_QUESTIONS:
+        if len(state.asked) >= MAX_QUESTIONS and state.time_refused is None:
             if state.handed_off and not prefix:
                 return Reply(self.texts.thanks)
             state.handed_off = True
             return Reply(prefix + self.texts.handoff)
-        slot = missing[0]
+        # a refused time is answered at once, before whatever else is missing
+        slot = "time" if state.time_refused is not None and "time" in missing else missing[0]
         state.asked.append(slot)
         question = self._ask(slot, state, now)
         return Reply(
@@ -118,6 +123,13 @@ class Dialogue:
             phone_button=question.phone_button,
             slot=slot,
         )
+
+    def _refusal(self, why: Unbookable, now: datetime) -> str:
+        if why == Unbookable.OUTSIDE_HOURS:
+            opened = self.hours[now.weekday()] or next((h for h in self.hours if h), None)
+            when = f"{opened[0]:%H:%M} до {opened[1]:%H:%M}" if opened else ""
+            return self.texts.reason_outside_hours.format(when=when)
+        return str(getattr(self.texts, f"reason_{why.value}"))
 
     def _prices(self, service_ids: list[str]) -> str:
         lines = []
@@ -134,10 +146,13 @@ class Dialogue:
             choices = tuple(Choice(s.name, SERVICE_PREFIX + s.id) for s in list(self.services.values())[:6])
             return Reply(self.texts.ask_service, choices=choices)
         if slot == "time":
-            duration = max((self.services[s].duration_min for s in state.service_ids if s in self.services), default=60)
-            starts = free_starts(now, self.hours, duration)
+            starts = free_starts(now, self.hours, self.duration_min(state.service_ids))
             choices = tuple(
                 Choice(format_when(s, None, now), TIME_PREFIX + s.strftime("%Y-%m-%dT%H:%M")) for s in starts
             )
+            if state.time_refused is not None:  # said so once, with the nearest starts that do work
+                text = self.texts.time_unavailable.format(reason=self._refusal(state.time_refused, now))
+                state.time_refused = None
+                return Reply(text, choices=choices)
             return Reply(self.texts.ask_time, choices=choices)
         return Reply(self.texts.ask_phone, ask_phone=True, phone_button=self.texts.share_phone_button)

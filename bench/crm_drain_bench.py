@@ -31,7 +31,7 @@ import httpx
 import yaml
 
 from gateway.bootstrap import connect_redis
-from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline, save_dialogue
+from gateway.store.conversations import DialogueState, TimelineEntry, record_message
 from gateway.store.queue import CRM_QUEUE, SYNC_CRM
 
 BIN = Path(sys.executable).parent / "lead-gateway"
@@ -79,8 +79,8 @@ async def seed(redis_url: str, leads: int) -> None:
             phone=f"+7913{n:07d}",
             message_count=1,
         )
-        await save_dialogue(redis, state)
-        await append_timeline(redis, key, TimelineEntry(key=f"tg:{n}", text=f"Хочу маникюр, заявка {n}", at=now))
+        entry = TimelineEntry(key=f"tg:{n}", text=f"Хочу маникюр, заявка {n}", at=now)
+        await record_message(redis, state, entry)
         await redis.enqueue_job(SYNC_CRM, "bench", key, _job_id=f"crm:{key}:1", _queue_name=CRM_QUEUE)
     await redis.aclose()
 

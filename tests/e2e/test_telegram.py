@@ -233,7 +233,8 @@ async def test_two_replicas_polling_one_bot_take_turns_never_both(make_config, p
     async with gateway(config) as (_c, _r):  # the lease was released: the next replica polls at once
         telegram.updates.append(update(8, "спасибо"))
         await wait_for(lambda: len(sent_texts(telegram)) == 2)
-    assert len(deletes()) == 2
+    # the first replica may have taken over for the moment between the second's stop and its own
+    assert 2 <= len(deletes()) <= 3
 
 
 async def test_qualified_deal_gets_user_fields_stage_and_the_tenants_own_texts(make_config, portal, telegram):

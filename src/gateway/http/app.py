@@ -53,6 +53,8 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
         try:
             yield
         finally:
+            if options.with_worker:
+                app.state.worker_health.stopping = True
             for task in tasks:
                 task.cancel()
             in_flight = [task for worker in workers for task in worker.tasks.values()]

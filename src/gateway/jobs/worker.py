@@ -242,6 +242,7 @@ class WorkerHealth:
     unhealthy_after: float = 60.0
     failing_since: float | None = None  # monotonic time of the first failure since the last good start
     last_error: str = ""
+    stopping: bool = False  # set on shutdown: a worker that ends then is not started again
 
     def started(self) -> None:
         if self.failing_since is not None:
@@ -267,11 +268,13 @@ async def _supervise(worker: Worker, health: WorkerHealth) -> None:
     webhooks with nothing processing them. Jobs in flight keep running; the pool reconnects by itself.
     """
     failures = 0
-    while True:
+    while not health.stopping:
         try:
             await worker.async_run()
             return  # stopped on purpose (a signal)
         except Exception as exc:
+            if health.stopping:
+                return
             health.failed(exc)
             delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)]
             failures += 1
@@ -295,6 +298,7 @@ async def run_workers(workers: list[Worker], health: WorkerHealth | None = None)
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        health.stopping = True
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

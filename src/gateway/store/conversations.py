@@ -87,9 +87,15 @@ async def save_link(redis: Redis, key: str, link: CrmLink) -> None:
     await redis.set(keys.crm_link(key), link.model_dump_json(), ex=keys.CONVERSATION_TTL_SECONDS)
 
 
-async def append_timeline(redis: Redis, key: str, entry: TimelineEntry) -> None:
-    await result(redis.rpush(keys.timeline(key), entry.model_dump_json()))
-    await redis.expire(keys.timeline(key), keys.CONVERSATION_TTL_SECONDS)
+async def record_message(redis: Redis, state: DialogueState, entry: TimelineEntry) -> None:
+    """The timeline entry and the state that marks it recorded, in one transaction: a crash between two
+    separate writes would leave the entry without the mark, and the retry would add it again."""
+    key = state.conversation_key
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.rpush(keys.timeline(key), entry.model_dump_json())
+        pipe.expire(keys.timeline(key), keys.CONVERSATION_TTL_SECONDS)
+        pipe.set(keys.dialogue(key), state.model_dump_json(), ex=keys.CONVERSATION_TTL_SECONDS)
+        await pipe.execute()
 
 
 async def timeline_from(redis: Redis, key: str, start: int) -> list[TimelineEntry]:

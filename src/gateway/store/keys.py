@@ -29,6 +29,10 @@ def timeline(conversation: str) -> str:
     return f"{PREFIX}:tl:{conversation}"
 
 
+def inbox(conversation: str) -> str:
+    return f"{PREFIX}:inbox:{conversation}"
+
+
 def conversation_lock(conversation: str) -> str:
     return f"{PREFIX}:lock:conv:{conversation}"
 

@@ -13,7 +13,7 @@ from arq.jobs import serialize_job
 from redis.exceptions import RedisError
 
 from domain import InboundMessage
-from gateway.store import keys
+from gateway.store import inbox, keys
 
 logger = logging.getLogger("gateway.store.queue")
 
@@ -43,7 +43,8 @@ def inbound_job_id(event: InboundMessage) -> str:
 
 # One round trip: drop a re-delivery (our 8-day key, or arq's job or result still there), else store the
 # job the way arq's enqueue_job does (job key with expiry, id in the queue's sorted set) and mark it
-# seen, atomically. KEYS: seen, job, result, queue. ARGV: job id, job bytes, score ms, expires ms, seen s.
+# seen, atomically; a client's message also joins its conversation's inbox (store/inbox.py).
+# KEYS: seen, job, result, queue[, inbox]. ARGV: job id, job bytes, score ms, expires ms, seen s[, inbox entry].
 _ACCEPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then
@@ -53,6 +54,10 @@ end
 redis.call('PSETEX', KEYS[2], ARGV[4], ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
 redis.call('SET', KEYS[1], '1', 'EX', ARGV[5])
+if KEYS[5] then
+  redis.call('RPUSH', KEYS[5], ARGV[6])
+  redis.call('PEXPIRE', KEYS[5], ARGV[4])
+end
 return 1
 """
 
@@ -65,22 +70,37 @@ class Intake:
 
     async def accept(self, event: InboundMessage) -> Outcome:
         """Queue a client's message durably, or recognise it as a re-delivery; raises QueueUnavailable."""
+        now_ms = int(time.time() * 1000)
         return await self.enqueue(
             keys.dedupe(event.tenant, event.channel.value, event.dedupe_key),
             inbound_job_id(event),
             HANDLE_INBOUND,
             (event.model_dump(mode="json"),),
+            in_order=(keys.inbox(event.conversation_key), inbox.entry(now_ms, event.dedupe_key)),
+            now_ms=now_ms,
         )
 
-    async def enqueue(self, seen_key: str, job_id: str, function: str, args: tuple[Any, ...]) -> Outcome:
-        """Store one job on its function's queue unless `seen_key` or the job says it came before."""
-        now_ms = int(time.time() * 1000)
+    async def enqueue(
+        self,
+        seen_key: str,
+        job_id: str,
+        function: str,
+        args: tuple[Any, ...],
+        *,
+        in_order: tuple[str, str] | None = None,
+        now_ms: int | None = None,
+    ) -> Outcome:
+        """Store one job on its function's queue unless `seen_key` or the job says it came before; `in_order`
+        (inbox key, entry) also records a client's message in its conversation's order."""
+        now_ms = now_ms or int(time.time() * 1000)
         job = serialize_job(function, args, {}, None, now_ms, serializer=self._redis.job_serializer)
+        script_keys = [seen_key, job_key_prefix + job_id, result_key_prefix + job_id, QUEUE_OF[function]]
+        script_args: list[Any] = [job_id, job, now_ms, JOB_EXPIRES_SECONDS * 1000, self._dedupe_seconds]
+        if in_order is not None:
+            script_keys.append(in_order[0])
+            script_args.append(in_order[1])
         try:
-            stored = await self._accept(
-                keys=[seen_key, job_key_prefix + job_id, result_key_prefix + job_id, QUEUE_OF[function]],
-                args=[job_id, job, now_ms, JOB_EXPIRES_SECONDS * 1000, self._dedupe_seconds],
-            )
+            stored = await self._accept(keys=script_keys, args=script_args)
         except (RedisError, OSError) as exc:
             logger.error("job %s not queued: %s", job_id, type(exc).__name__)
             raise QueueUnavailable(str(exc)) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -23,8 +24,8 @@ from domain import (
     why_not_bookable,
 )
 from gateway.settings import TenantConfig
-from gateway.store import budgets, keys
-from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline, load_dialogue, save_dialogue
+from gateway.store import budgets, inbox, keys
+from gateway.store.conversations import DialogueState, TimelineEntry, load_dialogue, record_message, save_dialogue
 from gateway.usecases import attribution as attribution_rules
 from gateway.usecases.dialogue import SERVICE_PREFIX, TIME_PREFIX, Dialogue
 from qualifier.phone import normalize_phone
@@ -34,6 +35,12 @@ from qualifier.result import Extraction
 logger = logging.getLogger("gateway.usecases.conversation")
 
 LOCK_SECONDS = 60  # longer than the job may run (50 s): the lock never lapses under a live handler
+# Messages of one conversation are handled in the order they were queued: a job whose earlier message
+# is still unhandled waits for it (up to 30 s a run, then it is retried), unless that one has waited
+# for 3 minutes (its job parked or lost).
+ORDER_POLL_SECONDS = 0.1
+ORDER_POLLS = 300
+ORDER_GIVE_UP_MS = 180_000
 
 
 class ReplyOutcome(StrEnum):
@@ -147,38 +154,50 @@ async def handle_message(
     runs before delivery (and again on a retry), so a channel that is down never holds up the CRM.
     """
     key = event.conversation_key
-    async with ctx.redis.lock(keys.conversation_lock(key), timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS):
-        state = await load_dialogue(ctx.redis, key) or _new_state(event)
-        if event.dedupe_key in state.processed:
-            return ReplyOutcome.REPLAYED
-        throttled = False
-        if event.dedupe_key not in state.recorded:
-            learned = await _update(state, event, ctx, now)
-            await append_timeline(
-                ctx.redis,
-                key,
-                TimelineEntry(
-                    key=event.dedupe_key,
-                    text=_timeline_text(event, state.intent),
-                    at=event.sent_at.astimezone(ctx.tenant.tz),
-                ),
+    for _ in range(ORDER_POLLS):
+        async with ctx.redis.lock(keys.conversation_lock(key), timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS):
+            state = await load_dialogue(ctx.redis, key) or _new_state(event)
+            if event.dedupe_key in state.processed:
+                return ReplyOutcome.REPLAYED
+            now_ms = int(now.timestamp() * 1000)
+            earlier = await inbox.earlier_waiting(
+                ctx.redis, key, event.dedupe_key, now_ms, state.processed, ORDER_GIVE_UP_MS
             )
-            # An edit or revoke changes something already answered: recorded (and an edit learned from),
-            # never answered again.
-            if event.kind == MessageKind.MESSAGE:
-                throttled = not await _decide_reply(ctx, state, event, learned, now)
-            state.mark("recorded", event.dedupe_key)
-            await save_dialogue(ctx.redis, state)
-        await on_recorded()
-        pending = state.pending.get(event.dedupe_key)
-        outcome = ReplyOutcome.THROTTLED if throttled else ReplyOutcome.SENT
-        if event.callback_id:  # stops the client's spinner, answered or not
-            await ctx.sender.acknowledge_button(event.callback_id)
-        if pending is not None:
-            outcome = await _deliver(ctx, state, event.dedupe_key, now)
-        state.pending.pop(event.dedupe_key, None)
-        state.mark("processed", event.dedupe_key)
-        await save_dialogue(ctx.redis, state)
+            if earlier is None:
+                return await _handle_in_order(ctx, state, event, now, on_recorded)
+        await asyncio.sleep(ORDER_POLL_SECONDS)  # the earlier message's job holds or will take the lock
+    raise SendRetryable(f"waiting for an earlier message of {key} to be handled first", retry_after=1.0)
+
+
+async def _handle_in_order(
+    ctx: ConversationContext,
+    state: DialogueState,
+    event: InboundMessage,
+    now: datetime,
+    on_recorded: Callable[[], Awaitable[None]],
+) -> ReplyOutcome:
+    throttled = False
+    if event.dedupe_key not in state.recorded:
+        learned = await _update(state, event, ctx, now)
+        # An edit or revoke changes something already answered: recorded (and an edit learned from),
+        # never answered again.
+        if event.kind == MessageKind.MESSAGE:
+            throttled = not await _decide_reply(ctx, state, event, learned, now)
+        state.mark("recorded", event.dedupe_key)
+        entry = TimelineEntry(
+            key=event.dedupe_key, text=_timeline_text(event, state.intent), at=event.sent_at.astimezone(ctx.tenant.tz)
+        )
+        await record_message(ctx.redis, state, entry)
+    await on_recorded()
+    pending = state.pending.get(event.dedupe_key)
+    outcome = ReplyOutcome.THROTTLED if throttled else ReplyOutcome.SENT
+    if event.callback_id:  # stops the client's spinner, answered or not
+        await ctx.sender.acknowledge_button(event.callback_id)
+    if pending is not None:
+        outcome = await _deliver(ctx, state, event.dedupe_key, now)
+    state.pending.pop(event.dedupe_key, None)
+    state.mark("processed", event.dedupe_key)
+    await save_dialogue(ctx.redis, state)
     return outcome
 
 

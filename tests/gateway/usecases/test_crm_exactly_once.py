@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bitrix.sandbox import Faults
-from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline, save_dialogue
+from gateway.store.conversations import DialogueState, TimelineEntry, record_message
 from gateway.store.queue import CRM_QUEUE, SYNC_CRM
 from tests.conftest import gateway, wait_for
 
@@ -34,8 +34,7 @@ async def test_every_lead_lands_exactly_once_through_failures(make_config, porta
                 name=f"Клиент {n}",
                 phone=f"+7913{n:07d}",
             )
-            await save_dialogue(runtime.redis, state)
-            await append_timeline(runtime.redis, key, TimelineEntry(key=f"tg:{n}", text=f"заявка {n}", at=now))
+            await record_message(runtime.redis, state, TimelineEntry(key=f"tg:{n}", text=f"заявка {n}", at=now))
             await runtime.redis.enqueue_job(SYNC_CRM, "salon", key, _job_id=f"crm:{key}:1", _queue_name=CRM_QUEUE)
         await wait_for(lambda: len(portal.state.deals) >= LEADS and len(portal.state.comments) >= LEADS, limit=90)
         await wait_for(lambda: all(d.get("CONTACT_IDS") for d in portal.state.deals.values()), limit=60)

@@ -12,7 +12,7 @@ import respx
 from bitrix.batcher import Batcher
 from bitrix.client import BitrixClient
 from gateway.settings import parse_config
-from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline, save_dialogue
+from gateway.store.conversations import DialogueState, TimelineEntry, record_message
 from gateway.usecases.crm_sync import CrmContext, sync_conversation
 
 BASE = "https://portal.example/rest/1/abc/"
@@ -47,8 +47,7 @@ async def test_a_contact_list_that_ignores_the_im_filter_is_not_trusted(redis):
     state = DialogueState(
         conversation_key=KEY, tenant="salon", channel="telegram", chat_id="42", sender_id="42", phone="+79131234567"
     )
-    await save_dialogue(redis, state)
-    await append_timeline(redis, KEY, TimelineEntry(key="tg:1", text="привет", at=datetime.now(UTC)))
+    await record_message(redis, state, TimelineEntry(key="tg:1", text="привет", at=datetime.now(UTC)))
     async with httpx.AsyncClient() as http:
         batcher = Batcher(BitrixClient(BASE, http), None)
         link = await sync_conversation(CrmContext(redis, batcher, tenant, {}), KEY)

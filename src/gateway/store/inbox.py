@@ -1,0 +1,39 @@
+"""Each conversation's messages in the order they were queued, until each is handled.
+
+The intake adds a message here in the same step that queues it; a handled one is dropped by the next
+look at the list (or expires with the job). A job that finds an earlier message of its conversation still here waits for
+it, so messages are handled in order even when a crashed worker's job is re-run after a later one's.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from gateway.store import keys
+from gateway.store.redis_result import result
+
+
+def entry(received_ms: int, dedupe_key: str) -> str:
+    return f"{received_ms}|{dedupe_key}"
+
+
+async def earlier_waiting(
+    redis: Redis, conversation: str, dedupe_key: str, now_ms: int, handled: list[str], give_up_ms: int
+) -> str | None:
+    """The dedupe key of a message queued before `dedupe_key` and not yet handled, if any.
+
+    Entries already handled are dropped on the way; one waiting longer than `give_up_ms` (its job
+    parked or lost) no longer holds the others back.
+    """
+    name = keys.inbox(conversation)
+    for raw in await result(redis.lrange(name, 0, -1)):
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        stamp, _, key = text.partition("|")
+        if key == dedupe_key:
+            return None
+        if key in handled:
+            await result(redis.lrem(name, 0, text))
+            continue
+        if stamp.isdigit() and now_ms - int(stamp) < give_up_ms:
+            return key
+    return None

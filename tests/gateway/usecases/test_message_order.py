@@ -1,0 +1,31 @@
+"""Messages of one conversation are handled in the order they were queued, even when the first one's job
+comes back late (a worker killed mid-job: arq hands its job out again only once its lease runs out)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from adapters.telegram.inbound import parse_update
+from domain import InboundMessage
+from gateway.store.queue import INBOUND_QUEUE, inbound_job_id
+from tests.conftest import gateway, wait_for
+from tests.e2e.test_telegram import sent_texts, update
+
+
+async def test_a_late_first_message_is_still_handled_before_the_second(make_config, portal, telegram):
+    async with gateway(make_config(portal.url, telegram.base)) as (_client, runtime):
+        first = parse_update(update(1, "Хочу маникюр"), "salon", datetime.now(UTC))
+        second = parse_update(update(2, "А сколько стоит?"), "salon", datetime.now(UTC))
+        assert isinstance(first, InboundMessage) and isinstance(second, InboundMessage)
+        await runtime.intake.accept(first)
+        score = await runtime.redis.zscore(INBOUND_QUEUE, inbound_job_id(first))
+        await runtime.redis.zrem(INBOUND_QUEUE, inbound_job_id(first))  # held by a worker that died
+        await runtime.intake.accept(second)
+        await asyncio.sleep(1.0)
+        assert sent_texts(telegram) == []  # the second waits for the first
+        await runtime.redis.zadd(INBOUND_QUEUE, {inbound_job_id(first): score})  # the lease ran out
+        await wait_for(lambda: len(sent_texts(telegram)) == 2 and len(portal.state.comments) == 2)
+    assert sent_texts(telegram)[0].startswith("Здравствуйте")
+    comments = [c["COMMENT"] for c in sorted(portal.state.comments.values(), key=lambda c: int(c["ID"]))]
+    assert "Хочу маникюр" in comments[0] and "сколько стоит" in comments[1]

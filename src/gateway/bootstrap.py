@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -75,7 +76,7 @@ class TenantServices:
     matcher: ServiceMatcher
     qualifier: Qualifier
     dialogue: Dialogue
-    bitrix: BitrixClient
+    portal: str  # a digest of the portal's webhook URL: which portal the CRM ids we keep belong to
     bucket: LeakyBucket
     crm: Batcher  # shared by the tenants of one portal
     senders: dict[str, Sender]
@@ -111,7 +112,14 @@ class Runtime:
 
     def crm_context(self, tenant: str) -> CrmContext:
         t = self.tenants[tenant]
-        return CrmContext(redis=self.redis, crm=t.crm, tenant=t.config, service_names=t.services_by_id())
+        return CrmContext(
+            redis=self.redis,
+            crm=t.crm,
+            tenant=t.config,
+            service_names=t.services_by_id(),
+            tenant_id=tenant,
+            portal=t.portal,
+        )
 
     async def close(self) -> None:
         for closer in self._closers:
@@ -158,7 +166,10 @@ def build_runtime(
         services = tenant.services()
         matcher = ServiceMatcher(services)
         hours = tenant.opening_hours()
-        webhook_url = tenant.bitrix.webhook_url or f"{sandbox_base}/sandbox/bitrix/rest/{SANDBOX_USER}/{SANDBOX_CODE}/"
+        # The sandbox's code is new each time it starts empty, so ids remembered from an earlier one are
+        # recognised as another portal's.
+        sandbox_code = bitrix_sandbox.code if bitrix_sandbox is not None else SANDBOX_CODE
+        webhook_url = tenant.bitrix.webhook_url or f"{sandbox_base}/sandbox/bitrix/rest/{SANDBOX_USER}/{sandbox_code}/"
         # One bucket per portal: tenants sharing a portal share its budget.
         bucket = LeakyBucket(
             redis,
@@ -197,7 +208,7 @@ def build_runtime(
             matcher=matcher,
             qualifier=build_qualifier(tenant, matcher, config.llm, llm_client, observe_llm),
             dialogue=Dialogue(services, hours, Texts(**tenant.texts)),
-            bitrix=bitrix,
+            portal=hashlib.sha256(webhook_url.encode()).hexdigest()[:16],
             bucket=bucket,
             crm=crm,
             senders=senders,

@@ -13,7 +13,7 @@ from bitrix.sandbox import Faults
 from gateway.bootstrap import build_runtime
 from gateway.http.app import AppOptions, create_app
 from gateway.sandbox.telegram import TelegramSandbox
-from gateway.store import dlq
+from gateway.store import dlq, keys
 from tests.conftest import SECRET, fixture_json, gateway, wait_for, wait_for_async
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
@@ -122,7 +122,8 @@ async def test_a_create_that_succeeded_but_timed_out_is_found_not_repeated(make_
             return link if link.get("deal_id") and not link.get("timeline_pending") else None
 
         link = await wait_for_async(deal_recorded)
-        conversation_of_deal = await runtime.redis.get(f"lg:deal:salon:{link['deal_id']}")
+        scope = runtime.crm_context("salon").scope
+        conversation_of_deal = await runtime.redis.get(keys.deal_conversation(scope, link["deal_id"]))
     assert len(portal.state.deals) == 1
     assert link["deal_id"] == next(iter(portal.state.deals))
     assert conversation_of_deal == f"salon:telegram:{CHAT}".encode()  # kept for reminders

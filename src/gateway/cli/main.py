@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import socket
 import sys
 from collections.abc import Sequence
@@ -88,7 +89,7 @@ def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
         config,
         redis_url,
         sandbox_base=local_base,
-        bitrix_sandbox=Sandbox() if uses_bitrix_sandbox else None,
+        bitrix_sandbox=Sandbox(code=secrets.token_hex(8)) if uses_bitrix_sandbox else None,
         telegram_sandbox=TelegramSandbox() if uses_telegram_sandbox else None,
     )
     if uses_bitrix_sandbox:

@@ -185,7 +185,7 @@ async def handle_bitrix_event(ctx: dict[str, Any], tenant: str, event: str, enti
             if await deal_exists(runtime.crm_context(tenant), entity_id):
                 logger.warning("deal %s reported deleted but the portal still has it: ignored", entity_id)
                 return "still_exists"
-            conv = await forget_deal(runtime.redis, tenant, entity_id)
+            conv = await forget_deal(runtime.crm_context(tenant), entity_id)
             logger.info("deal %s deleted in Bitrix24; %s", entity_id, f"unlinked from {conv}" if conv else "not ours")
             return "done" if conv else "not_ours"
         return "ignored"

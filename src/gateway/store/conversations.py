@@ -52,6 +52,9 @@ class DialogueState(BaseModel):
 
 
 class CrmLink(BaseModel):
+    portal: str | None = None  # the portal these ids were learned from (None: before links carried it)
+    deal_verified: bool = False  # the deal was checked in that portal to be ours (ORIGINATOR_ID, ORIGIN_ID)
+    contact_verified: bool = False  # the contact was checked to carry this client's identity or phone
     contact_id: int | None = None
     deal_id: int | None = None
     deal_pending: bool = False  # crm.deal.add was sent; look up by ORIGIN_ID before resending

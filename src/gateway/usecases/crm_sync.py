@@ -52,6 +52,13 @@ class CrmContext:
     crm: Batcher
     tenant: TenantConfig
     service_names: dict[str, str]
+    tenant_id: str = ""
+    portal: str = ""  # which portal the ids we keep belong to (a digest of its webhook URL)
+
+    @property
+    def scope(self) -> str:
+        """Whose remembered ids: this tenant's, in this portal; another portal's ids mean nothing here."""
+        return f"{self.tenant_id}@{self.portal}"
 
 
 def identity_value(state: DialogueState) -> str:
@@ -75,6 +82,11 @@ async def sync_conversation(ctx: CrmContext, conversation_key: str) -> CrmLink |
     if state is None:
         return None
     link = await load_link(ctx.redis, conversation_key)
+    if link.portal not in (None, ctx.portal):  # learned in another portal (the sandbox, or a switch)
+        logger.warning("%s: CRM link from another portal dropped; the deal is made anew here", conversation_key)
+        link = CrmLink()
+    link.portal = ctx.portal
+    await _verify_ours(ctx, state, link, conversation_key)
     await _settle_unknowns(ctx, state, link, conversation_key)
     while True:
         entries = await timeline_from(ctx.redis, conversation_key, link.timeline_posted)
@@ -86,11 +98,65 @@ async def sync_conversation(ctx: CrmContext, conversation_key: str) -> CrmLink |
             return link
 
 
+async def _verify_ours(ctx: CrmContext, state: DialogueState, link: CrmLink, conv: str) -> None:
+    """Before a remembered deal or contact is first written to, check in the portal that it is ours: the
+    deal carries our ORIGINATOR_ID and this conversation's ORIGIN_ID, the contact this client's identity
+    or phone. One that is not (a portal restored or replaced behind our back) is dropped, not overwritten."""
+    checks: dict[str, Command] = {}
+    if link.deal_id is not None and not link.deal_verified:
+        select = ["ID", "ORIGIN_ID", "ORIGINATOR_ID"]
+        checks["deal"] = ("crm.deal.list", {"filter": {"ID": link.deal_id}, "select": select})
+    if link.contact_id is not None and not link.contact_verified:
+        checks["contact"] = ("crm.contact.list", {"filter": {"ID": link.contact_id}, "select": ["ID", "IM", "PHONE"]})
+    if not checks:
+        return
+    found = await ctx.crm.submit(checks)
+    if "deal" in checks:
+        rows = found.value("deal")
+        ours = any(
+            _id(row.get("ID")) == link.deal_id
+            and (row.get("ORIGIN_ID"), row.get("ORIGINATOR_ID")) == (conv, ORIGINATOR)
+            for row in (rows if isinstance(rows, list) else [])
+            if isinstance(row, dict)
+        )
+        if ours:
+            link.deal_verified = True
+        else:
+            logger.warning("%s: deal %s is not ours in this portal; a new one is made", conv, link.deal_id)
+            link.deal_id, link.deal_digest, link.qualified, link.timeline_posted = None, None, False, 0
+            link.deal_pending = True  # ours may still be there under another id: looked up by ORIGIN_ID
+    if "contact" in checks:
+        rows = found.value("contact")
+        ours = any(
+            _id(row.get("ID")) == link.contact_id and _holds_client(row, identity_value(state), state.phone)
+            for row in (rows if isinstance(rows, list) else [])
+            if isinstance(row, dict)
+        )
+        if ours:
+            link.contact_verified = True
+        else:
+            logger.warning("%s: contact %s is not this client's; looked up again", conv, link.contact_id)
+            link.contact_id, link.identity_linked, link.phone_on_contact = None, False, None
+            await crm_links.forget_person(ctx.redis, ctx.scope, state.channel, state.sender_id)
+    await save_link(ctx.redis, conv, link)
+
+
+def _holds_client(row: dict[str, Any], identity: str, phone: str | None) -> bool:
+    """True if a contact row holds this client's channel identity, or their phone (strictly: a row
+    without the fields proves nothing)."""
+    values = []
+    for field in ("IM", "PHONE"):
+        entries = row.get(field)
+        values += [str(e.get("VALUE", "")) for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    digits = "".join(ch for ch in phone or "" if ch.isdigit())
+    return identity in values or bool(digits and any("".join(c for c in v if c.isdigit()) == digits for v in values))
+
+
 async def _settle_unknowns(ctx: CrmContext, state: DialogueState, link: CrmLink, conv: str) -> None:
     """Find what may exist already: the contact (by phone, then identity), a deal whose create was
     never confirmed (by ORIGIN_ID), comments whose post was never confirmed (on the deal)."""
     if link.contact_id is None:
-        cached = await crm_links.person_contact(ctx.redis, state.tenant, state.channel, state.sender_id)
+        cached = await crm_links.person_contact(ctx.redis, ctx.scope, state.channel, state.sender_id)
         link.contact_id = _id(cached) if cached else None
     lookups = _lookups(state, link, conv)
     if lookups:
@@ -98,6 +164,7 @@ async def _settle_unknowns(ctx: CrmContext, state: DialogueState, link: CrmLink,
         if link.contact_id is None:
             by_phone, by_identity = _found_contact(found, identity_value(state))
             link.contact_id = by_phone or by_identity
+            link.contact_verified = link.contact_id is not None  # found by this client's phone or identity
             # What the contact already carries is what it was found by; only the rest is added to it
             # (an entry without an ID is appended to a multifield, so adding it twice would duplicate it).
             link.phone_on_contact = state.phone if by_phone else None
@@ -106,11 +173,12 @@ async def _settle_unknowns(ctx: CrmContext, state: DialogueState, link: CrmLink,
             rows = found.value("deal")
             link.deal_id = _first_id(rows, lambda row: row.get("ORIGIN_ID") in (None, conv))
             link.deal_pending = False
+            link.deal_verified = link.deal_id is not None  # found by our ORIGINATOR_ID and ORIGIN_ID
             if link.deal_id is not None:
                 await _record_deal(ctx, state.tenant, link, conv, deal_is_new=True)
         await save_link(ctx.redis, conv, link)
         if link.contact_id is not None:
-            await crm_links.remember_person(ctx.redis, state.tenant, state.channel, state.sender_id, link.contact_id)
+            await crm_links.remember_person(ctx.redis, ctx.scope, state.channel, state.sender_id, link.contact_id)
     if link.timeline_pending and link.deal_id is not None:
         await _reconcile_timeline(ctx, link, conv)
     elif link.timeline_pending:  # the deal was never created, so neither were its comments
@@ -261,20 +329,21 @@ async def _apply(
             link.deal_id, link.deal_digest, link.qualified, link.timeline_posted = None, None, False, 0
         if _gone(outcome, "contact_update"):
             link.contact_id, link.identity_linked, link.phone_on_contact = None, False, None
-            await crm_links.forget_person(ctx.redis, state.tenant, state.channel, state.sender_id)
+            await crm_links.forget_person(ctx.redis, ctx.scope, state.channel, state.sender_id)
         link.deal_pending = link.timeline_pending = False
         await save_link(ctx.redis, conv, link)
         raise BitrixRetryable("GONE", "the deal or contact was deleted in the portal; it is created again")
     if "contact" in group:
         link.contact_id = _id(outcome.results.get("contact")) if "contact" not in outcome.errors else None
         if link.contact_id is not None:
-            link.identity_linked, link.phone_on_contact = True, state.phone
-            await crm_links.remember_person(ctx.redis, state.tenant, state.channel, state.sender_id, link.contact_id)
+            link.identity_linked, link.phone_on_contact, link.contact_verified = True, state.phone, True
+            await crm_links.remember_person(ctx.redis, ctx.scope, state.channel, state.sender_id, link.contact_id)
             logger.info("contact %s created for %s phone=%s", link.contact_id, conv, mask_phone(state.phone or ""))
     if "contact_update" in group and "contact_update" not in outcome.errors:
         link.identity_linked, link.phone_on_contact = True, state.phone or link.phone_on_contact
     if "deal" in group and "deal" not in outcome.errors:
         link.deal_id = _id(outcome.results.get("deal"))
+        link.deal_verified = link.deal_id is not None
         logger.info("deal %s created for %s", link.deal_id, conv)
     deal_written = ("deal" in group or "deal_update" in group) and not {"deal", "deal_update"} & set(outcome.errors)
     if deal_written:
@@ -298,10 +367,11 @@ async def deal_exists(ctx: CrmContext, deal_id: int) -> bool:
     return isinstance(rows, list) and any(str(row.get("ID")) == str(deal_id) for row in rows if isinstance(row, dict))
 
 
-async def forget_deal(redis: Redis, tenant: str, deal_id: int) -> str | None:
+async def forget_deal(ctx: CrmContext, deal_id: int) -> str | None:
     """The deal was deleted in Bitrix24: the conversation gets a new deal, with its whole transcript, when
     it next syncs. Returns the conversation that had it, if any."""
-    conv = await crm_links.deal_conversation(redis, tenant, deal_id)
+    redis = ctx.redis
+    conv = await crm_links.deal_conversation(redis, ctx.scope, deal_id)
     if conv is None:
         return None
     link = await load_link(redis, conv)
@@ -309,7 +379,7 @@ async def forget_deal(redis: Redis, tenant: str, deal_id: int) -> str | None:
         link.deal_id, link.deal_digest, link.deal_pending = None, None, False
         link.qualified, link.timeline_posted, link.timeline_pending = False, 0, False
         await save_link(redis, conv, link)
-    await crm_links.forget_deal(redis, tenant, deal_id)
+    await crm_links.forget_deal(redis, ctx.scope, deal_id)
     return conv
 
 
@@ -317,7 +387,7 @@ async def _record_deal(ctx: CrmContext, tenant: str, link: CrmLink, conv: str, *
     """Keep the link; when the deal id is new to us, also the conversation under the deal (for reminders)."""
     await save_link(ctx.redis, conv, link)
     if deal_is_new and link.deal_id is not None:
-        await crm_links.remember_deal(ctx.redis, tenant, link.deal_id, conv)
+        await crm_links.remember_deal(ctx.redis, ctx.scope, link.deal_id, conv)
 
 
 def _source_description(state: DialogueState) -> str:

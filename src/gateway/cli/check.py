@@ -38,8 +38,15 @@ async def _bitrix(tenant: str, url: str | None) -> tuple[str, bool, str]:
         try:
             mode = (await BitrixClient(url, http).call("crm.settings.mode.get")).result
         except BitrixError as exc:
-            return name, False, f"{exc.code or 'error'}: {exc.description}"[:120]
+            return name, False, f"{_shown(url)}: {exc.code or 'error'}: {exc.description}"[:200]
     return name, True, f"reachable, CRM mode {'classic' if mode == 1 else 'simple'}"
+
+
+def _shown(webhook_url: str) -> str:
+    """The portal's URL as an operator recognises it, without the webhook's secret code."""
+    base, _, rest = webhook_url.partition("/rest/")
+    user = rest.split("/", 1)[0]
+    return f"{base}/rest/{user}/***/" if rest else base
 
 
 async def _telegram(tenant: str, token: str, api_base: str) -> tuple[str, bool, str]:

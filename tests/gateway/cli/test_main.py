@@ -87,3 +87,13 @@ def test_run_on_a_taken_port_fails_before_starting_anything(tmp_path, redis_url,
         assert main(["run", "--config", config, "--port", port]) == 1
     assert "cannot listen on 127.0.0.1:" in capsys.readouterr().err
     assert not sync_redis.Redis.from_url(redis_url).exists("lg:worker:heartbeat")
+
+
+def test_check_names_the_portal_that_fails_without_its_secret_code(tmp_path, redis_url, portal, capsys):
+    wrong = portal.url.replace("/sandbox/", "/not-the-code/")
+    path = tmp_path / "lead-gateway.yaml"
+    path.write_text(yaml.safe_dump({"redis_url": redis_url, "tenants": {"salon": {"bitrix": {"webhook_url": wrong}}}}))
+    assert main(["check", "--config", str(path)]) == 1
+    out = capsys.readouterr().out
+    base = portal.url.split("/rest/")[0]
+    assert f"{base}/rest/1/***/" in out and "not-the-code" not in out

@@ -146,3 +146,61 @@ def test_every_unset_variable_and_every_bad_day_is_reported_at_once():
         "tenants.salon.hours.mon: '21:00-10:00': closing time must be after opening time",
         "tenants.salon.hours.sat: 'nine to five': expected HH:MM-HH:MM or null (closed)",
     ]
+
+
+def _field_names(model: type, seen: set[type] | None = None) -> set[str]:
+    """Every key a settings model accepts, nested models included."""
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    seen = seen if seen is not None else set()
+    names: set[str] = set()
+    if model in seen:
+        return names
+    seen.add(model)
+    for name, field in model.model_fields.items():
+        names.add(name)
+        pending = [field.annotation]
+        while pending:
+            kind = pending.pop()
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                names |= _field_names(kind, seen)
+            pending.extend(get_args(kind))
+    return names
+
+
+def test_the_reference_config_loads_and_names_every_key():
+    from gateway.settings import AppConfig, Texts
+
+    env = {
+        "OPENAI_API_KEY": "sk-x",
+        "B24_APP_TOKEN": "b24-token",
+        "TELEGRAM_BOT_TOKEN": "1:x",
+        "TELEGRAM_SECRET_TOKEN": "s",
+        "WA_ACCESS_TOKEN": "t",
+        "META_APP_SECRET": "s",
+        "WA_VERIFY_TOKEN": "v",
+        "IG_ACCESS_TOKEN": "t",
+        "IG_APP_SECRET": "s",
+        "IG_VERIFY_TOKEN": "v",
+    }
+    path = ROOT / "lead-gateway.reference.yaml"
+    config = load_config(path, env)
+    assert config.llm is not None and config.tenants["salon"].channels.whatsapp is not None
+    text = path.read_text(encoding="utf-8")
+    keys = _field_names(AppConfig) | set(Texts.__dataclass_fields__)
+    missing = sorted(k for k in keys if f"{k}:" not in text)
+    assert missing == []
+
+
+def test_every_yaml_snippet_in_the_readme_parses():
+    import re
+
+    import yaml
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    snippets = re.findall(r"```yaml\n(.*?)```", readme, re.S)
+    assert snippets
+    for snippet in snippets:
+        assert yaml.safe_load(snippet) is not None

@@ -1,5 +1,8 @@
 
+from typing import get_args
+
 import pytest
+from pydantic import BaseModel
 
 from gateway.settings import ConfigError, load_config, parse_config
 from tests.conftest import ROOT
@@ -148,12 +151,8 @@ def test_every_unset_variable_and_every_bad_day_is_reported_at_once():
     ]
 
 
-def _field_names(model: type, seen: set[type] | None = None) -> set[str]:
+def _field_names(model: type[BaseModel], seen: set[type] | None = None) -> set[str]:
     """Every key a settings model accepts, nested models included."""
-    from typing import get_args
-
-    from pydantic import BaseModel
-
     seen = seen if seen is not None else set()
     names: set[str] = set()
     if model in seen:

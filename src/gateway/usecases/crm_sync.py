@@ -112,27 +112,26 @@ async def _verify_ours(ctx: CrmContext, state: DialogueState, link: CrmLink, con
         return
     found = await ctx.crm.submit(checks)
     if "deal" in checks:
-        rows = found.value("deal")
-        ours = any(
-            _id(row.get("ID")) == link.deal_id
-            and (row.get("ORIGIN_ID"), row.get("ORIGINATOR_ID")) == (conv, ORIGINATOR)
-            for row in (rows if isinstance(rows, list) else [])
-            if isinstance(row, dict)
+        deal_id = link.deal_id
+        mine = _first_id(
+            found.value("deal"),
+            lambda row: (
+                _id(row.get("ID")) == deal_id and (row.get("ORIGIN_ID"), row.get("ORIGINATOR_ID")) == (conv, ORIGINATOR)
+            ),
         )
-        if ours:
+        if mine is not None:
             link.deal_verified = True
         else:
             logger.warning("%s: deal %s is not ours in this portal; a new one is made", conv, link.deal_id)
             link.deal_id, link.deal_digest, link.qualified, link.timeline_posted = None, None, False, 0
             link.deal_pending = True  # ours may still be there under another id: looked up by ORIGIN_ID
     if "contact" in checks:
-        rows = found.value("contact")
-        ours = any(
-            _id(row.get("ID")) == link.contact_id and _holds_client(row, identity_value(state), state.phone)
-            for row in (rows if isinstance(rows, list) else [])
-            if isinstance(row, dict)
+        contact_id = link.contact_id
+        mine = _first_id(
+            found.value("contact"),
+            lambda row: _id(row.get("ID")) == contact_id and _holds_client(row, identity_value(state), state.phone),
         )
-        if ours:
+        if mine is not None:
             link.contact_verified = True
         else:
             logger.warning("%s: contact %s is not this client's; looked up again", conv, link.contact_id)

@@ -107,7 +107,11 @@ async def _park(
     runtime: Runtime, function: str, args: list[Any], tenant: str, exc: Exception, attempt: int, why: str
 ) -> str:
     reason = f"{type(exc).__name__}: {exc}"
-    await dlq.park(runtime.redis, function, args, tenant, reason, attempt)
+    try:
+        await dlq.park(runtime.redis, function, args, tenant, reason, attempt)
+    except (RedisError, OSError) as redis_down:  # cannot park now: keep the job, and park it on a later try
+        logger.warning("%s could not be parked (%s); retried", function, type(redis_down).__name__)
+        raise Retry(defer=backoff_seconds(attempt, 1.0)) from exc
     runtime.metrics.jobs.labels(function, "dead_letter").inc()
     logger.error("%s parked (%s): %s", function, why, reason)
     return "parked"

@@ -10,6 +10,7 @@ import socket
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -244,3 +245,35 @@ def meta_config(make_config, portal: Sandbox, graph: GraphStandIn):
         return make_config(portal.url, "http://127.0.0.1:1", channels=channels, **(tenant_extra or {}))
 
     return build
+
+
+# The business store's tests run on SQLite and on PostgreSQL: LG_TEST_DATABASE_URL (a server where the
+# user may create databases), else 127.0.0.1:5432 as postgres; .ci/run starts one when none answers.
+PG_ADMIN_URL = os.environ.get("LG_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+async def _pg_admin() -> Any:
+    import asyncpg
+
+    return await asyncpg.connect(PG_ADMIN_URL, timeout=3)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database of each kind, dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    try:
+        admin = await _pg_admin()
+    except (OSError, TimeoutError) as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must reach PostgreSQL at {PG_ADMIN_URL}: {exc}")
+        pytest.skip(f"no PostgreSQL at {PG_ADMIN_URL} ({exc}); .ci/run starts one")
+    name = f"lg_test_{uuid.uuid4().hex[:12]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

@@ -47,6 +47,20 @@ def data_dir(args: argparse.Namespace) -> Path:
     return resolve_config_path(args.config).resolve().parent / ".lead-gateway"
 
 
+def _migrate_store(config: AppConfig, args: argparse.Namespace) -> None:
+    """Bring the business store's schema up to date; safe when several processes start at once."""
+    from gateway.store.sql.engine import async_url
+    from gateway.store.sql.migrate import migrate_url
+
+    url = async_url(config.database_url, data_dir(args))
+    if url.startswith("sqlite"):
+        data_dir(args).mkdir(parents=True, exist_ok=True)
+    asyncio.run(migrate_url(url))
+    logger.info(
+        "business store ready (%s)", "PostgreSQL" if "postgresql" in url else "SQLite " + url.rsplit("/", 1)[-1]
+    )
+
+
 def _redis_url(
     config: AppConfig, args: argparse.Namespace, *, supervise: bool = False
 ) -> tuple[str, EmbeddedRedis | None]:
@@ -78,6 +92,7 @@ def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
     except OSError as exc:
         print(f"lead-gateway: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)  # noqa: T201
         return 1
+    _migrate_store(config, args)
     redis_url, embedded = _redis_url(config, args, supervise=True)
     local_base = f"http://127.0.0.1:{args.port}"
     uses_bitrix_sandbox = any(t.bitrix.webhook_url is None for t in config.tenants.values())
@@ -120,6 +135,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from gateway.jobs.worker import build_workers, run_workers
 
     config = _load(args)
+    _migrate_store(config, args)
     redis_url, embedded = _redis_url(config, args, supervise=True)
     sandbox_base = os.environ.get(SANDBOX_URL_ENV, "http://127.0.0.1:8000")
 
@@ -180,6 +196,13 @@ def cmd_qualify(args: argparse.Namespace) -> int:
             sys.stdout.flush()
 
     asyncio.run(run())
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    config = _load(args)
+    _migrate_store(config, args)
+    print("business store schema up to date", file=sys.stderr)  # noqa: T201
     return 0
 
 
@@ -294,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     h = with_config(sub.add_parser("healthcheck", help="exit 0 if this container's role is healthy"))
     h.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     h.set_defaults(func=cmd_healthcheck)
+    with_config(sub.add_parser("migrate", help="create or upgrade the business store's schema")).set_defaults(
+        func=cmd_migrate
+    )
     d = with_config(sub.add_parser("dlq", help="list or replay work that failed for good"))
     d.add_argument("action", choices=["list", "replay"])
     d.add_argument("--tenant")

@@ -60,7 +60,12 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
             in_flight = [task for worker in workers for task in worker.tasks.values()]
             if in_flight:
                 # let jobs in flight finish; anything cut off is retried from the queue later
-                await asyncio.wait(in_flight, timeout=options.shutdown_grace)
+                _, unfinished = await asyncio.wait(in_flight, timeout=options.shutdown_grace)
+                for task in unfinished:  # not left for the loop's own teardown, which waits without a bound
+                    task.cancel()
+                if unfinished:
+                    logger.warning("shutdown: %d job(s) cut off; they run again from the queue", len(unfinished))
+                    await asyncio.wait(unfinished, timeout=options.shutdown_grace)
             if tasks:
                 await asyncio.wait(tasks, timeout=options.shutdown_grace)
             # bounded: a connection stuck mid-command must not keep the process from exiting

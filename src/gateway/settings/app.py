@@ -38,11 +38,23 @@ class LimitsConfig(_Strict):
 
 class AppConfig(_Strict):
     redis_url: str | None = None
+    # The business store: postgresql://user@host/db in deployments; unset: SQLite beside the config file.
+    database_url: str | None = None
     llm: LlmConfig | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     queue: QueueConfig = QueueConfig()
     limits: LimitsConfig = LimitsConfig()
     tenants: dict[TenantId, TenantConfig] = Field(min_length=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if not value:  # `${DATABASE_URL:-}` left empty: the embedded SQLite file
+            return None
+        scheme = urlsplit(value).scheme
+        if scheme.split("+")[0] not in ("postgresql", "postgres", "sqlite"):
+            raise ValueError("must be a postgresql:// or sqlite:/// URL")
+        return value
 
     @field_validator("redis_url")
     @classmethod

@@ -97,3 +97,17 @@ def test_check_names_the_portal_that_fails_without_its_secret_code(tmp_path, red
     out = capsys.readouterr().out
     base = portal.url.split("/rest/")[0]
     assert f"{base}/rest/1/***/" in out and "not-the-code" not in out
+
+
+def test_migrate_creates_the_embedded_store_beside_the_config(tmp_path, monkeypatch, capsys):
+    import sqlite3
+
+    monkeypatch.delenv("LEAD_GATEWAY_DATA_DIR", raising=False)
+    path = tmp_path / "lead-gateway.yaml"
+    path.write_text(yaml.safe_dump({"tenants": {"salon": {}}}))
+    assert main(["migrate", "--config", str(path)]) == 0
+    assert main(["migrate", "--config", str(path)]) == 0  # again: already at head
+    assert "schema up to date" in capsys.readouterr().err
+    with sqlite3.connect(tmp_path / ".lead-gateway" / "lead-gateway.db") as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"episodes", "visits", "reminders", "alembic_version"} <= tables

@@ -1,0 +1,96 @@
+"""The tables of the business store. Every datetime column holds an aware UTC time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: the store keeps aware times only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if not isinstance(value, datetime):
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# One deal of a conversation: a returning client's new request opens a new episode (and deal).
+episodes = Table(
+    "episodes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("conversation", String(255), nullable=False, index=True),
+    Column("portal", String(32), nullable=False),
+    Column("deal_id", BigInteger),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime),
+    Column("outcome", String(32)),  # won, lost
+)
+
+# A visit as the gateway knows it (from a booking by the bot, or a manager's in the portal).
+visits = Table(
+    "visits",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("portal", String(32), nullable=False),
+    Column("deal_id", BigInteger, nullable=False),
+    Column("conversation", String(255), nullable=False),
+    Column("start_at", UtcDateTime, nullable=False),
+    Column("end_at", UtcDateTime, nullable=False),
+    Column("services", Text, nullable=False, default=""),  # catalog ids, comma-separated
+    Column("status", String(32), nullable=False),  # booked, confirmed, visited, no_show, cancelled
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("tenant", "portal", "deal_id", name="uq_visits_deal"),
+)
+
+# Every message the bot starts about a visit, claimed before it is sent so it is sent once.
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("visit_id", Integer, ForeignKey("visits.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),  # e.g. 24h, 2h
+    Column("due_at", UtcDateTime, nullable=False),  # the visit's start it was planned for, minus the offset
+    Column("claimed_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Column("outcome", String(32)),  # sent, blocked, window_closed, skipped...
+    Column("detail", Text),
+    UniqueConstraint("visit_id", "kind", "due_at", name="uq_reminders_once"),
+)

@@ -1,0 +1,98 @@
+"""The business store on SQLite and PostgreSQL: migrations, aware times, visits, reminders claimed once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import StatementError
+
+from gateway.store.sql.engine import async_url, make_engine
+from gateway.store.sql.migrate import migrate
+from gateway.store.sql.visits import claim_reminder, record_reminder, reminder_outcomes, save_visit, visit_of_deal
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+MSK = ZoneInfo("Europe/Moscow")
+
+
+async def test_several_processes_migrating_at_once_end_with_one_schema_at_head(database_url):
+    engines = [make_engine(async_url(database_url, Path("."))) for _ in range(3)]
+    try:
+        await asyncio.gather(*(migrate(engine) for engine in engines))
+        await migrate(engines[0])  # again: nothing to do
+        async with engines[0].connect() as connection:
+            tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+            version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
+        assert {"episodes", "visits", "reminders"} <= tables and version == "0001"
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_a_visit_keeps_aware_times_and_is_one_row_per_deal(database_url):
+    engine = make_engine(async_url(database_url, Path(".")))
+    try:
+        await migrate(engine)
+        start = datetime(2026, 12, 1, 15, 0, tzinfo=MSK)
+        common: dict[str, Any] = {
+            "tenant": "salon",
+            "portal": "p1",
+            "deal_id": 42,
+            "conversation": "salon:telegram:1",
+            "now": NOW,
+        }
+        first = await save_visit(
+            engine, **common, start_at=start, end_at=start + timedelta(hours=1), services=("manicure",), status="booked"
+        )
+        assert first.start_at == start and first.start_at.tzinfo is not None
+        moved = await save_visit(
+            engine,
+            **common,
+            start_at=start + timedelta(days=1),
+            end_at=start + timedelta(days=1, hours=1),
+            services=("manicure", "pedicure"),
+            status="booked",
+        )
+        assert moved.id == first.id and moved.start_at == start + timedelta(days=1)
+        assert moved.services == ("manicure", "pedicure")
+        assert await visit_of_deal(engine, "salon", "p2", 42) is None  # another portal's deal 42 is another visit
+        naive = start.replace(tzinfo=None)
+        with pytest.raises(StatementError, match="naive"):
+            await save_visit(engine, **common, start_at=naive, end_at=start, services=(), status="booked")
+    finally:
+        await engine.dispose()
+
+
+async def test_a_reminder_is_claimed_once_however_many_workers_try(database_url):
+    engine = make_engine(async_url(database_url, Path(".")))
+    try:
+        await migrate(engine)
+        start = NOW + timedelta(days=1)
+        visit = await save_visit(
+            engine,
+            tenant="salon",
+            portal="p1",
+            deal_id=7,
+            conversation="salon:telegram:7",
+            start_at=start,
+            end_at=start + timedelta(hours=1),
+            services=("manicure",),
+            status="booked",
+            now=NOW,
+        )
+        due = start - timedelta(hours=24)
+        claims = await asyncio.gather(*(claim_reminder(engine, visit.id, "24h", due, NOW) for _ in range(8)))
+        won = [c for c in claims if c is not None]
+        assert len(won) == 1
+        await record_reminder(engine, won[0], "sent", "telegram message 12", NOW)
+        assert await claim_reminder(engine, visit.id, "24h", due, NOW) is None  # a retry after the send
+        moved_due = due + timedelta(hours=3)  # the visit moved: a reminder for the new time is a new one
+        assert await claim_reminder(engine, visit.id, "24h", moved_due, NOW) is not None
+        assert await reminder_outcomes(engine, visit.id) == [("24h", "sent"), ("24h", None)]
+    finally:
+        await engine.dispose()

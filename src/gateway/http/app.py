@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from arq.worker import Worker
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -34,6 +35,20 @@ class AppOptions:
     unhealthy_after: float = 60.0
 
 
+async def _finish_jobs(workers: list[Worker], grace: float) -> None:
+    """Let jobs in flight finish; cancel what is still running after `grace` (it runs again from the
+    queue) rather than leave it to the event loop's own teardown, which waits without a bound."""
+    in_flight = [task for worker in workers for task in worker.tasks.values()]
+    if not in_flight:
+        return
+    _, unfinished = await asyncio.wait(in_flight, timeout=grace)
+    for task in unfinished:
+        task.cancel()
+    if unfinished:
+        logger.warning("shutdown: %d job(s) cut off; they run again from the queue", len(unfinished))
+        await asyncio.wait(unfinished, timeout=grace)
+
+
 def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
     options = options or AppOptions()
 
@@ -41,7 +56,7 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime
         tasks: list[asyncio.Task[None]] = []
-        workers = []
+        workers: list[Worker] = []
         if options.with_worker:
             health = WorkerHealth(unhealthy_after=options.unhealthy_after)
             workers = build_workers(runtime, handle_signals=False, retry_base=options.retry_base, health=health)
@@ -57,15 +72,7 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
                 app.state.worker_health.stopping = True
             for task in tasks:
                 task.cancel()
-            in_flight = [task for worker in workers for task in worker.tasks.values()]
-            if in_flight:
-                # let jobs in flight finish; anything cut off is retried from the queue later
-                _, unfinished = await asyncio.wait(in_flight, timeout=options.shutdown_grace)
-                for task in unfinished:  # not left for the loop's own teardown, which waits without a bound
-                    task.cancel()
-                if unfinished:
-                    logger.warning("shutdown: %d job(s) cut off; they run again from the queue", len(unfinished))
-                    await asyncio.wait(unfinished, timeout=options.shutdown_grace)
+            await _finish_jobs(workers, options.shutdown_grace)
             if tasks:
                 await asyncio.wait(tasks, timeout=options.shutdown_grace)
             # bounded: a connection stuck mid-command must not keep the process from exiting

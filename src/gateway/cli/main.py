@@ -47,7 +47,7 @@ def data_dir(args: argparse.Namespace) -> Path:
     return resolve_config_path(args.config).resolve().parent / ".lead-gateway"
 
 
-def _migrate_store(config: AppConfig, args: argparse.Namespace) -> None:
+def _migrate_store_here(config: AppConfig, args: argparse.Namespace) -> None:
     """Bring the business store's schema up to date; safe when several processes start at once."""
     from gateway.store.sql.engine import async_url
     from gateway.store.sql.migrate import migrate_url
@@ -59,6 +59,19 @@ def _migrate_store(config: AppConfig, args: argparse.Namespace) -> None:
     logger.info(
         "business store ready (%s)", "PostgreSQL" if "postgresql" in url else "SQLite " + url.rsplit("/", 1)[-1]
     )
+
+
+def _migrate_store(args: argparse.Namespace) -> None:
+    """`migrate` in a child process before serving: Alembic and the drivers (~45 MB) are not kept
+    resident in a process that does not use them yet. Exits like the child when it fails."""
+    import subprocess
+
+    command = [sys.executable, "-m", "gateway.cli.main", "--log-level", args.log_level, "migrate"]
+    command += ["--config", str(resolve_config_path(args.config))]
+    done = subprocess.run(command, check=False)  # noqa: S603 - our own interpreter and module
+    if done.returncode != 0:
+        print("lead-gateway: the business store could not be migrated", file=sys.stderr)  # noqa: T201
+        raise SystemExit(done.returncode)
 
 
 def _redis_url(
@@ -92,7 +105,7 @@ def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
     except OSError as exc:
         print(f"lead-gateway: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)  # noqa: T201
         return 1
-    _migrate_store(config, args)
+    _migrate_store(args)
     redis_url, embedded = _redis_url(config, args, supervise=True)
     local_base = f"http://127.0.0.1:{args.port}"
     uses_bitrix_sandbox = any(t.bitrix.webhook_url is None for t in config.tenants.values())
@@ -135,7 +148,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from gateway.jobs.worker import build_workers, run_workers
 
     config = _load(args)
-    _migrate_store(config, args)
+    _migrate_store(args)
     redis_url, embedded = _redis_url(config, args, supervise=True)
     sandbox_base = os.environ.get(SANDBOX_URL_ENV, "http://127.0.0.1:8000")
 
@@ -201,7 +214,7 @@ def cmd_qualify(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     config = _load(args)
-    _migrate_store(config, args)
+    _migrate_store_here(config, args)
     print("business store schema up to date", file=sys.stderr)  # noqa: T201
     return 0
 

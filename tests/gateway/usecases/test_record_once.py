@@ -68,7 +68,7 @@ async def test_a_cut_between_recording_and_marking_leaves_one_timeline_entry(mak
         via_proxy = f"redis://127.0.0.1:{port}{parts.path or '/15'}"
         async with gateway(make_config(portal.url, telegram.base), redis_url=via_proxy) as (client, _runtime):
             await client.post("/webhooks/salon/telegram", json=update(1, "хочу маникюр"), headers=HEADERS)
-            await wait_for(lambda: sent_texts(telegram) and portal.state.comments, limit=30)
+            await wait_for(lambda: bool(sent_texts(telegram)) and bool(portal.state.comments), limit=30)
             await asyncio.sleep(0.5)  # a second entry, if any, would be synced by now
         assert proxy.cut
         timeline = await redis.lrange("lg:tl:salon:telegram:5512345678", 0, -1)

@@ -66,6 +66,12 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def update(n: int) -> dict[str, object]:
     chat = 200000 + n
     return {
@@ -131,6 +137,10 @@ def main() -> int:
                 time.sleep(0.25)
             time.sleep(2)
             idle = rss_mb(process.pid)
+            idle_started, idle_cpu = time.monotonic(), cpu_seconds(process.pid)
+            time.sleep(5)
+            idle_rate = (cpu_seconds(process.pid) - idle_cpu) / (time.monotonic() - idle_started)
+            load_started, load_cpu = time.monotonic(), cpu_seconds(process.pid)
             samples: list[float] = []
             stop = threading.Event()
 
@@ -145,6 +155,11 @@ def main() -> int:
             wait_until = time.monotonic() + 60
             while len(bot.first_reply) < len(sent) and time.monotonic() < wait_until:
                 time.sleep(0.1)
+            queues = redis.Redis.from_url(args.redis)
+            while time.monotonic() < wait_until and (queues.zcard("lg:queue:crm") or queues.zcard("lg:queue:inbound")):
+                time.sleep(0.1)  # every deal made: the CPU below is for the whole work of each message
+            elapsed = time.monotonic() - load_started
+            load_cpu_per_message = (cpu_seconds(process.pid) - load_cpu - idle_rate * elapsed) / max(args.messages, 1)
             stop.set()
             sampler.join()
         finally:
@@ -164,6 +179,10 @@ def main() -> int:
     peak = max(samples) if samples else 0.0
     verdict = "met" if max(idle, peak) < 150 else "NOT met"
     print(f"  resident memory: idle {idle:.0f} MB, under load {peak:.0f} MB peak   target < 150 MB {verdict}")
+    print(
+        f"  CPU of `run`: {load_cpu_per_message * 1000:.1f} ms a message (reply, deal, contact, timeline; net of idle),"
+        f" idle {idle_rate * 100:.1f} % of a core"
+    )
     return 0
 
 

@@ -160,8 +160,10 @@ async def handle_message(
             if event.dedupe_key in state.processed:
                 return ReplyOutcome.REPLAYED
             now_ms = int(now.timestamp() * 1000)
+            # recorded is enough: an earlier message whose reply waits on a channel that is down must not
+            # hold this one back from the CRM
             earlier = await inbox.earlier_waiting(
-                ctx.redis, key, event.dedupe_key, now_ms, state.processed, ORDER_GIVE_UP_MS
+                ctx.redis, key, event.dedupe_key, now_ms, state.recorded, ORDER_GIVE_UP_MS
             )
             if earlier is None:
                 return await _handle_in_order(ctx, state, event, now, on_recorded)

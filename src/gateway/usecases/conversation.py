@@ -35,8 +35,8 @@ from qualifier.result import Extraction
 logger = logging.getLogger("gateway.usecases.conversation")
 
 LOCK_SECONDS = 60  # longer than the job may run (50 s): the lock never lapses under a live handler
-# Messages of one conversation are handled in the order they were queued: a job whose earlier message
-# is still unhandled waits for it (up to 30 s a run, then it is retried), unless that one has waited
+# Messages of one conversation are recorded in the order they were queued: a job whose earlier message
+# is not recorded yet waits for it (up to 30 s a run, then it is retried), unless that one has waited
 # for 3 minutes (its job parked or lost).
 ORDER_POLL_SECONDS = 0.1
 ORDER_POLLS = 300
@@ -168,7 +168,7 @@ async def handle_message(
             if earlier is None:
                 return await _handle_in_order(ctx, state, event, now, on_recorded)
         await asyncio.sleep(ORDER_POLL_SECONDS)  # the earlier message's job holds or will take the lock
-    raise SendRetryable(f"waiting for an earlier message of {key} to be handled first", retry_after=1.0)
+    raise SendRetryable(f"waiting for an earlier message of {key} to be recorded first", retry_after=1.0)
 
 
 async def _handle_in_order(

@@ -54,7 +54,6 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = runtime
         tasks: list[asyncio.Task[None]] = []
         workers: list[Worker] = []
         if options.with_worker:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from bitrix.querystring import parse_query
-from gateway.bootstrap import Runtime
+from gateway.http.deps import runtime_of
 from gateway.http.errors import ApiError, read_body
 from gateway.http.webhooks import counting_refusals, queued, tenant_services
 from gateway.store import keys
@@ -25,7 +25,7 @@ HANDLED = frozenset({"ONCRMDEALDELETE"})  # others are acknowledged and ignored,
 
 @router.post("/bitrix/{tenant}/events", summary="Bitrix24 outbound webhook")
 async def bitrix_events(tenant: str, request: Request) -> JSONResponse:
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     counter = runtime.metrics.webhooks
     with counting_refusals(runtime, tenant, "bitrix"):
         services = tenant_services(runtime, tenant)

@@ -14,6 +14,7 @@ from adapters.meta.signature import SIGNATURE_HEADER, HandshakeRefused, handshak
 from adapters.whatsapp.inbound import parse_whatsapp
 from domain import Channel
 from gateway.bootstrap import Runtime
+from gateway.http.deps import runtime_of
 from gateway.http.errors import ApiError, read_body
 from gateway.http.webhooks import channel_config, counting_refusals, parse_json_body, queued
 from gateway.settings import InstagramConfig, WhatsAppConfig
@@ -45,7 +46,7 @@ def _meta_config(runtime: Runtime, tenant: str, channel: str) -> MetaConfig:
 
 
 def handshake(channel: str, tenant: str, request: Request) -> PlainTextResponse:
-    config = _meta_config(request.app.state.runtime, tenant, channel)
+    config = _meta_config(runtime_of(request), tenant, channel)
     try:
         challenge = handshake_challenge(request.query_params, config.verify_token)
     except HandshakeRefused as exc:
@@ -54,7 +55,7 @@ def handshake(channel: str, tenant: str, request: Request) -> PlainTextResponse:
 
 
 async def receive(channel: str, tenant: str, request: Request) -> JSONResponse:
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     counter = runtime.metrics.webhooks
     with counting_refusals(runtime, tenant, channel):
         config = _meta_config(runtime, tenant, channel)

@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
 from gateway.bootstrap import Runtime
+from gateway.http.deps import runtime_of
 from gateway.jobs.worker import WorkerHealth
 from gateway.store import dlq, health, keys
 from gateway.store.queue import CRM_QUEUE, INBOUND_QUEUE
@@ -32,7 +33,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 @router.get("/readyz", summary="Redis reachable, and the in-process worker alive")
 async def readyz(request: Request) -> JSONResponse:
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     checks: dict[str, str] = {}
     try:
         await asyncio.wait_for(runtime.redis.ping(), timeout=2)
@@ -71,7 +72,7 @@ async def _heartbeat(runtime: Runtime) -> bool:
 
 @router.get("/metrics", summary="Prometheus text exposition")
 async def metrics(request: Request) -> Response:
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     try:
         runtime.metrics.dead_letters.set(await dlq.size(runtime.redis))
         for queue in (INBOUND_QUEUE, CRM_QUEUE):

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from adapters.telegram.inbound import Ignored, MalformedUpdate, parse_update
 from domain import Channel
-from gateway.bootstrap import Runtime
+from gateway.http.deps import runtime_of
 from gateway.http.errors import ApiError, read_body
 from gateway.http.webhooks import channel_config, counting_refusals, parse_json_body, queued
 from gateway.settings import TelegramConfig
@@ -21,7 +21,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name,
 
 @router.post("/webhooks/{tenant}/telegram", summary="Telegram Bot API webhook")
 async def telegram_webhook(tenant: str, request: Request) -> JSONResponse:
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     metrics = runtime.metrics.webhooks
     with counting_refusals(runtime, tenant, Channel.TELEGRAM):
         telegram = channel_config(runtime, tenant, Channel.TELEGRAM)

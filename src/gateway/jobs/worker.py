@@ -263,6 +263,7 @@ class WorkerHealth:
 
 
 RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0)  # then every 5 s for as long as Redis stays away
+STOP_SECONDS = 15.0  # how long the workers may take to finish their jobs on shutdown
 
 
 async def _supervise(worker: Worker, health: WorkerHealth) -> None:
@@ -303,6 +304,11 @@ async def run_workers(workers: list[Worker], health: WorkerHealth | None = None)
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         health.stopping = True
-        for task in tasks:
+        # arq's own way out of its loop: a burst with nothing more to start returns once its jobs end.
+        # Cancelling arq's main task instead can leave it stuck mid-cancel (seen in tests).
+        for worker in workers:
+            worker.burst, worker.max_burst_jobs = True, 0
+        _, stuck = await asyncio.wait(tasks, timeout=STOP_SECONDS)
+        for task in stuck:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

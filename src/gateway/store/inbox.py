@@ -1,8 +1,9 @@
 """Each conversation's messages in the order they were queued, until each is handled.
 
-The intake adds a message here in the same step that queues it; a handled one is dropped by the next
-look at the list (or expires with the job). A job that finds an earlier message of its conversation still here waits for
-it, so messages are handled in order even when a crashed worker's job is re-run after a later one's.
+The intake adds a message here in the same step that queues it; a recorded one, or one given up on, is
+dropped by the next look at the list (or expires with the job). A job that finds an earlier message of
+its conversation still here waits for it, so messages are recorded in order even when a crashed
+worker's job is re-run after a later one's.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ async def earlier_waiting(
 ) -> str | None:
     """The dedupe key of a message queued before `dedupe_key` and not yet handled, if any.
 
-    Entries already handled are dropped on the way; one waiting longer than `give_up_ms` (its job
-    parked or lost) no longer holds the others back.
+    Entries already handled, and any waiting longer than `give_up_ms` (its job parked or lost), are
+    dropped on the way: they no longer hold the others back, nor make the list grow.
     """
     name = keys.inbox(conversation)
     for raw in await result(redis.lrange(name, 0, -1)):
@@ -31,9 +32,7 @@ async def earlier_waiting(
         stamp, _, key = text.partition("|")
         if key == dedupe_key:
             return None
-        if key in handled:
-            await result(redis.lrem(name, 0, text))
-            continue
-        if stamp.isdigit() and now_ms - int(stamp) < give_up_ms:
+        if key not in handled and stamp.isdigit() and now_ms - int(stamp) < give_up_ms:
             return key
+        await result(redis.lrem(name, 0, text))
     return None

@@ -96,7 +96,7 @@ def _set_time(
     """Take a time the client asked for only if a visit can happen then; otherwise keep why not, so the
     bot says so and offers the nearest open starts instead of confirming an impossible booking."""
     duration = timedelta(minutes=ctx.dialogue.duration_min(state.service_ids))
-    refused = why_not_bookable(start, end, now, ctx.tenant.opening_hours(), duration)
+    refused = why_not_bookable(start, end, now, ctx.dialogue.hours, duration)
     if refused is not None:  # the client wants another time than any held before: that one is dropped too
         state.time_refused, state.time_start, state.time_end = refused, None, None
         return False

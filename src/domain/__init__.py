@@ -1,5 +1,16 @@
 """The shared kernel: the types every part of lead-gateway speaks. Imports nothing of ours and does no I/O."""
 
+from domain.appointments import (
+    ACTIVE,
+    Busy,
+    QuietHours,
+    VisitStatus,
+    duration_label,
+    free_slots,
+    parse_duration,
+    reminder_moments,
+    send_moment,
+)
 from domain.catalog import Service
 from domain.channels import Channel, conversation_key
 from domain.conversation import SLOTS, Intent, Slot
@@ -9,9 +20,11 @@ from domain.schedule import OpenHours, Unbookable, WeekHours, hours_on, is_open,
 from domain.sending import CredentialsRejected, Sender, SendError, SendRejected, SendRetryable, WindowClosed
 
 __all__ = [
+    "ACTIVE",
     "SLOTS",
     "UTM_FIELDS",
     "Attribution",
+    "Busy",
     "Channel",
     "Choice",
     "CredentialsRejected",
@@ -19,6 +32,7 @@ __all__ = [
     "Intent",
     "MessageKind",
     "OpenHours",
+    "QuietHours",
     "Recipient",
     "Reply",
     "SendError",
@@ -28,10 +42,16 @@ __all__ = [
     "Service",
     "Slot",
     "Unbookable",
+    "VisitStatus",
     "WeekHours",
     "WindowClosed",
     "conversation_key",
+    "duration_label",
+    "free_slots",
     "hours_on",
     "is_open",
+    "parse_duration",
+    "reminder_moments",
+    "send_moment",
     "why_not_bookable",
 ]

@@ -7,7 +7,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from arq.connections import ArqRedis
@@ -34,6 +34,11 @@ from qualifier.catalog import ServiceMatcher
 from qualifier.llm import LlmObserver, LlmQualifier
 from qualifier.pipeline import Qualifier
 from qualifier.rules import RuleQualifier
+
+if TYPE_CHECKING:  # SQLAlchemy (~30 MB) is loaded only by a process that serves a tenant with `lifecycle:`
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from gateway.usecases.appointments import Appointments
 
 logger = logging.getLogger("gateway.bootstrap")
 
@@ -80,6 +85,8 @@ class TenantServices:
     bucket: LeakyBucket
     crm: Batcher  # shared by the tenants of one portal
     senders: dict[str, Sender]
+    appointments: Appointments | None = None  # with `lifecycle:` only
+    visit_replies: Any = None  # VisitReplies, with `lifecycle:` only
 
     def services_by_id(self) -> dict[str, str]:
         return {s.id: s.name for s in self.matcher.services}
@@ -96,6 +103,7 @@ class Runtime:
     health: health.Recorder
     bitrix_sandbox: Sandbox | None = None
     telegram_sandbox: TelegramSandbox | None = None
+    store: AsyncEngine | None = None  # the business store, built when a tenant has `lifecycle:`
     _closers: list[Any] = field(default_factory=list)
 
     def conversation_context(self, tenant: str, channel: str) -> ConversationContext:
@@ -108,6 +116,7 @@ class Runtime:
             sender=t.senders.get(channel, NoChannel()),
             llm_calls_per_hour=self.config.llm.calls_per_conversation_hour if self.config.llm else 0,
             replies_per_minute=self.config.limits.replies_per_conversation_minute,
+            visits=t.visit_replies,
         )
 
     def crm_context(self, tenant: str) -> CrmContext:
@@ -119,6 +128,7 @@ class Runtime:
             service_names=t.services_by_id(),
             tenant_id=tenant,
             portal=t.portal,
+            appointments=t.appointments,
         )
 
     async def close(self) -> None:
@@ -136,8 +146,10 @@ def build_runtime(
     http: httpx.AsyncClient | None = None,
     bitrix_sandbox: Sandbox | None = None,
     telegram_sandbox: TelegramSandbox | None = None,
+    store_url: str | None = None,
 ) -> Runtime:
-    """Build every client; nothing connects until first used."""
+    """Build every client; nothing connects until first used. `store_url`: the business store's async
+    URL, used when a tenant has `lifecycle:`."""
     redis = connect_redis(redis_url)
     metrics = Metrics()
     http = http or make_http_client()
@@ -152,6 +164,11 @@ def build_runtime(
         bitrix_sandbox=bitrix_sandbox,
         telegram_sandbox=telegram_sandbox,
     )
+    if store_url is not None and any(t.lifecycle is not None for t in config.tenants.values()):
+        from gateway.store.sql.engine import make_engine  # SQLAlchemy is loaded only when it is used
+
+        runtime.store = make_engine(store_url)
+        runtime._closers.append(runtime.store.dispose)
     llm_client = make_llm_client(config.llm) if config.llm is not None else None
     if llm_client is not None:
         runtime._closers.append(llm_client.close)
@@ -202,16 +219,27 @@ def build_runtime(
         if channels.instagram is not None:
             ig = channels.instagram
             senders[Channel.INSTAGRAM] = InstagramSender(GraphClient(http, ig.api_base, ig.access_token), ig.account_id)
+        portal = hashlib.sha256(webhook_url.encode()).hexdigest()[:16]
+        dialogue = Dialogue(services, hours, Texts(**tenant.texts))
+        appointments, visit_replies = None, None
+        if tenant.lifecycle is not None and runtime.store is not None:
+            from gateway.usecases.appointments import Appointments
+            from gateway.usecases.visit_replies import VisitReplies
+
+            appointments = Appointments(runtime.store, redis, tenant_id, portal, tenant, tenant.lifecycle)
+            visit_replies = VisitReplies(appointments, dialogue)
         runtime.tenants[tenant_id] = TenantServices(
             id=tenant_id,
             config=tenant,
             matcher=matcher,
             qualifier=build_qualifier(tenant, matcher, config.llm, llm_client, observe_llm),
-            dialogue=Dialogue(services, hours, Texts(**tenant.texts)),
-            portal=hashlib.sha256(webhook_url.encode()).hexdigest()[:16],
+            dialogue=dialogue,
+            portal=portal,
             bucket=bucket,
             crm=crm,
             senders=senders,
+            appointments=appointments,
+            visit_replies=visit_replies,
         )
     return runtime
 

@@ -10,7 +10,6 @@ from qualifier.morphology import lemma, words
 _STOP = frozenset({"на", "в", "и", "по", "для", "с", "к", "у", "о"})
 
 
-
 def _term_lemmas(term: str) -> tuple[str, ...]:
     return tuple(lemma(w) for w in words(term) if w not in _STOP)
 

@@ -17,7 +17,6 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-
 def _is_loopback(host: str | None) -> bool:
     if host in ("localhost", None):
         return host == "localhost"
@@ -35,7 +34,6 @@ def _secure_url(value: str) -> str:
     if parts.scheme == "http" and _is_loopback(parts.hostname):
         return value
     raise ValueError("must be an https:// URL (http:// only for loopback addresses)")
-
 
 
 HttpsUrl = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]

@@ -8,6 +8,7 @@ from pydantic import Field, StringConstraints, field_validator
 
 from domain import Channel
 from gateway.settings.base import HttpsUrl, Secret, _secure_url, _Strict
+from gateway.settings.lifecycle import Stages
 
 
 class RateLimit(_Strict):
@@ -38,6 +39,10 @@ class BitrixConfig(_Strict):
     source_ids: dict[str, str] = Field(
         default_factory=lambda: {channel.value: channel.value.upper() for channel in Channel}
     )
+
+    # The deal's date-time user field that holds the visit's start (the appointment lifecycle needs it).
+    visit_field: UserField | None = None
+    stages: Stages = Stages()
 
     @field_validator("webhook_url")
     @classmethod

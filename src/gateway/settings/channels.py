@@ -78,4 +78,3 @@ class ChannelsConfig(_Strict):
     telegram: TelegramConfig | None = None
     whatsapp: WhatsAppConfig | None = None
     instagram: InstagramConfig | None = None
-

@@ -92,4 +92,3 @@ def load_config(path: Path, environ: dict[str, str] | None = None) -> AppConfig:
     except yaml.YAMLError as exc:
         raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
     return parse_config(data, environ)
-

@@ -7,12 +7,13 @@ from datetime import time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from domain import OpenHours, Service, WeekHours
 from gateway.settings.base import Secret, _Strict
 from gateway.settings.bitrix import BitrixConfig
 from gateway.settings.channels import ChannelsConfig
+from gateway.settings.lifecycle import LifecycleConfig
 from gateway.settings.texts import check_texts
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -67,6 +68,15 @@ class TenantConfig(_Strict):
     texts: dict[str, str] = {}  # the bot's phrases, by name (see gateway.settings.texts.Texts); Russian defaults
     # Days left out take the hours of the nearest listed day before them (mon covers tue..fri).
     hours: dict[Weekday, Any] = Field(default_factory=_default_hours)
+    # Set: the bot books visits, reminds, and follows the deals in the portal; unset: round 1's behaviour.
+    lifecycle: LifecycleConfig | None = None
+    capacity: int = Field(default=1, ge=1, le=100)  # visits that may overlap (chairs, masters)
+
+    @model_validator(mode="after")
+    def _lifecycle_needs_visit_field(self) -> TenantConfig:
+        if self.lifecycle is not None and self.bitrix.visit_field is None:
+            raise ValueError("bitrix.visit_field: required with lifecycle (the deal's date-time field for the visit)")
+        return self
 
     @field_validator("timezone")
     @classmethod

@@ -27,6 +27,23 @@ class Texts:
     reason_outside_hours: str = "мы работаем с {when}"
     reason_too_far: str = "запись открыта на полгода вперёд"
     reason_no_such_date: str = "такой даты нет в календаре"
+    # the appointment lifecycle (a tenant with `lifecycle:`)
+    offer_slots: str = "{service}: выберите время — ближайшее свободное к {when}."
+    no_slots: str = "Рядом с {when} свободного времени нет. Администратор подберёт время и напишет вам."
+    slot_taken: str = "Это время только что заняли. Выберите, пожалуйста, другое:"
+    booked: str = "Вы записаны: {service}, {when}. Мы напомним о визите заранее."
+    moved: str = "Запись перенесена: {service}, {when}."
+    booked_by_manager: str = "Вы записаны: {service}, {when}. Ждём вас!"
+    moved_by_manager: str = "Ваша запись перенесена: {service}, {when}."
+    cancelled_by_manager: str = "Ваша запись на {when} отменена. Напишите нам, если захотите записаться снова."
+    reminder: str = "Напоминаем о записи: {service}, {when}. Подтвердите, пожалуйста, что придёте."
+    confirmed: str = "Спасибо, ждём вас {when}!"
+    cancelled: str = "Запись на {when} отменена. Будем рады видеть вас в другой раз."
+    pick_new_time: str = "Выберите новое время:"
+    visit_gone: str = "Эта запись уже неактуальна. Напишите, если хотите записаться."
+    button_confirm: str = "Подтвердить"
+    button_reschedule: str = "Перенести"
+    button_cancel: str = "Отменить"
 
 
 def check_texts(value: dict[str, str]) -> dict[str, str]:

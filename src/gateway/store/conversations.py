@@ -39,6 +39,8 @@ class DialogueState(BaseModel):
     processed: list[str] = []  # dedupe keys fully handled
     recorded: list[str] = []  # dedupe keys whose message is in the state and timeline
     pending: dict[str, Reply] = {}  # replies decided but not yet delivered, by dedupe key
+    visit_id: int | None = None  # the visit booked in this episode (business store id)
+    episode: int = 1  # a returning client's new request after a closed deal is episode 2, 3...
 
     def missing(self) -> list[str]:
         have = {"service": bool(self.service_ids), "time": self.time_start is not None, "phone": bool(self.phone)}
@@ -64,12 +66,30 @@ class CrmLink(BaseModel):
     qualified: bool = False  # the deal was moved to the tenant's qualified stage (done once)
     timeline_posted: int = 0  # entries of the timeline list already on the deal
     timeline_pending: bool = False  # comments were sent; their outcome may be unknown
+    visit_stage: str | None = None  # the visit status whose stage the deal last got (from us or the portal)
+    visit_written: str | None = None  # the visit start the deal's visit field last got
+    episode: int = 1  # which of the conversation's deals this link is for
+    closed: bool = False  # the deal reached a final stage: the next message opens a new deal
+    returning: bool = False  # the deal is a returning client's (IS_RETURN_CUSTOMER)
+
+    def origin_id(self, conversation: str) -> str:
+        """ORIGIN_ID of this episode's deal: the conversation key, with `#n` from the second deal on."""
+        return conversation if self.episode == 1 else f"{conversation}#{self.episode}"
 
 
 class TimelineEntry(BaseModel):
     key: str
     text: str
     at: datetime
+    author: str = "Клиент"
+
+
+async def append_timeline(redis: Redis, conversation: str, entry: TimelineEntry) -> None:
+    """A note of the bot's own (a reminder sent, a visit moved in the portal) for the deal's timeline."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.rpush(keys.timeline(conversation), entry.model_dump_json())
+        pipe.expire(keys.timeline(conversation), keys.CONVERSATION_TTL_SECONDS)
+        await pipe.execute()
 
 
 async def load_dialogue(redis: Redis, key: str) -> DialogueState | None:

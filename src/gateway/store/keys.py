@@ -41,6 +41,19 @@ def crm_lock(conversation: str) -> str:
     return f"{PREFIX}:lock:crm:{conversation}"
 
 
+def booking_lock(tenant: str) -> str:
+    return f"{PREFIX}:lock:booking:{tenant}"
+
+
+def agenda_lock() -> str:
+    return f"{PREFIX}:lock:agenda"
+
+
+def portal_polled(tenant: str) -> str:
+    """When the tenant's portal was last asked for changed deals (a Unix time)."""
+    return f"{PREFIX}:polled:{tenant}"
+
+
 def person_contact(tenant: str, channel: str, sender_id: str) -> str:
     return f"{PREFIX}:person:{tenant}:{channel}:{sender_id}"
 

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
@@ -16,6 +17,7 @@ from domain import (
     InboundMessage,
     MessageKind,
     Recipient,
+    Reply,
     Sender,
     SendRejected,
     SendRetryable,
@@ -28,6 +30,9 @@ from gateway.store import budgets, inbox, keys
 from gateway.store.conversations import DialogueState, TimelineEntry, load_dialogue, record_message, save_dialogue
 from gateway.usecases import attribution as attribution_rules
 from gateway.usecases.dialogue import SERVICE_PREFIX, TIME_PREFIX, Dialogue
+
+if TYPE_CHECKING:  # loaded only for a tenant with `lifecycle:` (it brings SQLAlchemy)
+    from gateway.usecases.visit_replies import VisitReplies
 from qualifier.phone import normalize_phone
 from qualifier.pipeline import Qualifier
 from qualifier.result import Extraction
@@ -64,6 +69,7 @@ class ConversationContext:
     sender: Sender
     llm_calls_per_hour: int = 10  # per conversation: a flood costs a bounded amount
     replies_per_minute: int = 10
+    visits: VisitReplies | None = None  # a tenant with `lifecycle:` books and keeps visits in the chat
 
 
 def _new_state(event: InboundMessage) -> DialogueState:
@@ -184,7 +190,8 @@ async def _handle_in_order(
         # An edit or revoke changes something already answered: recorded (and an edit learned from),
         # never answered again.
         if event.kind == MessageKind.MESSAGE:
-            throttled = not await _decide_reply(ctx, state, event, learned, now)
+            about_visit = await ctx.visits.reply(state, event, now) if ctx.visits is not None else None
+            throttled = not await _decide_reply(ctx, state, event, learned, now, about_visit)
         state.mark("recorded", event.dedupe_key)
         entry = TimelineEntry(
             key=event.dedupe_key, text=_timeline_text(event, state.intent), at=event.sent_at.astimezone(ctx.tenant.tz)
@@ -204,11 +211,19 @@ async def _handle_in_order(
 
 
 async def _decide_reply(
-    ctx: ConversationContext, state: DialogueState, event: InboundMessage, learned: bool, now: datetime
+    ctx: ConversationContext,
+    state: DialogueState,
+    event: InboundMessage,
+    learned: bool,
+    now: datetime,
+    about_visit: Reply | None = None,
 ) -> bool:
     """Decide the reply and leave it pending; False when the conversation is over its reply budget."""
     intent = state.intent if _has_new_intent(event) else "other"
-    reply = ctx.dialogue.next_reply(state, intent, learned, now.astimezone(ctx.tenant.tz))
+    if about_visit is not None:
+        reply = ctx.dialogue.greeted(state, about_visit)
+    else:
+        reply = ctx.dialogue.next_reply(state, intent, learned, now.astimezone(ctx.tenant.tz))
     # counted once per message, when the reply is decided, not on every delivery attempt
     if await budgets.take_reply(ctx.redis, state.conversation_key, ctx.replies_per_minute):
         state.pending[event.dedupe_key] = reply

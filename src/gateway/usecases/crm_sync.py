@@ -18,7 +18,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 
@@ -38,6 +38,10 @@ from gateway.store.conversations import (
 )
 from qualifier.phone import mask_phone
 
+if TYPE_CHECKING:
+    from gateway.store.sql.visits import Visit
+    from gateway.usecases.appointments import Appointments
+
 logger = logging.getLogger("gateway.usecases.crm_sync")
 
 ORIGINATOR = "lead-gateway"
@@ -54,6 +58,7 @@ class CrmContext:
     service_names: dict[str, str]
     tenant_id: str = ""
     portal: str = ""  # which portal the ids we keep belong to (a digest of its webhook URL)
+    appointments: Appointments | None = None  # with `lifecycle:`: the visit goes on the deal
 
     @property
     def scope(self) -> str:
@@ -74,7 +79,7 @@ def _id(value: Any) -> int | None:
 
 
 def comment_text(entry: TimelineEntry) -> str:
-    return f"[{entry.at:%d.%m %H:%M}] Клиент: {entry.text}"
+    return f"[{entry.at:%d.%m %H:%M}] {entry.author}: {entry.text}"
 
 
 async def sync_conversation(ctx: CrmContext, conversation_key: str) -> CrmLink | None:
@@ -88,14 +93,29 @@ async def sync_conversation(ctx: CrmContext, conversation_key: str) -> CrmLink |
     link.portal = ctx.portal
     await _verify_ours(ctx, state, link, conversation_key)
     await _settle_unknowns(ctx, state, link, conversation_key)
+    visit = await _visit(ctx, conversation_key, link)
     while True:
         entries = await timeline_from(ctx.redis, conversation_key, link.timeline_posted)
-        group = _changes(ctx, state, link, entries[:COMMENTS_PER_SYNC])
+        group = _changes(ctx, state, link, entries[:COMMENTS_PER_SYNC], visit)
         if not group:
             return link
-        await _apply(ctx, state, link, conversation_key, group, entries[:COMMENTS_PER_SYNC])
+        await _apply(ctx, state, link, conversation_key, group, entries[:COMMENTS_PER_SYNC], visit)
         if len(entries) <= COMMENTS_PER_SYNC:
             return link
+
+
+async def _visit(ctx: CrmContext, conversation_key: str, link: CrmLink) -> Visit | None:
+    """The episode's visit, whose time and state the deal shows (booked in the chat or in the portal)."""
+    if ctx.appointments is None:
+        return None
+    from gateway.store.sql.visits import latest_visit
+
+    visit = await latest_visit(ctx.appointments.engine, ctx.tenant_id, conversation_key)
+    if visit is None or visit.portal != ctx.portal:
+        return None
+    if visit.deal_id is not None and visit.deal_id != link.deal_id:
+        return None  # another episode's deal
+    return visit
 
 
 async def _verify_ours(ctx: CrmContext, state: DialogueState, link: CrmLink, conv: str) -> None:
@@ -113,10 +133,12 @@ async def _verify_ours(ctx: CrmContext, state: DialogueState, link: CrmLink, con
     found = await ctx.crm.submit(checks)
     if "deal" in checks:
         deal_id = link.deal_id
+        origin = link.origin_id(conv)
         mine = _first_id(
             found.value("deal"),
             lambda row: (
-                _id(row.get("ID")) == deal_id and (row.get("ORIGIN_ID"), row.get("ORIGINATOR_ID")) == (conv, ORIGINATOR)
+                _id(row.get("ID")) == deal_id
+                and (row.get("ORIGIN_ID"), row.get("ORIGINATOR_ID")) == (origin, ORIGINATOR)
             ),
         )
         if mine is not None:
@@ -170,7 +192,7 @@ async def _settle_unknowns(ctx: CrmContext, state: DialogueState, link: CrmLink,
             link.identity_linked = by_identity is not None and by_identity == link.contact_id
         if "deal" in lookups:
             rows = found.value("deal")
-            link.deal_id = _first_id(rows, lambda row: row.get("ORIGIN_ID") in (None, conv))
+            link.deal_id = _first_id(rows, lambda row: row.get("ORIGIN_ID") in (None, link.origin_id(conv)))
             link.deal_pending = False
             link.deal_verified = link.deal_id is not None  # found by our ORIGINATOR_ID and ORIGIN_ID
             if link.deal_id is not None:
@@ -200,7 +222,10 @@ def _lookups(state: DialogueState, link: CrmLink, conv: str) -> dict[str, Comman
     if link.deal_id is None and link.deal_pending:
         lookups["deal"] = (
             "crm.deal.list",
-            {"filter": {"=ORIGINATOR_ID": ORIGINATOR, "=ORIGIN_ID": conv}, "select": ["ID", "ORIGIN_ID"]},
+            {
+                "filter": {"=ORIGINATOR_ID": ORIGINATOR, "=ORIGIN_ID": link.origin_id(conv)},
+                "select": ["ID", "ORIGIN_ID"],
+            },
         )
     return lookups
 
@@ -266,7 +291,9 @@ def _im_entries(state: DialogueState) -> list[dict[str, str]]:
     return entries
 
 
-def _changes(ctx: CrmContext, state: DialogueState, link: CrmLink, entries: list[TimelineEntry]) -> dict[str, Command]:
+def _changes(
+    ctx: CrmContext, state: DialogueState, link: CrmLink, entries: list[TimelineEntry], visit: Visit | None = None
+) -> dict[str, Command]:
     """The one group of commands that brings the portal up to date, chained by `$result[...]`."""
     group: dict[str, Command] = {}
     if link.contact_id is None:
@@ -288,16 +315,18 @@ def _changes(ctx: CrmContext, state: DialogueState, link: CrmLink, entries: list
         if update:
             group["contact_update"] = ("crm.contact.update", {"id": link.contact_id, "fields": update})
     contact_ref: int | str | None = "$result[contact]" if "contact" in group else link.contact_id
-    fields = deal_fields(ctx, state, link, contact_ref)
+    fields = deal_fields(ctx, state, link, contact_ref, visit)
     qualify = bool(ctx.tenant.bitrix.qualified_stage_id) and not state.missing() and not link.qualified
+    visit_stage = _visit_stage(ctx, link, visit)
+    stage = visit_stage or (ctx.tenant.bitrix.qualified_stage_id if qualify else None)
     if link.deal_id is None:
         create = dict(fields)
-        stage = ctx.tenant.bitrix.qualified_stage_id if qualify else ctx.tenant.bitrix.stage_id
+        stage = stage or ctx.tenant.bitrix.stage_id
         if stage:
             create["STAGE_ID"] = stage
         group["deal"] = ("crm.deal.add", {"fields": create, "params": {"REGISTER_SONET_EVENT": "Y"}})
-    elif link.deal_digest != _digest(fields) or qualify:
-        update_fields = {**fields, "STAGE_ID": ctx.tenant.bitrix.qualified_stage_id} if qualify else fields
+    elif link.deal_digest != _digest(fields) or stage:
+        update_fields = {**fields, "STAGE_ID": stage} if stage else fields
         group["deal_update"] = ("crm.deal.update", {"id": link.deal_id, "fields": update_fields})
     deal_ref: int | str | None = "$result[deal]" if "deal" in group else link.deal_id
     for index, entry in enumerate(entries):
@@ -315,6 +344,7 @@ async def _apply(
     conv: str,
     group: dict[str, Command],
     entries: list[TimelineEntry],
+    visit: Visit | None = None,
 ) -> None:
     """Send the group with pending marks saved first; keep what succeeded; raise the first failure."""
     link.deal_pending = link.deal_pending or "deal" in group
@@ -346,9 +376,7 @@ async def _apply(
         logger.info("deal %s created for %s", link.deal_id, conv)
     deal_written = ("deal" in group or "deal_update" in group) and not {"deal", "deal_update"} & set(outcome.errors)
     if deal_written:
-        fields = deal_fields(ctx, state, link, link.contact_id)
-        link.deal_digest = _digest(fields)
-        link.qualified = link.qualified or (bool(ctx.tenant.bitrix.qualified_stage_id) and not state.missing())
+        await _deal_written(ctx, state, link, conv, visit)
     link.deal_pending = False  # answered: created, or refused for certain
     for index in range(len(entries)):
         if f"comment{index}" in outcome.errors:
@@ -358,6 +386,20 @@ async def _apply(
     await _record_deal(ctx, state.tenant, link, conv, deal_is_new="deal" in group)
     if first_error is not None:
         raise first_error
+
+
+async def _deal_written(
+    ctx: CrmContext, state: DialogueState, link: CrmLink, conv: str, visit: Visit | None
+) -> None:
+    fields = deal_fields(ctx, state, link, link.contact_id, visit)
+    link.deal_digest = _digest(fields)
+    link.qualified = link.qualified or (bool(ctx.tenant.bitrix.qualified_stage_id) and not state.missing())
+    if visit is not None:
+        link.visit_stage = visit.status
+        if link.deal_id is not None and visit.deal_id is None and ctx.appointments is not None:
+            from gateway.store.sql.visits import attach_deal  # SQLAlchemy: only with `lifecycle:`
+
+            await attach_deal(ctx.appointments.engine, ctx.tenant_id, ctx.portal, conv, link.deal_id)
 
 
 async def deal_exists(ctx: CrmContext, deal_id: int) -> bool:
@@ -419,8 +461,23 @@ def _user_fields(ctx: CrmContext, state: DialogueState, services: str) -> dict[s
     return {name: value for name, value in values.items() if name and value}
 
 
+def _visit_stage(ctx: CrmContext, link: CrmLink, visit: Visit | None) -> str | None:
+    """The stage the deal moves to for a visit state it has not shown yet; a final stage (visited, no-show)
+    is the portal's to set, never ours."""
+    if visit is None or link.visit_stage == visit.status or visit.status not in WRITTEN_STAGES:
+        return None
+    return str(getattr(ctx.tenant.bitrix.stages, visit.status))
+
+
+WRITTEN_STAGES = ("booked", "confirmed", "cancelled")
+
+
 def deal_fields(
-    ctx: CrmContext, state: DialogueState, link: CrmLink, contact: int | str | None = None
+    ctx: CrmContext,
+    state: DialogueState,
+    link: CrmLink,
+    contact: int | str | None = None,
+    visit: Visit | None = None,
 ) -> dict[str, Any]:
     channel = CHANNEL_TITLES.get(state.channel, state.channel)
     services = ", ".join(ctx.service_names.get(s, s) for s in state.service_ids)
@@ -431,8 +488,13 @@ def deal_fields(
         "SOURCE_ID": ctx.tenant.bitrix.source_ids.get(state.channel, "OTHER"),
         "SOURCE_DESCRIPTION": _source_description(state),
         "ORIGINATOR_ID": ORIGINATOR,
-        "ORIGIN_ID": state.conversation_key,
+        "ORIGIN_ID": link.origin_id(state.conversation_key),
     }
+    if link.returning:
+        fields["IS_RETURN_CUSTOMER"] = "Y"
+    visit_field = ctx.tenant.bitrix.visit_field
+    if visit is not None and visit_field:
+        fields[visit_field] = visit.start_at.astimezone(ctx.tenant.tz).isoformat()
     if state.attribution:
         for tag in ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"):
             value = getattr(state.attribution, tag)

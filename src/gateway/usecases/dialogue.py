@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from domain import Choice, Reply, Service, Unbookable, WeekHours
@@ -42,9 +43,7 @@ def format_when(start: datetime, end: datetime | None, now: datetime) -> str:
     return f"{label}, {start:%H:%M}–{end:%H:%M}"
 
 
-def free_starts(
-    now: datetime, hours: WeekHours, duration_min: int, count: int = 3
-) -> list[datetime]:
+def free_starts(now: datetime, hours: WeekHours, duration_min: int, count: int = 3) -> list[datetime]:
     """The nearest start times inside opening hours (on the hour, at least an hour from now)."""
     starts: list[datetime] = []
     cursor = (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
@@ -74,18 +73,15 @@ class Dialogue:
         return ", ".join(self.services[s].name for s in state.service_ids if s in self.services)
 
     def next_reply(self, state: DialogueState, intent: str, learned: bool, now: datetime) -> Reply:
-        body = self._body(state, intent, learned, now)
-        if not state.greeted:
-            state.greeted = True
-            greeting = self.texts.greeting.format(name=f", {state.name}" if state.name else "")
-            return Reply(
-                text=f"{greeting}\n{body.text}",
-                choices=body.choices,
-                ask_phone=body.ask_phone,
-                phone_button=body.phone_button,
-                slot=body.slot,
-            )
-        return body
+        return self.greeted(state, self._body(state, intent, learned, now))
+
+    def greeted(self, state: DialogueState, body: Reply) -> Reply:
+        """The reply, after a greeting if it is the conversation's first."""
+        if state.greeted:
+            return body
+        state.greeted = True
+        greeting = self.texts.greeting.format(name=f", {state.name}" if state.name else "")
+        return replace(body, text=f"{greeting}\n{body.text}")
 
     def _body(self, state: DialogueState, intent: str, learned: bool, now: datetime) -> Reply:
         if intent == "cancel":

@@ -14,7 +14,16 @@ from sqlalchemy.exc import StatementError
 
 from gateway.store.sql.engine import async_url, make_engine
 from gateway.store.sql.migrate import migrate
-from gateway.store.sql.visits import claim_reminder, record_reminder, reminder_outcomes, save_visit, visit_of_deal
+from gateway.store.sql.visits import (
+    claim_reminder,
+    due_reminders,
+    plan_reminders,
+    record_reminder,
+    release_reminder,
+    reminder_outcomes,
+    save_visit,
+    visit_of_deal,
+)
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 MSK = ZoneInfo("Europe/Moscow")
@@ -28,7 +37,7 @@ async def test_several_processes_migrating_at_once_end_with_one_schema_at_head(d
         async with engines[0].connect() as connection:
             tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
             version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-        assert {"episodes", "visits", "reminders"} <= tables and version == "0001"
+        assert {"episodes", "visits", "reminders"} <= tables and version == "0002"
     finally:
         for engine in engines:
             await engine.dispose()
@@ -86,13 +95,22 @@ async def test_a_reminder_is_claimed_once_however_many_workers_try(database_url)
             now=NOW,
         )
         due = start - timedelta(hours=24)
-        claims = await asyncio.gather(*(claim_reminder(engine, visit.id, "24h", due, NOW) for _ in range(8)))
-        won = [c for c in claims if c is not None]
-        assert len(won) == 1
-        await record_reminder(engine, won[0], "sent", "telegram message 12", NOW)
-        assert await claim_reminder(engine, visit.id, "24h", due, NOW) is None  # a retry after the send
-        moved_due = due + timedelta(hours=3)  # the visit moved: a reminder for the new time is a new one
-        assert await claim_reminder(engine, visit.id, "24h", moved_due, NOW) is not None
-        assert await reminder_outcomes(engine, visit.id) == [("24h", "sent"), ("24h", None)]
+        await plan_reminders(engine, visit.id, [("24h", due), ("2h", start - timedelta(hours=2))])
+        assert await due_reminders(engine, due - timedelta(seconds=1)) == []
+        (first,) = await due_reminders(engine, due)
+        claims = await asyncio.gather(*(claim_reminder(engine, first.id, NOW) for _ in range(8)))
+        assert claims.count(True) == 1
+        await record_reminder(engine, first.id, "sent", "telegram message 12", NOW)
+        assert await claim_reminder(engine, first.id, NOW) is False  # a retry after the send
+        assert await due_reminders(engine, due) == []
+        # the visit moved: its unclaimed reminders are planned anew, the one sent stays sent
+        moved_due = due + timedelta(hours=3)
+        await plan_reminders(engine, visit.id, [("24h", moved_due)])
+        (again,) = await due_reminders(engine, moved_due)
+        assert (again.kind, again.due_at) == ("24h", moved_due) and again.id != first.id
+        assert await claim_reminder(engine, again.id, NOW) is True
+        await release_reminder(engine, again.id)  # the platform refused it for now: planned again
+        assert [r.id for r in await due_reminders(engine, moved_due)] == [again.id]
+        assert await reminder_outcomes(engine, visit.id) == [("24h", "sent")]
     finally:
         await engine.dispose()

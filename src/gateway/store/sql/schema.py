@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -70,25 +71,31 @@ visits = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("tenant", String(64), nullable=False),
     Column("portal", String(32), nullable=False),
-    Column("deal_id", BigInteger, nullable=False),
-    Column("conversation", String(255), nullable=False),
+    Column("deal_id", BigInteger),  # None until the conversation's deal exists (a visit booked in the chat)
+    Column("conversation", String(255), nullable=False, index=True),
+    Column("channel", String(32), nullable=False, server_default=""),  # where the client is reminded
+    Column("chat_id", String(255), nullable=False, server_default=""),
+    Column("reply_phone", String(32)),  # the platform's phone address (WhatsApp), if it has one
     Column("start_at", UtcDateTime, nullable=False),
     Column("end_at", UtcDateTime, nullable=False),
     Column("services", Text, nullable=False, default=""),  # catalog ids, comma-separated
     Column("status", String(32), nullable=False),  # booked, confirmed, visited, no_show, cancelled
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("tenant", "portal", "deal_id", name="uq_visits_deal"),
+    Index("ix_visits_tenant", "tenant", "start_at"),
 )
 
-# Every message the bot starts about a visit, claimed before it is sent so it is sent once.
+# The agenda of messages the bot starts about a visit: planned with the moment they go out, claimed
+# before sending so each is sent once, then marked with what became of it. Moving or cancelling a visit
+# deletes its unclaimed rows.
 reminders = Table(
     "reminders",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("visit_id", Integer, ForeignKey("visits.id", ondelete="CASCADE"), nullable=False),
     Column("kind", String(32), nullable=False),  # e.g. 24h, 2h
-    Column("due_at", UtcDateTime, nullable=False),  # the visit's start it was planned for, minus the offset
-    Column("claimed_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False, index=True),  # when it goes out (quiet hours applied)
+    Column("claimed_at", UtcDateTime),  # None: planned, not yet taken by a sender
     Column("sent_at", UtcDateTime),
     Column("outcome", String(32)),  # sent, blocked, window_closed, skipped...
     Column("detail", Text),

@@ -1,14 +1,17 @@
-"""Visits and the reminders claimed for them, in the business store."""
+"""Visits and their reminder agenda, in the business store."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from domain import ACTIVE, Busy
 from gateway.store.sql.schema import reminders, visits
 
 
@@ -17,16 +20,157 @@ class Visit:
     id: int
     tenant: str
     portal: str
-    deal_id: int
+    deal_id: int | None
     conversation: str
     start_at: datetime
     end_at: datetime
     services: tuple[str, ...]
     status: str
+    channel: str = ""
+    chat_id: str = ""
+    reply_phone: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
 
 
-def _insert(engine: AsyncEngine):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class Address:
+    """Where the client of a visit is written to."""
+
+    channel: str
+    chat_id: str
+    reply_phone: str | None = None
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    id: int
+    visit_id: int
+    kind: str
+    due_at: datetime
+
+
+def _insert(engine: AsyncEngine | AsyncConnection):  # type: ignore[no-untyped-def]
     return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+
+def _visit(row: Any) -> Visit:
+    return Visit(
+        id=row["id"],
+        tenant=row["tenant"],
+        portal=row["portal"],
+        deal_id=row["deal_id"],
+        conversation=row["conversation"],
+        start_at=row["start_at"],
+        end_at=row["end_at"],
+        services=tuple(s for s in row["services"].split(",") if s),
+        status=row["status"],
+        channel=row["channel"],
+        chat_id=row["chat_id"],
+        reply_phone=row["reply_phone"],
+    )
+
+
+async def _one(engine: AsyncEngine, query: Any) -> Visit | None:
+    async with engine.connect() as connection:
+        row = (await connection.execute(query)).mappings().first()
+    return _visit(row) if row is not None else None
+
+
+async def visit_by_id(engine: AsyncEngine, visit_id: int) -> Visit | None:
+    return await _one(engine, select(visits).where(visits.c.id == visit_id))
+
+
+async def visit_of_deal(engine: AsyncEngine, tenant: str, portal: str, deal_id: int) -> Visit | None:
+    query = select(visits).where(visits.c.tenant == tenant, visits.c.portal == portal, visits.c.deal_id == deal_id)
+    return await _one(engine, query)
+
+
+async def latest_visit(engine: AsyncEngine, tenant: str, conversation: str) -> Visit | None:
+    """The conversation's most recent visit, whatever became of it."""
+    query = (
+        select(visits)
+        .where(visits.c.tenant == tenant, visits.c.conversation == conversation)
+        .order_by(visits.c.id.desc())
+        .limit(1)
+    )
+    return await _one(engine, query)
+
+
+async def busy_between(
+    engine: AsyncEngine, tenant: str, start: datetime, end: datetime, *, besides: int | None = None
+) -> list[Busy]:
+    """The active visits of a tenant that overlap [start, end), but `besides` (a visit being moved)."""
+    query = select(visits.c.start_at, visits.c.end_at).where(
+        visits.c.tenant == tenant,
+        visits.c.status.in_([s.value for s in ACTIVE]),
+        visits.c.start_at < end,
+        visits.c.end_at > start,
+    )
+    if besides is not None:
+        query = query.where(visits.c.id != besides)
+    async with engine.connect() as connection:
+        return [Busy(row.start_at, row.end_at) for row in await connection.execute(query)]
+
+
+async def book_visit(
+    engine: AsyncEngine,
+    *,
+    tenant: str,
+    portal: str,
+    conversation: str,
+    to: Address,
+    deal_id: int | None,
+    start_at: datetime,
+    end_at: datetime,
+    services: Sequence[str],
+    capacity: int,
+    now: datetime,
+    moving: int | None = None,
+) -> Visit | None:
+    """Book [start_at, end_at) if fewer than `capacity` active visits overlap it (`moving`: that visit is
+    moved there instead); None when the slot is full. Callers serialise bookings of one tenant."""
+    async with engine.begin() as connection:
+        taken = select(func.count()).where(
+            visits.c.tenant == tenant,
+            visits.c.status.in_([s.value for s in ACTIVE]),
+            visits.c.start_at < end_at,
+            visits.c.end_at > start_at,
+        )
+        if moving is not None:
+            taken = taken.where(visits.c.id != moving)
+        if (await connection.execute(taken)).scalar_one() >= capacity:
+            return None
+        if moving is not None:
+            await connection.execute(
+                update(visits)
+                .where(visits.c.id == moving)
+                .values(start_at=start_at, end_at=end_at, status="booked", updated_at=now)
+            )
+            visit_id = moving
+        else:
+            inserted = await connection.execute(
+                visits.insert()
+                .values(
+                    tenant=tenant,
+                    portal=portal,
+                    deal_id=deal_id,
+                    conversation=conversation,
+                    channel=to.channel,
+                    chat_id=to.chat_id,
+                    reply_phone=to.reply_phone,
+                    start_at=start_at,
+                    end_at=end_at,
+                    services=",".join(services),
+                    status="booked",
+                    updated_at=now,
+                )
+                .returning(visits.c.id)
+            )
+            visit_id = int(inserted.scalar_one())
+    return await visit_by_id(engine, visit_id)
 
 
 async def save_visit(
@@ -41,9 +185,10 @@ async def save_visit(
     services: tuple[str, ...],
     status: str,
     now: datetime,
+    to: Address | None = None,
 ) -> Visit:
     """Create the deal's visit, or update it (a moved or re-stated visit): one row per deal and portal."""
-    values = {
+    values: dict[str, Any] = {
         "tenant": tenant,
         "portal": portal,
         "deal_id": deal_id,
@@ -54,10 +199,10 @@ async def save_visit(
         "status": status,
         "updated_at": now,
     }
+    if to is not None:
+        values.update(channel=to.channel, chat_id=to.chat_id, reply_phone=to.reply_phone)
     statement = _insert(engine)(visits).values(**values)
-    changed = {
-        k: statement.excluded[k] for k in ("conversation", "start_at", "end_at", "services", "status", "updated_at")
-    }
+    changed = {k: statement.excluded[k] for k in values if k not in ("tenant", "portal", "deal_id")}
     statement = statement.on_conflict_do_update(index_elements=["tenant", "portal", "deal_id"], set_=changed)
     async with engine.begin() as connection:
         await connection.execute(statement)
@@ -66,40 +211,81 @@ async def save_visit(
     return found
 
 
-async def visit_of_deal(engine: AsyncEngine, tenant: str, portal: str, deal_id: int) -> Visit | None:
-    query = select(visits).where(visits.c.tenant == tenant, visits.c.portal == portal, visits.c.deal_id == deal_id)
-    async with engine.connect() as connection:
-        row = (await connection.execute(query)).mappings().first()
-    if row is None:
-        return None
-    return Visit(
-        id=row["id"],
-        tenant=row["tenant"],
-        portal=row["portal"],
-        deal_id=row["deal_id"],
-        conversation=row["conversation"],
-        start_at=row["start_at"],
-        end_at=row["end_at"],
-        services=tuple(s for s in row["services"].split(",") if s),
-        status=row["status"],
+async def set_status(engine: AsyncEngine, visit_id: int, status: str, now: datetime) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(update(visits).where(visits.c.id == visit_id).values(status=status, updated_at=now))
+
+
+async def attach_deal(engine: AsyncEngine, tenant: str, portal: str, conversation: str, deal_id: int) -> None:
+    """The conversation's deal now exists: its visits booked in the chat belong to it."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(visits)
+            .where(
+                visits.c.tenant == tenant,
+                visits.c.portal == portal,
+                visits.c.conversation == conversation,
+                visits.c.deal_id.is_(None),
+            )
+            .values(deal_id=deal_id)
+        )
+
+
+async def plan_reminders(engine: AsyncEngine, visit_id: int, moments: Sequence[tuple[str, datetime]]) -> None:
+    """Replace the visit's planned (unclaimed) reminders by these; one already claimed is never redone."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            delete(reminders).where(reminders.c.visit_id == visit_id, reminders.c.claimed_at.is_(None))
+        )
+        for kind, due_at in moments:
+            await connection.execute(
+                _insert(connection)(reminders)
+                .values(visit_id=visit_id, kind=kind, due_at=due_at)
+                .on_conflict_do_nothing(index_elements=["visit_id", "kind", "due_at"])
+            )
+
+
+async def due_reminders(engine: AsyncEngine, now: datetime, limit: int = 500) -> list[DueReminder]:
+    """Planned reminders whose moment has come, oldest first."""
+    query = (
+        select(reminders.c.id, reminders.c.visit_id, reminders.c.kind, reminders.c.due_at)
+        .where(reminders.c.claimed_at.is_(None), reminders.c.due_at <= now)
+        .order_by(reminders.c.due_at)
+        .limit(limit)
     )
+    async with engine.connect() as connection:
+        return [DueReminder(r.id, r.visit_id, r.kind, r.due_at) for r in await connection.execute(query)]
 
 
-async def claim_reminder(engine: AsyncEngine, visit_id: int, kind: str, due_at: datetime, now: datetime) -> int | None:
-    """Claim the right to send one reminder: its id for the one caller that claims it first, else None.
+async def planned_reminders(engine: AsyncEngine, visit_id: int) -> list[tuple[str, datetime]]:
+    query = (
+        select(reminders.c.kind, reminders.c.due_at)
+        .where(reminders.c.visit_id == visit_id, reminders.c.claimed_at.is_(None))
+        .order_by(reminders.c.due_at)
+    )
+    async with engine.connect() as connection:
+        return [(r.kind, r.due_at) for r in await connection.execute(query)]
 
-    Claimed before sending and unique per (visit, kind, due time), so a retry, a second worker or a
-    restart never sends it twice; a visit moved to another time has a new due time, hence a new claim.
+
+async def claim_reminder(engine: AsyncEngine, reminder_id: int, now: datetime) -> bool:
+    """Take a planned reminder for sending: True for the one caller that takes it first.
+
+    Claimed before it is sent, so a retry, a second worker or a restart never sends it twice; a worker
+    that dies after claiming leaves it claimed without an outcome (at most once: a reminder sent twice
+    costs more trust than one missed, and the platforms take no idempotency key).
     """
     statement = (
-        _insert(engine)(reminders)
-        .values(visit_id=visit_id, kind=kind, due_at=due_at, claimed_at=now)
-        .on_conflict_do_nothing(index_elements=["visit_id", "kind", "due_at"])
-        .returning(reminders.c.id)
+        update(reminders).where(reminders.c.id == reminder_id, reminders.c.claimed_at.is_(None)).values(claimed_at=now)
     )
     async with engine.begin() as connection:
-        claimed = (await connection.execute(statement)).scalar_one_or_none()
-    return int(claimed) if claimed is not None else None
+        return (await connection.execute(statement)).rowcount == 1
+
+
+async def release_reminder(engine: AsyncEngine, reminder_id: int) -> None:
+    """Give a claimed reminder back: the platform said for certain it did not take it (a 429, a 5xx)."""
+    statement = update(reminders).where(reminders.c.id == reminder_id, reminders.c.outcome.is_(None))
+    async with engine.begin() as connection:
+        await connection.execute(statement.values(claimed_at=None))
 
 
 async def record_reminder(engine: AsyncEngine, reminder_id: int, outcome: str, detail: str, now: datetime) -> None:
@@ -107,7 +293,7 @@ async def record_reminder(engine: AsyncEngine, reminder_id: int, outcome: str, d
     statement = (
         update(reminders)
         .where(reminders.c.id == reminder_id)
-        .values(outcome=outcome, detail=detail[:2000], sent_at=now if outcome == "sent" else None)
+        .values(outcome=outcome, detail=detail[:2000], sent_at=now if outcome == "sent" else None, claimed_at=now)
     )
     async with engine.begin() as connection:
         await connection.execute(statement)
@@ -115,7 +301,9 @@ async def record_reminder(engine: AsyncEngine, reminder_id: int, outcome: str, d
 
 async def reminder_outcomes(engine: AsyncEngine, visit_id: int) -> list[tuple[str, str | None]]:
     query = (
-        select(reminders.c.kind, reminders.c.outcome).where(reminders.c.visit_id == visit_id).order_by(reminders.c.id)
+        select(reminders.c.kind, reminders.c.outcome)
+        .where(reminders.c.visit_id == visit_id, reminders.c.claimed_at.is_not(None))
+        .order_by(reminders.c.id)
     )
     async with engine.connect() as connection:
         return [(row.kind, row.outcome) for row in (await connection.execute(query))]

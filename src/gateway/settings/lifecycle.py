@@ -1,0 +1,87 @@
+"""The appointment lifecycle of one business: reminders, quiet hours, templates, how often the portal is read."""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+
+from pydantic import field_validator
+
+from domain import QuietHours, parse_duration
+from gateway.settings.base import Secret, _Strict
+
+_QUIET = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+
+
+class ReminderTemplate(_Strict):
+    """An approved WhatsApp template for a reminder outside the 24-hour window; its body's parameters are
+    the service, the date and the time of the visit, in that order."""
+
+    name: Secret
+    language: str = "ru"
+
+
+class LifecycleTemplates(_Strict):
+    reminder: ReminderTemplate | None = None
+
+
+class LifecycleConfig(_Strict):
+    reminders: list[str] = ["24h", "2h"]  # before the visit
+    quiet_hours: str | None = "21:00-09:00"  # tenant-local; nothing bot-initiated is sent inside
+    templates: LifecycleTemplates = LifecycleTemplates()
+    # How often the portal is asked for deals changed meanwhile (Bitrix24 never re-sends a lost event).
+    poll_interval: str = "60s"
+
+    @field_validator("reminders")
+    @classmethod
+    def _reminders(cls, value: list[str]) -> list[str]:
+        for item in value:
+            parse_duration(item)
+        return value
+
+    @field_validator("poll_interval")
+    @classmethod
+    def _poll(cls, value: str) -> str:
+        if parse_duration(value) > timedelta(minutes=1):
+            raise ValueError("at most 60s: a lost Bitrix24 event must be noticed within a minute")
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str | None) -> str | None:
+        if value is not None:
+            _parse_quiet(value)
+        return value
+
+    def offsets(self) -> list[timedelta]:
+        return [parse_duration(item) for item in self.reminders]
+
+    def quiet(self) -> QuietHours | None:
+        return _parse_quiet(self.quiet_hours) if self.quiet_hours else None
+
+    def poll_seconds(self) -> float:
+        return parse_duration(self.poll_interval).total_seconds()
+
+
+def _parse_quiet(value: str) -> QuietHours:
+    match = _QUIET.match(value.strip())
+    if not match:
+        raise ValueError(f"{value!r}: expected HH:MM-HH:MM")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    try:
+        begins, ends = time(h1, m1), time(h2, m2)
+    except ValueError as exc:
+        raise ValueError(f"{value!r}: {exc}") from None
+    if begins == ends:
+        raise ValueError(f"{value!r}: begins and ends at the same time")
+    return QuietHours(begins, ends)
+
+
+class Stages(_Strict):
+    """STAGE_IDs of the tenant's pipeline, by meaning (defaults: Bitrix24's default deal pipeline)."""
+
+    booked: Secret = "PREPARATION"
+    confirmed: Secret = "PREPAYMENT_INVOICE"
+    visited: Secret = "WON"
+    no_show: Secret = "LOSE"
+    cancelled: Secret = "APOLOGY"

@@ -1,0 +1,129 @@
+"""What the bot says and does about a visit in the chat: offer free slots, book the one picked, confirm,
+move or cancel from a reminder's buttons or in words. Only for a tenant with `lifecycle:`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from domain import Choice, InboundMessage, Reply, VisitStatus
+from gateway.store.conversations import DialogueState
+from gateway.store.sql import visits as store
+from gateway.store.sql.visits import Address, Visit
+from gateway.usecases.appointments import Appointments
+from gateway.usecases.dialogue import Dialogue, format_when
+
+logger = logging.getLogger("gateway.usecases.visit_replies")
+
+BOOK_PREFIX = "b:"  # b:2026-12-01T15:00 -- book (or move the visit to) that start
+VISIT_PREFIX = "v:"  # v:c:17 confirm, v:r:17 reschedule, v:x:17 cancel visit 17
+CONFIRM, RESCHEDULE, CANCEL = "c", "r", "x"
+
+
+def visit_buttons(visit_id: int, dialogue: Dialogue) -> tuple[Choice, ...]:
+    texts = dialogue.texts
+    return (
+        Choice(texts.button_confirm, f"{VISIT_PREFIX}{CONFIRM}:{visit_id}"),
+        Choice(texts.button_reschedule, f"{VISIT_PREFIX}{RESCHEDULE}:{visit_id}"),
+        Choice(texts.button_cancel, f"{VISIT_PREFIX}{CANCEL}:{visit_id}"),
+    )
+
+
+def slot_choices(starts: list[datetime], now: datetime) -> tuple[Choice, ...]:
+    return tuple(Choice(format_when(s, None, now), BOOK_PREFIX + s.strftime("%Y-%m-%dT%H:%M")) for s in starts)
+
+
+def service_label(dialogue: Dialogue, service_ids: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(dialogue.services[s].name for s in service_ids if s in dialogue.services) or "визит"
+
+
+class VisitReplies:
+    def __init__(self, appointments: Appointments, dialogue: Dialogue) -> None:
+        self.appointments = appointments
+        self.dialogue = dialogue
+        self.texts = dialogue.texts
+
+    async def reply(self, state: DialogueState, event: InboundMessage, now: datetime) -> Reply | None:
+        """The reply about a visit this message calls for, having done what it asks; None: the plain
+        dialogue answers (something is still missing, or nothing here is about a visit)."""
+        local = self.appointments.local(now)
+        button = event.button or ""
+        if button.startswith(BOOK_PREFIX):
+            return await self._book(state, button[len(BOOK_PREFIX) :], now, local)
+        if button.startswith(VISIT_PREFIX):
+            action, _, raw_id = button[len(VISIT_PREFIX) :].partition(":")
+            visit = await store.visit_by_id(self.appointments.engine, int(raw_id)) if raw_id.isdigit() else None
+            if visit is None or visit.conversation != state.conversation_key or not visit.active:
+                return Reply(self.texts.visit_gone)
+            return await self._act(state, visit, action, now, local)
+        current = await self._current(state)
+        if event.text and state.intent in ("cancel", "reschedule") and current is not None:
+            return await self._act(state, current, CANCEL if state.intent == "cancel" else RESCHEDULE, now, local)
+        if state.missing() or state.intent == "price":
+            return None
+        if current is not None and state.time_start == self.appointments.local(current.start_at):
+            return None  # booked as asked: the dialogue thanks
+        assert state.time_start is not None  # noqa: S101 - nothing is missing
+        return await self._offer(state, state.time_start, now, local, besides=current.id if current else None)
+
+    async def _current(self, state: DialogueState) -> Visit | None:
+        visit = await store.latest_visit(self.appointments.engine, self.appointments.tenant_id, state.conversation_key)
+        return visit if visit is not None and visit.active else None
+
+    def _duration(self, state: DialogueState) -> timedelta:
+        return timedelta(minutes=self.dialogue.duration_min(state.service_ids))
+
+    async def _offer(
+        self, state: DialogueState, wished: datetime, now: datetime, local: datetime, *, besides: int | None
+    ) -> Reply:
+        starts = await self.appointments.offer(wished, self._duration(state), now, besides=besides)
+        when = format_when(self.appointments.local(wished), None, local)
+        service = service_label(self.dialogue, state.service_ids)
+        if not starts:
+            return Reply(self.texts.no_slots.format(when=when, service=service))
+        return Reply(self.texts.offer_slots.format(service=service, when=when), choices=slot_choices(starts, local))
+
+    async def _book(self, state: DialogueState, raw: str, now: datetime, local: datetime) -> Reply:
+        try:
+            start = datetime.fromisoformat(raw).replace(tzinfo=self.appointments.tenant.tz)
+        except ValueError:
+            return Reply(self.texts.visit_gone)
+        current = await self._current(state)
+        visit = await self.appointments.book(
+            conversation=state.conversation_key,
+            to=Address(state.channel.value, state.chat_id, state.channel_phone),
+            deal_id=None,
+            start=start,
+            duration=self._duration(state),
+            services=state.service_ids,
+            now=now,
+            moving=current.id if current else None,
+        )
+        if visit is None:  # filled meanwhile: the next free ones
+            besides = current.id if current else None
+            starts = await self.appointments.offer(start, self._duration(state), now, besides=besides)
+            return Reply(self.texts.slot_taken, choices=slot_choices(starts, local))
+        state.visit_id, state.time_start, state.time_end, state.confirmed = visit.id, start, None, True
+        text = self.texts.moved if current else self.texts.booked
+        return Reply(
+            text.format(service=service_label(self.dialogue, visit.services), when=format_when(start, None, local))
+        )
+
+    async def _act(self, state: DialogueState, visit: Visit, action: str, now: datetime, local: datetime) -> Reply:
+        when = format_when(self.appointments.local(visit.start_at), None, local)
+        if action == CONFIRM:
+            if visit.status != VisitStatus.CONFIRMED:
+                await self.appointments.set_status(visit, VisitStatus.CONFIRMED, now)
+            return Reply(self.texts.confirmed.format(when=when))
+        if action == CANCEL:
+            await self.appointments.set_status(visit, VisitStatus.CANCELLED, now)
+            state.visit_id = None
+            return Reply(self.texts.cancelled.format(when=when))
+        if action == RESCHEDULE:
+            state.service_ids = state.service_ids or list(visit.services)
+            wished = state.time_start if state.time_start and state.time_start != visit.start_at else visit.start_at
+            offered = await self._offer(state, wished, now, local, besides=visit.id)
+            if not offered.choices:
+                return offered
+            return Reply(self.texts.pick_new_time, choices=offered.choices)
+        return Reply(self.texts.visit_gone)

@@ -196,13 +196,30 @@ async def gateway(
     http: httpx.AsyncClient | None = None,
     redis_url: str | None = None,
     unhealthy_after: float = 60.0,
+    store_url: str | None = None,
+    clock: Callable[[], Any] | None = None,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
-    """The app with its in-process worker, and a client that talks to it."""
+    """The app with its in-process worker, and a client that talks to it. `store_url`: the business
+    store (migrated here) for tenants with `lifecycle:`; its agenda is looked at every second."""
+    if store_url is not None:
+        from gateway.store.sql.migrate import migrate_url
+
+        await migrate_url(store_url)
     runtime = build_runtime(
-        config, redis_url or config.redis_url or REDIS_URL, sandbox_base="http://127.0.0.1:1", http=http
+        config,
+        redis_url or config.redis_url or REDIS_URL,
+        sandbox_base="http://127.0.0.1:1",
+        http=http,
+        store_url=store_url,
+        clock=clock,
     )
     options = AppOptions(
-        with_worker=True, retry_base=0.05, shutdown_grace=2, poll_wait_seconds=0.2, unhealthy_after=unhealthy_after
+        with_worker=True,
+        retry_base=0.05,
+        shutdown_grace=2,
+        poll_wait_seconds=0.2,
+        unhealthy_after=unhealthy_after,
+        agenda_seconds=1,
     )
     app = create_app(runtime, options)
     transport = httpx.ASGITransport(app)

@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from starlette.applications import Starlette
@@ -26,7 +26,19 @@ from starlette.routing import Route
 
 from bitrix.querystring import parse_query
 
+MOSCOW = timezone(timedelta(hours=3))
 _multifield_ids = itertools.count(1)
+# The default pipeline of a new portal: STAGE_ID, name, SEMANTICS (S success, F failure, None in progress).
+DEFAULT_DEAL_STAGES = (
+    ("NEW", "Новая", None),
+    ("PREPARATION", "Подготовка документов", None),
+    ("PREPAYMENT_INVOICE", "Счёт на предоплату", None),
+    ("EXECUTING", "В работе", None),
+    ("FINAL_INVOICE", "Финальный счёт", None),
+    ("WON", "Сделка успешна", "S"),
+    ("LOSE", "Сделка провалена", "F"),
+    ("APOLOGY", "Анализ причины провала", "F"),
+)
 MULTIFIELDS = ("PHONE", "EMAIL", "WEB", "IM", "LINK")
 _FILTER_OP = re.compile(r"^(>=|<=|!=|=%|%=|!@|>|<|=|!|@|%)?(.+)$")
 _REF = re.compile(r"^\$result\[([^\]]+)\]((?:\[[^\]]*\])*)$")
@@ -59,8 +71,22 @@ class PortalState:
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
     statuses: list[dict[str, Any]] = field(
         default_factory=lambda: [
-            {"ENTITY_ID": "SOURCE", "STATUS_ID": s, "NAME": s.title(), "SORT": 10 * i, "SYSTEM": "Y"}
-            for i, s in enumerate(("CALL", "EMAIL", "WEB", "ADVERTISING", "PARTNER", "OTHER"), 1)
+            *(
+                {"ENTITY_ID": "SOURCE", "STATUS_ID": s, "NAME": s.title(), "SORT": 10 * i, "SYSTEM": "Y"}
+                for i, s in enumerate(("CALL", "EMAIL", "WEB", "ADVERTISING", "PARTNER", "OTHER"), 1)
+            ),
+            *(
+                {
+                    "ENTITY_ID": "DEAL_STAGE",
+                    "STATUS_ID": stage,
+                    "NAME": name,
+                    "SORT": 10 * i,
+                    "SYSTEM": "Y",
+                    "SEMANTICS": semantics,
+                    "EXTRA": {"SEMANTICS": {"S": "success", "F": "failure"}.get(semantics or "", "process")},
+                }
+                for i, (stage, name, semantics) in enumerate(DEFAULT_DEAL_STAGES, 1)
+            ),
         ]
     )
     next_id: int = 1
@@ -90,6 +116,12 @@ class Sandbox:
         self.burst, self.per_second, self.enforce_rate = burst, per_second, enforce_rate
         self.user_id, self.code = user_id, code
         self.faults = faults or Faults()
+        # Outgoing webhooks: (handler URL, application_token); deal changes made through the API are POSTed
+        # to each, form-encoded as Bitrix24 does, without retries (a lost event is lost, as there).
+        self.event_handlers: list[tuple[str, str]] = []
+        self._event_tasks: set[asyncio.Task[None]] = set()
+        self._event_client: Any = None
+        self.events_sent: list[tuple[str, int]] = []
         self._level, self._level_at = 0.0, time.monotonic()
         self.app = Starlette(
             routes=[
@@ -264,11 +296,17 @@ class Sandbox:
 
     def _add(self, store: dict[int, dict[str, Any]], params: dict[str, Any]) -> int:
         fields = _fields(params)
-        record: dict[str, Any] = {"ID": 0, "DATE_CREATE": datetime.now(UTC).isoformat()}
+        now = _portal_now()
+        record: dict[str, Any] = {"ID": 0, "DATE_CREATE": now, "DATE_MODIFY": now}
         entity_id = self.state.new_id()
         record["ID"] = entity_id
         _apply(record, fields)
         store[entity_id] = record
+        if store is self.state.deals:
+            record.setdefault("STAGE_ID", "NEW")
+            record.setdefault("IS_RETURN_CUSTOMER", "N")
+            self._stage_semantic(record)
+            self._emit("ONCRMDEALADD", entity_id)
         return entity_id
 
     def _update(self, store: dict[int, dict[str, Any]], params: dict[str, Any]) -> bool:
@@ -276,7 +314,53 @@ class Sandbox:
         if record is None:
             raise SandboxError(400, "", "Not found")
         _apply(record, _fields(params))
+        record["DATE_MODIFY"] = _portal_now()
+        if store is self.state.deals:
+            self._stage_semantic(record)
+            self._emit("ONCRMDEALUPDATE", int(record["ID"]))
         return True
+
+    def _stage_semantic(self, deal: dict[str, Any]) -> None:
+        """STAGE_SEMANTIC_ID is read-only and follows the stage: P in progress, S success, F failure."""
+        semantics = next(
+            (
+                s.get("SEMANTICS")
+                for s in self.state.statuses
+                if s["ENTITY_ID"].startswith("DEAL_STAGE") and s["STATUS_ID"] == deal.get("STAGE_ID")
+            ),
+            None,
+        )
+        deal["STAGE_SEMANTIC_ID"] = semantics or "P"
+
+    def _emit(self, event: str, entity_id: int) -> None:
+        for url, token in self.event_handlers:
+            body = {
+                "event": event,
+                "event_handler_id": "1",
+                "data[FIELDS][ID]": str(entity_id),
+                "ts": str(int(time.time())),
+                "auth[domain]": "sandbox.bitrix24.local",
+                "auth[client_endpoint]": self.url or "http://127.0.0.1/rest/",
+                "auth[member_id]": "sandbox",
+                "auth[application_token]": token,
+            }
+            try:
+                task = asyncio.get_running_loop().create_task(self._deliver(url, body, event, entity_id))
+            except RuntimeError:  # no loop (a synchronous caller): nothing to deliver with
+                return
+            self._event_tasks.add(task)
+            task.add_done_callback(self._event_tasks.discard)
+
+    async def _deliver(self, url: str, body: dict[str, str], event: str, entity_id: int) -> None:
+        import httpx
+
+        if self._event_client is None:
+            self._event_client = httpx.AsyncClient(timeout=10)
+        try:
+            await self._event_client.post(url, data=body)
+            self.events_sent.append((event, entity_id))
+        except httpx.HTTPError:
+            pass  # Bitrix24 does not retry either
 
     def _get(self, store: dict[int, dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
         record = store.get(_int(params.get("id", params.get("ID"))))
@@ -367,6 +451,11 @@ class Sandbox:
         return len(self.state.statuses)
 
 
+def _portal_now() -> str:
+    """The portal's clock, as Bitrix24 writes it: ISO 8601 with the portal's offset (here Moscow's)."""
+    return datetime.now(UTC).astimezone(MOSCOW).isoformat(timespec="seconds")
+
+
 def _methods_called(method: str, params: dict[str, Any]) -> set[str]:
     """The method, or for a batch the methods of its commands."""
     cmd = params.get("cmd") if method == "batch" else None
@@ -454,15 +543,27 @@ def _matches(record: dict[str, Any], key: str, expected: Any) -> bool:
         pool = {str(v) for v in (expected if isinstance(expected, list) else [expected])}
         return (str(actual) in pool) == (op == "@")
     if op in (">", "<", ">=", "<="):
-        try:
-            a, b = float(str(actual)), float(str(expected))
-        except ValueError:
+        a, b = _comparable(actual), _comparable(expected)
+        if a is None or b is None or type(a) is not type(b):
             return False
-        return {">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}[op]
+        return {">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}[op]  # type: ignore[operator]
     if op in ("%", "=%", "%="):
         return str(expected).lower() in str(actual or "").lower()
     equal = str(actual if actual is not None else "") == str(expected)
     return not equal if op in ("!", "!=") else equal
+
+
+def _comparable(value: Any) -> float | datetime | None:
+    """A number, or a date-time (dates compare by instant; one without an offset is the portal's time)."""
+    try:
+        return float(str(value))
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=MOSCOW)
 
 
 def _resolve_refs(node: Any, results: dict[str, Any]) -> Any:

@@ -15,9 +15,17 @@ from domain.catalog import Service
 from domain.channels import Channel, conversation_key
 from domain.conversation import SLOTS, Intent, Slot
 from domain.messages import UTM_FIELDS, Attribution, InboundMessage, MessageKind
-from domain.replies import Choice, Recipient, Reply
+from domain.replies import Choice, Recipient, Reply, Template
 from domain.schedule import OpenHours, Unbookable, WeekHours, hours_on, is_open, why_not_bookable
-from domain.sending import CredentialsRejected, Sender, SendError, SendRejected, SendRetryable, WindowClosed
+from domain.sending import (
+    CredentialsRejected,
+    Sender,
+    SendError,
+    SendRejected,
+    SendRetryable,
+    Unreachable,
+    WindowClosed,
+)
 
 __all__ = [
     "ACTIVE",
@@ -41,7 +49,9 @@ __all__ = [
     "Sender",
     "Service",
     "Slot",
+    "Template",
     "Unbookable",
+    "Unreachable",
     "VisitStatus",
     "WeekHours",
     "WindowClosed",

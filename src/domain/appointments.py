@@ -110,14 +110,15 @@ def send_moment(due: datetime, visit_start: datetime, quiet: QuietHours | None) 
 
 
 def reminder_moments(
-    visit_start: datetime, offsets: Sequence[timedelta], now: datetime, quiet: QuietHours | None
+    visit_start: datetime, offsets: Sequence[tuple[str, timedelta]], now: datetime, quiet: QuietHours | None
 ) -> list[tuple[str, datetime]]:
-    """(kind, send moment) for each reminder still ahead of `now`; one whose moment has passed is skipped."""
+    """(kind, send moment) for each (kind, offset before the visit) still ahead of `now`; one whose
+    moment has passed is skipped."""
     planned = []
-    for offset in offsets:
+    for kind, offset in offsets:
         moment = send_moment(visit_start - offset, visit_start, quiet)
         if now < moment < visit_start:
-            planned.append((duration_label(offset), moment))
+            planned.append((kind, moment))
     return planned
 
 

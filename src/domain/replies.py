@@ -25,3 +25,12 @@ class Reply:
 class Recipient:
     chat_id: str
     phone: str | None = None  # the platform's own phone address (WhatsApp wa_id, E.164), if known
+
+
+@dataclass(frozen=True)
+class Template:
+    """A message template the platform approved, with its body's parameters in order."""
+
+    name: str
+    language: str
+    params: tuple[str, ...] = ()

@@ -4,6 +4,7 @@ SendError
  ├── SendRetryable          transient: try again (after `retry_after` if the platform said)
  └── SendRejected           for good: never retried
       ├── WindowClosed        the platform's 24-hour window is closed
+      ├── Unreachable         the person blocked the bot (or left the chat)
       └── CredentialsRejected the channel's token is expired or revoked
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Protocol
 
-from domain.replies import Recipient, Reply
+from domain.replies import Recipient, Reply, Template
 
 
 class SendError(Exception):
@@ -35,6 +36,10 @@ class WindowClosed(SendRejected):
     """The platform's customer-service window (24 h after the client's last message) is closed."""
 
 
+class Unreachable(SendRejected):
+    """The person blocked the bot or deleted the chat: nothing reaches them here until they write again."""
+
+
 class CredentialsRejected(SendRejected):
     """The channel's token is expired or revoked: nothing is sent until an operator fixes it."""
 
@@ -47,6 +52,10 @@ class Sender(Protocol):
 
     async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
         """What the platform allows once the window is closed (an approved template); True if sent."""
+        ...
+
+    async def send_template(self, to: Recipient, template: Template) -> bool:
+        """An approved template with parameters (a reminder outside the window); False: none on this channel."""
         ...
 
     async def acknowledge_button(self, callback_id: str) -> None: ...

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -21,7 +22,7 @@ from bitrix.batcher import Batcher
 from bitrix.client import BitrixClient, make_http_client
 from bitrix.limiter import LeakyBucket
 from bitrix.sandbox import Sandbox
-from domain import Channel, Recipient, Reply, Sender, SendRejected
+from domain import Channel, Recipient, Reply, Sender, SendRejected, Template
 from gateway.metrics import Metrics
 from gateway.sandbox.telegram import TelegramSandbox
 from gateway.settings import AppConfig, LlmConfig, TenantConfig, Texts
@@ -70,6 +71,9 @@ class NoChannel:
     async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
         return False
 
+    async def send_template(self, to: Recipient, template: Template) -> bool:
+        return False
+
     async def acknowledge_button(self, callback_id: str) -> None:
         return None
 
@@ -104,6 +108,8 @@ class Runtime:
     bitrix_sandbox: Sandbox | None = None
     telegram_sandbox: TelegramSandbox | None = None
     store: AsyncEngine | None = None  # the business store, built when a tenant has `lifecycle:`
+    # What time it is, for everything that decides by it (tests move it to run a day in seconds).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _closers: list[Any] = field(default_factory=list)
 
     def conversation_context(self, tenant: str, channel: str) -> ConversationContext:
@@ -131,6 +137,18 @@ class Runtime:
             appointments=t.appointments,
         )
 
+    def sender(self, tenant: str, channel: str) -> Sender:
+        return self.tenants[tenant].senders.get(channel, NoChannel())
+
+    def portal_changes(self, tenant: str) -> Any:
+        """The tenant's PortalChanges (lifecycle tenants only; it brings SQLAlchemy)."""
+        from gateway.usecases.portal_changes import PortalChanges
+
+        t = self.tenants[tenant]
+        assert t.appointments is not None  # noqa: S101 - callers check the tenant has `lifecycle:`
+        durations = {s.id: s.duration_min for s in t.matcher.services}
+        return PortalChanges(self.crm_context(tenant), t.appointments, durations)
+
     async def close(self) -> None:
         for closer in self._closers:
             await closer()
@@ -147,6 +165,7 @@ def build_runtime(
     bitrix_sandbox: Sandbox | None = None,
     telegram_sandbox: TelegramSandbox | None = None,
     store_url: str | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Runtime:
     """Build every client; nothing connects until first used. `store_url`: the business store's async
     URL, used when a tenant has `lifecycle:`."""
@@ -164,6 +183,8 @@ def build_runtime(
         bitrix_sandbox=bitrix_sandbox,
         telegram_sandbox=telegram_sandbox,
     )
+    if clock is not None:
+        runtime.clock = clock
     if store_url is not None and any(t.lifecycle is not None for t in config.tenants.values()):
         from gateway.store.sql.engine import make_engine  # SQLAlchemy is loaded only when it is used
 

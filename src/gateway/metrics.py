@@ -67,3 +67,15 @@ class Metrics:
             ["tenant"],
             registry=self.registry,
         )
+        self.reminders = Counter(
+            "lead_gateway_reminders_total",
+            "Bot-initiated visit messages (reminders, notices) by kind and outcome",
+            ["tenant", "kind", "outcome"],
+            registry=self.registry,
+        )
+        self.portal_polls = Counter(
+            "lead_gateway_portal_poll_requests_total",
+            "Bitrix24 requests spent reading recently changed deals",
+            ["tenant"],
+            registry=self.registry,
+        )

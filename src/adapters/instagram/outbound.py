@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.meta.graph import GraphClient
-from domain import Recipient, Reply, SendRetryable
+from domain import Recipient, Reply, SendRetryable, Template
 
 MAX_BYTES = 1000
 MAX_QUICK_REPLIES, QUICK_REPLY_TITLE = 13, 20
@@ -65,6 +65,9 @@ class InstagramSender:
     async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
         # Tags such as HUMAN_AGENT are for people, not a bot: outside the window nothing is sent.
         return False
+
+    async def send_template(self, to: Recipient, template: Template) -> bool:
+        return False  # Instagram has no message templates for a closed window
 
     async def acknowledge_button(self, callback_id: str) -> None:
         return None

@@ -24,7 +24,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from domain import CredentialsRejected, Recipient, Reply, SendRejected, SendRetryable
+from domain import CredentialsRejected, Recipient, Reply, SendRejected, SendRetryable, Template, Unreachable
 
 MAX_TEXT = 4096
 
@@ -62,7 +62,9 @@ class TelegramSender:
             raise SendRetryable("telegram flood control", float(exc.retry_after)) from exc
         except (TelegramServerError, TelegramNetworkError) as exc:
             raise SendRetryable(f"telegram unavailable: {type(exc).__name__}: {exc}") from exc
-        except (TelegramForbiddenError, TelegramBadRequest) as exc:
+        except TelegramForbiddenError as exc:  # "bot was blocked by the user", "user is deactivated"
+            raise Unreachable(f"telegram refused: {exc.message}") from exc
+        except TelegramBadRequest as exc:
             raise SendRejected(f"telegram refused: {exc.message}") from exc
         except TelegramUnauthorizedError as exc:
             raise CredentialsRejected(f"telegram bot token rejected: {exc.message}") from exc
@@ -71,6 +73,9 @@ class TelegramSender:
 
     async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
         return False
+
+    async def send_template(self, to: Recipient, template: Template) -> bool:
+        return False  # no templates, and no window: the plain message goes
 
     async def acknowledge_button(self, callback_id: str) -> None:
         # Stops the client's progress spinner; a stale query (over ~15 min) is refused and harmless.

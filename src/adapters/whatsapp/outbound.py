@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.meta.graph import GraphClient
-from domain import Recipient, Reply
+from domain import Recipient, Reply, Template
 
 MAX_TEXT = 4096
 MAX_BUTTONS, BUTTON_TITLE = 3, 20
@@ -75,6 +75,22 @@ class WhatsAppSender:
             **address(to),
             "type": "template",
             "template": {"name": name, "language": {"code": language}},
+        }
+        await self._graph.post(self._path, body)
+        return True
+
+    async def send_template(self, to: Recipient, template: Template) -> bool:
+        parameters = [{"type": "text", "text": value[:1024]} for value in template.params]
+        body = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            **address(to),
+            "type": "template",
+            "template": {
+                "name": template.name,
+                "language": {"code": template.language},
+                "components": [{"type": "body", "parameters": parameters}] if parameters else [],
+            },
         }
         await self._graph.post(self._path, body)
         return True

@@ -47,12 +47,18 @@ def data_dir(args: argparse.Namespace) -> Path:
     return resolve_config_path(args.config).resolve().parent / ".lead-gateway"
 
 
+def _store_url(config: AppConfig, args: argparse.Namespace) -> str:
+    """The business store's URL with its async driver (no SQLAlchemy needed to build it)."""
+    from gateway.store.sql.urls import async_url
+
+    return async_url(config.database_url, data_dir(args))
+
+
 def _migrate_store_here(config: AppConfig, args: argparse.Namespace) -> None:
     """Bring the business store's schema up to date; safe when several processes start at once."""
-    from gateway.store.sql.engine import async_url
     from gateway.store.sql.migrate import migrate_url
 
-    url = async_url(config.database_url, data_dir(args))
+    url = _store_url(config, args)
     if url.startswith("sqlite"):
         data_dir(args).mkdir(parents=True, exist_ok=True)
     asyncio.run(migrate_url(url))
@@ -119,6 +125,7 @@ def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
         sandbox_base=local_base,
         bitrix_sandbox=Sandbox(code=secrets.token_hex(8)) if uses_bitrix_sandbox else None,
         telegram_sandbox=TelegramSandbox() if uses_telegram_sandbox else None,
+        store_url=_store_url(config, args),
     )
     if uses_bitrix_sandbox:
         logger.info("tenants without bitrix.webhook_url use the sandbox portal: %s/sandbox/bitrix/deals", local_base)
@@ -153,7 +160,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     sandbox_base = os.environ.get(SANDBOX_URL_ENV, "http://127.0.0.1:8000")
 
     async def main() -> None:
-        runtime = build_runtime(config, redis_url, sandbox_base=sandbox_base)
+        runtime = build_runtime(config, redis_url, sandbox_base=sandbox_base, store_url=_store_url(config, args))
         workers = build_workers(runtime, handle_signals=True)
         try:
             await run_workers(workers)

@@ -33,6 +33,7 @@ class AppOptions:
     shutdown_grace: float = 10.0
     # `run`: /healthz fails once the in-process workers have not reached Redis for this long
     unhealthy_after: float = 60.0
+    agenda_seconds: int = 5  # how often due reminders are looked for (tests: every second)
 
 
 async def _finish_jobs(workers: list[Worker], grace: float) -> None:
@@ -58,7 +59,13 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
         workers: list[Worker] = []
         if options.with_worker:
             health = WorkerHealth(unhealthy_after=options.unhealthy_after)
-            workers = build_workers(runtime, handle_signals=False, retry_base=options.retry_base, health=health)
+            workers = build_workers(
+                runtime,
+                handle_signals=False,
+                retry_base=options.retry_base,
+                health=health,
+                agenda_seconds=options.agenda_seconds,
+            )
             app.state.worker_health = health
             app.state.worker_task = asyncio.create_task(run_workers(workers, health), name="arq-workers")
             tasks.append(app.state.worker_task)

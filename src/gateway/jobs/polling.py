@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -64,7 +63,7 @@ async def _poll_while_leased(runtime: Runtime, tenant: str, bot: Any, lease: str
         for update in updates:
             raw = update.model_dump(mode="json", exclude_none=True, by_alias=True)
             try:
-                parsed = parse_update(raw, tenant, datetime.now(UTC))
+                parsed = parse_update(raw, tenant, runtime.clock())
                 if not isinstance(parsed, Ignored):
                     await runtime.intake.accept(parsed)
                 runtime.metrics.webhooks.labels(tenant, Channel.TELEGRAM, "polled").inc()

@@ -19,6 +19,8 @@ from redis.exceptions import LockError, RedisError
 from bitrix.errors import BitrixAuthError, BitrixRequestError, BitrixRetryable, OperationTimeLimit
 from domain import InboundMessage, SendRejected, SendRetryable
 from gateway.bootstrap import Runtime
+from gateway.jobs.crm_queue import queue_crm_sync
+from gateway.jobs.lifecycle import lifecycle_crons
 from gateway.logs import log_context
 from gateway.store import dlq, keys
 from gateway.store.queue import (
@@ -26,11 +28,9 @@ from gateway.store.queue import (
     HANDLE_BITRIX_EVENT,
     HANDLE_INBOUND,
     INBOUND_QUEUE,
-    JOB_EXPIRES_SECONDS,
     QUEUE_OF,
     SYNC_CRM,
 )
-from gateway.store.redis_result import result
 from gateway.usecases.conversation import ReplyOutcome, handle_message
 from gateway.usecases.crm_sync import deal_exists, forget_deal, sync_conversation
 
@@ -135,26 +135,17 @@ async def _handle(runtime: Runtime, event: InboundMessage) -> str:
         raise SendRejected(f"tenant {event.tenant!r} is no longer configured")
     conversation = runtime.conversation_context(event.tenant, event.channel.value)
 
-    async def queue_crm_sync() -> None:
-        # One job id per timeline length: a re-run after a crash finds the job already there.
-        entries = await result(runtime.redis.llen(keys.timeline(event.conversation_key)))
-        await runtime.redis.enqueue_job(
-            SYNC_CRM,
-            event.tenant,
-            event.conversation_key,
-            _job_id=f"crm:{event.conversation_key}:{entries}",
-            _queue_name=CRM_QUEUE,
-            _expires=JOB_EXPIRES_SECONDS,
-        )
+    async def queue_sync() -> None:
+        await queue_crm_sync(runtime.redis, event.tenant, event.conversation_key)
 
-    outcome = await handle_message(conversation, event, datetime.now(UTC), queue_crm_sync)
+    outcome = await handle_message(conversation, event, runtime.clock(), queue_sync)
     if outcome in (ReplyOutcome.SENT, ReplyOutcome.CREDENTIALS_REJECTED):
         await runtime.health.record(event.tenant, event.channel.value, outcome == ReplyOutcome.SENT, outcome)
     if outcome != ReplyOutcome.REPLAYED:
         runtime.metrics.replies.labels(event.channel.value, outcome).inc()
     if outcome == ReplyOutcome.SENT:
         runtime.metrics.first_reply_seconds.labels(event.channel.value).observe(
-            (datetime.now(UTC) - event.received_at).total_seconds()
+            (runtime.clock() - event.received_at).total_seconds()
         )
     return "replayed" if outcome == ReplyOutcome.REPLAYED else "done"
 
@@ -185,6 +176,10 @@ async def handle_bitrix_event(ctx: dict[str, Any], tenant: str, event: str, enti
     runtime: Runtime = ctx["runtime"]
 
     async def work() -> str:
+        if tenant not in runtime.tenants:
+            raise SendRejected(f"tenant {tenant!r} is no longer configured")
+        if event in ("ONCRMDEALUPDATE", "ONCRMDEALADD") and runtime.tenants[tenant].appointments is not None:
+            return await _deal_changed(runtime, tenant, entity_id)
         if event == "ONCRMDEALDELETE":
             if await deal_exists(runtime.crm_context(tenant), entity_id):
                 logger.warning("deal %s reported deleted but the portal still has it: ignored", entity_id)
@@ -198,8 +193,23 @@ async def handle_bitrix_event(ctx: dict[str, Any], tenant: str, event: str, enti
     return await _guarded(ctx, HANDLE_BITRIX_EVENT, args, tenant, work, event_id=f"{event}:{entity_id}")
 
 
+async def _deal_changed(runtime: Runtime, tenant: str, deal_id: int) -> str:
+    from gateway.usecases.portal_changes import apply_deal, read_deal
+
+    changes = runtime.portal_changes(tenant)
+    row = await read_deal(changes, deal_id)
+    if row is None:
+        return "gone"
+    return await apply_deal(changes, row, runtime.clock())
+
+
 def build_workers(
-    runtime: Runtime, *, handle_signals: bool = True, retry_base: float = 1.0, health: WorkerHealth | None = None
+    runtime: Runtime,
+    *,
+    handle_signals: bool = True,
+    retry_base: float = 1.0,
+    health: WorkerHealth | None = None,
+    agenda_seconds: int = 5,
 ) -> list[Worker]:
     """One worker per queue, so a CRM backlog never delays a reply; run them side by side."""
 
@@ -233,6 +243,8 @@ def build_workers(
             health_check_interval=HEARTBEAT_SECONDS,
             health_check_key=keys.WORKER_HEARTBEAT,
             log_results=False,
+            # the lifecycle's scheduled work rides the CRM worker: nobody waits on it by the second
+            cron_jobs=lifecycle_crons(agenda_seconds) if queue == CRM_QUEUE and runtime.store is not None else None,
         )
         for queue, queue_jobs in jobs.items()
     ]

@@ -22,6 +22,7 @@ class TelegramSandbox:
         self.sent: list[dict[str, Any]] = []
         self.base = ""  # where it is served, once someone serves it
         self.updates: list[dict[str, Any]] = []  # what getUpdates hands out (polling mode)
+        self.blocked: set[int] = set()  # chats whose person blocked the bot: sendMessage answers 403
         self._message_ids = itertools.count(1)
         self.app = Starlette(
             routes=[
@@ -34,6 +35,11 @@ class TelegramSandbox:
         method = request.path_params["method"]
         form = await request.form()
         params: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+        if method == "sendMessage" and int(str(params.get("chat_id", "0"))) in self.blocked:
+            return JSONResponse(
+                {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
+                status_code=403,
+            )
         self.sent.append({"method": method, **params})
         if method == "sendMessage":
             chat_id = int(str(params.get("chat_id", "0")))

@@ -53,8 +53,9 @@ class LifecycleConfig(_Strict):
             _parse_quiet(value)
         return value
 
-    def offsets(self) -> list[timedelta]:
-        return [parse_duration(item) for item in self.reminders]
+    def offsets(self) -> list[tuple[str, timedelta]]:
+        """(as written, the duration) of each reminder: the kind a reminder is recorded under."""
+        return [(item, parse_duration(item)) for item in self.reminders]
 
     def quiet(self) -> QuietHours | None:
         return _parse_quiet(self.quiet_hours) if self.quiet_hours else None

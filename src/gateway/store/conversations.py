@@ -42,6 +42,12 @@ class DialogueState(BaseModel):
     visit_id: int | None = None  # the visit booked in this episode (business store id)
     episode: int = 1  # a returning client's new request after a closed deal is episode 2, 3...
 
+    def start_episode(self, episode: int) -> None:
+        """A returning client's new request: what they want is asked anew; who they are is kept."""
+        self.service_ids, self.time_start, self.time_end, self.time_refused = [], None, None, None
+        self.intent, self.asked, self.confirmed, self.handed_off = "other", [], False, False
+        self.visit_id, self.attribution, self.episode = None, None, episode
+
     def missing(self) -> list[str]:
         have = {"service": bool(self.service_ids), "time": self.time_start is not None, "phone": bool(self.phone)}
         return [slot for slot in ("service", "time", "phone") if not have[slot]]
@@ -71,6 +77,20 @@ class CrmLink(BaseModel):
     episode: int = 1  # which of the conversation's deals this link is for
     closed: bool = False  # the deal reached a final stage: the next message opens a new deal
     returning: bool = False  # the deal is a returning client's (IS_RETURN_CUSTOMER)
+
+    def next_episode(self, timeline_length: int) -> CrmLink:
+        """The link of a returning client's next deal: the same contact, a new deal that gets only the
+        messages from here on."""
+        return CrmLink(
+            portal=self.portal,
+            contact_id=self.contact_id,
+            contact_verified=self.contact_verified,
+            identity_linked=self.identity_linked,
+            phone_on_contact=self.phone_on_contact,
+            timeline_posted=timeline_length,
+            episode=self.episode + 1,
+            returning=True,
+        )
 
     def origin_id(self, conversation: str) -> str:
         """ORIGIN_ID of this episode's deal: the conversation key, with `#n` from the second deal on."""

@@ -27,7 +27,16 @@ from domain import (
 )
 from gateway.settings import TenantConfig
 from gateway.store import budgets, inbox, keys
-from gateway.store.conversations import DialogueState, TimelineEntry, load_dialogue, record_message, save_dialogue
+from gateway.store.conversations import (
+    DialogueState,
+    TimelineEntry,
+    load_dialogue,
+    load_link,
+    record_message,
+    save_dialogue,
+    save_link,
+)
+from gateway.store.redis_result import result
 from gateway.usecases import attribution as attribution_rules
 from gateway.usecases.dialogue import SERVICE_PREFIX, TIME_PREFIX, Dialogue
 
@@ -186,6 +195,8 @@ async def _handle_in_order(
 ) -> ReplyOutcome:
     throttled = False
     if event.dedupe_key not in state.recorded:
+        if ctx.visits is not None and event.kind == MessageKind.MESSAGE:
+            await _new_episode_if_closed(ctx, state)
         learned = await _update(state, event, ctx, now)
         # An edit or revoke changes something already answered: recorded (and an edit learned from),
         # never answered again.
@@ -208,6 +219,22 @@ async def _handle_in_order(
     state.mark("processed", event.dedupe_key)
     await save_dialogue(ctx.redis, state)
     return outcome
+
+
+async def _new_episode_if_closed(ctx: ConversationContext, state: DialogueState) -> None:
+    """A message after the conversation's deal was closed (won or lost) opens a new deal for the same
+    contact; the closed one is never written to again."""
+    key = state.conversation_key
+    if not (await load_link(ctx.redis, key)).closed:
+        return
+    async with ctx.redis.lock(keys.crm_lock(key), timeout=120, blocking_timeout=130):  # the CRM sync's lock
+        link = await load_link(ctx.redis, key)
+        if not link.closed:
+            return
+        length = await result(ctx.redis.llen(keys.timeline(key)))
+        await save_link(ctx.redis, key, link.next_episode(int(length)))
+    state.start_episode(link.episode + 1)
+    logger.info("%s: deal %s was closed; a new one is opened (episode %d)", key, link.deal_id, state.episode)
 
 
 async def _decide_reply(

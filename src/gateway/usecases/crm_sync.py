@@ -388,14 +388,13 @@ async def _apply(
         raise first_error
 
 
-async def _deal_written(
-    ctx: CrmContext, state: DialogueState, link: CrmLink, conv: str, visit: Visit | None
-) -> None:
+async def _deal_written(ctx: CrmContext, state: DialogueState, link: CrmLink, conv: str, visit: Visit | None) -> None:
     fields = deal_fields(ctx, state, link, link.contact_id, visit)
     link.deal_digest = _digest(fields)
     link.qualified = link.qualified or (bool(ctx.tenant.bitrix.qualified_stage_id) and not state.missing())
     if visit is not None:
         link.visit_stage = visit.status
+        link.visit_written = visit.start_at.astimezone(ctx.tenant.tz).isoformat()
         if link.deal_id is not None and visit.deal_id is None and ctx.appointments is not None:
             from gateway.store.sql.visits import attach_deal  # SQLAlchemy: only with `lifecycle:`
 

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from adapters.telegram.outbound import TelegramSender, make_bot
-from domain import Choice, CredentialsRejected, Recipient, Reply, SendRejected, SendRetryable
+from domain import Choice, CredentialsRejected, Recipient, Reply, SendRejected, SendRetryable, Unreachable
 from tests.conftest import LoopbackServer, fixture_json
 
 CHAT = 5512345678
@@ -100,7 +100,7 @@ async def test_text_over_the_limit_is_cut_to_4096_characters(bot_api, sender):
     [
         (refusal(429, "Too Many Requests: retry after 7", retry_after=7), SendRetryable, 7.0),
         (refusal(500, "Internal Server Error"), SendRetryable, None),
-        (refusal(403, "Forbidden: bot was blocked by the user"), SendRejected, None),
+        (refusal(403, "Forbidden: bot was blocked by the user"), Unreachable, None),
         (refusal(400, "Bad Request: chat not found"), SendRejected, None),
         (refusal(401, "Unauthorized"), CredentialsRejected, None),
     ],

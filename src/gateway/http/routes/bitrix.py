@@ -20,7 +20,9 @@ from gateway.store import keys
 from gateway.store.queue import HANDLE_BITRIX_EVENT
 
 router = APIRouter()
-HANDLED = frozenset({"ONCRMDEALDELETE"})  # others are acknowledged and ignored, for now
+# A deleted deal unlinks its conversation; with `lifecycle:`, a deal added or changed by a manager is read
+# for its visit and stage. Others are acknowledged and ignored.
+HANDLED = frozenset({"ONCRMDEALDELETE", "ONCRMDEALUPDATE", "ONCRMDEALADD"})
 
 
 @router.post("/bitrix/{tenant}/events", summary="Bitrix24 outbound webhook")
@@ -52,7 +54,7 @@ async def bitrix_events(tenant: str, request: Request) -> JSONResponse:
             entity_id = ""
         if not event or not entity_id or len(entity_id) > 18:
             raise ApiError(400, "malformed_body", "event and data[FIELDS][ID] are required")
-        if event not in HANDLED:
+        if event not in HANDLED or (event != "ONCRMDEALDELETE" and services.config.lifecycle is None):
             counter.labels(tenant, "bitrix", "ignored").inc()
             return JSONResponse({"ok": True, "status": "ignored", "reason": f"{event} not handled"})
         identity = f"{event}:{entity_id}:{form.get('ts', '')}"

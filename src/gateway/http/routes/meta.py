@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -67,7 +67,7 @@ async def receive(channel: str, tenant: str, request: Request) -> JSONResponse:
             raise ApiError(403, "bad_signature", f"{SIGNATURE_HEADER} does not match the body")
         raw = parse_json_body(body)
         try:
-            batch = PARSERS[channel](raw, tenant, config, datetime.now(UTC))
+            batch = PARSERS[channel](raw, tenant, config, runtime.clock())
         except MalformedPayload as exc:
             raise ApiError(400, "malformed_body", str(exc)) from None
         outcomes = {Outcome.QUEUED: 0, Outcome.DUPLICATE: 0}

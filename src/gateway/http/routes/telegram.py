@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -36,7 +35,7 @@ async def telegram_webhook(tenant: str, request: Request) -> JSONResponse:
         body = await read_body(request, runtime.config.max_body_bytes)
         raw = parse_json_body(body)
         try:
-            parsed = parse_update(raw, tenant, datetime.now(UTC))
+            parsed = parse_update(raw, tenant, runtime.clock())
         except MalformedUpdate as exc:
             raise ApiError(400, "malformed_body", str(exc)) from None
         if isinstance(parsed, Ignored):

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-SQLITE_FILE = "lead-gateway.db"
+from gateway.store.sql.urls import SQLITE_FILE, async_url
 
-
-def async_url(database_url: str | None, data_dir: Path) -> str:
-    """The URL with its async driver; unset: an SQLite file in `data_dir`."""
-    if not database_url:
-        return f"sqlite+aiosqlite:///{(data_dir / SQLITE_FILE).resolve()}"
-    scheme, sep, rest = database_url.partition("://")
-    driver = {
-        "postgres": "postgresql+asyncpg",
-        "postgresql": "postgresql+asyncpg",
-        "sqlite": "sqlite+aiosqlite",
-    }.get(scheme, scheme)
-    return f"{driver}{sep}{rest}"
+__all__ = ["SQLITE_FILE", "async_url", "make_engine"]
 
 
 def make_engine(url: str) -> AsyncEngine:

@@ -288,6 +288,13 @@ async def release_reminder(engine: AsyncEngine, reminder_id: int) -> None:
         await connection.execute(statement.values(claimed_at=None))
 
 
+async def postpone_reminder(engine: AsyncEngine, reminder_id: int, until: datetime) -> None:
+    """Move a planned reminder's moment (quiet hours began, or the platform asked to wait)."""
+    statement = update(reminders).where(reminders.c.id == reminder_id, reminders.c.claimed_at.is_(None))
+    async with engine.begin() as connection:
+        await connection.execute(statement.values(due_at=until))
+
+
 async def record_reminder(engine: AsyncEngine, reminder_id: int, outcome: str, detail: str, now: datetime) -> None:
     """What became of a claimed reminder: sent, or why not."""
     statement = (

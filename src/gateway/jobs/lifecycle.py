@@ -1,0 +1,154 @@
+"""The appointment lifecycle's scheduled work, run by arq's cron on the CRM worker (no daemon of our own):
+send what the agenda holds once its moment comes, and read the deals changed in each portal.
+
+Both are idempotent and guarded by a Redis lock, so several worker processes may run them: whatever one
+misses while everything is down, the next run finds (the agenda is in the business store, not in Redis).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from arq.cron import CronJob, cron
+from redis.exceptions import LockError
+
+from gateway.bootstrap import Runtime, TenantServices
+from gateway.jobs.crm_queue import queue_crm_sync
+from gateway.store import keys
+from gateway.store.redis_result import result
+
+logger = logging.getLogger("gateway.jobs.lifecycle")
+
+DRAIN_AGENDA = "drain_agenda"
+POLL_PORTALS = "poll_portals"
+DRAIN_SECONDS = 50.0  # one drain sends for at most this long; the next one goes on
+POLL_CHECK_SECONDS = 10  # how often each tenant's `poll_interval` is looked at
+
+
+def lifecycle_tenants(runtime: Runtime) -> list[TenantServices]:
+    return [t for t in runtime.tenants.values() if t.appointments is not None]
+
+
+async def drain_agenda(ctx: dict[str, Any]) -> str:
+    runtime: Runtime = ctx["runtime"]
+    if runtime.store is None or not lifecycle_tenants(runtime):
+        return "off"
+    try:
+        async with runtime.redis.lock(keys.agenda_lock(), timeout=DRAIN_SECONDS + 30, blocking_timeout=0.01):
+            sent = await _drain(runtime, ctx.setdefault("pacer", _pacer()))
+    except LockError:
+        return "busy"  # another process is draining
+    return f"{sent} handled"
+
+
+def _pacer() -> Any:
+    from gateway.usecases.reminders import Pacer
+
+    return Pacer()
+
+
+async def _drain(runtime: Runtime, pacer: Any) -> int:
+    from gateway.store.sql.visits import due_reminders, visit_by_id
+    from gateway.usecases.reminders import ReminderContext, deliver
+
+    assert runtime.store is not None  # noqa: S101 - checked by the caller
+    started, handled = time.monotonic(), 0
+    while time.monotonic() - started < DRAIN_SECONDS:
+        now = runtime.clock()
+        batch = await due_reminders(runtime.store, now)
+        if not batch:
+            break
+        progressed = False
+        for due in batch:
+            visit = await visit_by_id(runtime.store, due.visit_id)
+            tenant = runtime.tenants.get(visit.tenant) if visit is not None else None
+            if tenant is None or tenant.appointments is None:
+                from gateway.store.sql.visits import record_reminder
+
+                await record_reminder(runtime.store, due.id, "stale", "tenant without lifecycle", now)
+                continue
+            context = ReminderContext(
+                appointments=tenant.appointments,
+                dialogue=tenant.dialogue,
+                sender_of=functools.partial(runtime.sender, tenant.id),
+                queue_crm_sync=functools.partial(queue_crm_sync, runtime.redis, tenant.id),
+                pacer=pacer,
+            )
+            try:
+                outcome = await deliver(context, due, runtime.clock())
+            except Exception:  # one reminder's fault (a bug, the store away) must not stop the rest
+                logger.exception("reminder %s could not be handled; tried again on the next run", due.id)
+                continue
+            runtime.metrics.reminders.labels(visit.tenant if visit else "?", due.kind, outcome).inc()
+            handled += 1
+            progressed = progressed or outcome != "postponed"
+        if not progressed:
+            break
+    return handled
+
+
+async def poll_portals(ctx: dict[str, Any]) -> str:
+    """Ask each lifecycle tenant's portal for the deals changed since the last poll, once its
+    `poll_interval` has passed; a lost outbound event is caught up with within that interval."""
+    runtime: Runtime = ctx["runtime"]
+    polled = 0
+    for tenant in lifecycle_tenants(runtime):
+        lifecycle = tenant.config.lifecycle
+        assert lifecycle is not None  # noqa: S101 - lifecycle tenants have it
+        # the wall clock, not the business clock: this is compared with the portal's DATE_MODIFY
+        now = datetime.now(UTC)
+        key = keys.portal_polled(tenant.id)
+        last_raw = await result(runtime.redis.get(key))
+        last = float(last_raw) if last_raw else 0.0
+        if now.timestamp() - last < lifecycle.poll_seconds() - 0.5:
+            continue
+        # taken by one process: set only if nobody moved it since we read it
+        if not await _take_turn(runtime, key, last_raw, now.timestamp()):
+            continue
+        since = datetime.fromtimestamp(last, UTC) if last else now
+        try:
+            seen, requests = await _poll_one(runtime, tenant, since, runtime.clock())
+        except Exception as exc:  # the portal down or refusing: the next turn reads the same span again
+            await runtime.redis.set(key, str(last) if last else "0", ex=keys.CONVERSATION_TTL_SECONDS)
+            logger.warning("%s: portal poll failed (%s: %s)", tenant.id, type(exc).__name__, exc)
+            continue
+        runtime.metrics.portal_polls.labels(tenant.id).inc(requests)
+        polled += 1
+        logger.debug("%s: %d changed deals read in %d requests", tenant.id, seen, requests)
+    return f"{polled} polled"
+
+
+_TAKE_TURN = """
+local current = redis.call('GET', KEYS[1])
+if (current or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
+
+async def _take_turn(runtime: Runtime, key: str, seen: Any, now: float) -> bool:
+    expected = seen.decode() if isinstance(seen, bytes) else (seen or "")
+    lifetime = str(keys.CONVERSATION_TTL_SECONDS)
+    taken = await result(runtime.redis.eval(_TAKE_TURN, 1, key, expected, repr(now), lifetime))
+    return bool(taken)
+
+
+async def _poll_one(runtime: Runtime, tenant: TenantServices, since: datetime, now: datetime) -> tuple[int, int]:
+    from gateway.usecases.portal_changes import poll
+
+    return await poll(runtime.portal_changes(tenant.id), since, now)
+
+
+def lifecycle_crons(agenda_seconds: int = 5) -> Sequence[CronJob]:
+    """The drain every `agenda_seconds`, the poll check every `agenda_seconds` or 10 s if that is less often."""
+    every = max(1, min(agenda_seconds, 60))
+    check = min(every, POLL_CHECK_SECONDS)
+    return [
+        cron(drain_agenda, name=DRAIN_AGENDA, second=set(range(0, 60, every)), microsecond=0, timeout=120),
+        cron(poll_portals, name=POLL_PORTALS, second=set(range(0, 60, check)), microsecond=0, timeout=120),
+    ]

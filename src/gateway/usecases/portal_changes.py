@@ -1,0 +1,217 @@
+"""What a manager did in the portal reaches the visit: a visit booked, moved, confirmed, cancelled, a deal
+closed. From Bitrix24's outbound events (an id only: the deal is read) and from a poll of the deals
+changed lately, because Bitrix24 never re-sends a lost event. Applying the same deal twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bitrix.errors import BitrixRequestError
+from domain import ACTIVE, VisitStatus
+from gateway.store import crm_links, keys
+from gateway.store.conversations import CrmLink, load_dialogue, load_link, save_link
+from gateway.store.sql import visits as store
+from gateway.store.sql.visits import Address, Visit
+from gateway.usecases.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
+from gateway.usecases.crm_sync import ORIGINATOR, CrmContext
+
+logger = logging.getLogger("gateway.usecases.portal_changes")
+
+PAGE = 50  # rows a Bitrix24 list returns at most
+POLL_OVERLAP = timedelta(seconds=120)  # the portal's clock and ours may differ; re-reading a deal is harmless
+CLOSED_SEMANTICS = ("S", "F")
+
+
+@dataclass(frozen=True)
+class PortalChanges:
+    crm: CrmContext
+    appointments: Appointments
+    durations: dict[str, int]  # service id -> minutes
+
+    def select(self) -> list[str]:
+        fields = ["ID", "STAGE_ID", "STAGE_SEMANTIC_ID", "ORIGIN_ID", "ORIGINATOR_ID", "DATE_MODIFY"]
+        visit_field = self.crm.tenant.bitrix.visit_field
+        return [*fields, visit_field] if visit_field else fields
+
+
+def status_of_stage(changes: PortalChanges, stage: Any, semantic: Any) -> VisitStatus | None:
+    """The visit state a deal's stage stands for: a configured stage by its meaning, else a final stage by
+    its semantics (success: visited, failure: cancelled); an unknown stage in progress says nothing."""
+    stages = changes.crm.tenant.bitrix.stages
+    for status in VisitStatus:
+        if str(getattr(stages, status.value)) == str(stage):
+            return status
+    if semantic == "S":
+        return VisitStatus.VISITED
+    if semantic == "F":
+        return VisitStatus.CANCELLED
+    return None
+
+
+def _start(changes: PortalChanges, row: dict[str, Any]) -> datetime | None:
+    field = changes.crm.tenant.bitrix.visit_field
+    raw = row.get(field) if field else None
+    if not raw or not isinstance(raw, str):
+        return None
+    try:
+        start = datetime.fromisoformat(raw)
+    except ValueError:
+        logger.warning("deal %s: %s is not a date-time: %r", row.get("ID"), field, raw[:40])
+        return None
+    return start if start.tzinfo else start.replace(tzinfo=changes.crm.tenant.tz)
+
+
+async def _conversation(changes: PortalChanges, row: dict[str, Any], deal_id: int) -> str | None:
+    conv: str | None
+    if row.get("ORIGINATOR_ID") == ORIGINATOR and isinstance(row.get("ORIGIN_ID"), str):
+        conv = str(row["ORIGIN_ID"]).split("#", 1)[0]
+    else:
+        conv = await crm_links.deal_conversation(changes.crm.redis, changes.crm.scope, deal_id)
+    if conv is None or not conv.startswith(f"{changes.crm.tenant_id}:"):
+        return None
+    return conv
+
+
+async def read_deal(changes: PortalChanges, deal_id: int) -> dict[str, Any] | None:
+    try:
+        row = await changes.crm.crm.call("crm.deal.get", {"id": deal_id})
+    except BitrixRequestError as exc:
+        if "not found" in exc.description.lower():
+            return None
+        raise
+    return row if isinstance(row, dict) else None
+
+
+async def apply_deal(changes: PortalChanges, row: dict[str, Any], now: datetime) -> str:
+    """Bring the visit of one deal in line with the portal; what happened, as a word for the logs."""
+    deal_id = int(str(row.get("ID", "0")) or 0)
+    conv = await _conversation(changes, row, deal_id)
+    if conv is None:
+        return "not_ours"
+    # the CRM sync of the same conversation writes the same link
+    async with changes.crm.redis.lock(keys.crm_lock(conv), timeout=120, blocking_timeout=130):
+        return await _apply_locked(changes, row, deal_id, conv, now)
+
+
+async def _apply_locked(changes: PortalChanges, row: dict[str, Any], deal_id: int, conv: str, now: datetime) -> str:
+    redis = changes.crm.redis
+    link = await load_link(redis, conv)
+    if link.deal_id is not None and link.deal_id != deal_id:
+        return "earlier_deal"  # a closed episode's deal: its client is on a newer one
+    app = changes.appointments
+    status = status_of_stage(changes, row.get("STAGE_ID"), row.get("STAGE_SEMANTIC_ID"))
+    start = _start(changes, row)
+    # What the portal shows that the deal did not get from us (nor we from it) is a manager's change.
+    stage_changed = status is not None and status.value != link.visit_stage
+    start_changed = start is not None and start != _written(link)
+    visit = await store.visit_of_deal(app.engine, app.tenant_id, app.portal, deal_id)
+    if visit is None:
+        latest = await store.latest_visit(app.engine, app.tenant_id, conv)
+        if latest is not None and latest.deal_id is None:  # booked in the chat before the deal existed
+            await store.attach_deal(app.engine, app.tenant_id, app.portal, conv, deal_id)
+            visit = await _reload(app, latest)
+    outcome = "unchanged"
+    if start is not None and (start_changed or (stage_changed and status in ACTIVE)):
+        outcome = await _booked_or_moved(changes, conv, deal_id, visit, start, status if stage_changed else None, now)
+    elif stage_changed and status is not None and visit is not None and visit.status != status.value:
+        was_active = visit.active
+        await app.set_status(visit, status, now)
+        if status == VisitStatus.CANCELLED and was_active:
+            await app.plan(await _reload(app, visit), now, NOTICE_CANCELLED)
+        outcome = status.value
+    if status is not None:
+        link.visit_stage = status.value
+    if start is not None:
+        link.visit_written = start.isoformat()
+    if row.get("STAGE_SEMANTIC_ID") in CLOSED_SEMANTICS and not link.closed and link.deal_id == deal_id:
+        link.closed = True  # the next message opens a new deal (a returning client)
+        outcome = f"{outcome},closed"
+    await save_link(redis, conv, link)
+    return outcome
+
+
+def _written(link: CrmLink) -> datetime | None:
+    try:
+        return datetime.fromisoformat(link.visit_written) if link.visit_written else None
+    except ValueError:
+        return None
+
+
+async def _reload(app: Appointments, visit: Visit) -> Visit:
+    return await store.visit_by_id(app.engine, visit.id) or visit
+
+
+async def _booked_or_moved(
+    changes: PortalChanges,
+    conv: str,
+    deal_id: int,
+    visit: Visit | None,
+    start: datetime,
+    status: VisitStatus | None,
+    now: datetime,
+) -> str:
+    app = changes.appointments
+    services = visit.services if visit is not None else await _services(changes, conv)
+    minutes = max((changes.durations.get(s, 60) for s in services), default=60)
+    if visit is not None and visit.active:
+        notice = NOTICE_MOVED if visit.start_at != start else None
+        new_status = status or VisitStatus(visit.status)
+    else:
+        notice, new_status = NOTICE_BOOKED, status if status in ACTIVE else VisitStatus.BOOKED
+    saved = await store.save_visit(
+        app.engine,
+        tenant=app.tenant_id,
+        portal=app.portal,
+        deal_id=deal_id,
+        conversation=conv,
+        start_at=start,
+        end_at=start + timedelta(minutes=minutes),
+        services=tuple(services),
+        status=new_status.value,
+        now=now,
+        to=await _address(changes, conv),
+    )
+    await app.plan(saved, now, notice)
+    return notice or new_status.value
+
+
+async def _services(changes: PortalChanges, conv: str) -> list[str]:
+    state = await load_dialogue(changes.crm.redis, conv)
+    return list(state.service_ids) if state is not None else []
+
+
+async def _address(changes: PortalChanges, conv: str) -> Address:
+    state = await load_dialogue(changes.crm.redis, conv)
+    if state is not None:
+        return Address(state.channel.value, state.chat_id, state.channel_phone)
+    _tenant, channel, chat_id = [*conv.split(":", 2), "", ""][:3]
+    return Address(channel, chat_id)
+
+
+async def poll(changes: PortalChanges, since: datetime, now: datetime) -> tuple[int, int]:
+    """Apply every deal of ours changed since `since`: (deals read, requests made)."""
+    requests, seen, start = 0, 0, 0
+    moment = (since - POLL_OVERLAP).astimezone(changes.crm.tenant.tz).isoformat(timespec="seconds")
+    while True:
+        rows = await changes.crm.crm.call(
+            "crm.deal.list",
+            {
+                "filter": {">=DATE_MODIFY": moment, "=ORIGINATOR_ID": ORIGINATOR},
+                "select": changes.select(),
+                "order": {"ID": "ASC"},
+                "start": start,
+            },
+        )
+        requests += 1
+        rows = rows if isinstance(rows, list) else []
+        for row in rows:
+            if isinstance(row, dict):
+                await apply_deal(changes, row, now)
+                seen += 1
+        if len(rows) < PAGE:
+            return seen, requests
+        start += PAGE

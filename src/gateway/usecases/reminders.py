@@ -1,0 +1,214 @@
+"""Send what the agenda holds when its moment comes: reminders before a visit, and notices of a visit a
+manager booked, moved or cancelled. Each is re-checked against the visit first, claimed before it is
+sent (so it goes at most once), and what became of it is kept in the store and on the deal's timeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from domain import (
+    Channel,
+    CredentialsRejected,
+    Recipient,
+    Reply,
+    Sender,
+    SendRejected,
+    SendRetryable,
+    Template,
+    Unreachable,
+    WindowClosed,
+    send_moment,
+)
+from gateway.store.conversations import TimelineEntry, append_timeline, load_dialogue
+from gateway.store.sql import visits as store
+from gateway.store.sql.visits import DueReminder, Visit
+from gateway.usecases.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
+from gateway.usecases.dialogue import Dialogue, format_when
+from gateway.usecases.visit_replies import service_label, visit_buttons
+
+logger = logging.getLogger("gateway.usecases.reminders")
+
+RETRY_AFTER = timedelta(seconds=60)  # a platform down for now: the reminder waits this long
+PER_SECOND = 25.0  # per bot: under Telegram's ~30 messages a second, so a busy minute meets no 429
+
+
+class Outcome:
+    SENT = "sent"
+    TEMPLATE = "template"
+    UNREACHABLE = "unreachable"
+    WINDOW_CLOSED = "window_closed"
+    REJECTED = "rejected"
+    CREDENTIALS = "credentials_rejected"
+    STALE = "stale"  # the visit was cancelled, moved or is over: nothing to remind of
+    LATE = "late"  # its moment and the visit passed while nothing ran
+    POSTPONED = "postponed"  # inside quiet hours, or the platform asked to wait
+    TAKEN = "taken"  # another worker claimed it
+
+
+@dataclass
+class Pacer:
+    """Spaces the messages of one bot `1 / per_second` apart (one drain runs at a time)."""
+
+    per_second: float = PER_SECOND
+    _next: dict[str, float] = field(default_factory=dict)
+
+    async def wait(self, bot: str) -> None:
+        now = time.monotonic()
+        at = max(now, self._next.get(bot, now))
+        self._next[bot] = at + 1 / self.per_second
+        if at > now:
+            await asyncio.sleep(at - now)
+
+
+@dataclass(frozen=True)
+class ReminderContext:
+    appointments: Appointments
+    dialogue: Dialogue
+    sender_of: Callable[[str], Sender]  # channel -> the tenant's sender
+    queue_crm_sync: Callable[[str], Awaitable[None]]  # conversation -> its CRM sync queued
+    pacer: Pacer
+
+
+NOTICES = frozenset({NOTICE_BOOKED, NOTICE_MOVED, NOTICE_CANCELLED})
+
+
+def is_notice(kind: str) -> bool:
+    """A notice of a manager's change (sent now) rather than a reminder (an offset before the visit)."""
+    return kind in NOTICES
+
+
+def compose(ctx: ReminderContext, visit: Visit, kind: str, now: datetime) -> Reply:
+    texts = ctx.dialogue.texts
+    local = ctx.appointments.local(now)
+    values = {
+        "service": service_label(ctx.dialogue, visit.services),
+        "when": format_when(ctx.appointments.local(visit.start_at), None, local),
+    }
+    if kind == NOTICE_CANCELLED:
+        return Reply(texts.cancelled_by_manager.format(**values))
+    text = {NOTICE_BOOKED: texts.booked_by_manager, NOTICE_MOVED: texts.moved_by_manager}.get(kind, texts.reminder)
+    return Reply(text.format(**values), choices=visit_buttons(visit.id, ctx.dialogue))
+
+
+async def deliver(ctx: ReminderContext, due: DueReminder, now: datetime) -> str:
+    app = ctx.appointments
+    visit = await store.visit_by_id(app.engine, due.visit_id)
+    if visit is None:
+        return Outcome.STALE
+    if kind_refused := _stale(visit, due.kind, now):
+        await store.record_reminder(app.engine, due.id, kind_refused, "", now)
+        return kind_refused
+    quiet = app.lifecycle.quiet()
+    local = app.local(now)
+    if quiet is not None and quiet.contains(local):  # ran late into quiet hours (a backlog, a restart)
+        moment = send_moment(local, app.local(visit.start_at), quiet) if not is_notice(due.kind) else None
+        later = moment if moment is not None and moment > local else quiet.end_after(local)
+        if later < visit.start_at or due.kind == NOTICE_CANCELLED:
+            await store.postpone_reminder(app.engine, due.id, later)
+            return Outcome.POSTPONED
+        await store.record_reminder(app.engine, due.id, Outcome.LATE, "quiet hours until the visit", now)
+        return Outcome.LATE
+    if not await store.claim_reminder(app.engine, due.id, now):
+        return Outcome.TAKEN
+    outcome, detail = await _send(ctx, visit, due, now)
+    if outcome == Outcome.POSTPONED:
+        return outcome
+    await store.record_reminder(app.engine, due.id, outcome, detail, now)
+    logger.info("visit %s: %s -> %s", visit.id, due.kind, outcome)
+    await _note(ctx, visit, due, outcome, now)
+    return outcome
+
+
+def _stale(visit: Visit, kind: str, now: datetime) -> str | None:
+    if kind == NOTICE_CANCELLED:
+        return None
+    if not visit.active:
+        return Outcome.STALE
+    if visit.start_at <= now:
+        return Outcome.LATE
+    return None
+
+
+async def _send(ctx: ReminderContext, visit: Visit, due: DueReminder, now: datetime) -> tuple[str, str]:
+    sender = ctx.sender_of(visit.channel)
+    to = Recipient(visit.chat_id, visit.reply_phone)
+    state = await load_dialogue(ctx.appointments.redis, visit.conversation)
+    last = state.last_inbound_at if state is not None else None
+    await ctx.pacer.wait(f"{visit.tenant}:{visit.channel}")
+    try:
+        if sender.window is not None and (last is None or now - last > sender.window):
+            # outside the platform's window only an approved template may go (WhatsApp); else nothing
+            template = _template(ctx, visit, due.kind, now)
+            if template is not None and await sender.send_template(to, template):
+                return Outcome.TEMPLATE, template.name
+            return Outcome.WINDOW_CLOSED, "the platform's 24-hour window is closed and no template is set"
+        await sender.send(to, compose(ctx, visit, due.kind, now))
+    except SendRetryable as exc:  # not taken, for certain: back on the agenda a little later
+        wait = timedelta(seconds=exc.retry_after) if exc.retry_after else RETRY_AFTER
+        await store.release_reminder(ctx.appointments.engine, due.id)
+        await store.postpone_reminder(ctx.appointments.engine, due.id, now + wait)
+        logger.warning("visit %s: %s reminder postponed %.0f s: %s", visit.id, due.kind, wait.total_seconds(), exc)
+        return Outcome.POSTPONED, str(exc)
+    except Unreachable as exc:
+        return Outcome.UNREACHABLE, str(exc)
+    except WindowClosed as exc:
+        return Outcome.WINDOW_CLOSED, str(exc)
+    except CredentialsRejected as exc:
+        return Outcome.CREDENTIALS, str(exc)
+    except SendRejected as exc:
+        return Outcome.REJECTED, str(exc)
+    return Outcome.SENT, ""
+
+
+def _template(ctx: ReminderContext, visit: Visit, kind: str, now: datetime) -> Template | None:
+    """The reminder template with the visit's service, date and time; notices have none (a closed window
+    is noted on the deal for a manager instead)."""
+    configured = ctx.appointments.lifecycle.templates.reminder
+    if configured is None or is_notice(kind):
+        return None
+    start = ctx.appointments.local(visit.start_at)
+    params = (service_label(ctx.dialogue, visit.services), f"{start:%d.%m.%Y}", f"{start:%H:%M}")
+    return Template(configured.name, configured.language, params)
+
+
+NOTES = {
+    Outcome.SENT: "{what} отправлено в {channel}",
+    Outcome.TEMPLATE: "{what} отправлено в {channel} шаблоном",
+    Outcome.UNREACHABLE: "{what} не доставлено: клиент заблокировал бота в {channel}. Позвоните клиенту",
+    Outcome.WINDOW_CLOSED: "{what} не отправлено: {channel} не разрешает писать первым. Позвоните клиенту",
+    Outcome.CREDENTIALS: "{what} не отправлено: ключ {channel} отклонён. Позвоните клиенту",
+    Outcome.REJECTED: "{what} не отправлено ({channel} отказал). Позвоните клиенту",
+}
+CHANNEL_NAMES: dict[str, str] = {
+    Channel.TELEGRAM: "Telegram",
+    Channel.WHATSAPP: "WhatsApp",
+    Channel.INSTAGRAM: "Instagram",
+}
+
+
+async def _note(ctx: ReminderContext, visit: Visit, due: DueReminder, outcome: str, now: datetime) -> None:
+    """On the deal's timeline, through the conversation's CRM sync: what went out, or what a manager must do."""
+    note = NOTES.get(outcome)
+    if note is None:
+        return
+    when = ctx.appointments.local(visit.start_at)
+    what = {
+        NOTICE_BOOKED: f"Подтверждение записи на {when:%d.%m %H:%M}",
+        NOTICE_MOVED: f"Сообщение о переносе на {when:%d.%m %H:%M}",
+        NOTICE_CANCELLED: f"Сообщение об отмене записи на {when:%d.%m %H:%M}",
+    }.get(due.kind, f"Напоминание ({due.kind} до визита {when:%d.%m %H:%M})")
+    channel = CHANNEL_NAMES.get(visit.channel, visit.channel)
+    entry = TimelineEntry(
+        key=f"reminder:{due.id}",
+        text=note.format(what=what, channel=channel),
+        at=ctx.appointments.local(now),
+        author="Бот",
+    )
+    await append_timeline(ctx.appointments.redis, visit.conversation, entry)
+    await ctx.queue_crm_sync(visit.conversation)

@@ -1,0 +1,117 @@
+"""Reminders on WhatsApp and Instagram once the 24-hour window has closed: the approved template with the
+visit's details, or nothing sent and a note on the deal for a manager."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from gateway.store.sql.engine import async_url
+from gateway.store.sql.visits import latest_visit, reminder_outcomes
+from tests.conftest import IG_SECRET, WA_SECRET, fixture_json, gateway, wait_for, wait_for_async
+from tests.e2e.test_appointments import TZ, Clock, said, visit_day
+from tests.e2e.test_meta import signed, whatsapp_text
+
+WA_CONV, IG_CONV = "salon:whatsapp:16505551234", "salon:instagram:1234567890123456"
+
+
+def lifecycle(meta_config: Any, portal: Any) -> Any:
+    extra = {
+        "bitrix": {
+            "webhook_url": portal.url,
+            "visit_field": "UF_CRM_VISIT_AT",
+            "rate_limit": {"burst": 50, "per_second": 20},
+        },
+        "lifecycle": {
+            "reminders": ["24h"],
+            "quiet_hours": None,
+            "templates": {"reminder": {"name": "visit_reminder", "language": "ru"}},
+        },
+    }
+    return meta_config(extra)
+
+
+def whatsapp_button(wamid: str, payload: str) -> dict[str, Any]:
+    body = fixture_json("channels/whatsapp_03_interactive_button_reply.json")
+    message = body["entry"][0]["changes"][0]["value"]["messages"][0]
+    message.update(id=wamid, timestamp=str(int(datetime.now(UTC).timestamp())))
+    message["interactive"]["button_reply"] = {"id": payload, "title": "15:00"}
+    return body
+
+
+def instagram(mid: str, text: str | None = None, quick_reply: str | None = None) -> dict[str, Any]:
+    body = copy.deepcopy(fixture_json("channels/instagram_06_quick_reply.json"))
+    event = body["entry"][0]["messaging"][0]
+    event["timestamp"] = int(datetime.now(UTC).timestamp() * 1000)
+    event["message"] = {"mid": mid, "text": text or quick_reply}
+    if quick_reply:
+        event["message"]["quick_reply"] = {"payload": quick_reply}
+    return body
+
+
+async def test_whatsapp_reminder_outside_the_window_is_the_template_with_the_visits_details(
+    meta_config, portal, graph, database_url
+):
+    clock, day = Clock(), visit_day()
+    store_url = async_url(database_url, Path("."))
+    async with gateway(lifecycle(meta_config, portal), store_url=store_url, clock=clock) as (client, runtime):
+        first = whatsapp_text("wamid.B1", f"Хочу маникюр {said(day)}")
+        first["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = str(int(datetime.now(UTC).timestamp()))
+        raw, headers = signed(first, WA_SECRET)
+        assert (await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)).status_code == 200
+        await wait_for(lambda: len(graph.delivered()) == 1)
+        slot = f"b:{day:%Y-%m-%dT%H:%M}"
+        offered = [b["reply"]["id"] for b in graph.delivered()[0]["interactive"]["action"]["buttons"]]
+        assert slot in offered
+        raw, headers = signed(whatsapp_button("wamid.B2", slot), WA_SECRET)
+        await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)
+        await wait_for(lambda: len(graph.delivered()) == 2)
+        assert graph.delivered()[1]["text"]["body"].startswith("Вы записаны: Маникюр")
+
+        clock.move_to(day - timedelta(hours=24) + timedelta(seconds=5))  # 2+ days after the client's last message
+        await wait_for(lambda: len(graph.delivered()) == 3)
+        template = graph.delivered()[2]
+        assert template["type"] == "template" and template["to"] == "+16505551234"
+        assert template["template"]["name"] == "visit_reminder"
+        params = [p["text"] for p in template["template"]["components"][0]["parameters"]]
+        assert params == ["Маникюр", f"{day:%d.%m.%Y}", "15:00"]
+        visit = await latest_visit(runtime.store, "salon", WA_CONV)  # type: ignore[arg-type]
+        assert visit is not None
+        await wait_for_async(lambda: _outcomes(runtime.store, visit.id, [("24h", "template")]))
+
+
+async def test_instagram_reminder_outside_the_window_is_not_sent_and_the_deal_says_to_call(
+    meta_config, portal, graph, database_url
+):
+    clock, day = Clock(), visit_day()
+    store_url = async_url(database_url, Path("."))
+    async with gateway(lifecycle(meta_config, portal), store_url=store_url, clock=clock) as (client, runtime):
+        raw, headers = signed(instagram("m1", f"Хочу маникюр {said(day)}, мой номер 8 913 123-45-67"), IG_SECRET)
+        assert (await client.post("/webhooks/salon/instagram", content=raw, headers=headers)).status_code == 200
+        await wait_for(lambda: len(graph.delivered()) == 1)
+        slot = f"b:{day:%Y-%m-%dT%H:%M}"
+        assert slot in [q["payload"] for q in graph.delivered()[0]["message"]["quick_replies"]]
+        raw, headers = signed(instagram("m2", quick_reply=slot), IG_SECRET)
+        await client.post("/webhooks/salon/instagram", content=raw, headers=headers)
+        await wait_for(lambda: len(graph.delivered()) == 2)
+        visit = await wait_for_async(lambda: _with_deal(runtime.store, IG_CONV))
+
+        clock.move_to(day - timedelta(hours=24) + timedelta(seconds=5))
+        await wait_for(
+            lambda: any("не разрешает писать первым" in c["COMMENT"] for c in portal.state.comments.values())
+        )
+        assert len(graph.delivered()) == 2
+        assert await reminder_outcomes(runtime.store, visit.id) == [("24h", "window_closed")]  # type: ignore[arg-type]
+        deal = portal.state.deals[visit.deal_id]
+        assert datetime.fromisoformat(deal["UF_CRM_VISIT_AT"]) == day.astimezone(TZ)
+
+
+async def _outcomes(engine: Any, visit_id: int, expected: list[tuple[str, str]]) -> bool:
+    return await reminder_outcomes(engine, visit_id) == expected
+
+
+async def _with_deal(engine: Any, conversation: str) -> Any:
+    visit = await latest_visit(engine, "salon", conversation)
+    return visit if visit is not None and visit.deal_id is not None else None

@@ -36,6 +36,8 @@ class MessageKind(StrEnum):
     MESSAGE = "message"  # something new the client said: recorded, qualified, answered
     EDIT = "edit"  # the client changed an earlier message: recorded and qualified, never answered again
     REVOKE = "revoke"  # the client deleted an earlier message: noted, never answered
+    BLOCKED = "blocked"  # the client blocked the bot: noted; nothing the bot starts goes to them here
+    UNBLOCKED = "unblocked"  # the client allowed the bot again
 
 
 class InboundMessage(BaseModel):

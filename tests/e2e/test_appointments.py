@@ -317,3 +317,37 @@ async def test_a_client_writing_after_the_deal_is_won_gets_a_new_deal_marked_ret
 async def _status(engine: Any, status: str) -> bool:
     visit = await latest_visit(engine, "salon", f"salon:telegram:{CHAT}")
     return visit is not None and visit.status == status
+
+
+def member_change(update_id: int, status: str, chat: int = CHAT) -> dict[str, Any]:
+    person = {"id": chat, "is_bot": False, "first_name": "Анна"}
+    return {
+        "update_id": update_id,
+        "my_chat_member": {
+            "chat": {"id": chat, "type": "private", "first_name": "Анна"},
+            "from": person,
+            "date": int(datetime.now(UTC).timestamp()),
+            "old_chat_member": {"user": {"id": 1, "is_bot": True, "first_name": "bot"}, "status": "member"},
+            "new_chat_member": {"user": {"id": 1, "is_bot": True, "first_name": "bot"}, "status": status},
+        },
+    }
+
+
+async def test_telegram_member_updates_keep_the_channel_reachable_or_not(make_config, portal, telegram, store_url):
+    clock = Clock()
+    config = lifecycle_config(make_config, portal, telegram)
+    day = visit_day()
+    async with gateway(config, store_url=store_url, clock=clock) as (client, runtime):
+        await book(client, telegram, day)
+        visit = await wait_for_async(lambda: _visit_with_deal(store_of(runtime)))
+        blocked = await client.post("/webhooks/salon/telegram", json=member_change(30, "kicked"), headers=HEADERS)
+        assert blocked.json()["status"] == "queued"
+        await wait_for(lambda: any("заблокировал бота" in c["COMMENT"] for c in portal.state.comments.values()))
+        clock.move_to(day - timedelta(hours=24) + timedelta(seconds=5))
+        await wait_for_async(lambda: _outcomes_are(store_of(runtime), visit.id, [("24h", "unreachable")]))
+        assert len(sent(telegram)) == 2  # not even tried: the bot knows it is blocked
+        await client.post("/webhooks/salon/telegram", json=member_change(31, "member"), headers=HEADERS)
+        await wait_for(lambda: any("снова разрешил" in c["COMMENT"] for c in portal.state.comments.values()))
+        clock.move_to(day - timedelta(hours=2) + timedelta(seconds=5))
+        await wait_for(lambda: len(sent(telegram)) == 3)
+        assert sent(telegram)[2]["text"].startswith("Напоминаем")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from domain import Attribution, Channel, InboundMessage
+from domain import Attribution, Channel, InboundMessage, MessageKind
 
 MEDIA_LABELS = (
     ("photo", "[фото]"),
@@ -93,7 +93,41 @@ def parse_update(raw: object, tenant: str, received_at: datetime) -> InboundMess
         return _from_callback(update_id, query, tenant, received_at)
     if raw.get("edited_message") is not None:
         return Ignored("edited message")
+    member = _obj(raw, "my_chat_member", "update")
+    if member is not None:
+        return _from_member_change(update_id, member, tenant, received_at)
     return Ignored("update kind not handled")
+
+
+# In a private chat, `my_chat_member` arrives when the person blocks the bot (kicked) or allows it again.
+MEMBER_KINDS = {"kicked": MessageKind.BLOCKED, "member": MessageKind.UNBLOCKED}
+
+
+def _from_member_change(
+    update_id: int, update: dict[str, Any], tenant: str, received_at: datetime
+) -> InboundMessage | Ignored:
+    chat_id, chat_type = _chat(update, "my_chat_member")
+    sender_node = _obj(update, "from", "my_chat_member")
+    new = _obj(update, "new_chat_member", "my_chat_member")
+    if chat_type != "private" or sender_node is None or new is None:
+        return Ignored("not a private chat's member change")
+    kind = MEMBER_KINDS.get(str(new.get("status")))
+    if kind is None:
+        return Ignored("member change that does not block or allow the bot")
+    sender = _user(sender_node, "my_chat_member.from")
+    return InboundMessage(
+        tenant=tenant,
+        channel=Channel.TELEGRAM,
+        chat_id=str(chat_id),
+        sender_id=str(sender.id),
+        dedupe_key=f"tg:{update_id}",
+        message_id=f"member:{update_id}",
+        sent_at=_sent_at(update.get("date"), received_at),
+        received_at=received_at,
+        kind=kind,
+        sender_name=sender.name,
+        sender_username=sender.username,
+    )
 
 
 def _start_payload(text: str, entities: object) -> tuple[bool, str | None]:

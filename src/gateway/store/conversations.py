@@ -40,6 +40,7 @@ class DialogueState(BaseModel):
     recorded: list[str] = []  # dedupe keys whose message is in the state and timeline
     pending: dict[str, Reply] = {}  # replies decided but not yet delivered, by dedupe key
     visit_id: int | None = None  # the visit booked in this episode (business store id)
+    unreachable: bool = False  # the client blocked the bot (a 403, or Telegram's my_chat_member)
     episode: int = 1  # a returning client's new request after a closed deal is episode 2, 3...
 
     def start_episode(self, episode: int) -> None:
@@ -144,3 +145,12 @@ async def record_message(redis: Redis, state: DialogueState, entry: TimelineEntr
 async def timeline_from(redis: Redis, key: str, start: int) -> list[TimelineEntry]:
     raw = await result(redis.lrange(keys.timeline(key), start, -1))
     return [TimelineEntry.model_validate_json(r) for r in raw]
+
+
+async def mark_unreachable(redis: Redis, key: str) -> None:
+    """A send found the client has blocked the bot: kept on the dialogue until they write again."""
+    async with redis.lock(keys.conversation_lock(key), timeout=60, blocking_timeout=60):
+        state = await load_dialogue(redis, key)
+        if state is not None and not state.unreachable:
+            state.unreachable = True
+            await save_dialogue(redis, state)

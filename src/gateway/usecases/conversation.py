@@ -22,6 +22,7 @@ from domain import (
     SendRejected,
     SendRetryable,
     Unbookable,
+    Unreachable,
     WindowClosed,
     why_not_bookable,
 )
@@ -149,6 +150,10 @@ def _timeline_text(event: InboundMessage, intent: str) -> str:
         return f"[исправлено] {event.text}".strip()
     if event.kind == MessageKind.REVOKE:
         return "[клиент удалил сообщение]"
+    if event.kind == MessageKind.BLOCKED:
+        return "[клиент заблокировал бота: сообщения бота до него не доходят]"
+    if event.kind == MessageKind.UNBLOCKED:
+        return "[клиент снова разрешил боту писать]"
     note = MANAGER_NOTES.get(intent)
     if note and event.text and not event.button:
         return f"{note} {event.text}"
@@ -280,6 +285,10 @@ async def _deliver(ctx: ConversationContext, state: DialogueState, reply_to: str
     except CredentialsRejected as exc:
         logger.error("%s: channel credentials rejected: %s", state.conversation_key, exc)
         return ReplyOutcome.CREDENTIALS_REJECTED
+    except Unreachable as exc:
+        state.unreachable = True
+        logger.warning("%s: the client has blocked the bot: %s", state.conversation_key, exc)
+        return ReplyOutcome.REJECTED
     except WindowClosed as exc:
         logger.info("%s: the platform says the window is closed: %s", state.conversation_key, exc)
         return ReplyOutcome.WINDOW_CLOSED
@@ -295,6 +304,10 @@ def _has_new_intent(event: InboundMessage) -> bool:
 
 
 async def _update(state: DialogueState, event: InboundMessage, ctx: ConversationContext, now: datetime) -> bool:
+    if event.kind in (MessageKind.BLOCKED, MessageKind.UNBLOCKED):
+        state.unreachable = event.kind == MessageKind.BLOCKED
+        return False
+    state.unreachable = False  # they wrote: the bot reaches them again
     state.message_count += 1
     state.last_inbound_at = event.received_at
     state.name = state.name or event.sender_name

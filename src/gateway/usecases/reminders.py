@@ -25,7 +25,7 @@ from domain import (
     WindowClosed,
     send_moment,
 )
-from gateway.store.conversations import TimelineEntry, append_timeline, load_dialogue
+from gateway.store.conversations import TimelineEntry, append_timeline, load_dialogue, mark_unreachable
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import DueReminder, Visit
 from gateway.usecases.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
@@ -140,6 +140,8 @@ async def _send(ctx: ReminderContext, visit: Visit, due: DueReminder, now: datet
     to = Recipient(visit.chat_id, visit.reply_phone)
     state = await load_dialogue(ctx.appointments.redis, visit.conversation)
     last = state.last_inbound_at if state is not None else None
+    if state is not None and state.unreachable:
+        return Outcome.UNREACHABLE, "the client has blocked the bot"
     await ctx.pacer.wait(f"{visit.tenant}:{visit.channel}")
     try:
         if sender.window is not None and (last is None or now - last > sender.window):
@@ -156,6 +158,7 @@ async def _send(ctx: ReminderContext, visit: Visit, due: DueReminder, now: datet
         logger.warning("visit %s: %s reminder postponed %.0f s: %s", visit.id, due.kind, wait.total_seconds(), exc)
         return Outcome.POSTPONED, str(exc)
     except Unreachable as exc:
+        await mark_unreachable(ctx.appointments.redis, visit.conversation)
         return Outcome.UNREACHABLE, str(exc)
     except WindowClosed as exc:
         return Outcome.WINDOW_CLOSED, str(exc)

@@ -49,11 +49,13 @@ def free_slots(
     busy: Sequence[Busy],
     capacity: int,
     count: int = 3,
+    min_lead: timedelta = MIN_LEAD,
 ) -> list[datetime]:
-    """Up to `count` starts nearest to `wished` (in the business's zone) where a visit of `duration`
-    fits the opening hours and fewer than `capacity` visits overlap it; in time order."""
+    """Up to `count` starts nearest to `wished` (in the business's zone), `min_lead` or more from now,
+    where a visit of `duration` fits the opening hours and fewer than `capacity` visits overlap it;
+    in time order."""
     zone = wished.tzinfo
-    earliest = now.astimezone(zone) + MIN_LEAD
+    earliest = now.astimezone(zone) + min_lead
     first = (wished - SEARCH_SPAN).replace(minute=0, second=0, microsecond=0)
     candidates: list[datetime] = []
     cursor = first

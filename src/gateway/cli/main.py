@@ -127,8 +127,13 @@ def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
         telegram_sandbox=TelegramSandbox() if uses_telegram_sandbox else None,
         store_url=_store_url(config, args),
     )
-    if uses_bitrix_sandbox:
+    if runtime.bitrix_sandbox is not None:
         logger.info("tenants without bitrix.webhook_url use the sandbox portal: %s/sandbox/bitrix/deals", local_base)
+        # the sandbox sends its outbound events (a deal changed through its API) to those tenants
+        for tenant_id, tenant in config.tenants.items():
+            if tenant.bitrix.webhook_url is None and tenant.bitrix.application_token:
+                handler = f"{local_base}/bitrix/{tenant_id}/events"
+                runtime.bitrix_sandbox.event_handlers.append((handler, tenant.bitrix.application_token))
     app = create_app(runtime, AppOptions(with_worker=with_worker))
     server = uvicorn.Server(
         uvicorn.Config(app, host=args.host, port=args.port, log_config=None, proxy_headers=True, server_header=False)

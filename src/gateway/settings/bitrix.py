@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from domain import Channel
 from gateway.settings.base import HttpsUrl, Secret, _secure_url, _Strict
@@ -16,6 +16,7 @@ class RateLimit(_Strict):
     per_second: float = Field(default=2.0, gt=0)
 
 
+PUBLIC_APP_TOKENS = frozenset({"sandbox-app-token"})  # the example config's, for the sandbox portal
 UserField = Annotated[str, StringConstraints(pattern=r"^UF_CRM_[A-Z0-9_]+$")]
 
 
@@ -43,6 +44,13 @@ class BitrixConfig(_Strict):
     # The deal's date-time user field that holds the visit's start (the appointment lifecycle needs it).
     visit_field: UserField | None = None
     stages: Stages = Stages()
+
+    @model_validator(mode="after")
+    def _live_portal_needs_own_token(self) -> BitrixConfig:
+        """A real portal must not accept events signed with the example config's public token."""
+        if self.webhook_url is not None and self.application_token in PUBLIC_APP_TOKENS:
+            raise ValueError("application_token: the example's public token with a real portal; set B24_APP_TOKEN")
+        return self
 
     @field_validator("webhook_url")
     @classmethod

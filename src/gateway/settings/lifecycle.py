@@ -31,6 +31,13 @@ class LifecycleConfig(_Strict):
     templates: LifecycleTemplates = LifecycleTemplates()
     # How often the portal is asked for deals changed meanwhile (Bitrix24 never re-sends a lost event).
     poll_interval: str = "60s"
+    min_lead: str = "30m"  # the soonest a slot offered may start
+
+    @field_validator("min_lead")
+    @classmethod
+    def _lead(cls, value: str) -> str:
+        parse_duration(value)
+        return value
 
     @field_validator("reminders")
     @classmethod

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain import VisitStatus, free_slots, reminder_moments, send_moment
+from domain import VisitStatus, free_slots, parse_duration, reminder_moments, send_moment
 from gateway.settings import TenantConfig
 from gateway.settings.lifecycle import LifecycleConfig
 from gateway.store import keys

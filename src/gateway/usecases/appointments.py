@@ -47,7 +47,9 @@ class Appointments:
         wished = self.local(wished)
         span = timedelta(days=8)
         busy = await store.busy_between(self.engine, self.tenant_id, wished - span, wished + span, besides=besides)
-        return free_slots(wished, duration, now, self.tenant.opening_hours(), busy, self.tenant.capacity)
+        lead = parse_duration(self.lifecycle.min_lead)
+        week = self.tenant.opening_hours()
+        return free_slots(wished, duration, now, week, busy, self.tenant.capacity, min_lead=lead)
 
     async def book(
         self,

@@ -40,6 +40,7 @@ from gateway.store.conversations import (
 from gateway.store.redis_result import result
 from gateway.usecases import attribution as attribution_rules
 from gateway.usecases.dialogue import SERVICE_PREFIX, TIME_PREFIX, Dialogue
+from gateway.usecases.visit_buttons import describe
 
 if TYPE_CHECKING:  # loaded only for a tenant with `lifecycle:` (it brings SQLAlchemy)
     from gateway.usecases.visit_replies import VisitReplies
@@ -158,7 +159,7 @@ def _timeline_text(event: InboundMessage, intent: str) -> str:
     if note and event.text and not event.button:
         return f"{note} {event.text}"
     if event.button:
-        return f"[кнопка] {event.text or event.button}"
+        return f"[кнопка] {event.text or describe(event.button) or event.button}"
     if event.contact_phone:
         return f"[поделился номером] {event.text}".strip()
     return event.text or "[/start]"

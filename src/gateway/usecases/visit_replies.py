@@ -12,12 +12,10 @@ from gateway.store.sql import visits as store
 from gateway.store.sql.visits import Address, Visit
 from gateway.usecases.appointments import Appointments
 from gateway.usecases.dialogue import Dialogue, format_when
+from gateway.usecases.visit_buttons import BOOK_PREFIX, CANCEL, CONFIRM, RESCHEDULE, VISIT_PREFIX
 
 logger = logging.getLogger("gateway.usecases.visit_replies")
 
-BOOK_PREFIX = "b:"  # b:2026-12-01T15:00 -- book (or move the visit to) that start
-VISIT_PREFIX = "v:"  # v:c:17 confirm, v:r:17 reschedule, v:x:17 cancel visit 17
-CONFIRM, RESCHEDULE, CANCEL = "c", "r", "x"
 
 
 def visit_buttons(visit_id: int, dialogue: Dialogue) -> tuple[Choice, ...]:

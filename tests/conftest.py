@@ -294,3 +294,11 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture
+def store_url(database_url: str) -> str:
+    """The business store's async URL, on each kind of database."""
+    from gateway.store.sql.urls import async_url
+
+    return async_url(database_url, Path("."))

@@ -89,6 +89,10 @@ class PortalState:
             ),
         ]
     )
+    # Online Booking (booking.v1): resources, their slot schedules, bookings (with clients and external data)
+    resources: dict[int, dict[str, Any]] = field(default_factory=dict)
+    slots: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    bookings: dict[int, dict[str, Any]] = field(default_factory=dict)
     next_id: int = 1
     requests: int = 0
     rejected: int = 0  # refused for the rate (503 QUERY_LIMIT_EXCEEDED)
@@ -332,12 +336,12 @@ class Sandbox:
         )
         deal["STAGE_SEMANTIC_ID"] = semantics or "P"
 
-    def _emit(self, event: str, entity_id: int) -> None:
+    def _emit(self, event: str, entity_id: int, data_key: str = "data[FIELDS][ID]") -> None:
         for url, token in self.event_handlers:
             body = {
                 "event": event,
                 "event_handler_id": "1",
-                "data[FIELDS][ID]": str(entity_id),
+                data_key: str(entity_id),
                 "ts": str(int(time.time())),
                 "auth[domain]": "sandbox.bitrix24.local",
                 "auth[client_endpoint]": self.url or "http://127.0.0.1/rest/",
@@ -449,6 +453,208 @@ class Sandbox:
             }
         )
         return len(self.state.statuses)
+
+
+class _Booking:
+    """booking.v1.*, as the REST docs describe them: numeric error codes, `{result: {booking: ...}}`."""
+
+    @staticmethod
+    def resource_add(sandbox: Sandbox, params: dict[str, Any]) -> Any:
+        fields = _fields(params)
+        if not fields.get("name"):
+            raise SandboxError(400, "100", "Could not find value for parameter 'name'")
+        resource_id = sandbox.state.new_id()
+        sandbox.state.resources[resource_id] = {
+            "id": resource_id,
+            "name": str(fields["name"]),
+            "typeId": fields.get("typeId"),
+        }
+        return {"resource": sandbox.state.resources[resource_id]}
+
+    @staticmethod
+    def resource_list(sandbox: Sandbox, params: dict[str, Any]) -> Any:
+        return {"resource": list(sandbox.state.resources.values())}
+
+    @staticmethod
+    def _resource(sandbox: Sandbox, params: dict[str, Any]) -> int:
+        resource_id = _int(params.get("resourceId", 0))
+        if resource_id not in sandbox.state.resources:
+            raise SandboxError(400, "1009", "Resource not found")
+        return resource_id
+
+    @staticmethod
+    def slots_set(sandbox: Sandbox, params: dict[str, Any]) -> Any:
+        resource_id = _Booking._resource(sandbox, params)
+        rules = []
+        for rule in _as_list(params.get("slots")):
+            if not isinstance(rule, dict):
+                continue
+            rules.append(
+                {
+                    "id": sandbox.state.new_id(),
+                    "from": _int(rule.get("from", 0)),
+                    "to": _int(rule.get("to", 0)),
+                    "timezone": str(rule.get("timezone") or "Europe/Moscow"),
+                    "weekDays": [str(d) for d in _as_list(rule.get("weekDays"))],
+                    "slotSize": _int(rule.get("slotSize", 60)),
+                }
+            )
+        sandbox.state.slots[resource_id] = rules
+        return True
+
+    @staticmethod
+    def slots_list(sandbox: Sandbox, params: dict[str, Any]) -> Any:
+        return {"slots": sandbox.state.slots.get(_Booking._resource(sandbox, params), [])}
+
+    @staticmethod
+    def _period(fields: dict[str, Any]) -> tuple[int, int]:
+        period = fields.get("datePeriod")
+        try:
+            start = _int(period["from"]["timestamp"])  # type: ignore[index]
+            end = _int(period["to"]["timestamp"])  # type: ignore[index]
+        except (KeyError, TypeError):
+            raise SandboxError(400, "422", "Invalid date period") from None
+        if end <= start:
+            raise SandboxError(400, "422", "Invalid date period")
+        return start, end
+
+    @staticmethod
+    def _check_free(sandbox: Sandbox, resources: list[int], start: int, end: int, besides: int | None) -> None:
+        if not resources or any(r not in sandbox.state.resources for r in resources):
+            raise SandboxError(400, "1018", "Empty resource collection")
+        for other in sandbox.state.bookings.values():
+            if other["id"] == besides or not set(other["resourceIds"]) & set(resources):
+                continue
+            o_start, o_end = _span(other)
+            if o_start < end and start < o_end:  # the resource is taken then
+                raise SandboxError(400, "1018", "Empty resource collection")
+
+    @staticmethod
+    def _public(booking: dict[str, Any]) -> dict[str, Any]:
+        return {k: booking[k] for k in ("id", "name", "description", "datePeriod", "resourceIds")}
+
+    @staticmethod
+    def add(sandbox: Sandbox, params: dict[str, Any]) -> Any:
+        fields = _fields(params)
+        resources = [_int(r) for r in _as_list(fields.get("resourceIds"))]
+        start, end = _Booking._period(fields)
+        _Booking._check_free(sandbox, resources, start, end, None)
+        booking_id = sandbox.state.new_id()
+        period = fields["datePeriod"]
+        sandbox.state.bookings[booking_id] = {
+            "id": booking_id,
+            "name": str(fields.get("name") or f"booking {booking_id}"),
+            "description": fields.get("description"),
+            "datePeriod": {
+                "from": {"timestamp": start, "timezone": str(period["from"].get("timezone", ""))},
+                "to": {"timestamp": end, "timezone": str(period["to"].get("timezone", ""))},
+            },
+            "resourceIds": resources,
+            "clients": [],
+            "externalData": [],
+        }
+        sandbox._emit("ONBOOKINGADD", booking_id, data_key="data[ID]")
+        return {"id": booking_id}
+
+    @staticmethod
+    def _booking(sandbox: Sandbox, params: dict[str, Any], key: str = "id", missing: str = "1021") -> dict[str, Any]:
+        booking = sandbox.state.bookings.get(_int(params.get(key, 0)))
+        if booking is None:
+            raise SandboxError(400, missing, "Booking not found")
+        return booking
+
+    @staticmethod
+    def get(sandbox: Sandbox, params: dict[str, Any]) -> Any:
+        return {"booking": _Booking._public(_Booking._booking(sandbox, params))}
+
+    @staticmethod
+    def update(sandbox: Sandbox, params: dict[str, Any]) -> Any:
+        booking = _Booking._booking(sandbox, params, missing="1019")
+        fields = _fields(params)
+        resources = [_int(r) for r in _as_list(fields.get("resourceIds"))] or booking["resourceIds"]
+        if "datePeriod" in fields:
+            start, end = _Booking._period(fields)
+        else:
+            start, end = booking["datePeriod"]["from"]["timestamp"], booking["datePeriod"]["to"]["timestamp"]
+        _Booking._check_free(sandbox, resources, start, end, booking["id"])
+        booking["resourceIds"] = resources
+        booking["datePeriod"]["from"]["timestamp"], booking["datePeriod"]["to"]["timestamp"] = start, end
+        for key in ("name", "description"):
+            if key in fields:
+                booking[key] = fields[key]
+        sandbox._emit("ONBOOKINGUPDATE", booking["id"], data_key="data[ID]")
+        return {"booking": _Booking._public(booking)}
+
+    @staticmethod
+    def delete(sandbox: Sandbox, params: dict[str, Any]) -> Any:
+        booking = _Booking._booking(sandbox, params)
+        del sandbox.state.bookings[booking["id"]]
+        sandbox._emit("ONBOOKINGDELETE", booking["id"], data_key="data[ID]")
+        return True
+
+    @staticmethod
+    def list(sandbox: Sandbox, params: dict[str, Any]) -> Any:
+        flt = params.get("filter") or params.get("FILTER") or {}
+        flt = flt if isinstance(flt, dict) else {}
+        rows = list(sandbox.state.bookings.values())
+        within = flt.get("within")
+        if isinstance(within, dict):
+            low, high = _int(within.get("dateFrom", 0)), _int(within.get("dateTo", 0))
+            rows = [
+                b
+                for b in rows
+                if b["datePeriod"]["from"]["timestamp"] < high and b["datePeriod"]["to"]["timestamp"] > low
+            ]
+        client = flt.get("client")
+        if isinstance(client, dict):
+            wanted = {
+                (str(e.get("code")), str(e.get("id"))) for e in _as_list(client.get("entities")) if isinstance(e, dict)
+            }
+            rows = [b for b in rows if any((c["type"]["code"], str(c["id"])) in wanted for c in b["clients"])]
+        start = max(_int(params.get("start", 0) or 0), 0)
+        return {"booking": [_Booking._public(b) for b in rows[start : start + 50]]}
+
+    @staticmethod
+    def client_set(sandbox: Sandbox, params: dict[str, Any]) -> Any:
+        booking = _Booking._booking(sandbox, params, key="bookingId")
+        clients = []
+        for client in _as_list(params.get("clients")):
+            if isinstance(client, dict) and isinstance(client.get("type"), dict):
+                kind = client["type"]
+                clients.append(
+                    {"id": _int(client.get("id")), "type": {"module": kind.get("module"), "code": kind.get("code")}}
+                )
+        booking["clients"] = clients
+        return True
+
+    @staticmethod
+    def external_set(sandbox: Sandbox, params: dict[str, Any]) -> Any:
+        booking = _Booking._booking(sandbox, params, key="bookingId")
+        booking["externalData"] = [
+            {
+                "moduleId": str(e.get("moduleId")),
+                "entityTypeId": str(e.get("entityTypeId")),
+                "value": str(e.get("value")),
+            }
+            for e in _as_list(params.get("externalData"))
+            if isinstance(e, dict)
+        ]
+        return True
+
+    @staticmethod
+    def external_list(sandbox: Sandbox, params: dict[str, Any]) -> Any:
+        return {"externalData": _Booking._booking(sandbox, params, key="bookingId")["externalData"]}
+
+
+def _span(booking: dict[str, Any]) -> tuple[int, int]:
+    return booking["datePeriod"]["from"]["timestamp"], booking["datePeriod"]["to"]["timestamp"]
+
+
+def _as_list(value: Any) -> list[Any]:
+    """A list from JSON, or from a form's `key[0]=...` (a dict by index)."""
+    if isinstance(value, dict):
+        return list(value.values())
+    return list(value) if isinstance(value, list) else []
 
 
 def _portal_now() -> str:
@@ -602,4 +808,16 @@ _METHODS: dict[str, Any] = {
     "crm.status.list": Sandbox._status_list,
     "crm.status.add": Sandbox._status_add,
     "crm.settings.mode.get": lambda s, p: 1,
+    "booking.v1.resource.add": _Booking.resource_add,
+    "booking.v1.resource.list": _Booking.resource_list,
+    "booking.v1.resource.slots.set": _Booking.slots_set,
+    "booking.v1.resource.slots.list": _Booking.slots_list,
+    "booking.v1.booking.add": _Booking.add,
+    "booking.v1.booking.get": _Booking.get,
+    "booking.v1.booking.update": _Booking.update,
+    "booking.v1.booking.delete": _Booking.delete,
+    "booking.v1.booking.list": _Booking.list,
+    "booking.v1.booking.client.set": _Booking.client_set,
+    "booking.v1.booking.externalData.set": _Booking.external_set,
+    "booking.v1.booking.externalData.list": _Booking.external_list,
 }

@@ -2,13 +2,16 @@
 
 from domain.appointments import (
     ACTIVE,
+    WEEKDAY_NAMES,
     Busy,
     QuietHours,
+    SlotRule,
     VisitStatus,
     duration_label,
     free_slots,
     parse_duration,
     reminder_moments,
+    resource_slots,
     send_moment,
 )
 from domain.catalog import Service
@@ -31,6 +34,7 @@ __all__ = [
     "ACTIVE",
     "SLOTS",
     "UTM_FIELDS",
+    "WEEKDAY_NAMES",
     "Attribution",
     "Busy",
     "Channel",
@@ -49,6 +53,7 @@ __all__ = [
     "Sender",
     "Service",
     "Slot",
+    "SlotRule",
     "Template",
     "Unbookable",
     "Unreachable",
@@ -62,6 +67,7 @@ __all__ = [
     "is_open",
     "parse_duration",
     "reminder_moments",
+    "resource_slots",
     "send_moment",
     "why_not_bookable",
 ]

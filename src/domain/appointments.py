@@ -5,9 +5,9 @@ Pure rules over aware datetimes: the callers bring the clock, the hours and the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 from domain.schedule import WeekHours, why_not_bookable
@@ -140,3 +140,54 @@ def parse_duration(text: str) -> timedelta:
     if len(text) < 2 or text[-1] not in sizes or not text[:-1].isdigit() or int(text[:-1]) <= 0:
         raise ValueError(f"{text!r}: expected a duration such as 90s, 15m, 2h or 7d")
     return timedelta(seconds=int(text[:-1]) * sizes[text[-1]])
+
+
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True)
+class SlotRule:
+    """One line of a resource's slot schedule (Bitrix24 Online Booking): on these weekdays, visits may
+    start every `size` minutes from `start` until `end` (minutes of the day, in `zone`)."""
+
+    start: int
+    end: int
+    weekdays: frozenset[int]  # 0 = Monday
+    size: int
+    zone: tzinfo
+
+    def starts(self, first: date, last: date, duration: timedelta) -> list[datetime]:
+        found = []
+        day = first
+        while day <= last:
+            if day.weekday() in self.weekdays:
+                minute = self.start
+                while minute + duration.total_seconds() / 60 <= self.end and minute < 24 * 60:
+                    found.append(datetime.combine(day, time(minute // 60, minute % 60), self.zone))
+                    minute += max(self.size, 5)
+            day += timedelta(days=1)
+        return found
+
+
+def resource_slots(
+    wished: datetime,
+    duration: timedelta,
+    now: datetime,
+    schedules: Mapping[int, Sequence[SlotRule]],
+    busy: Mapping[int, Sequence[Busy]],
+    count: int = 3,
+    min_lead: timedelta = MIN_LEAD,
+) -> list[tuple[datetime, int]]:
+    """Up to `count` (start, resource) nearest to `wished`, one per start: starts the resources' slot
+    schedules offer, `min_lead` or more from now, where the resource has nothing overlapping."""
+    earliest = now + min_lead
+    first, last = (wished - SEARCH_SPAN).date(), (wished + SEARCH_SPAN).date()
+    free: dict[datetime, int] = {}
+    for resource, rules in schedules.items():
+        taken = busy.get(resource, ())
+        for rule in rules:
+            for start in rule.starts(first, last, duration):
+                if start >= earliest and start not in free and overlapping(start, start + duration, taken) == 0:
+                    free[start] = resource
+    nearest = sorted(free, key=lambda s: (abs((s - wished).total_seconds()), s < wished))[:count]
+    return [(start.astimezone(wished.tzinfo), free[start]) for start in sorted(nearest)]

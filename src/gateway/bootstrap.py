@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -27,7 +28,7 @@ from gateway.metrics import Metrics
 from gateway.sandbox.telegram import TelegramSandbox
 from gateway.settings import AppConfig, LlmConfig, TenantConfig, Texts
 from gateway.store import health, keys
-from gateway.store.queue import Intake
+from gateway.store.queue import Intake, queue_crm_sync
 from gateway.usecases.conversation import ConversationContext
 from gateway.usecases.crm_sync import CrmContext
 from gateway.usecases.dialogue import Dialogue
@@ -147,7 +148,8 @@ class Runtime:
         t = self.tenants[tenant]
         assert t.appointments is not None  # noqa: S101 - callers check the tenant has `lifecycle:`
         durations = {s.id: s.duration_min for s in t.matcher.services}
-        return PortalChanges(self.crm_context(tenant), t.appointments, durations)
+        queue_sync = functools.partial(queue_crm_sync, self.redis, tenant)
+        return PortalChanges(self.crm_context(tenant), t.appointments, durations, queue_sync)
 
     async def close(self) -> None:
         for closer in self._closers:
@@ -245,9 +247,13 @@ def build_runtime(
         appointments, visit_replies = None, None
         if tenant.lifecycle is not None and runtime.store is not None:
             from gateway.usecases.appointments import Appointments
+            from gateway.usecases.online_booking import OnlineBooking
             from gateway.usecases.visit_replies import VisitReplies
 
-            appointments = Appointments(runtime.store, redis, tenant_id, portal, tenant, tenant.lifecycle)
+            online = OnlineBooking(crm, tenant.booking, tenant.timezone) if tenant.booking is not None else None
+            appointments = Appointments(
+                runtime.store, redis, tenant_id, portal, tenant, tenant.lifecycle, online, clock=runtime.clock
+            )
             visit_replies = VisitReplies(appointments, dialogue)
         runtime.tenants[tenant_id] = TenantServices(
             id=tenant_id,

@@ -6,15 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.sandbox.telegram import TelegramSandbox
-from gateway.store.sql.engine import async_url
 from gateway.store.sql.visits import claim_reminder, due_reminders, latest_visit, planned_reminders, reminder_outcomes
 from gateway.usecases.dialogue import MONTHS_GENITIVE
 from tests.conftest import SECRET, gateway, wait_for, wait_for_async
@@ -120,11 +117,6 @@ async def book(client: Any, telegram: TelegramSandbox, day: datetime, chat: int 
     await client.post("/webhooks/salon/telegram", json=press(first_id + 1, slot, chat), headers=HEADERS)
     await wait_for(lambda: len(sent(telegram, chat)) == 2)
     return slot
-
-
-@pytest.fixture
-def store_url(database_url: str) -> str:
-    return async_url(database_url, Path("."))
 
 
 async def test_booked_in_the_chat_reminded_confirmed_moved_by_a_manager_and_cancelled(

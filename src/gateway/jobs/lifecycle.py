@@ -18,8 +18,8 @@ from arq.cron import CronJob, cron
 from redis.exceptions import LockError
 
 from gateway.bootstrap import Runtime, TenantServices
-from gateway.jobs.crm_queue import queue_crm_sync
 from gateway.store import keys
+from gateway.store.queue import queue_crm_sync
 from gateway.store.redis_result import result
 
 logger = logging.getLogger("gateway.jobs.lifecycle")
@@ -139,9 +139,11 @@ async def _take_turn(runtime: Runtime, key: str, seen: Any, now: float) -> bool:
 
 
 async def _poll_one(runtime: Runtime, tenant: TenantServices, since: datetime, now: datetime) -> tuple[int, int]:
-    from gateway.usecases.portal_changes import poll
+    from gateway.usecases.portal_changes import poll, poll_bookings
 
-    return await poll(runtime.portal_changes(tenant.id), since, now)
+    changes = runtime.portal_changes(tenant.id)
+    seen, requests = await poll(changes, since, now)
+    return seen, requests + await poll_bookings(changes, now)
 
 
 def lifecycle_crons(agenda_seconds: int = 5) -> Sequence[CronJob]:

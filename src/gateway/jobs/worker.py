@@ -19,7 +19,6 @@ from redis.exceptions import LockError, RedisError
 from bitrix.errors import BitrixAuthError, BitrixRequestError, BitrixRetryable, OperationTimeLimit
 from domain import InboundMessage, SendRejected, SendRetryable
 from gateway.bootstrap import Runtime
-from gateway.jobs.crm_queue import queue_crm_sync
 from gateway.jobs.lifecycle import lifecycle_crons
 from gateway.logs import log_context
 from gateway.store import dlq, keys
@@ -30,6 +29,7 @@ from gateway.store.queue import (
     INBOUND_QUEUE,
     QUEUE_OF,
     SYNC_CRM,
+    queue_crm_sync,
 )
 from gateway.usecases.conversation import ReplyOutcome, handle_message
 from gateway.usecases.crm_sync import deal_exists, forget_deal, sync_conversation
@@ -180,6 +180,10 @@ async def handle_bitrix_event(ctx: dict[str, Any], tenant: str, event: str, enti
             raise SendRejected(f"tenant {tenant!r} is no longer configured")
         if event in ("ONCRMDEALUPDATE", "ONCRMDEALADD") and runtime.tenants[tenant].appointments is not None:
             return await _deal_changed(runtime, tenant, entity_id)
+        if event.startswith("ONBOOKING") and runtime.tenants[tenant].appointments is not None:
+            from gateway.usecases.portal_changes import booking_changed
+
+            return await booking_changed(runtime.portal_changes(tenant), event, entity_id, runtime.clock())
         if event == "ONCRMDEALDELETE":
             if await deal_exists(runtime.crm_context(tenant), entity_id):
                 logger.warning("deal %s reported deleted but the portal still has it: ignored", entity_id)

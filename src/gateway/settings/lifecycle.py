@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import time, timedelta
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from domain import QuietHours, parse_duration
 from gateway.settings.base import Secret, _Strict
@@ -93,3 +93,20 @@ class Stages(_Strict):
     visited: Secret = "WON"
     no_show: Secret = "LOSE"
     cancelled: Secret = "APOLOGY"
+
+
+class BookingResource(_Strict):
+    id: int = Field(ge=1)  # booking.v1.resource.list
+    name: str = ""
+    services: list[str] = []  # catalog ids this resource does; empty: every service
+
+
+class BookingConfig(_Strict):
+    """Bitrix24 Online Booking (booking.v1, scope `booking`): visits are bookings of these resources,
+    offered from their slot schedules minus their bookings."""
+
+    resources: list[BookingResource] = Field(min_length=1)
+
+    def serving(self, service_ids: list[str] | tuple[str, ...]) -> list[int]:
+        """The resources that do all of these services."""
+        return [r.id for r in self.resources if not r.services or set(service_ids) <= set(r.services)]

@@ -13,7 +13,7 @@ from domain import OpenHours, Service, WeekHours
 from gateway.settings.base import Secret, _Strict
 from gateway.settings.bitrix import BitrixConfig
 from gateway.settings.channels import ChannelsConfig
-from gateway.settings.lifecycle import LifecycleConfig
+from gateway.settings.lifecycle import BookingConfig, LifecycleConfig
 from gateway.settings.texts import check_texts
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -71,6 +71,7 @@ class TenantConfig(_Strict):
     # Set: the bot books visits, reminds, and follows the deals in the portal; unset: round 1's behaviour.
     lifecycle: LifecycleConfig | None = None
     capacity: int = Field(default=1, ge=1, le=100)  # visits that may overlap (chairs, masters)
+    booking: BookingConfig | None = None  # Bitrix24 Online Booking; unset: visits live on deals only
 
     @model_validator(mode="after")
     def _lifecycle_needs_visit_field(self) -> TenantConfig:

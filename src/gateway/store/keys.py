@@ -54,6 +54,11 @@ def portal_polled(tenant: str) -> str:
     return f"{PREFIX}:polled:{tenant}"
 
 
+def bookings_seen(tenant: str) -> str:
+    """Portal bookings the poll found not linked to any deal of ours (not asked about again for a day)."""
+    return f"{PREFIX}:bookings:seen:{tenant}"
+
+
 def person_contact(tenant: str, channel: str, sender_id: str) -> str:
     return f"{PREFIX}:person:{tenant}:{channel}:{sender_id}"
 

@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 
 from domain import InboundMessage
 from gateway.store import inbox, keys
+from gateway.store.redis_result import result
 
 logger = logging.getLogger("gateway.store.queue")
 
@@ -105,3 +106,17 @@ class Intake:
             logger.error("job %s not queued: %s", job_id, type(exc).__name__)
             raise QueueUnavailable(str(exc)) from exc
         return Outcome.QUEUED if int(stored) == 1 else Outcome.DUPLICATE
+
+
+async def queue_crm_sync(redis: ArqRedis, tenant: str, conversation_key: str) -> None:
+    """One job id per timeline length: a re-run after a crash finds the job already there, and a new
+    timeline entry always gets a sync that will post it."""
+    entries = await result(redis.llen(keys.timeline(conversation_key)))
+    await redis.enqueue_job(
+        SYNC_CRM,
+        tenant,
+        conversation_key,
+        _job_id=f"crm:{conversation_key}:{entries}",
+        _queue_name=CRM_QUEUE,
+        _expires=JOB_EXPIRES_SECONDS,
+    )

@@ -7,23 +7,27 @@ picking the same last slot cannot both get it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain import VisitStatus, free_slots, parse_duration, reminder_moments, send_moment
+from bitrix.errors import BitrixRequestError
+from domain import VisitStatus, free_slots, parse_duration, reminder_moments, resource_slots, send_moment
 from gateway.settings import TenantConfig
 from gateway.settings.lifecycle import LifecycleConfig
 from gateway.store import keys
+from gateway.store.conversations import TimelineEntry, append_timeline
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import Address, Visit
+from gateway.usecases.online_booking import OnlineBooking
 
 logger = logging.getLogger("gateway.usecases.appointments")
 
 BOOKING_LOCK_SECONDS = 10
+RESOURCE_TAKEN = "1018"  # booking.v1.booking.add: "Empty resource collection" (unavailable for the period)
 # Messages the bot starts about a visit besides the reminders, planned on the same agenda.
 NOTICE_BOOKED, NOTICE_MOVED, NOTICE_CANCELLED = "booked", "moved", "cancelled"
 
@@ -36,20 +40,57 @@ class Appointments:
     portal: str
     tenant: TenantConfig
     lifecycle: LifecycleConfig
+    online: OnlineBooking | None = None  # with `booking:`: slots and bookings of the portal's resources
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.tenant.tz)
 
     async def offer(
-        self, wished: datetime, duration: timedelta, now: datetime, *, besides: int | None = None
+        self,
+        wished: datetime,
+        duration: timedelta,
+        now: datetime,
+        *,
+        besides: int | None = None,
+        services: Sequence[str] = (),
     ) -> list[datetime]:
         """Up to three free starts nearest to `wished`, in the tenant's zone."""
         wished = self.local(wished)
+        if self.online is not None:
+            return [start for start, _ in await self._resource_slots(wished, duration, now, services, besides)]
         span = timedelta(days=8)
         busy = await store.busy_between(self.engine, self.tenant_id, wished - span, wished + span, besides=besides)
         lead = parse_duration(self.lifecycle.min_lead)
         week = self.tenant.opening_hours()
         return free_slots(wished, duration, now, week, busy, self.tenant.capacity, min_lead=lead)
+
+    async def _resource_slots(
+        self,
+        wished: datetime,
+        duration: timedelta,
+        now: datetime,
+        services: Sequence[str],
+        besides: int | None,
+        count: int = 3,
+    ) -> list[tuple[datetime, int]]:
+        """(start, resource) nearest to `wished` from the resources' slot schedules, minus the portal's
+        bookings and our visits whose booking is not in the portal yet; `besides` (a visit being moved)
+        does not count against itself."""
+        assert self.online is not None and self.tenant.booking is not None  # noqa: S101 - with `booking:`
+        resources = self.tenant.booking.serving(list(services))
+        span = timedelta(days=8)
+        schedules = await self.online.schedules(resources)
+        busy = await self.online.busy(wished - span, wished + span)
+        window = (wished - span, wished + span)
+        for resource, pending in (await store.pending_by_resource(self.engine, self.tenant_id, *window)).items():
+            busy.setdefault(resource, []).extend(pending)
+        moved = await store.visit_by_id(self.engine, besides) if besides is not None else None
+        if moved is not None and moved.resource_id is not None:  # the visit being moved frees its own time
+            own = {moved.start_at, moved.booking_start}
+            busy[moved.resource_id] = [b for b in busy.get(moved.resource_id, []) if b.start not in own]
+        lead = parse_duration(self.lifecycle.min_lead)
+        return resource_slots(wished, duration, now, schedules, busy, count=count, min_lead=lead)
 
     async def book(
         self,
@@ -67,6 +108,12 @@ class Appointments:
         async with self.redis.lock(
             keys.booking_lock(self.tenant_id), timeout=BOOKING_LOCK_SECONDS, blocking_timeout=BOOKING_LOCK_SECONDS
         ):
+            resource = None
+            if self.online is not None:  # the resource free at that start, by the portal's own bookings
+                free = await self._resource_slots(start, duration, now, services, moving, count=200)
+                resource = next((r for s, r in free if s == start), None)
+                if resource is None:
+                    return None
             visit = await store.book_visit(
                 self.engine,
                 tenant=self.tenant_id,
@@ -80,10 +127,57 @@ class Appointments:
                 capacity=self.tenant.capacity,
                 now=now,
                 moving=moving,
+                resource_id=resource,
             )
         if visit is not None:
             await self.plan(visit, now)
         return visit
+
+    async def sync_booking(self, visit: Visit, *, contact_id: int | None, deal_id: int | None, title: str) -> None:
+        """Bring the portal's booking of the visit in line with it: made once the deal and contact exist
+        (linked to both), moved, or deleted when the visit is cancelled."""
+        if self.online is None or visit.resource_id is None:
+            return
+        booking_id = visit.booking_id
+        if not visit.active:
+            if booking_id is not None:
+                await self.online.delete(booking_id)
+                await store.set_booking(self.engine, visit.id, None, None)
+            return
+        moved = booking_id is not None and visit.booking_start != visit.start_at
+        if moved and not await self.online.move(booking_id, visit.start_at, visit.end_at):  # type: ignore[arg-type]
+            booking_id = None  # deleted in the portal meanwhile: made again below
+        if booking_id is None:
+            if contact_id is None or deal_id is None:
+                return  # the CRM sync makes the deal and contact first
+            booking_id = await self.online.find(visit.resource_id, visit.start_at, visit.end_at, contact_id)
+        if booking_id is None and visit.booking_start == visit.start_at:
+            return  # the portal refused this time before: a manager sees the note on the deal
+        if booking_id is None:
+            assert contact_id is not None and deal_id is not None  # noqa: S101 - checked above
+            try:
+                booking_id = await self.online.add(
+                    resource=visit.resource_id,
+                    start=visit.start_at,
+                    end=visit.end_at,
+                    name=title,
+                    contact_id=contact_id,
+                    deal_id=deal_id,
+                )
+            except BitrixRequestError as exc:
+                if exc.code != RESOURCE_TAKEN:
+                    raise
+                await store.set_booking(self.engine, visit.id, None, visit.start_at)
+                when = self.local(visit.start_at)
+                note = f"Бронь на {when:%d.%m %H:%M} не создана: ресурс в это время занят в портале. Проверьте запись"
+                entry = TimelineEntry(
+                    key=f"booking:{visit.id}", text=note, at=self.local(datetime.now(UTC)), author="Бот"
+                )
+                await append_timeline(self.redis, visit.conversation, entry)
+                logger.warning("visit %s: the portal refused its booking: %s", visit.id, exc)
+                return
+        if (booking_id, visit.start_at) != (visit.booking_id, visit.booking_start):
+            await store.set_booking(self.engine, visit.id, booking_id, visit.start_at)
 
     async def set_status(self, visit: Visit, status: VisitStatus, now: datetime) -> None:
         await store.set_status(self.engine, visit.id, status.value, now)

@@ -97,11 +97,16 @@ async def sync_conversation(ctx: CrmContext, conversation_key: str) -> CrmLink |
     while True:
         entries = await timeline_from(ctx.redis, conversation_key, link.timeline_posted)
         group = _changes(ctx, state, link, entries[:COMMENTS_PER_SYNC], visit)
-        if not group:
-            return link
-        await _apply(ctx, state, link, conversation_key, group, entries[:COMMENTS_PER_SYNC], visit)
-        if len(entries) <= COMMENTS_PER_SYNC:
-            return link
+        if group:
+            await _apply(ctx, state, link, conversation_key, group, entries[:COMMENTS_PER_SYNC], visit)
+        if not group or len(entries) <= COMMENTS_PER_SYNC:
+            break
+    if visit is not None and ctx.appointments is not None and ctx.appointments.online is not None:
+        visit = await _visit(ctx, conversation_key, link)  # with its deal attached
+        if visit is not None:
+            title = deal_fields(ctx, state, link)["TITLE"]
+            await ctx.appointments.sync_booking(visit, contact_id=link.contact_id, deal_id=link.deal_id, title=title)
+    return link
 
 
 async def _visit(ctx: CrmContext, conversation_key: str, link: CrmLink) -> Visit | None:
@@ -394,6 +399,7 @@ async def _deal_written(ctx: CrmContext, state: DialogueState, link: CrmLink, co
     link.qualified = link.qualified or (bool(ctx.tenant.bitrix.qualified_stage_id) and not state.missing())
     if visit is not None:
         link.visit_stage = visit.status
+        link.closed = link.closed and not visit.active  # a visit booked on it again reopens the deal
         link.visit_written = visit.start_at.astimezone(ctx.tenant.tz).isoformat()
         if link.deal_id is not None and visit.deal_id is None and ctx.appointments is not None:
             from gateway.store.sql.visits import attach_deal  # SQLAlchemy: only with `lifecycle:`

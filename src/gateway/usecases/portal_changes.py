@@ -6,6 +6,7 @@ changed lately, because Bitrix24 never re-sends a lost event. Applying the same 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,11 +14,20 @@ from typing import Any
 from bitrix.errors import BitrixRequestError
 from domain import ACTIVE, VisitStatus
 from gateway.store import crm_links, keys
-from gateway.store.conversations import CrmLink, load_dialogue, load_link, save_link
+from gateway.store.conversations import (
+    CrmLink,
+    TimelineEntry,
+    append_timeline,
+    load_dialogue,
+    load_link,
+    save_link,
+)
+from gateway.store.redis_result import result
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import Address, Visit
 from gateway.usecases.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
 from gateway.usecases.crm_sync import ORIGINATOR, CrmContext
+from gateway.usecases.online_booking import PortalBooking
 
 logger = logging.getLogger("gateway.usecases.portal_changes")
 
@@ -31,6 +41,7 @@ class PortalChanges:
     crm: CrmContext
     appointments: Appointments
     durations: dict[str, int]  # service id -> minutes
+    queue_sync: Callable[[str], Awaitable[None]]  # conversation -> its CRM sync queued
 
     def select(self) -> list[str]:
         fields = ["ID", "STAGE_ID", "STAGE_SEMANTIC_ID", "ORIGIN_ID", "ORIGINATOR_ID", "DATE_MODIFY"]
@@ -103,17 +114,16 @@ async def _apply_locked(changes: PortalChanges, row: dict[str, Any], deal_id: in
     if link.deal_id is not None and link.deal_id != deal_id:
         return "earlier_deal"  # a closed episode's deal: its client is on a newer one
     app = changes.appointments
-    status = status_of_stage(changes, row.get("STAGE_ID"), row.get("STAGE_SEMANTIC_ID"))
-    start = _start(changes, row)
-    # What the portal shows that the deal did not get from us (nor we from it) is a manager's change.
-    stage_changed = status is not None and status.value != link.visit_stage
-    start_changed = start is not None and start != _written(link)
-    visit = await store.visit_of_deal(app.engine, app.tenant_id, app.portal, deal_id)
-    if visit is None:
-        latest = await store.latest_visit(app.engine, app.tenant_id, conv)
-        if latest is not None and latest.deal_id is None:  # booked in the chat before the deal existed
-            await store.attach_deal(app.engine, app.tenant_id, app.portal, conv, deal_id)
-            visit = await _reload(app, latest)
+    status, start, stage_changed, start_changed = _differences(changes, row, link)
+    if stage_changed or start_changed:
+        # The row was read before the lock was taken: a CRM sync may have written the deal since. A change
+        # is acted on only as a fresh read, under the lock, still shows it.
+        fresh = await read_deal(changes, deal_id)
+        if fresh is None:
+            return "gone"
+        row = fresh
+        status, start, stage_changed, start_changed = _differences(changes, row, link)
+    visit = await _visit_of(app, conv, deal_id)
     outcome = "unchanged"
     if start is not None and (start_changed or (stage_changed and status in ACTIVE)):
         outcome = await _booked_or_moved(changes, conv, deal_id, visit, start, status if stage_changed else None, now)
@@ -127,11 +137,54 @@ async def _apply_locked(changes: PortalChanges, row: dict[str, Any], deal_id: in
         link.visit_stage = status.value
     if start is not None:
         link.visit_written = start.isoformat()
-    if row.get("STAGE_SEMANTIC_ID") in CLOSED_SEMANTICS and not link.closed and link.deal_id == deal_id:
-        link.closed = True  # the next message opens a new deal (a returning client)
+    if _closes_or_reopens(link, row, deal_id) and link.closed:
         outcome = f"{outcome},closed"
     await save_link(redis, conv, link)
+    if app.online is not None and outcome != "unchanged":  # the portal's booking follows the deal
+        await _sync_booking(changes, conv, deal_id, link)
     return outcome
+
+
+async def _sync_booking(changes: PortalChanges, conv: str, deal_id: int, link: CrmLink) -> None:
+    app = changes.appointments
+    visit = await store.visit_of_deal(app.engine, app.tenant_id, app.portal, deal_id)
+    if visit is not None:
+        await app.sync_booking(visit, contact_id=link.contact_id, deal_id=deal_id, title=f"Визит — сделка {deal_id}")
+
+
+async def _visit_of(app: Appointments, conv: str, deal_id: int) -> Visit | None:
+    visit = await store.visit_of_deal(app.engine, app.tenant_id, app.portal, deal_id)
+    if visit is not None:
+        return visit
+    latest = await store.latest_visit(app.engine, app.tenant_id, conv)
+    if latest is not None and latest.deal_id is None:  # booked in the chat before the deal existed
+        await store.attach_deal(app.engine, app.tenant_id, app.portal, conv, deal_id)
+        return await _reload(app, latest)
+    return None
+
+
+def _closes_or_reopens(link: CrmLink, row: dict[str, Any], deal_id: int) -> bool:
+    """A final stage closes the episode (the next message opens a new deal, a returning client's); a
+    stage in progress on a closed deal reopens it (a manager booked a visit on it). True if changed."""
+    if link.deal_id != deal_id:
+        return False
+    closed = row.get("STAGE_SEMANTIC_ID") in CLOSED_SEMANTICS
+    if closed == link.closed or row.get("STAGE_SEMANTIC_ID") is None:
+        return False
+    link.closed = closed
+    return True
+
+
+def _differences(
+    changes: PortalChanges, row: dict[str, Any], link: CrmLink
+) -> tuple[VisitStatus | None, datetime | None, bool, bool]:
+    """(status, start, stage changed, start changed): what the portal shows that the deal did not get
+    from us (nor we from it) is a manager's change."""
+    status = status_of_stage(changes, row.get("STAGE_ID"), row.get("STAGE_SEMANTIC_ID"))
+    start = _start(changes, row)
+    stage_changed = status is not None and status.value != link.visit_stage
+    start_changed = start is not None and start != _written(link)
+    return status, start, stage_changed, start_changed
 
 
 def _written(link: CrmLink) -> datetime | None:
@@ -215,3 +268,131 @@ async def poll(changes: PortalChanges, since: datetime, now: datetime) -> tuple[
         if len(rows) < PAGE:
             return seen, requests
         start += PAGE
+
+
+# ---- Online Booking: what a manager did to a booking ------------------------------------------------
+
+
+async def _note(changes: PortalChanges, conv: str, text: str, now: datetime) -> None:
+    """On the deal's timeline (and a CRM sync queued, which also writes the visit's stage)."""
+    entry = TimelineEntry(
+        key=f"portal:{now.timestamp()}", text=text, at=now.astimezone(changes.crm.tenant.tz), author="Бот"
+    )
+    await append_timeline(changes.crm.redis, conv, entry)
+    await changes.queue_sync(conv)
+
+
+async def booking_changed(changes: PortalChanges, event: str, booking_id: int, now: datetime) -> str:
+    """onBookingAdd/Update/Delete (or the poll's finding): the visit follows the portal's booking."""
+    app = changes.appointments
+    online = app.online
+    if online is None:
+        return "off"
+    booking = None if event == "ONBOOKINGDELETE" else await online.get(booking_id)
+    visit = await store.visit_of_booking(app.engine, app.tenant_id, app.portal, booking_id)
+    if booking is None:  # deleted
+        if visit is None or not visit.active:
+            return "not_ours"
+        await app.set_status(visit, VisitStatus.CANCELLED, now)
+        await store.set_booking(app.engine, visit.id, None, None)
+        await app.plan(await _reload(app, visit), now, NOTICE_CANCELLED)
+        when = app.local(visit.start_at)
+        await _note(changes, visit.conversation, f"Бронь удалена в портале: визит {when:%d.%m %H:%M} отменён", now)
+        return "cancelled"
+    if visit is not None:
+        if booking.start in (visit.start_at, visit.booking_start) or not visit.active:
+            return "unchanged"  # ours, as we made or moved it
+        return await _booking_moved(changes, visit, booking, now)
+    return await _booking_added(changes, booking, now)
+
+
+async def _booking_moved(changes: PortalChanges, visit: Visit, booking: PortalBooking, now: datetime) -> str:
+    app = changes.appointments
+    saved = await store.save_visit(
+        app.engine,
+        tenant=app.tenant_id,
+        portal=app.portal,
+        deal_id=visit.deal_id or 0,
+        conversation=visit.conversation,
+        start_at=booking.start,
+        end_at=booking.end,
+        services=visit.services,
+        status=visit.status,
+        now=now,
+    )
+    await store.set_booking(app.engine, saved.id, booking.id, booking.start)
+    await app.plan(saved, now, NOTICE_MOVED)
+    when = app.local(booking.start)
+    await _note(changes, visit.conversation, f"Бронь перенесена в портале на {when:%d.%m %H:%M}", now)
+    return "moved"
+
+
+async def _booking_added(changes: PortalChanges, booking: PortalBooking, now: datetime) -> str:
+    """A manager's booking linked to one of our deals: the client's visit, confirmed to them."""
+    app = changes.appointments
+    assert app.online is not None  # noqa: S101 - only with `booking:`
+    deal_id = await app.online.deal_of(booking.id)
+    if deal_id is None:
+        return "not_ours"
+    row = await read_deal(changes, deal_id)
+    conv = await _conversation(changes, row, deal_id) if row is not None else None
+    if conv is None:
+        return "not_ours"
+    existing = await store.visit_of_deal(app.engine, app.tenant_id, app.portal, deal_id)
+    if existing is not None and existing.active and existing.start_at == booking.start:
+        await store.set_booking(app.engine, existing.id, booking.id, booking.start)  # ours, its answer was late
+        return "unchanged"
+    services = existing.services if existing is not None else tuple(await _services(changes, conv))
+    saved = await store.save_visit(
+        app.engine,
+        tenant=app.tenant_id,
+        portal=app.portal,
+        deal_id=deal_id,
+        conversation=conv,
+        start_at=booking.start,
+        end_at=booking.end,
+        services=services,
+        status=VisitStatus.BOOKED.value,
+        now=now,
+        to=await _address(changes, conv),
+    )
+    await store.set_booking(app.engine, saved.id, booking.id, booking.start)
+    await app.plan(saved, now, NOTICE_BOOKED if existing is None or not existing.active else NOTICE_MOVED)
+    when = app.local(booking.start)
+    await _note(changes, conv, f"Бронь в портале: визит {when:%d.%m %H:%M}", now)
+    return "booked"
+
+
+BOOKING_POLL_AHEAD = timedelta(days=60)
+SEEN_BOOKINGS_SECONDS = 24 * 3600
+
+
+async def poll_bookings(changes: PortalChanges, now: datetime) -> int:
+    """Bookings moved, deleted or added in the portal since we last looked (their events may be lost):
+    every booking of the coming weeks against the visits we know. Returns the requests made."""
+    app = changes.appointments
+    if app.online is None:
+        return 0
+    portal_bookings = {b.id: b for b in await app.online.bookings(now - timedelta(days=1), now + BOOKING_POLL_AHEAD)}
+    requests = 1 + len(portal_bookings) // PAGE
+    known = await store.booked_in_portal(app.engine, app.tenant_id, app.portal)
+    for visit in known:
+        found = portal_bookings.get(visit.booking_id or 0)
+        if visit.start_at > now + BOOKING_POLL_AHEAD:
+            continue
+        if found is None:
+            requests += 1
+            await booking_changed(changes, "ONBOOKINGUPDATE", visit.booking_id or 0, now)
+        elif found.start not in (visit.start_at, visit.booking_start):
+            await _booking_moved(changes, visit, found, now)
+    ours = {v.booking_id for v in known}
+    seen_key = keys.bookings_seen(app.tenant_id)
+    for booking_id, booking in portal_bookings.items():
+        seen: int = await result(changes.crm.redis.sismember(seen_key, str(booking_id)))
+        if booking_id in ours or seen:
+            continue
+        requests += 2
+        await _booking_added(changes, booking, now)
+        await result(changes.crm.redis.sadd(seen_key, str(booking_id)))
+        await changes.crm.redis.expire(seen_key, SEEN_BOOKINGS_SECONDS)
+    return requests

@@ -17,7 +17,6 @@ from gateway.usecases.visit_buttons import BOOK_PREFIX, CANCEL, CONFIRM, RESCHED
 logger = logging.getLogger("gateway.usecases.visit_replies")
 
 
-
 def visit_buttons(visit_id: int, dialogue: Dialogue) -> tuple[Choice, ...]:
     texts = dialogue.texts
     return (
@@ -74,7 +73,9 @@ class VisitReplies:
     async def _offer(
         self, state: DialogueState, wished: datetime, now: datetime, local: datetime, *, besides: int | None
     ) -> Reply:
-        starts = await self.appointments.offer(wished, self._duration(state), now, besides=besides)
+        starts = await self.appointments.offer(
+            wished, self._duration(state), now, besides=besides, services=state.service_ids
+        )
         when = format_when(self.appointments.local(wished), None, local)
         service = service_label(self.dialogue, state.service_ids)
         if not starts:
@@ -99,7 +100,9 @@ class VisitReplies:
         )
         if visit is None:  # filled meanwhile: the next free ones
             besides = current.id if current else None
-            starts = await self.appointments.offer(start, self._duration(state), now, besides=besides)
+            starts = await self.appointments.offer(
+                start, self._duration(state), now, besides=besides, services=state.service_ids
+            )
             return Reply(self.texts.slot_taken, choices=slot_choices(starts, local))
         state.visit_id, state.time_start, state.time_end, state.confirmed = visit.id, start, None, True
         text = self.texts.moved if current else self.texts.booked

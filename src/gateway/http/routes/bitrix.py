@@ -23,6 +23,8 @@ router = APIRouter()
 # A deleted deal unlinks its conversation; with `lifecycle:`, a deal added or changed by a manager is read
 # for its visit and stage. Others are acknowledged and ignored.
 HANDLED = frozenset({"ONCRMDEALDELETE", "ONCRMDEALUPDATE", "ONCRMDEALADD"})
+# With `booking:`, a booking added, moved or deleted in the portal (payload `data[ID]`).
+BOOKING_EVENTS = frozenset({"ONBOOKINGADD", "ONBOOKINGUPDATE", "ONBOOKINGDELETE"})
 
 
 @router.post("/bitrix/{tenant}/events", summary="Bitrix24 outbound webhook")
@@ -48,13 +50,17 @@ async def bitrix_events(tenant: str, request: Request) -> JSONResponse:
         event = form.get("event")
         event = event.upper() if isinstance(event, str) else ""
         data = form.get("data") if isinstance(form.get("data"), dict) else {}
-        fields = data.get("FIELDS") if isinstance(data, dict) and isinstance(data.get("FIELDS"), dict) else {}
+        fields = data.get("FIELDS") if isinstance(data, dict) and isinstance(data.get("FIELDS"), dict) else data
         entity_id = fields.get("ID") if isinstance(fields, dict) else None
         if not isinstance(entity_id, str) or not (entity_id.isascii() and entity_id.isdecimal()):
             entity_id = ""
         if not event or not entity_id or len(entity_id) > 18:
-            raise ApiError(400, "malformed_body", "event and data[FIELDS][ID] are required")
-        if event not in HANDLED or (event != "ONCRMDEALDELETE" and services.config.lifecycle is None):
+            raise ApiError(400, "malformed_body", "event and data[FIELDS][ID] (or data[ID]) are required")
+        wanted = event == "ONCRMDEALDELETE" or (
+            services.config.lifecycle is not None
+            and (event in HANDLED or (event in BOOKING_EVENTS and services.config.booking is not None))
+        )
+        if not wanted:
             counter.labels(tenant, "bitrix", "ignored").inc()
             return JSONResponse({"ok": True, "status": "ignored", "reason": f"{event} not handled"})
         identity = f"{event}:{entity_id}:{form.get('ts', '')}"

@@ -76,6 +76,9 @@ visits = Table(
     Column("channel", String(32), nullable=False, server_default=""),  # where the client is reminded
     Column("chat_id", String(255), nullable=False, server_default=""),
     Column("reply_phone", String(32)),  # the platform's phone address (WhatsApp), if it has one
+    Column("resource_id", BigInteger),  # with Online Booking: the resource (master, room) it takes
+    Column("booking_id", BigInteger, index=True),  # with Online Booking: the portal's booking, once made
+    Column("booking_start", UtcDateTime),  # the start the portal's booking last had (ours or a manager's)
     Column("start_at", UtcDateTime, nullable=False),
     Column("end_at", UtcDateTime, nullable=False),
     Column("services", Text, nullable=False, default=""),  # catalog ids, comma-separated

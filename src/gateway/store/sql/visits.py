@@ -29,6 +29,9 @@ class Visit:
     channel: str = ""
     chat_id: str = ""
     reply_phone: str | None = None
+    resource_id: int | None = None
+    booking_id: int | None = None
+    booking_start: datetime | None = None
 
     @property
     def active(self) -> bool:
@@ -70,6 +73,9 @@ def _visit(row: Any) -> Visit:
         channel=row["channel"],
         chat_id=row["chat_id"],
         reply_phone=row["reply_phone"],
+        resource_id=row["resource_id"],
+        booking_id=row["booking_id"],
+        booking_start=row["booking_start"],
     )
 
 
@@ -129,9 +135,11 @@ async def book_visit(
     capacity: int,
     now: datetime,
     moving: int | None = None,
+    resource_id: int | None = None,
 ) -> Visit | None:
-    """Book [start_at, end_at) if fewer than `capacity` active visits overlap it (`moving`: that visit is
-    moved there instead); None when the slot is full. Callers serialise bookings of one tenant."""
+    """Book [start_at, end_at) if fewer than `capacity` active visits overlap it (with `resource_id`: if
+    none of that resource's does); `moving`: that visit is moved there instead. None when it is taken.
+    Callers serialise the bookings of one tenant."""
     async with engine.begin() as connection:
         taken = select(func.count()).where(
             visits.c.tenant == tenant,
@@ -139,6 +147,8 @@ async def book_visit(
             visits.c.start_at < end_at,
             visits.c.end_at > start_at,
         )
+        if resource_id is not None:
+            taken, capacity = taken.where(visits.c.resource_id == resource_id), 1
         if moving is not None:
             taken = taken.where(visits.c.id != moving)
         if (await connection.execute(taken)).scalar_one() >= capacity:
@@ -147,7 +157,7 @@ async def book_visit(
             await connection.execute(
                 update(visits)
                 .where(visits.c.id == moving)
-                .values(start_at=start_at, end_at=end_at, status="booked", updated_at=now)
+                .values(start_at=start_at, end_at=end_at, status="booked", updated_at=now, resource_id=resource_id)
             )
             visit_id = moving
         else:
@@ -166,6 +176,7 @@ async def book_visit(
                     services=",".join(services),
                     status="booked",
                     updated_at=now,
+                    resource_id=resource_id,
                 )
                 .returning(visits.c.id)
             )
@@ -209,6 +220,53 @@ async def save_visit(
     found = await visit_of_deal(engine, tenant, portal, deal_id)
     assert found is not None  # noqa: S101 - written just above
     return found
+
+
+async def pending_by_resource(
+    engine: AsyncEngine, tenant: str, start: datetime, end: datetime
+) -> dict[int, list[Busy]]:
+    """Active visits of a resource whose portal booking is not made or not moved yet (the portal's
+    booking list does not show them as they are)."""
+    query = select(visits.c.resource_id, visits.c.start_at, visits.c.end_at).where(
+        visits.c.tenant == tenant,
+        visits.c.status.in_([s.value for s in ACTIVE]),
+        visits.c.resource_id.is_not(None),
+        visits.c.start_at < end,
+        visits.c.end_at > start,
+    )
+    found: dict[int, list[Busy]] = {}
+    async with engine.connect() as connection:
+        for row in await connection.execute(query):
+            found.setdefault(int(row.resource_id), []).append(Busy(row.start_at, row.end_at))
+    return found
+
+
+async def visit_of_booking(engine: AsyncEngine, tenant: str, portal: str, booking_id: int) -> Visit | None:
+    query = select(visits).where(
+        visits.c.tenant == tenant, visits.c.portal == portal, visits.c.booking_id == booking_id
+    )
+    return await _one(engine, query)
+
+
+async def booked_in_portal(engine: AsyncEngine, tenant: str, portal: str) -> list[Visit]:
+    """Visits with a portal booking that the poll should find in the portal."""
+    query = select(visits).where(
+        visits.c.tenant == tenant,
+        visits.c.portal == portal,
+        visits.c.booking_id.is_not(None),
+        visits.c.status.in_([s.value for s in ACTIVE]),
+    )
+    async with engine.connect() as connection:
+        return [_visit(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def set_booking(
+    engine: AsyncEngine, visit_id: int, booking_id: int | None, booking_start: datetime | None
+) -> None:
+    """The portal's booking of the visit, and the start it has there."""
+    statement = update(visits).where(visits.c.id == visit_id)
+    async with engine.begin() as connection:
+        await connection.execute(statement.values(booking_id=booking_id, booking_start=booking_start))
 
 
 async def set_status(engine: AsyncEngine, visit_id: int, status: str, now: datetime) -> None:

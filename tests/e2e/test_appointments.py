@@ -343,3 +343,25 @@ async def test_telegram_member_updates_keep_the_channel_reachable_or_not(make_co
         clock.move_to(day - timedelta(hours=2) + timedelta(seconds=5))
         await wait_for(lambda: len(sent(telegram)) == 3)
         assert sent(telegram)[2]["text"].startswith("Напоминаем")
+
+
+async def test_a_client_back_after_redis_forgot_them_is_still_a_returning_client(
+    make_config, portal, telegram, store_url, redis
+):
+    config = lifecycle_config(make_config, portal, telegram)
+    day = visit_day()
+    async with gateway(config, store_url=store_url) as (client, runtime):
+        await book(client, telegram, day)
+        visit = await wait_for_async(lambda: _visit_with_deal(store_of(runtime)))
+        portal.dispatch("crm.deal.update", {"id": visit.deal_id, "fields": {"STAGE_ID": "WON"}})
+        await client.post("/bitrix/salon/events", data=event_form("ONCRMDEALUPDATE", visit.deal_id))
+        await wait_for_async(lambda: _status(store_of(runtime), "visited"))
+        # a year on: everything Redis kept about the conversation has expired (180 days)
+        conv = f"salon:telegram:{CHAT}"
+        await redis.delete(f"lg:conv:{conv}", f"lg:crm:{conv}", f"lg:tl:{conv}", f"lg:inbox:{conv}")
+        await redis.delete(*[key async for key in redis.scan_iter(f"arq:result:crm:{conv}:*")])  # 1 h, long gone
+        await client.post("/webhooks/salon/telegram", json=message(40, "Добрый день, хочу на маникюр"), headers=HEADERS)
+        await wait_for(lambda: len(portal.state.deals) == 2)
+        new = next(d for d in portal.state.deals.values() if d["ID"] != visit.deal_id)
+        assert new["IS_RETURN_CUSTOMER"] == "Y" and new["ORIGIN_ID"] == f"{conv}#2"
+        assert len(portal.state.contacts) == 1  # found again by the client's Telegram identity

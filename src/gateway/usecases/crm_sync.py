@@ -92,6 +92,7 @@ async def sync_conversation(ctx: CrmContext, conversation_key: str) -> CrmLink |
         link = CrmLink()
     link.portal = ctx.portal
     await _verify_ours(ctx, state, link, conversation_key)
+    await _remember_episodes(ctx, link, conversation_key)
     await _settle_unknowns(ctx, state, link, conversation_key)
     visit = await _visit(ctx, conversation_key, link)
     while True:
@@ -107,6 +108,19 @@ async def sync_conversation(ctx: CrmContext, conversation_key: str) -> CrmLink |
             title = deal_fields(ctx, state, link)["TITLE"]
             await ctx.appointments.sync_booking(visit, contact_id=link.contact_id, deal_id=link.deal_id, title=title)
     return link
+
+
+async def _remember_episodes(ctx: CrmContext, link: CrmLink, conversation_key: str) -> None:
+    """A conversation Redis has forgotten (180 days) that had deals before, by the business store: its
+    new deal is the next episode's, and a returning client's."""
+    if ctx.appointments is None or link.deal_id is not None or link.deal_pending or link.returning:
+        return
+    from gateway.store.sql.episodes import episodes_so_far
+
+    earlier = await episodes_so_far(ctx.appointments.engine, ctx.tenant_id, conversation_key, ctx.portal)
+    if earlier >= link.episode:
+        link.episode, link.returning = earlier + 1, True
+        await save_link(ctx.redis, conversation_key, link)
 
 
 async def _visit(ctx: CrmContext, conversation_key: str, link: CrmLink) -> Visit | None:
@@ -379,6 +393,7 @@ async def _apply(
         link.deal_id = _id(outcome.results.get("deal"))
         link.deal_verified = link.deal_id is not None
         logger.info("deal %s created for %s", link.deal_id, conv)
+        await _record_episode(ctx, conv, link.deal_id)
     deal_written = ("deal" in group or "deal_update" in group) and not {"deal", "deal_update"} & set(outcome.errors)
     if deal_written:
         await _deal_written(ctx, state, link, conv, visit)
@@ -391,6 +406,15 @@ async def _apply(
     await _record_deal(ctx, state.tenant, link, conv, deal_is_new="deal" in group)
     if first_error is not None:
         raise first_error
+
+
+async def _record_episode(ctx: CrmContext, conv: str, deal_id: int | None) -> None:
+    if deal_id is None or ctx.appointments is None:
+        return
+    from gateway.store.sql.episodes import record_episode  # SQLAlchemy: only with `lifecycle:`
+
+    engine, now = ctx.appointments.engine, ctx.appointments.clock()
+    await record_episode(engine, tenant=ctx.tenant_id, conversation=conv, portal=ctx.portal, deal_id=deal_id, now=now)
 
 
 async def _deal_written(ctx: CrmContext, state: DialogueState, link: CrmLink, conv: str, visit: Visit | None) -> None:

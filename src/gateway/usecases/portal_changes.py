@@ -24,6 +24,7 @@ from gateway.store.conversations import (
 )
 from gateway.store.redis_result import result
 from gateway.store.sql import visits as store
+from gateway.store.sql.episodes import close_episode
 from gateway.store.sql.visits import Address, Visit
 from gateway.usecases.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
 from gateway.usecases.crm_sync import ORIGINATOR, CrmContext
@@ -113,6 +114,8 @@ async def _apply_locked(changes: PortalChanges, row: dict[str, Any], deal_id: in
     link = await load_link(redis, conv)
     if link.deal_id is not None and link.deal_id != deal_id:
         return "earlier_deal"  # a closed episode's deal: its client is on a newer one
+    if link.deal_id is None and row.get("ORIGINATOR_ID") == ORIGINATOR and row.get("ORIGIN_ID") != link.origin_id(conv):
+        return "earlier_deal"  # not this episode's deal (the conversation's state has moved on, or expired)
     app = changes.appointments
     status, start, stage_changed, start_changed = _differences(changes, row, link)
     if stage_changed or start_changed:
@@ -125,7 +128,8 @@ async def _apply_locked(changes: PortalChanges, row: dict[str, Any], deal_id: in
         status, start, stage_changed, start_changed = _differences(changes, row, link)
     visit = await _visit_of(app, conv, deal_id)
     outcome = "unchanged"
-    if start is not None and (start_changed or (stage_changed and status in ACTIVE)):
+    final = status is not None and status not in ACTIVE
+    if start is not None and not final and (start_changed or stage_changed):
         outcome = await _booked_or_moved(changes, conv, deal_id, visit, start, status if stage_changed else None, now)
     elif stage_changed and status is not None and visit is not None and visit.status != status.value:
         was_active = visit.active
@@ -139,6 +143,8 @@ async def _apply_locked(changes: PortalChanges, row: dict[str, Any], deal_id: in
         link.visit_written = start.isoformat()
     if _closes_or_reopens(link, row, deal_id) and link.closed:
         outcome = f"{outcome},closed"
+        won = "won" if row.get("STAGE_SEMANTIC_ID") == "S" else "lost"
+        await close_episode(app.engine, tenant=app.tenant_id, portal=app.portal, deal_id=deal_id, outcome=won, now=now)
     await save_link(redis, conv, link)
     if app.online is not None and outcome != "unchanged":  # the portal's booking follows the deal
         await _sync_booking(changes, conv, deal_id, link)

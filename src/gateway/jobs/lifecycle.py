@@ -11,7 +11,7 @@ import functools
 import logging
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq.cron import CronJob, cron
@@ -43,7 +43,26 @@ async def drain_agenda(ctx: dict[str, Any]) -> str:
             sent = await _drain(runtime, ctx.setdefault("pacer", _pacer()))
     except LockError:
         return "busy"  # another process is draining
+    await _prune(runtime)
     return f"{sent} handled"
+
+
+# Visits, their reminders and episodes are kept this long (the README says so): LTV and returning clients
+# need the history; past it the client's chat id and phone are gone from the store.
+KEPT = timedelta(days=3 * 365)
+PRUNE_EVERY_SECONDS = 3600
+
+
+async def _prune(runtime: Runtime) -> None:
+    """Once an hour, by whichever process gets there first."""
+    if runtime.store is None or not await runtime.redis.set(keys.pruned(), "1", nx=True, ex=PRUNE_EVERY_SECONDS):
+        return
+    from gateway.store.sql import episodes, visits
+
+    before = runtime.clock() - KEPT
+    removed = await visits.prune(runtime.store, before), await episodes.prune(runtime.store, before)
+    if any(removed):
+        logger.info("business store: %d visits and %d episodes older than %s removed", *removed, before.date())
 
 
 def _pacer() -> Any:

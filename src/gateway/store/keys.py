@@ -49,6 +49,11 @@ def agenda_lock() -> str:
     return f"{PREFIX}:lock:agenda"
 
 
+def pruned() -> str:
+    """Set while the business store's old rows were pruned within the hour."""
+    return f"{PREFIX}:pruned"
+
+
 def portal_polled(tenant: str) -> str:
     """When the tenant's portal was last asked for changed deals (a Unix time)."""
     return f"{PREFIX}:polled:{tenant}"

@@ -114,3 +114,29 @@ async def test_a_reminder_is_claimed_once_however_many_workers_try(database_url)
         assert await reminder_outcomes(engine, visit.id) == [("24h", "sent")]
     finally:
         await engine.dispose()
+
+
+async def test_visits_past_the_kept_time_go_with_their_reminders_and_recent_ones_stay(database_url):
+    from gateway.store.sql.visits import planned_reminders, prune, visit_by_id
+
+    engine = make_engine(async_url(database_url, Path(".")))
+    try:
+        await migrate(engine)
+        common: dict[str, Any] = {"tenant": "salon", "portal": "p1", "services": (), "status": "visited", "now": NOW}
+        ids = []
+        for deal_id, start in ((1, NOW - timedelta(days=4 * 365)), (2, NOW - timedelta(days=30))):
+            visit = await save_visit(
+                engine,
+                **common,
+                deal_id=deal_id,
+                conversation=f"c{deal_id}",
+                start_at=start,
+                end_at=start + timedelta(hours=1),
+            )
+            await plan_reminders(engine, visit.id, [("24h", start - timedelta(hours=24))])
+            ids.append(visit.id)
+        assert await prune(engine, NOW - timedelta(days=3 * 365)) == 1
+        assert await visit_by_id(engine, ids[0]) is None and await planned_reminders(engine, ids[0]) == []
+        assert await visit_by_id(engine, ids[1]) is not None and len(await planned_reminders(engine, ids[1])) == 1
+    finally:
+        await engine.dispose()

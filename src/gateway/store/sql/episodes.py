@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.sql.schema import episodes
@@ -48,3 +48,10 @@ async def episodes_so_far(engine: AsyncEngine, tenant: str, conversation: str, p
     )
     async with engine.connect() as connection:
         return int((await connection.execute(query)).scalar_one())
+
+
+async def prune(engine: AsyncEngine, before: datetime) -> int:
+    """Delete episodes opened before `before`: past that, a client counts as new again."""
+    async with engine.begin() as connection:
+        removed = await connection.execute(delete(episodes).where(episodes.c.opened_at < before))
+        return int(removed.rowcount or 0)

@@ -372,3 +372,12 @@ async def reminder_outcomes(engine: AsyncEngine, visit_id: int) -> list[tuple[st
     )
     async with engine.connect() as connection:
         return [(row.kind, row.outcome) for row in (await connection.execute(query))]
+
+
+async def prune(engine: AsyncEngine, before: datetime) -> int:
+    """Delete visits that ended before `before`, with their reminders; the visits removed."""
+    async with engine.begin() as connection:
+        old = select(visits.c.id).where(visits.c.end_at < before)
+        await connection.execute(delete(reminders).where(reminders.c.visit_id.in_(old)))
+        removed = await connection.execute(delete(visits).where(visits.c.end_at < before))
+        return int(removed.rowcount or 0)

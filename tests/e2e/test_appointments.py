@@ -365,3 +365,37 @@ async def test_a_client_back_after_redis_forgot_them_is_still_a_returning_client
         new = next(d for d in portal.state.deals.values() if d["ID"] != visit.deal_id)
         assert new["IS_RETURN_CUSTOMER"] == "Y" and new["ORIGIN_ID"] == f"{conv}#2"
         assert len(portal.state.contacts) == 1  # found again by the client's Telegram identity
+
+
+async def test_reschedule_from_the_reminder_offers_slots_and_moves_the_visit_and_its_reminders(
+    make_config, portal, telegram, store_url
+):
+    clock = Clock()
+    config = lifecycle_config(make_config, portal, telegram)
+    day = visit_day()
+    async with gateway(config, store_url=store_url, clock=clock) as (client, runtime):
+        await book(client, telegram, day)
+        visit = await wait_for_async(lambda: _visit_with_deal(store_of(runtime)))
+        clock.move_to(day - timedelta(hours=24) + timedelta(seconds=5))
+        await wait_for(lambda: len(sent(telegram)) == 3)
+        await client.post("/webhooks/salon/telegram", json=press(50, f"v:r:{visit.id}"), headers=HEADERS)
+        await wait_for(lambda: len(sent(telegram)) == 4)
+        offer = sent(telegram)[3]
+        assert offer["text"] == "Выберите новое время:"
+        choices = buttons(offer)
+        assert choices and f"b:{day:%Y-%m-%dT%H:%M}" not in choices  # its own time is not a new one
+        await client.post("/webhooks/salon/telegram", json=press(51, choices[-1]), headers=HEADERS)
+        await wait_for(lambda: len(sent(telegram)) == 5)
+        assert sent(telegram)[4]["text"].startswith("Запись перенесена: Маникюр")
+        new_start = datetime.fromisoformat(choices[-1][2:]).replace(tzinfo=TZ)
+        await wait_for(
+            lambda: datetime.fromisoformat(portal.state.deals[visit.deal_id]["UF_CRM_VISIT_AT"]) == new_start
+        )
+        moved = await latest_visit(store_of(runtime), "salon", f"salon:telegram:{CHAT}")
+        assert moved is not None and moved.id == visit.id and moved.start_at == new_start
+        # the reminders of the new time (the 24 h one, sent for the old time, comes again for the new one)
+        assert await planned_reminders(store_of(runtime), visit.id) == [
+            ("24h", new_start - timedelta(hours=24)),
+            ("2h", new_start - timedelta(hours=2)),
+        ]
+        assert any("просит перенести запись" in c["COMMENT"] for c in portal.state.comments.values())

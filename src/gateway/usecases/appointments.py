@@ -54,16 +54,18 @@ class Appointments:
         *,
         besides: int | None = None,
         services: Sequence[str] = (),
+        count: int = 3,
     ) -> list[datetime]:
-        """Up to three free starts nearest to `wished`, in the tenant's zone."""
+        """Up to `count` free starts nearest to `wished`, in the tenant's zone."""
         wished = self.local(wished)
         if self.online is not None:
-            return [start for start, _ in await self._resource_slots(wished, duration, now, services, besides)]
+            found = await self._resource_slots(wished, duration, now, services, besides, count=count)
+            return [start for start, _ in found]
         span = timedelta(days=8)
         busy = await store.busy_between(self.engine, self.tenant_id, wished - span, wished + span, besides=besides)
         lead = parse_duration(self.lifecycle.min_lead)
         week = self.tenant.opening_hours()
-        return free_slots(wished, duration, now, week, busy, self.tenant.capacity, min_lead=lead)
+        return free_slots(wished, duration, now, week, busy, self.tenant.capacity, count=count, min_lead=lead)
 
     async def _resource_slots(
         self,

@@ -71,11 +71,20 @@ class VisitReplies:
         return timedelta(minutes=self.dialogue.duration_min(state.service_ids))
 
     async def _offer(
-        self, state: DialogueState, wished: datetime, now: datetime, local: datetime, *, besides: int | None
+        self,
+        state: DialogueState,
+        wished: datetime,
+        now: datetime,
+        local: datetime,
+        *,
+        besides: int | None,
+        other_than: datetime | None = None,
     ) -> Reply:
+        """Free starts near `wished`; `other_than`: the visit's own time, not a new one to move to."""
         starts = await self.appointments.offer(
-            wished, self._duration(state), now, besides=besides, services=state.service_ids
+            wished, self._duration(state), now, besides=besides, services=state.service_ids, count=4
         )
+        starts = [s for s in starts if s != other_than][:3]
         when = format_when(self.appointments.local(wished), None, local)
         service = service_label(self.dialogue, state.service_ids)
         if not starts:
@@ -123,7 +132,7 @@ class VisitReplies:
         if action == RESCHEDULE:
             state.service_ids = state.service_ids or list(visit.services)
             wished = state.time_start if state.time_start and state.time_start != visit.start_at else visit.start_at
-            offered = await self._offer(state, wished, now, local, besides=visit.id)
+            offered = await self._offer(state, wished, now, local, besides=visit.id, other_than=visit.start_at)
             if not offered.choices:
                 return offered
             return Reply(self.texts.pick_new_time, choices=offered.choices)

@@ -221,21 +221,40 @@ async def _booked_or_moved(
         new_status = status or VisitStatus(visit.status)
     else:
         notice, new_status = NOTICE_BOOKED, status if status in ACTIVE else VisitStatus.BOOKED
-    saved = await store.save_visit(
+    end = start + timedelta(minutes=minutes)
+    saved = await _save(
+        changes, conv=conv, deal_id=deal_id, start=start, end=end, services=tuple(services), status=new_status, now=now
+    )
+    await app.plan(saved, now, notice)
+    return notice or new_status.value
+
+
+async def _save(
+    changes: PortalChanges,
+    *,
+    conv: str,
+    deal_id: int,
+    start: datetime,
+    end: datetime,
+    services: tuple[str, ...],
+    status: str,
+    now: datetime,
+) -> Visit:
+    """The deal's visit as the portal now has it, with where its client is written to."""
+    app = changes.appointments
+    return await store.save_visit(
         app.engine,
         tenant=app.tenant_id,
         portal=app.portal,
         deal_id=deal_id,
         conversation=conv,
         start_at=start,
-        end_at=start + timedelta(minutes=minutes),
-        services=tuple(services),
-        status=new_status.value,
+        end_at=end,
+        services=services,
+        status=status,
         now=now,
         to=await _address(changes, conv),
     )
-    await app.plan(saved, now, notice)
-    return notice or new_status.value
 
 
 async def _services(changes: PortalChanges, conv: str) -> list[str]:
@@ -314,14 +333,12 @@ async def booking_changed(changes: PortalChanges, event: str, booking_id: int, n
 
 async def _booking_moved(changes: PortalChanges, visit: Visit, booking: PortalBooking, now: datetime) -> str:
     app = changes.appointments
-    saved = await store.save_visit(
-        app.engine,
-        tenant=app.tenant_id,
-        portal=app.portal,
+    saved = await _save(
+        changes,
+        conv=visit.conversation,
         deal_id=visit.deal_id or 0,
-        conversation=visit.conversation,
-        start_at=booking.start,
-        end_at=booking.end,
+        start=booking.start,
+        end=booking.end,
         services=visit.services,
         status=visit.status,
         now=now,
@@ -349,18 +366,15 @@ async def _booking_added(changes: PortalChanges, booking: PortalBooking, now: da
         await store.set_booking(app.engine, existing.id, booking.id, booking.start)  # ours, its answer was late
         return "unchanged"
     services = existing.services if existing is not None else tuple(await _services(changes, conv))
-    saved = await store.save_visit(
-        app.engine,
-        tenant=app.tenant_id,
-        portal=app.portal,
+    saved = await _save(
+        changes,
+        conv=conv,
         deal_id=deal_id,
-        conversation=conv,
-        start_at=booking.start,
-        end_at=booking.end,
-        services=services,
-        status=VisitStatus.BOOKED.value,
+        start=booking.start,
+        end=booking.end,
+        services=tuple(services),
+        status=VisitStatus.BOOKED,
         now=now,
-        to=await _address(changes, conv),
     )
     await store.set_booking(app.engine, saved.id, booking.id, booking.start)
     await app.plan(saved, now, NOTICE_BOOKED if existing is None or not existing.active else NOTICE_MOVED)

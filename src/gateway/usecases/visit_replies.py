@@ -81,10 +81,13 @@ class VisitReplies:
         other_than: datetime | None = None,
     ) -> Reply:
         """Free starts near `wished`; `other_than`: the visit's own time, not a new one to move to."""
+        count = 3 if other_than is None else 4  # one more, in case the visit's own time is among them
         starts = await self.appointments.offer(
-            wished, self._duration(state), now, besides=besides, services=state.service_ids, count=4
+            wished, self._duration(state), now, besides=besides, services=state.service_ids, count=count
         )
-        starts = [s for s in starts if s != other_than][:3]
+        starts = [s for s in starts if s != other_than]
+        if len(starts) > 3:  # the farthest from the wished time goes
+            starts.remove(max(starts, key=lambda s: abs((s - wished).total_seconds())))
         when = format_when(self.appointments.local(wished), None, local)
         service = service_label(self.dialogue, state.service_ids)
         if not starts:

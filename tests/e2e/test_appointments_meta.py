@@ -115,3 +115,55 @@ async def _outcomes(engine: Any, visit_id: int, expected: list[tuple[str, str]])
 async def _with_deal(engine: Any, conversation: str) -> Any:
     visit = await latest_visit(engine, "salon", conversation)
     return visit if visit is not None and visit.deal_id is not None else None
+
+
+async def test_a_reminder_the_blocked_telegram_cannot_take_goes_to_the_clients_whatsapp(
+    make_config, portal, graph, telegram, database_url
+):
+    from tests.conftest import NUMBER_ID, SECRET
+    from tests.e2e.test_appointments import book, sent
+
+    channels = {
+        "telegram": {"bot_token": "123456:test-token", "secret_token": SECRET, "api_base": telegram.base},
+        "whatsapp": {
+            "phone_number_id": NUMBER_ID,
+            "access_token": "wa-token",
+            "app_secret": WA_SECRET,
+            "verify_token": "wa-verify",
+            "api_base": f"{graph.base}/v21.0",
+        },
+    }
+    bitrix = {
+        "webhook_url": portal.url,
+        "visit_field": "UF_CRM_VISIT_AT",
+        "rate_limit": {"burst": 50, "per_second": 20},
+    }
+    lifecycle_settings = {
+        "reminders": ["24h"],
+        "quiet_hours": None,
+        "templates": {"reminder": {"name": "visit_reminder", "language": "ru"}},
+    }
+    config = make_config(portal.url, telegram.base, channels=channels, bitrix=bitrix, lifecycle=lifecycle_settings)
+    clock, day = Clock(), visit_day()
+    async with gateway(config, store_url=async_url(database_url, Path(".")), clock=clock) as (client, runtime):
+        await book(client, telegram, day)  # on Telegram, with the phone +79131234567
+        await wait_for(lambda: any(d.get("UF_CRM_VISIT_AT") for d in portal.state.deals.values()))
+        # the same person writes on WhatsApp from that number: the same contact, another conversation
+        hello = whatsapp_text("wamid.C1", "Здравствуйте")
+        value = hello["entry"][0]["changes"][0]["value"]
+        value["contacts"][0]["wa_id"] = value["messages"][0]["from"] = "79131234567"
+        value["messages"][0]["timestamp"] = str(int(datetime.now(UTC).timestamp()))
+        raw, headers = signed(hello, WA_SECRET)
+        assert (await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)).status_code == 200
+        await wait_for(lambda: len(portal.state.deals) == 2 and len(graph.delivered()) == 1)
+        assert len(portal.state.contacts) == 1
+        telegram.blocked.add(5512345678)
+        clock.move_to(day - timedelta(hours=24) + timedelta(seconds=5))
+        await wait_for(lambda: len(graph.delivered()) == 2, limit=20)
+        template = graph.delivered()[1]
+        assert template["to"] == "+79131234567" and template["template"]["name"] == "visit_reminder"
+        visit = await latest_visit(runtime.store, "salon", "salon:telegram:5512345678")  # type: ignore[arg-type]
+        assert visit is not None
+        await wait_for_async(lambda: _outcomes(runtime.store, visit.id, [("24h", "template")]))
+        assert len(sent(telegram)) == 2  # the booking's two replies; the reminder could not go there
+        await wait_for(lambda: any("отправлено в WhatsApp" in c["COMMENT"] for c in portal.state.comments.values()))

@@ -32,3 +32,18 @@ async def remember_deal(redis: Redis, tenant: str, deal_id: int, conversation: s
 
 async def forget_deal(redis: Redis, tenant: str, deal_id: int) -> None:
     await redis.delete(keys.deal_conversation(tenant, deal_id))
+
+
+async def remember_contact_conversation(redis: Redis, scope: str, contact_id: int, conversation: str) -> None:
+    """The conversations a contact has (one per channel the person wrote on): a message the bot starts
+    that one channel cannot take is tried on the others."""
+    key = keys.contact_conversations(scope, contact_id)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.sadd(key, conversation)
+        pipe.expire(key, keys.CONVERSATION_TTL_SECONDS)
+        await pipe.execute()
+
+
+async def contact_conversations(redis: Redis, scope: str, contact_id: int) -> list[str]:
+    members = await redis.smembers(keys.contact_conversations(scope, contact_id))  # type: ignore[misc]
+    return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)

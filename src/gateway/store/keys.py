@@ -68,6 +68,10 @@ def person_contact(tenant: str, channel: str, sender_id: str) -> str:
     return f"{PREFIX}:person:{tenant}:{channel}:{sender_id}"
 
 
+def contact_conversations(tenant: str, contact_id: int) -> str:
+    return f"{PREFIX}:contact:{tenant}:{contact_id}"
+
+
 def deal_conversation(tenant: str, deal_id: int) -> str:
     return f"{PREFIX}:deal:{tenant}:{deal_id}"
 

@@ -102,6 +102,8 @@ async def sync_conversation(ctx: CrmContext, conversation_key: str) -> CrmLink |
             await _apply(ctx, state, link, conversation_key, group, entries[:COMMENTS_PER_SYNC], visit)
         if not group or len(entries) <= COMMENTS_PER_SYNC:
             break
+    if link.contact_id is not None and ctx.appointments is not None:  # for reminders on the person's other channels
+        await crm_links.remember_contact_conversation(ctx.redis, ctx.scope, link.contact_id, conversation_key)
     if visit is not None and ctx.appointments is not None and ctx.appointments.online is not None:
         visit = await _visit(ctx, conversation_key, link)  # with its deal attached
         if visit is not None:

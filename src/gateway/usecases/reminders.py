@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from domain import (
@@ -25,7 +25,8 @@ from domain import (
     WindowClosed,
     send_moment,
 )
-from gateway.store.conversations import TimelineEntry, append_timeline, load_dialogue, mark_unreachable
+from gateway.store import crm_links
+from gateway.store.conversations import TimelineEntry, append_timeline, load_dialogue, load_link, mark_unreachable
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import DueReminder, Visit
 from gateway.usecases.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
@@ -119,6 +120,11 @@ async def deliver(ctx: ReminderContext, due: DueReminder, now: datetime) -> str:
     outcome, detail = await _send(ctx, visit, due, now)
     if outcome == Outcome.POSTPONED:
         return outcome
+    if outcome in UNDELIVERED:
+        fallback = await _other_channels(ctx, visit, due, now)
+        if fallback is not None:  # noted on the deal with the channel it went by
+            detail = f"via {fallback[1].channel} ({visit.channel}: {outcome}, {detail})"
+            outcome, visit = fallback[0], replace(visit, channel=fallback[1].channel)
     await store.record_reminder(app.engine, due.id, outcome, detail, now)
     logger.info("visit %s: %s -> %s", visit.id, due.kind, outcome)
     await _note(ctx, visit, due, outcome, now)
@@ -167,6 +173,38 @@ async def _send(ctx: ReminderContext, visit: Visit, due: DueReminder, now: datet
     except SendRejected as exc:
         return Outcome.REJECTED, str(exc)
     return Outcome.SENT, ""
+
+
+UNDELIVERED = frozenset({Outcome.UNREACHABLE, Outcome.WINDOW_CLOSED, Outcome.REJECTED})
+
+
+async def _other_channels(
+    ctx: ReminderContext, visit: Visit, due: DueReminder, now: datetime
+) -> tuple[str, Visit] | None:
+    """The person's other conversations (the same CRM contact on another channel), tried in turn when the
+    visit's own channel cannot take the message: (outcome, the visit as addressed there) of the first that does."""
+    app = ctx.appointments
+    link = await load_link(app.redis, visit.conversation)
+    if link.contact_id is None:
+        return None
+    scope = f"{app.tenant_id}@{app.portal}"
+    for conversation in await crm_links.contact_conversations(app.redis, scope, link.contact_id):
+        if conversation == visit.conversation:
+            continue
+        state = await load_dialogue(app.redis, conversation)
+        if state is None or state.unreachable:
+            continue
+        other = replace(
+            visit,
+            conversation=conversation,
+            channel=state.channel.value,
+            chat_id=state.chat_id,
+            reply_phone=state.channel_phone,
+        )
+        outcome, _ = await _send(ctx, other, due, now)
+        if outcome in (Outcome.SENT, Outcome.TEMPLATE):
+            return outcome, other
+    return None
 
 
 def _template(ctx: ReminderContext, visit: Visit, kind: str, now: datetime) -> Template | None:

@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python bench/webhook_bench.py
 	$(BIN)/python bench/first_reply_bench.py
 	$(BIN)/python bench/crm_drain_bench.py
+	$(BIN)/python bench/lifecycle_bench.py
 
 clean:
 	rm -rf $(VENV) .lead-gateway .pytest_cache .mypy_cache .ruff_cache

@@ -126,6 +126,9 @@ class Sandbox:
         self._event_tasks: set[asyncio.Task[None]] = set()
         self._event_client: Any = None
         self.events_sent: list[tuple[str, int]] = []
+        # contact ids by (PHONE|EMAIL|IM, value as compared): lookups stay cheap with thousands of contacts
+        self._contact_index: dict[tuple[str, str], set[int]] = {}
+        self._indexed: dict[int, set[tuple[str, str]]] = {}
         self._level, self._level_at = 0.0, time.monotonic()
         self.app = Starlette(
             routes=[
@@ -306,6 +309,8 @@ class Sandbox:
         record["ID"] = entity_id
         _apply(record, fields)
         store[entity_id] = record
+        if store is self.state.contacts:
+            self._index_contact(record)
         if store is self.state.deals:
             record.setdefault("STAGE_ID", "NEW")
             record.setdefault("IS_RETURN_CUSTOMER", "N")
@@ -319,10 +324,25 @@ class Sandbox:
             raise SandboxError(400, "", "Not found")
         _apply(record, _fields(params))
         record["DATE_MODIFY"] = _portal_now()
+        if store is self.state.contacts:
+            self._index_contact(record)
         if store is self.state.deals:
             self._stage_semantic(record)
             self._emit("ONCRMDEALUPDATE", int(record["ID"]))
         return True
+
+    def _index_contact(self, contact: dict[str, Any]) -> None:
+        contact_id = int(contact["ID"])
+        for key in self._indexed.pop(contact_id, set()):
+            self._contact_index.get(key, set()).discard(contact_id)
+        keys = {
+            (kind, _comm_key(kind, str(m.get("VALUE", ""))) if kind != "IM" else str(m.get("VALUE", "")))
+            for kind in ("PHONE", "EMAIL", "IM")
+            for m in contact.get(kind, [])
+        }
+        for key in keys:
+            self._contact_index.setdefault(key, set()).add(contact_id)
+        self._indexed[contact_id] = keys
 
     def _stage_semantic(self, deal: dict[str, Any]) -> None:
         """STAGE_SEMANTIC_ID is read-only and follows the stage: P in progress, S success, F failure."""
@@ -376,7 +396,10 @@ class Sandbox:
         flt = params.get("filter") or {}
         if not isinstance(flt, dict):
             raise SandboxError(400, "", "Parameter 'filter' must be array.")
-        rows = _where(store.values(), flt)
+        candidates: Iterable[dict[str, Any]] = store.values()
+        if store is self.state.contacts and isinstance(flt.get("IM"), str):  # by a channel identity
+            candidates = [store[i] for i in self._contact_index.get(("IM", flt["IM"]), set()) if i in store]
+        rows = _where(candidates, flt)
         rows.sort(key=lambda r: int(r["ID"]))
         start = _int(params.get("start", 0)) if str(params.get("start", "0")).lstrip("-").isdigit() else 0
         rows = rows[max(start, 0) : max(start, 0) + 50]
@@ -398,11 +421,7 @@ class Sandbox:
         entity = str(params.get("entity_type", "CONTACT")).upper()
         if entity != "CONTACT":
             return []
-        found = [
-            cid
-            for cid, c in self.state.contacts.items()
-            if any(_comm_key(kind, str(m.get("VALUE", ""))) in wanted for m in c.get(kind, []))
-        ]
+        found = sorted(set().union(*(self._contact_index.get((kind, key), set()) for key in wanted)))
         return {"CONTACT": found[:20]} if found else []
 
     def _comment_add(self, params: dict[str, Any]) -> int:

@@ -85,3 +85,7 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("httpx", "aiogram.event", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if logging.getLevelName(level) != logging.DEBUG:
+        # arq writes two lines a job (start, end): four a message, about half the logging's CPU; failures
+        # and retries are logged by the gateway itself
+        logging.getLogger("arq.worker").setLevel(logging.WARNING)

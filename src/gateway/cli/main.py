@@ -10,10 +10,10 @@ import os
 import secrets
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gateway.logs import configure_logging
 from gateway.settings import AppConfig, ConfigError, load_config, resolve_config_path
@@ -175,13 +175,23 @@ def cmd_worker(args: argparse.Namespace) -> int:
             await runtime.close()
 
     try:
-        asyncio.run(main())
+        _run_fast(main())
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     finally:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+def _run_fast(work: Coroutine[Any, Any, None]) -> None:
+    """Run the worker on uvloop where it is installed (as uvicorn does for `run` and `serve`)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(work)
+        return
+    uvloop.run(work)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:

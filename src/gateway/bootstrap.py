@@ -29,6 +29,7 @@ from gateway.sandbox.telegram import TelegramSandbox
 from gateway.settings import AppConfig, LlmConfig, TenantConfig, Texts
 from gateway.store import health, keys
 from gateway.store.queue import Intake, queue_crm_sync
+from gateway.store.redis_connection import TcpConnection, UnixConnection
 from gateway.usecases.conversation import ConversationContext
 from gateway.usecases.crm_sync import CrmContext
 from gateway.usecases.dialogue import Dialogue
@@ -57,7 +58,10 @@ def job_deserializer(raw: bytes) -> Any:
 
 def connect_redis(url: str) -> ArqRedis:
     """A pool that connects lazily: building it touches no network."""
-    pool = ConnectionPool.from_url(url, socket_connect_timeout=5, socket_timeout=10, health_check_interval=30)
+    connection = UnixConnection if url.startswith("unix:") else TcpConnection
+    pool = ConnectionPool.from_url(
+        url, socket_connect_timeout=5, socket_timeout=10, health_check_interval=30, connection_class=connection
+    )
     return ArqRedis(pool, job_serializer=job_serializer, job_deserializer=job_deserializer)
 
 

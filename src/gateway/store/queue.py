@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
@@ -68,6 +69,9 @@ class Intake:
         self._redis = redis
         self._dedupe_seconds = dedupe_seconds
         self._accept = redis.register_script(_ACCEPT)
+        # called with the queue's name after a job is stored: a worker of this process that sleeps while
+        # idle wakes at once (workers of other processes find it on their next poll)
+        self.on_queued: list[Callable[[str], None]] = []
 
     async def accept(self, event: InboundMessage) -> Outcome:
         """Queue a client's message durably, or recognise it as a re-delivery; raises QueueUnavailable."""
@@ -105,7 +109,11 @@ class Intake:
         except (RedisError, OSError) as exc:
             logger.error("job %s not queued: %s", job_id, type(exc).__name__)
             raise QueueUnavailable(str(exc)) from exc
-        return Outcome.QUEUED if int(stored) == 1 else Outcome.DUPLICATE
+        if int(stored) != 1:
+            return Outcome.DUPLICATE
+        for wake in self.on_queued:
+            wake(QUEUE_OF[function])
+        return Outcome.QUEUED
 
 
 async def queue_crm_sync(redis: ArqRedis, tenant: str, conversation_key: str) -> None:

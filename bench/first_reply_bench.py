@@ -140,6 +140,8 @@ def main() -> int:
             idle_started, idle_cpu = time.monotonic(), cpu_seconds(process.pid)
             time.sleep(5)
             idle_rate = (cpu_seconds(process.pid) - idle_cpu) / (time.monotonic() - idle_started)
+            server = redis.Redis.from_url(args.redis)
+            commands_before = redis_commands(server)
             load_started, load_cpu = time.monotonic(), cpu_seconds(process.pid)
             samples: list[float] = []
             stop = threading.Event()
@@ -160,6 +162,8 @@ def main() -> int:
                 time.sleep(0.1)  # every deal made: the CPU below is for the whole work of each message
             elapsed = time.monotonic() - load_started
             load_cpu_per_message = (cpu_seconds(process.pid) - load_cpu - idle_rate * elapsed) / max(args.messages, 1)
+            # every command the server ran meanwhile (one client, idle polling included), a message
+            commands_per_message = (redis_commands(server) - commands_before) / max(args.messages, 1)
             stop.set()
             sampler.join()
         finally:
@@ -183,7 +187,14 @@ def main() -> int:
         f"  CPU of `run`: {load_cpu_per_message * 1000:.1f} ms a message (reply, deal, contact, timeline; net of idle),"
         f" idle {idle_rate * 100:.1f} % of a core"
     )
+    print(f"  Redis commands a message (INFO commandstats, idle polling included): {commands_per_message:.1f}")
     return 0
+
+
+def redis_commands(server: redis.Redis) -> int:
+    """Commands the Redis server has run so far (a MULTI/EXEC counts each command inside)."""
+    stats = server.info("commandstats")
+    return sum(int(v["calls"]) for k, v in stats.items() if k != "cmdstat_info")
 
 
 if __name__ == "__main__":

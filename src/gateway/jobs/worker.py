@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -90,6 +91,11 @@ async def _guarded(
         except PERMANENT as exc:
             return await _park(runtime, function, args, tenant, exc, attempt, "not retryable")
         except Exception as exc:
+            if store_outage(exc):  # the business store is away: like Redis, retried until it is back
+                if attempt >= limit:
+                    return await _park(runtime, function, args, tenant, exc, attempt, f"after {attempt} attempts")
+                _retrying(runtime, function, attempt, exc)
+                raise Retry(defer=backoff_seconds(attempt, ctx["retry_base"])) from exc
             logger.exception("%s attempt %d failed unexpectedly", function, attempt)
             if attempt >= min(limit, UNEXPECTED_ATTEMPTS):
                 return await _park(runtime, function, args, tenant, exc, attempt, "unexpected error")
@@ -97,6 +103,34 @@ async def _guarded(
             raise Retry(defer=backoff_seconds(attempt, ctx["retry_base"])) from exc
     runtime.metrics.jobs.labels(function, outcome).inc()
     return outcome
+
+
+def store_outage(exc: BaseException) -> bool:
+    """An error of the business store's connection (down, restarting, unreachable), not of a statement.
+    Read from SQLAlchemy only if it is loaded: a process without `lifecycle:` never imports it."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    if errors is None:
+        return False
+    if isinstance(exc, errors.InterfaceError | errors.TimeoutError):  # a connection (or the pool) failed
+        return True
+    if isinstance(exc, errors.DBAPIError) and exc.connection_invalidated:
+        return True
+    # SQLite and PostgreSQL both say OperationalError for a bad statement too: only these mean "away"
+    message = str(getattr(exc, "orig", exc)).lower()
+    return isinstance(exc, errors.OperationalError) and any(hint in message for hint in STORE_AWAY)
+
+
+STORE_AWAY = (
+    "database is locked",
+    "unable to open database",
+    "disk i/o error",
+    "could not connect",
+    "connection refused",
+    "server closed the connection",
+    "terminating connection",
+    "the database system is starting up",
+    "the database system is shutting down",
+)
 
 
 def _retrying(runtime: Runtime, function: str, attempt: int, exc: Exception) -> None:

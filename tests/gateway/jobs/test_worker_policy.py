@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+
 from gateway.logs import JsonFormatter
 from gateway.store import dlq
 from tests.conftest import SECRET, gateway, wait_for_async
@@ -41,3 +43,26 @@ async def test_a_portal_refusing_a_field_parks_the_sync_with_its_reason_and_show
 
 async def _deals(portal):
     return len(portal.state.deals) == 1
+
+
+async def test_a_business_store_that_cannot_be_reached_is_retried_and_a_bad_statement_is_not(tmp_path):
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gateway.jobs.worker import store_outage
+    from gateway.store.sql.engine import make_engine
+
+    unreachable = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing-dir' / 'store.db'}")
+    reachable = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    try:
+        with pytest.raises(SQLAlchemyError) as down:
+            async with unreachable.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        with pytest.raises(SQLAlchemyError) as wrong:
+            async with reachable.connect() as connection:
+                await connection.execute(text("SELECT * FROM no_such_table"))
+    finally:
+        await unreachable.dispose()
+        await reachable.dispose()
+    assert store_outage(down.value) is True
+    assert store_outage(wrong.value) is False

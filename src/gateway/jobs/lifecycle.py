@@ -86,10 +86,10 @@ async def _drain(runtime: Runtime, pacer: Any) -> int:
         for due in batch:
             visit = await visit_by_id(runtime.store, due.visit_id)
             tenant = runtime.tenants.get(visit.tenant) if visit is not None else None
-            if tenant is None or tenant.appointments is None:
+            if visit is None or tenant is None or tenant.appointments is None:
                 from gateway.store.sql.visits import record_reminder
 
-                await record_reminder(runtime.store, due.id, "stale", "tenant without lifecycle", now)
+                await record_reminder(runtime.store, due.id, "stale", "visit gone or tenant without lifecycle", now)
                 continue
             context = ReminderContext(
                 appointments=tenant.appointments,
@@ -99,11 +99,11 @@ async def _drain(runtime: Runtime, pacer: Any) -> int:
                 pacer=pacer,
             )
             try:
-                outcome = await deliver(context, due, runtime.clock())
+                outcome = await deliver(context, due, visit, runtime.clock())
             except Exception:  # one reminder's fault (a bug, the store away) must not stop the rest
                 logger.exception("reminder %s could not be handled; tried again on the next run", due.id)
                 continue
-            runtime.metrics.reminders.labels(visit.tenant if visit else "?", due.kind, outcome).inc()
+            runtime.metrics.reminders.labels(visit.tenant, due.kind, outcome).inc()
             handled += 1
             progressed = progressed or outcome != "postponed"
         if not progressed:

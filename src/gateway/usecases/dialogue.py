@@ -70,7 +70,11 @@ class Dialogue:
         return max((self.services[s].duration_min for s in service_ids if s in self.services), default=60)
 
     def service_names(self, state: DialogueState) -> str:
-        return ", ".join(self.services[s].name for s in state.service_ids if s in self.services)
+        return self.names(state.service_ids)
+
+    def names(self, service_ids: list[str] | tuple[str, ...]) -> str:
+        """The catalog names of these services, comma-separated ("" when none is known)."""
+        return ", ".join(self.services[s].name for s in service_ids if s in self.services)
 
     def next_reply(self, state: DialogueState, intent: str, learned: bool, now: datetime) -> Reply:
         return self.greeted(state, self._body(state, intent, learned, now))

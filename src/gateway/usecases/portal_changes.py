@@ -214,7 +214,8 @@ async def _booked_or_moved(
     now: datetime,
 ) -> str:
     app = changes.appointments
-    services = visit.services if visit is not None else await _services(changes, conv)
+    to, asked = await _client(changes, conv)
+    services = visit.services if visit is not None else asked
     minutes = max((changes.durations.get(s, 60) for s in services), default=60)
     if visit is not None and visit.active:
         notice = NOTICE_MOVED if visit.start_at != start else None
@@ -223,7 +224,15 @@ async def _booked_or_moved(
         notice, new_status = NOTICE_BOOKED, status if status in ACTIVE else VisitStatus.BOOKED
     end = start + timedelta(minutes=minutes)
     saved = await _save(
-        changes, conv=conv, deal_id=deal_id, start=start, end=end, services=tuple(services), status=new_status, now=now
+        changes,
+        conv=conv,
+        deal_id=deal_id,
+        start=start,
+        end=end,
+        services=tuple(services),
+        status=new_status,
+        now=now,
+        to=to,
     )
     await app.plan(saved, now, notice)
     return notice or new_status.value
@@ -239,8 +248,9 @@ async def _save(
     services: tuple[str, ...],
     status: str,
     now: datetime,
+    to: Address | None = None,
 ) -> Visit:
-    """The deal's visit as the portal now has it, with where its client is written to."""
+    """The deal's visit as the portal now has it; `to`: where its client is written to (None: as kept)."""
     app = changes.appointments
     return await store.save_visit(
         app.engine,
@@ -253,21 +263,18 @@ async def _save(
         services=services,
         status=status,
         now=now,
-        to=await _address(changes, conv),
+        to=to,
     )
 
 
-async def _services(changes: PortalChanges, conv: str) -> list[str]:
-    state = await load_dialogue(changes.crm.redis, conv)
-    return list(state.service_ids) if state is not None else []
-
-
-async def _address(changes: PortalChanges, conv: str) -> Address:
+async def _client(changes: PortalChanges, conv: str) -> tuple[Address, tuple[str, ...]]:
+    """Where the conversation's client is written to, and the services they asked for, from one read of
+    the dialogue (or the conversation key alone, once Redis has forgotten it)."""
     state = await load_dialogue(changes.crm.redis, conv)
     if state is not None:
-        return Address(state.channel.value, state.chat_id, state.channel_phone)
+        return Address(state.channel.value, state.chat_id, state.channel_phone), tuple(state.service_ids)
     _tenant, channel, chat_id = [*conv.split(":", 2), "", ""][:3]
-    return Address(channel, chat_id)
+    return Address(channel, chat_id), ()
 
 
 async def poll(changes: PortalChanges, since: datetime, now: datetime) -> tuple[int, int]:
@@ -365,16 +372,17 @@ async def _booking_added(changes: PortalChanges, booking: PortalBooking, now: da
     if existing is not None and existing.active and existing.start_at == booking.start:
         await store.set_booking(app.engine, existing.id, booking.id, booking.start)  # ours, its answer was late
         return "unchanged"
-    services = existing.services if existing is not None else tuple(await _services(changes, conv))
+    to, asked = await _client(changes, conv)
     saved = await _save(
         changes,
         conv=conv,
         deal_id=deal_id,
         start=booking.start,
         end=booking.end,
-        services=tuple(services),
+        services=existing.services if existing is not None else asked,
         status=VisitStatus.BOOKED,
         now=now,
+        to=to,
     )
     await store.set_booking(app.engine, saved.id, booking.id, booking.start)
     await app.plan(saved, now, NOTICE_BOOKED if existing is None or not existing.active else NOTICE_MOVED)

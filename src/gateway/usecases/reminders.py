@@ -97,11 +97,9 @@ def compose(ctx: ReminderContext, visit: Visit, kind: str, now: datetime) -> Rep
     return Reply(text.format(**values), choices=visit_buttons(visit.id, ctx.dialogue))
 
 
-async def deliver(ctx: ReminderContext, due: DueReminder, now: datetime) -> str:
+async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: datetime) -> str:
+    """Send one due reminder of `visit` (as read from the store just now), or say why not."""
     app = ctx.appointments
-    visit = await store.visit_by_id(app.engine, due.visit_id)
-    if visit is None:
-        return Outcome.STALE
     if kind_refused := _stale(visit, due.kind, now):
         await store.record_reminder(app.engine, due.id, kind_refused, "", now)
         return kind_refused

@@ -31,7 +31,7 @@ def slot_choices(starts: list[datetime], now: datetime) -> tuple[Choice, ...]:
 
 
 def service_label(dialogue: Dialogue, service_ids: list[str] | tuple[str, ...]) -> str:
-    return ", ".join(dialogue.services[s].name for s in service_ids if s in dialogue.services) or "визит"
+    return dialogue.names(service_ids) or "визит"
 
 
 class VisitReplies:

@@ -16,12 +16,14 @@ from domain.appointments import (
 )
 from domain.catalog import Service
 from domain.channels import Channel, conversation_key
+from domain.consent import ConsentAnswer, Purpose, may_send, purpose_of, standing
 from domain.conversation import SLOTS, Intent, Slot
 from domain.messages import UTM_FIELDS, Attribution, InboundMessage, MessageKind
 from domain.replies import Choice, Recipient, Reply, Template
 from domain.schedule import OpenHours, Unbookable, WeekHours, hours_on, is_open, why_not_bookable
 from domain.sending import (
     CredentialsRejected,
+    OptedOut,
     Sender,
     SendError,
     SendRejected,
@@ -39,11 +41,14 @@ __all__ = [
     "Busy",
     "Channel",
     "Choice",
+    "ConsentAnswer",
     "CredentialsRejected",
     "InboundMessage",
     "Intent",
     "MessageKind",
     "OpenHours",
+    "OptedOut",
+    "Purpose",
     "QuietHours",
     "Recipient",
     "Reply",
@@ -65,9 +70,12 @@ __all__ = [
     "free_slots",
     "hours_on",
     "is_open",
+    "may_send",
     "parse_duration",
+    "purpose_of",
     "reminder_moments",
     "resource_slots",
     "send_moment",
+    "standing",
     "why_not_bookable",
 ]

@@ -5,6 +5,7 @@ SendError
  └── SendRejected           for good: never retried
       ├── WindowClosed        the platform's 24-hour window is closed
       ├── Unreachable         the person blocked the bot (or left the chat)
+      ├── OptedOut            the person told the platform to stop the business's offers
       └── CredentialsRejected the channel's token is expired or revoked
 """
 
@@ -38,6 +39,10 @@ class WindowClosed(SendRejected):
 
 class Unreachable(SendRejected):
     """The person blocked the bot or deleted the chat: nothing reaches them here until they write again."""
+
+
+class OptedOut(SendRejected):
+    """The person opted out of this business's marketing on the platform itself (WhatsApp 131050)."""
 
 
 class CredentialsRejected(SendRejected):

@@ -167,3 +167,59 @@ async def test_a_reminder_the_blocked_telegram_cannot_take_goes_to_the_clients_w
         await wait_for_async(lambda: _outcomes(runtime.store, visit.id, [("24h", "template")]))
         assert len(sent(telegram)) == 2  # the booking's two replies; the reminder could not go there
         await wait_for(lambda: any("отправлено в WhatsApp" in c["COMMENT"] for c in portal.state.comments.values()))
+
+
+# Meta's error for a person who chose to stop this business's marketing messages on WhatsApp.
+OPTED_OUT = {
+    "message": "Unable to deliver message",
+    "type": "OAuthException",
+    "code": 131050,
+    "error_data": {"details": "This recipient has chosen to stop receiving marketing messages on WhatsApp"},
+}
+
+
+async def test_whatsapps_own_marketing_opt_out_is_the_persons_stop_everywhere(meta_config, portal, graph, database_url):
+    from domain import ConsentAnswer
+    from gateway.store.sql.consents import standing_of
+
+    clock, day = Clock(), visit_day()
+    bitrix = {"webhook_url": portal.url, "visit_field": "UF_CRM_VISIT_AT", "application_token": "portal-app-token"}
+    offers = {
+        "quiet_hours": None,
+        "consent": {"policy_url": "https://salon.example/privacy", "text_version": "2026-11"},
+        "retention": ["1h"],
+    }
+    config = meta_config({"bitrix": {**bitrix, "rate_limit": {"burst": 50, "per_second": 20}}, "lifecycle": offers})
+    store_url = async_url(database_url, Path("."))
+    async with gateway(config, store_url=store_url, clock=clock) as (client, runtime):
+        first = whatsapp_text("wamid.C1", f"Хочу маникюр {said(day)}")
+        first["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = str(int(datetime.now(UTC).timestamp()))
+        raw, headers = signed(first, WA_SECRET)
+        await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)
+        await wait_for(lambda: len(graph.delivered()) == 1)
+        for index, payload in enumerate((f"b:{day:%Y-%m-%dT%H:%M}", "k:y")):
+            raw, headers = signed(whatsapp_button(f"wamid.C{index + 2}", payload), WA_SECRET)
+            await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)
+            await wait_for(lambda: len(graph.delivered()) == 3 + index, limit=20)  # noqa: B023 - awaited here
+        visit = await wait_for_async(lambda: _with_deal(runtime.store, WA_CONV))
+        portal.dispatch("crm.deal.update", {"id": visit.deal_id, "fields": {"STAGE_ID": "WON"}})
+        from tests.e2e.test_appointments import event_form
+
+        await client.post("/bitrix/salon/events", data=event_form("ONCRMDEALUPDATE", visit.deal_id))
+        await wait_for_async(lambda: _planned(runtime.store, visit.id))
+        graph.refusals.append((400, OPTED_OUT))
+        clock.move_to(clock() + timedelta(hours=1, seconds=5))
+        await wait_for_async(lambda: _outcome(runtime.store, visit.id, "retention:1h", "opted_out"))
+        standing = await standing_of(runtime.store, "salon", ["+16505551234"])  # type: ignore[arg-type]
+        assert standing == ConsentAnswer.STOP
+        assert len(graph.delivered()) == 4
+
+
+async def _planned(engine: Any, visit_id: int) -> bool:
+    from gateway.store.sql.visits import planned_reminders
+
+    return [kind for kind, _ in await planned_reminders(engine, visit_id)] == ["retention:1h"]
+
+
+async def _outcome(engine: Any, visit_id: int, kind: str, outcome: str) -> bool:
+    return dict(await reminder_outcomes(engine, visit_id)).get(kind) == outcome

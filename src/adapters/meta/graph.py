@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from domain import CredentialsRejected, SendError, SendRejected, SendRetryable, WindowClosed
+from domain import CredentialsRejected, OptedOut, SendError, SendRejected, SendRetryable, WindowClosed
 
 logger = logging.getLogger("adapters.meta.graph")
 
@@ -19,6 +19,7 @@ PAIR_RATE_SECONDS = 6.0  # WhatsApp admits one message per 6 s to the same user
 _WINDOW_CLOSED = frozenset({131047, 1545041, 2534022})
 _EXPIRED_OR_FORBIDDEN = frozenset({190, 102, 10, 200, 3})
 _PAIR_RATE = 131056
+_OPTED_OUT = 131050  # the user stopped marketing messages from this business
 _THROTTLED = frozenset({4, 17, 32, 613, 80002, 80006, 130429, 131048})
 _TEMPORARY = frozenset({1, 2, 131000, 131016})
 
@@ -35,6 +36,8 @@ def graph_error(status: int, body: object) -> SendError:
     reason = f"graph HTTP {status} code {code}/{subcode}: {str(error.get('message', ''))[:160]}"
     if code in _WINDOW_CLOSED or subcode in _WINDOW_CLOSED:
         return WindowClosed(reason)
+    if code == _OPTED_OUT:
+        return OptedOut(reason)
     if code == _PAIR_RATE:
         return PairRateLimited(reason, retry_after=PAIR_RATE_SECONDS)
     if status == 401 or code in _EXPIRED_OR_FORBIDDEN or subcode in (463, 467):

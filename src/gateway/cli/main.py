@@ -1,4 +1,4 @@
-"""`lead-gateway`: run, serve, worker, check, qualify, sandbox, dlq."""
+"""`lead-gateway`: run, serve, worker, check, qualify, sandbox, dlq, migrate, consent, forget."""
 
 from __future__ import annotations
 
@@ -249,25 +249,33 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
-    from gateway.bootstrap import connect_redis
     from gateway.store import dlq
 
-    config = _load(args)
+    async def work(redis: Any) -> int:
+        if args.action == "list":
+            entries = await dlq.entries(redis, args.tenant)
+            for entry in entries:
+                print(json.dumps(entry, ensure_ascii=False))  # noqa: T201
+            where = f" for tenant {args.tenant}" if args.tenant else ""
+            print(f"{len(entries)} parked job(s){where}", file=sys.stderr)  # noqa: T201
+            return 0
+        count = await dlq.replay(redis, args.tenant)
+        print(f"replayed {count} job(s)", file=sys.stderr)  # noqa: T201
+        return 0
+
+    return _with_redis(args, _load(args), work)
+
+
+def _with_redis(args: argparse.Namespace, config: AppConfig, work: Any) -> int:
+    """Run `work(redis)` against the configured Redis (or the embedded one, started for it and stopped)."""
+    from gateway.bootstrap import connect_redis
+
     redis_url, embedded = _redis_url(config, args)
 
     async def main() -> int:
         redis = connect_redis(redis_url)
         try:
-            if args.action == "list":
-                entries = await dlq.entries(redis, args.tenant)
-                for entry in entries:
-                    print(json.dumps(entry, ensure_ascii=False))  # noqa: T201
-                where = f" for tenant {args.tenant}" if args.tenant else ""
-                print(f"{len(entries)} parked job(s){where}", file=sys.stderr)  # noqa: T201
-                return 0
-            count = await dlq.replay(redis, args.tenant)
-            print(f"replayed {count} job(s)", file=sys.stderr)  # noqa: T201
-            return 0
+            return int(await work(redis))
         finally:
             await redis.aclose()
 
@@ -316,6 +324,47 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     return 0 if alive else 1
 
 
+def _with_store(args: argparse.Namespace, work: Any) -> int:
+    """Run `work(redis, engine)` against the configured Redis and business store (migrated first)."""
+    from gateway.store.sql.engine import make_engine
+
+    config = _load(args)
+    if args.tenant not in config.tenants:
+        print(f"lead-gateway: no tenant {args.tenant!r} in the config", file=sys.stderr)  # noqa: T201
+        return 2
+    _migrate_store_here(config, args)
+
+    async def with_engine(redis: Any) -> int:
+        engine = make_engine(_store_url(config, args))
+        try:
+            return int(await work(redis, engine))
+        finally:
+            await engine.dispose()
+
+    return _with_redis(args, config, with_engine)
+
+
+def cmd_consent(args: argparse.Namespace) -> int:
+    from gateway.cli.people import export_consents
+
+    async def work(redis: Any, engine: Any) -> int:
+        rows = await export_consents(engine, args.tenant, sys.stdout)
+        print(f"{rows} consent record(s) for tenant {args.tenant}", file=sys.stderr)  # noqa: T201
+        return 0
+
+    return _with_store(args, work)
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from gateway.cli.people import forget
+
+    async def work(redis: Any, engine: Any) -> int:
+        await forget(redis, engine, args.tenant, args.phone)
+        return 0
+
+    return _with_store(args, work)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lead-gateway", description=__doc__)
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
@@ -359,6 +408,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("action", choices=["list", "replay"])
     d.add_argument("--tenant")
     d.set_defaults(func=cmd_dlq)
+    c = sub.add_parser("consent", help="the consent evidence (152-FZ, 38-FZ)")
+    c_sub = c.add_subparsers(dest="action", required=True)
+    e = with_config(c_sub.add_parser("export", help="every consent given and withdrawn, as CSV on stdout"))
+    e.add_argument("--tenant", required=True)
+    e.set_defaults(func=cmd_consent)
+    f = with_config(sub.add_parser("forget", help="erase what the gateway holds on a person (152-FZ)"))
+    f.add_argument("--tenant", required=True)
+    f.add_argument("--phone", required=True)
+    f.set_defaults(func=cmd_forget)
     return parser
 
 

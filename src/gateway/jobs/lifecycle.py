@@ -57,12 +57,20 @@ async def _prune(runtime: Runtime) -> None:
     """Once an hour, by whichever process gets there first."""
     if runtime.store is None or not await runtime.redis.set(keys.pruned(), "1", nx=True, ex=PRUNE_EVERY_SECONDS):
         return
-    from gateway.store.sql import episodes, visits
+    from gateway.store.sql import consents, episodes, visits
 
     before = runtime.clock() - KEPT
-    removed = await visits.prune(runtime.store, before), await episodes.prune(runtime.store, before)
+    removed = (
+        await visits.prune(runtime.store, before),
+        await episodes.prune(runtime.store, before),
+        await consents.prune(runtime.store, before),
+    )
     if any(removed):
-        logger.info("business store: %d visits and %d episodes older than %s removed", *removed, before.date())
+        logger.info(
+            "business store: %d visits, %d episodes and %d superseded consent records older than %s removed",
+            *removed,
+            before.date(),
+        )
 
 
 def _pacer() -> Any:

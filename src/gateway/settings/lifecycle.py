@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import time, timedelta
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from domain import QuietHours, parse_duration
 from gateway.settings.base import Secret, _Strict
@@ -25,6 +25,38 @@ class LifecycleTemplates(_Strict):
     reminder: ReminderTemplate | None = None
 
 
+class NoShowOffer(_Strict):
+    """A client who did not come is offered to rebook at a discount, valid this many days."""
+
+    discount_percent: int = Field(ge=1, le=100)
+    valid_days: int = Field(default=14, ge=1, le=365)
+
+
+class UpsellRule(_Strict):
+    """Offer catalog service `offer` to a client booked for `service`: when the visit is confirmed
+    (`confirmation`), and/or a duration before it (`48h`)."""
+
+    service: str
+    offer: str
+    at: list[str] = Field(default=["confirmation"], min_length=1)
+
+    @field_validator("at")
+    @classmethod
+    def _moments(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if item != "confirmation":
+                parse_duration(item)
+        return value
+
+
+class ConsentConfig(_Strict):
+    """The one question about offers the bot asks after a first booking (38-FZ art. 18; a separate act
+    since 2025-09-01): the policy it links to and the version of the text, kept with every answer."""
+
+    policy_url: str = Field(pattern=r"^https?://")
+    text_version: str = Field(min_length=1, max_length=64)
+
+
 class LifecycleConfig(_Strict):
     reminders: list[str] = ["24h", "2h"]  # before the visit
     quiet_hours: str | None = "21:00-09:00"  # tenant-local; nothing bot-initiated is sent inside
@@ -32,17 +64,25 @@ class LifecycleConfig(_Strict):
     # How often the portal is asked for deals changed meanwhile (Bitrix24 never re-sends a lost event).
     poll_interval: str = "60s"
     min_lead: str = "30m"  # the soonest a slot offered may start
+    no_show: NoShowOffer | None = None
+    retention: list[str] = []  # after a visit, e.g. [7d, 30d, 90d]; a service's return_after replaces the middle one
+    upsell: list[UpsellRule] = []
+    consent: ConsentConfig | None = None
+    marketing_gap: str = "1d"  # at most one advertising message per person in this span, across channels
 
-    @field_validator("min_lead")
-    @classmethod
-    def _lead(cls, value: str) -> str:
-        parse_duration(value)
-        return value
+    @model_validator(mode="after")
+    def _offers_need_consent(self) -> LifecycleConfig:
+        if self.consent is None and (self.no_show or self.retention or self.upsell):
+            raise ValueError(
+                "no_show, retention and upsell are advertising (38-FZ art. 18): set lifecycle.consent "
+                "{policy_url, text_version} so the bot can ask for, and keep, the client's yes"
+            )
+        return self
 
-    @field_validator("reminders")
+    @field_validator("min_lead", "marketing_gap", "reminders", "retention")
     @classmethod
-    def _reminders(cls, value: list[str]) -> list[str]:
-        for item in value:
+    def _durations(cls, value: str | list[str]) -> str | list[str]:
+        for item in [value] if isinstance(value, str) else value:
             parse_duration(item)
         return value
 
@@ -63,6 +103,17 @@ class LifecycleConfig(_Strict):
     def offsets(self) -> list[tuple[str, timedelta]]:
         """(as written, the duration) of each reminder: the kind a reminder is recorded under."""
         return [(item, parse_duration(item)) for item in self.reminders]
+
+    def gap(self) -> timedelta:
+        return parse_duration(self.marketing_gap)
+
+    def retention_offsets(self, return_after: str | None) -> list[tuple[str, timedelta]]:
+        """(as written, the duration) of each retention step; `return_after` (the visited service's)
+        replaces the middle step."""
+        steps = list(self.retention)
+        if return_after and steps:
+            steps[len(steps) // 2] = return_after
+        return [(item, parse_duration(item)) for item in steps]
 
     def quiet(self) -> QuietHours | None:
         return _parse_quiet(self.quiet_hours) if self.quiet_hours else None

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from domain import OpenHours, Service, WeekHours
+from domain import OpenHours, Service, WeekHours, parse_duration
 from gateway.settings.base import Secret, _Strict
 from gateway.settings.bitrix import BitrixConfig
 from gateway.settings.channels import ChannelsConfig
@@ -35,6 +35,14 @@ class CatalogItem(_Strict):
     aliases: list[str] = []
     duration_min: int = Field(default=60, ge=5, le=24 * 60)
     price: float | None = Field(default=None, ge=0)
+    return_after: str | None = None  # when a client of this service is due back (replaces the middle retention step)
+
+    @field_validator("return_after")
+    @classmethod
+    def _return_after(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
 
 
 def _parse_hours(value: object) -> OpenHours | None:
@@ -78,6 +86,20 @@ class TenantConfig(_Strict):
         if self.lifecycle is not None and self.bitrix.visit_field is None:
             raise ValueError("bitrix.visit_field: required with lifecycle (the deal's date-time field for the visit)")
         return self
+
+    @model_validator(mode="after")
+    def _upsell_names_the_catalog(self) -> TenantConfig:
+        known = {item.id for item in self.catalog}
+        for index, rule in enumerate(self.lifecycle.upsell if self.lifecycle else []):
+            for name in ("service", "offer"):
+                if getattr(rule, name) not in known:
+                    raise ValueError(f"lifecycle.upsell[{index}].{name}: {getattr(rule, name)!r} is not in the catalog")
+        return self
+
+    def return_after(self, service_ids: tuple[str, ...] | list[str]) -> str | None:
+        """The soonest `return_after` of these services, as written."""
+        found = [c.return_after for c in self.catalog if c.id in service_ids and c.return_after]
+        return min(found, key=parse_duration) if found else None
 
     @field_validator("timezone")
     @classmethod

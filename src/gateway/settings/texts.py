@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Every placeholder a text may use; anything else fails at load, naming the text.
-PLACEHOLDERS = ("name", "service", "when", "phone", "price", "reason")
+PLACEHOLDERS = ("name", "service", "when", "phone", "price", "reason", "percent", "until", "offer", "policy")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,28 @@ class Texts:
     button_confirm: str = "Подтвердить"
     button_reschedule: str = "Перенести"
     button_cancel: str = "Отменить"
+    # bringing clients back, and consent (a tenant with lifecycle.consent)
+    consent_question: str = (
+        "Можно мы будем иногда присылать вам напоминания о новом визите и персональные предложения со скидками? "
+        "Это отдельное согласие, отказаться можно в любой момент, написав «стоп». Политика: {policy}"
+    )
+    consent_yes: str = "Спасибо! Будем писать только по делу. Отписаться — напишите «стоп»."
+    consent_no: str = "Хорошо, предложений присылать не будем. Напоминания о записи придут как обычно."
+    button_consent_yes: str = "Да, присылайте"
+    button_consent_no: str = "Нет, спасибо"
+    stopped: str = "Готово: больше не будем писать вам первыми. Если передумаете — напишите «подписаться»."
+    no_show_offer: str = (
+        "Жаль, что не получилось прийти на {service}. Запишитесь снова со скидкой {percent}% — "
+        "предложение действует до {until}. Выберите время:"
+    )
+    no_show_booked: str = "Вы записаны: {service}, {when}. Скидка {percent}% сохранена за вами."
+    retention_offer: str = "Пора снова на {service}? Выберите удобное время — или напишите своё:"
+    upsell_offer: str = "К вашей записи на {service} ({when}) можно добавить {offer}{price}. Добавить?"
+    upsell_added: str = "Добавили {offer} к записи на {when}."
+    upsell_no_room: str = "Не получится добавить {offer}: после вашей записи время уже занято."
+    upsell_declined: str = "Хорошо, оставляем запись как есть."
+    button_upsell_yes: str = "Добавить"
+    button_upsell_no: str = "Нет, спасибо"
 
 
 def check_texts(value: dict[str, str]) -> dict[str, str]:

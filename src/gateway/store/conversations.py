@@ -103,6 +103,7 @@ class TimelineEntry(BaseModel):
     text: str
     at: datetime
     author: str = "Клиент"
+    on_contact: bool = False  # about the person, not this deal (a consent given or withdrawn)
 
 
 async def append_timeline(redis: Redis, conversation: str, entry: TimelineEntry) -> None:

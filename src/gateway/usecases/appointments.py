@@ -22,6 +22,7 @@ from gateway.store import keys
 from gateway.store.conversations import TimelineEntry, append_timeline
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import Address, Visit
+from gateway.usecases.offer_plan import offers_on_status, upsell_before
 from gateway.usecases.online_booking import OnlineBooking
 
 logger = logging.getLogger("gateway.usecases.appointments")
@@ -105,6 +106,9 @@ class Appointments:
         services: Sequence[str],
         now: datetime,
         moving: int | None = None,
+        phone: str | None = None,
+        discount_percent: int | None = None,
+        recovered_from: int | None = None,
     ) -> Visit | None:
         """Book (or move `moving` to) `start`; None when the slot filled up meanwhile."""
         async with self.redis.lock(
@@ -130,6 +134,9 @@ class Appointments:
                 now=now,
                 moving=moving,
                 resource_id=resource,
+                phone=phone,
+                discount_percent=discount_percent,
+                recovered_from=recovered_from,
             )
         if visit is not None:
             await self.plan(visit, now)
@@ -182,9 +189,15 @@ class Appointments:
             await store.set_booking(self.engine, visit.id, booking_id, visit.start_at)
 
     async def set_status(self, visit: Visit, status: VisitStatus, now: datetime) -> None:
+        """The visit's new state, and what it starts or ends on its agenda: nothing more about a visit that
+        is over; the rebooking offer after a no-show, the retention chain after a visit, the upsell at
+        confirmation (each goes only with the client's yes, checked when it is due)."""
         await store.set_status(self.engine, visit.id, status.value, now)
         if status in (VisitStatus.CANCELLED, VisitStatus.VISITED, VisitStatus.NO_SHOW):
-            await store.plan_reminders(self.engine, visit.id, [])  # nothing more is said about this visit
+            await store.clear_agenda(self.engine, visit.id)
+        offers = offers_on_status(self.tenant, self.lifecycle, status, visit.services, self.local(now))
+        if offers:
+            await store.add_to_agenda(self.engine, visit.id, offers)
 
     async def plan(self, visit: Visit, now: datetime, notice: str | None = None) -> None:
         """The visit's agenda anew: its reminders still ahead, and a notice to send now (quiet hours
@@ -195,6 +208,8 @@ class Appointments:
         start = self.local(visit.start_at)
         quiet = self.lifecycle.quiet()
         moments = reminder_moments(start, self.lifecycle.offsets(), self.local(now), quiet) if visit.active else []
+        if visit.active:
+            moments += upsell_before(self.lifecycle, visit.services, start, self.local(now))
         if notice is not None:
             moment = send_moment(self.local(now), start, quiet) if visit.active else self._after_quiet(now)
             moments.append((notice, max(moment, now)))

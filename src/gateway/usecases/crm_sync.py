@@ -282,26 +282,33 @@ def _found_contact(found: GroupResult, identity: str) -> tuple[int | None, int |
 
 
 async def _reconcile_timeline(ctx: CrmContext, link: CrmLink, conv: str) -> None:
-    """Count which of the unconfirmed comments are on the deal already."""
-    try:
-        rows = await ctx.crm.call(
-            "crm.timeline.comment.list",
-            {
-                "filter": {"ENTITY_ID": link.deal_id, "ENTITY_TYPE": "deal"},
-                "select": ["ID", "COMMENT"],
-                "order": {"ID": "DESC"},
-            },
-        )
-    except BitrixRequestError as exc:  # the list refused: post again rather than risk losing a message
-        logger.warning("cannot list the deal's comments (%s); unconfirmed ones are posted again", exc.code)
-        rows = []
-    present = {str(r.get("COMMENT")) for r in rows} if isinstance(rows, list) else set()
-    for entry in await timeline_from(ctx.redis, conv, link.timeline_posted):
+    """Count which of the unconfirmed comments are on the deal (or its contact) already."""
+    entries = await timeline_from(ctx.redis, conv, link.timeline_posted)
+    present = await _comments_on(ctx, "deal", link.deal_id)
+    if link.contact_id is not None and any(entry.on_contact for entry in entries):
+        present |= await _comments_on(ctx, "contact", link.contact_id)
+    for entry in entries:
         if comment_text(entry) not in present:
             break
         link.timeline_posted += 1
     link.timeline_pending = False
     await save_link(ctx.redis, conv, link)
+
+
+async def _comments_on(ctx: CrmContext, owner: str, owner_id: int | None) -> set[str]:
+    try:
+        rows = await ctx.crm.call(
+            "crm.timeline.comment.list",
+            {
+                "filter": {"ENTITY_ID": owner_id, "ENTITY_TYPE": owner},
+                "select": ["ID", "COMMENT"],
+                "order": {"ID": "DESC"},
+            },
+        )
+    except BitrixRequestError as exc:  # the list refused: post again rather than risk losing a message
+        logger.warning("cannot list the %s's comments (%s); unconfirmed ones are posted again", owner, exc.code)
+        rows = []
+    return {str(r.get("COMMENT")) for r in rows} if isinstance(rows, list) else set()
 
 
 def _im_entries(state: DialogueState) -> list[dict[str, str]]:
@@ -351,9 +358,10 @@ def _changes(
         group["deal_update"] = ("crm.deal.update", {"id": link.deal_id, "fields": update_fields})
     deal_ref: int | str | None = "$result[deal]" if "deal" in group else link.deal_id
     for index, entry in enumerate(entries):
+        owner, kind = (contact_ref, "contact") if entry.on_contact and contact_ref else (deal_ref, "deal")
         group[f"comment{index}"] = (
             "crm.timeline.comment.add",
-            {"fields": {"ENTITY_ID": deal_ref, "ENTITY_TYPE": "deal", "COMMENT": comment_text(entry)}},
+            {"fields": {"ENTITY_ID": owner, "ENTITY_TYPE": kind, "COMMENT": comment_text(entry)}},
         )
     return group
 
@@ -532,6 +540,8 @@ def deal_fields(
             if value:
                 fields[tag.upper()] = value
     comments = _comments(state, services)
+    if visit is not None and visit.discount_percent:
+        comments += f"\nСкидка {visit.discount_percent}%: повторная запись после неявки"
     if comments:
         fields["COMMENTS"] = comments
     if ctx.tenant.bitrix.category_id is not None:

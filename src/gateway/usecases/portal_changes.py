@@ -46,6 +46,7 @@ class PortalChanges:
 
     def select(self) -> list[str]:
         fields = ["ID", "STAGE_ID", "STAGE_SEMANTIC_ID", "ORIGIN_ID", "ORIGINATOR_ID", "DATE_MODIFY"]
+        fields += ["OPPORTUNITY", "ASSIGNED_BY_ID"]
         visit_field = self.crm.tenant.bitrix.visit_field
         return [*fields, visit_field] if visit_field else fields
 
@@ -132,11 +133,7 @@ async def _apply_locked(changes: PortalChanges, row: dict[str, Any], deal_id: in
     if start is not None and not final and (start_changed or stage_changed):
         outcome = await _booked_or_moved(changes, conv, deal_id, visit, start, status if stage_changed else None, now)
     elif stage_changed and status is not None and visit is not None and visit.status != status.value:
-        was_active = visit.active
-        await app.set_status(visit, status, now)
-        if status == VisitStatus.CANCELLED and was_active:
-            await app.plan(await _reload(app, visit), now, NOTICE_CANCELLED)
-        outcome = status.value
+        outcome = await _stage_moved(app, visit, status, row, now)
     if status is not None:
         link.visit_stage = status.value
     if start is not None:
@@ -200,6 +197,29 @@ def _written(link: CrmLink) -> datetime | None:
         return None
 
 
+async def _stage_moved(app: Appointments, visit: Visit, status: VisitStatus, row: dict[str, Any], now: datetime) -> str:
+    """A manager moved the deal to a visit state: visited (its amount is the revenue), no-show, cancelled."""
+    if status == VisitStatus.VISITED:
+        revenue, manager = _number(row.get("OPPORTUNITY")), _id(row.get("ASSIGNED_BY_ID"))
+        await store.set_revenue(app.engine, visit.id, revenue, manager)
+    await app.set_status(visit, status, now)
+    if status == VisitStatus.CANCELLED and visit.active:
+        await app.plan(await _reload(app, visit), now, NOTICE_CANCELLED)
+    return status.value
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _id(value: Any) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None else None
+
+
 async def _reload(app: Appointments, visit: Visit) -> Visit:
     return await store.visit_by_id(app.engine, visit.id) or visit
 
@@ -214,7 +234,7 @@ async def _booked_or_moved(
     now: datetime,
 ) -> str:
     app = changes.appointments
-    to, asked = await _client(changes, conv)
+    to, asked, phone = await _client(changes, conv)
     services = visit.services if visit is not None else asked
     minutes = max((changes.durations.get(s, 60) for s in services), default=60)
     if visit is not None and visit.active:
@@ -233,6 +253,7 @@ async def _booked_or_moved(
         status=new_status,
         now=now,
         to=to,
+        phone=phone,
     )
     await app.plan(saved, now, notice)
     return notice or new_status.value
@@ -249,6 +270,7 @@ async def _save(
     status: str,
     now: datetime,
     to: Address | None = None,
+    phone: str | None = None,
 ) -> Visit:
     """The deal's visit as the portal now has it; `to`: where its client is written to (None: as kept)."""
     app = changes.appointments
@@ -264,17 +286,19 @@ async def _save(
         status=status,
         now=now,
         to=to,
+        phone=phone,
     )
 
 
-async def _client(changes: PortalChanges, conv: str) -> tuple[Address, tuple[str, ...]]:
-    """Where the conversation's client is written to, and the services they asked for, from one read of
-    the dialogue (or the conversation key alone, once Redis has forgotten it)."""
+async def _client(changes: PortalChanges, conv: str) -> tuple[Address, tuple[str, ...], str | None]:
+    """Where the conversation's client is written to, the services they asked for and their phone, from
+    one read of the dialogue (or the conversation key alone, once Redis has forgotten it)."""
     state = await load_dialogue(changes.crm.redis, conv)
     if state is not None:
-        return Address(state.channel.value, state.chat_id, state.channel_phone), tuple(state.service_ids)
+        address = Address(state.channel.value, state.chat_id, state.channel_phone)
+        return address, tuple(state.service_ids), state.phone
     _tenant, channel, chat_id = [*conv.split(":", 2), "", ""][:3]
-    return Address(channel, chat_id), ()
+    return Address(channel, chat_id), (), None
 
 
 async def poll(changes: PortalChanges, since: datetime, now: datetime) -> tuple[int, int]:
@@ -372,7 +396,7 @@ async def _booking_added(changes: PortalChanges, booking: PortalBooking, now: da
     if existing is not None and existing.active and existing.start_at == booking.start:
         await store.set_booking(app.engine, existing.id, booking.id, booking.start)  # ours, its answer was late
         return "unchanged"
-    to, asked = await _client(changes, conv)
+    to, asked, phone = await _client(changes, conv)
     saved = await _save(
         changes,
         conv=conv,
@@ -383,6 +407,7 @@ async def _booking_added(changes: PortalChanges, booking: PortalBooking, now: da
         status=VisitStatus.BOOKED,
         now=now,
         to=to,
+        phone=phone,
     )
     await store.set_booking(app.engine, saved.id, booking.id, booking.start)
     await app.plan(saved, now, NOTICE_BOOKED if existing is None or not existing.active else NOTICE_MOVED)

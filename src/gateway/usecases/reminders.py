@@ -14,7 +14,9 @@ from datetime import datetime, timedelta
 
 from domain import (
     Channel,
+    ConsentAnswer,
     CredentialsRejected,
+    OptedOut,
     Recipient,
     Reply,
     Sender,
@@ -25,12 +27,16 @@ from domain import (
     WindowClosed,
     send_moment,
 )
+from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, UPSELL_PREFIX
 from gateway.store import crm_links
 from gateway.store.conversations import TimelineEntry, append_timeline, load_dialogue, load_link, mark_unreachable
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import DueReminder, Visit
+from gateway.usecases import outreach
 from gateway.usecases.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
+from gateway.usecases.consent import NO_VERSION, ConsentBook, Person, question
 from gateway.usecases.dialogue import Dialogue, format_when
+from gateway.usecases.offer_plan import upsell_offer
 from gateway.usecases.visit_replies import service_label, visit_buttons
 
 logger = logging.getLogger("gateway.usecases.reminders")
@@ -50,6 +56,7 @@ class Outcome:
     LATE = "late"  # its moment and the visit passed while nothing ran
     POSTPONED = "postponed"  # inside quiet hours, or the platform asked to wait
     TAKEN = "taken"  # another worker claimed it
+    OPTED_OUT = "opted_out"  # the platform says the person stopped the business's offers
 
 
 @dataclass
@@ -100,19 +107,26 @@ def compose(ctx: ReminderContext, visit: Visit, kind: str, now: datetime) -> Rep
 async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: datetime) -> str:
     """Send one due reminder of `visit` (as read from the store just now), or say why not."""
     app = ctx.appointments
-    if kind_refused := _stale(visit, due.kind, now):
-        await store.record_reminder(app.engine, due.id, kind_refused, "", now)
-        return kind_refused
+    refused = None if outreach.is_outreach(due.kind) else _stale(visit, due.kind, now)
+    if refused is None:  # a stop ends every kind; an offer needs a yes and a visit it still fits
+        refused = await outreach.refusal(app, visit, due.kind, now)
+    if refused is not None:
+        await store.record_reminder(app.engine, due.id, refused, "", now)
+        return refused
     quiet = app.lifecycle.quiet()
     local = app.local(now)
     if quiet is not None and quiet.contains(local):  # ran late into quiet hours (a backlog, a restart)
-        moment = send_moment(local, app.local(visit.start_at), quiet) if not is_notice(due.kind) else None
+        before_visit = not is_notice(due.kind) and not outreach.is_outreach(due.kind)
+        moment = send_moment(local, app.local(visit.start_at), quiet) if before_visit else None
         later = moment if moment is not None and moment > local else quiet.end_after(local)
-        if later < visit.start_at or due.kind == NOTICE_CANCELLED:
+        if later < visit.start_at or due.kind == NOTICE_CANCELLED or not _bound_to_visit(due.kind):
             await store.postpone_reminder(app.engine, due.id, later)
             return Outcome.POSTPONED
         await store.record_reminder(app.engine, due.id, Outcome.LATE, "quiet hours until the visit", now)
         return Outcome.LATE
+    if (until := await outreach.not_before(app, visit, due.kind, now)) is not None:  # one offer per gap
+        await store.postpone_reminder(app.engine, due.id, until)
+        return Outcome.POSTPONED
     if not await store.claim_reminder(app.engine, due.id, now):
         return Outcome.TAKEN
     outcome, detail = await _send(ctx, visit, due, now)
@@ -124,9 +138,32 @@ async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: dat
             detail = f"via {fallback[1].channel} ({visit.channel}: {outcome}, {detail})"
             outcome, visit = fallback[0], replace(visit, channel=fallback[1].channel)
     await store.record_reminder(app.engine, due.id, outcome, detail, now)
+    if due.kind == CONSENT_QUESTION and outcome == Outcome.SENT:  # the evidence of what was asked
+        await _record_question(ctx, visit, now)
     logger.info("visit %s: %s -> %s", visit.id, due.kind, outcome)
     await _note(ctx, visit, due, outcome, now)
     return outcome
+
+
+def _bound_to_visit(kind: str) -> bool:
+    """A message that makes sense only before the visit (a reminder, an upsell), not after it."""
+    return not outreach.is_outreach(kind) or kind.startswith(UPSELL_PREFIX)
+
+
+async def _record_question(ctx: ReminderContext, visit: Visit, now: datetime) -> None:
+    config = ctx.appointments.lifecycle.consent
+    assert config is not None  # noqa: S101 - the question is refused without it
+    shown = question(ctx.dialogue.texts, config).text
+    await _book(ctx).record(_person(visit), ConsentAnswer.ASKED, shown, config.text_version, "bot", now)
+
+
+def _book(ctx: ReminderContext) -> ConsentBook:
+    app = ctx.appointments
+    return ConsentBook(app.engine, app.redis, app.tenant.tz)
+
+
+def _person(visit: Visit) -> Person:
+    return Person(visit.tenant, visit.conversation, visit.channel, visit.phone)
 
 
 def _stale(visit: Visit, kind: str, now: datetime) -> str | None:
@@ -154,7 +191,11 @@ async def _send(ctx: ReminderContext, visit: Visit, due: DueReminder, now: datet
             if template is not None and await sender.send_template(to, template):
                 return Outcome.TEMPLATE, template.name
             return Outcome.WINDOW_CLOSED, "the platform's 24-hour window is closed and no template is set"
-        await sender.send(to, compose(ctx, visit, due.kind, now))
+        if outreach.is_outreach(due.kind):
+            reply = await outreach.compose(ctx.appointments, ctx.dialogue, visit, due.kind, now)
+        else:
+            reply = compose(ctx, visit, due.kind, now)
+        await sender.send(to, reply)
     except SendRetryable as exc:  # not taken, for certain: back on the agenda a little later
         wait = timedelta(seconds=exc.retry_after) if exc.retry_after else RETRY_AFTER
         await store.release_reminder(ctx.appointments.engine, due.id)
@@ -164,6 +205,10 @@ async def _send(ctx: ReminderContext, visit: Visit, due: DueReminder, now: datet
     except Unreachable as exc:
         await mark_unreachable(ctx.appointments.redis, visit.conversation)
         return Outcome.UNREACHABLE, str(exc)
+    except OptedOut as exc:  # the platform's own stop (WhatsApp 131050) is the person's stop everywhere
+        await _book(ctx).record(_person(visit), ConsentAnswer.STOP, str(exc), NO_VERSION, "whatsapp_131050", now)
+        await ctx.queue_crm_sync(visit.conversation)
+        return Outcome.OPTED_OUT, str(exc)
     except WindowClosed as exc:
         return Outcome.WINDOW_CLOSED, str(exc)
     except CredentialsRejected as exc:
@@ -209,7 +254,7 @@ def _template(ctx: ReminderContext, visit: Visit, kind: str, now: datetime) -> T
     """The reminder template with the visit's service, date and time; notices have none (a closed window
     is noted on the deal for a manager instead)."""
     configured = ctx.appointments.lifecycle.templates.reminder
-    if configured is None or is_notice(kind):
+    if configured is None or is_notice(kind) or outreach.is_outreach(kind):
         return None
     start = ctx.appointments.local(visit.start_at)
     params = (service_label(ctx.dialogue, visit.services), f"{start:%d.%m.%Y}", f"{start:%H:%M}")
@@ -231,6 +276,14 @@ CHANNEL_NAMES: dict[str, str] = {
 }
 
 
+def _offer_note(kind: str, when: datetime) -> str:
+    if kind.startswith(RETENTION_PREFIX):
+        return f"Приглашение прийти снова ({kind[len(RETENTION_PREFIX) :]} после визита {when:%d.%m})"
+    if kind.startswith(UPSELL_PREFIX):
+        return f"Предложение доп. услуги {upsell_offer(kind)} к визиту {when:%d.%m %H:%M}"
+    return f"Напоминание ({kind} до визита {when:%d.%m %H:%M})"
+
+
 async def _note(ctx: ReminderContext, visit: Visit, due: DueReminder, outcome: str, now: datetime) -> None:
     """On the deal's timeline, through the conversation's CRM sync: what went out, or what a manager must do."""
     note = NOTES.get(outcome)
@@ -241,7 +294,9 @@ async def _note(ctx: ReminderContext, visit: Visit, due: DueReminder, outcome: s
         NOTICE_BOOKED: f"Подтверждение записи на {when:%d.%m %H:%M}",
         NOTICE_MOVED: f"Сообщение о переносе на {when:%d.%m %H:%M}",
         NOTICE_CANCELLED: f"Сообщение об отмене записи на {when:%d.%m %H:%M}",
-    }.get(due.kind, f"Напоминание ({due.kind} до визита {when:%d.%m %H:%M})")
+        CONSENT_QUESTION: "Вопрос о согласии на рекламные сообщения",
+        NO_SHOW_OFFER: "Предложение записаться снова со скидкой после неявки",
+    }.get(due.kind) or _offer_note(due.kind, when)
     channel = CHANNEL_NAMES.get(visit.channel, visit.channel)
     entry = TimelineEntry(
         key=f"reminder:{due.id}",

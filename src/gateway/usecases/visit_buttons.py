@@ -8,16 +8,39 @@ BOOK_PREFIX = "b:"  # b:2026-12-01T15:00 -- book (or move the visit to) that sta
 VISIT_PREFIX = "v:"  # v:c:17 confirm, v:r:17 reschedule, v:x:17 cancel visit 17
 CONFIRM, RESCHEDULE, CANCEL = "c", "r", "x"
 ACTIONS = {CONFIRM: "подтвердил запись", RESCHEDULE: "просит перенести запись", CANCEL: "отменил запись"}
+# A slot offered by the bot's own offer carries where it came from: b:2026-12-01T15:00|n17 (the rebooking
+# offer after missed visit 17, at its discount), b:...|r17 (the retention chain after visit 17).
+ORIGIN_SEPARATOR = "|"
+FROM_NO_SHOW, FROM_RETENTION = "n", "r"
+UPSELL_PREFIX_BUTTON = "u:"  # u:a:17:hair_mask add the offer to visit 17, u:n:17:hair_mask decline
+UPSELL_YES, UPSELL_NO = "a", "n"
+CONSENT_PREFIX = "k:"  # k:y yes to offers, k:n no
+
+
+def split_origin(raw: str) -> tuple[str, str | None, int | None]:
+    """(the start as written, the offer kind letter, its visit id) of a slot button's payload after `b:`."""
+    start, _, origin = raw.partition(ORIGIN_SEPARATOR)
+    if origin[:1] in (FROM_NO_SHOW, FROM_RETENTION) and origin[1:].isdigit():
+        return start, origin[:1], int(origin[1:])
+    return start, None, None
 
 
 def describe(payload: str) -> str | None:
     """What pressing this button means, for a manager reading the deal; None if it is not a visit's."""
     if payload.startswith(BOOK_PREFIX):
+        raw, origin, _ = split_origin(payload[len(BOOK_PREFIX) :])
         try:
-            start = datetime.fromisoformat(payload[len(BOOK_PREFIX) :])
+            start = datetime.fromisoformat(raw)
         except ValueError:
             return None
-        return f"выбрал время {start:%d.%m %H:%M}"
+        why = {FROM_NO_SHOW: " (по предложению после неявки)", FROM_RETENTION: " (по напоминанию о новом визите)"}
+        return f"выбрал время {start:%d.%m %H:%M}{why.get(origin or '', '')}"
+    if payload.startswith(UPSELL_PREFIX_BUTTON):
+        answer, _, rest = payload[len(UPSELL_PREFIX_BUTTON) :].partition(":")
+        offer = rest.partition(":")[2]
+        return f"{'добавил' if answer == UPSELL_YES else 'отказался от'} доп. услуги {offer}"
+    if payload.startswith(CONSENT_PREFIX):
+        return "согласился на рекламные сообщения" if payload.endswith("y") else "отказался от рекламных сообщений"
     if payload.startswith(VISIT_PREFIX):
         action = payload[len(VISIT_PREFIX) :].partition(":")[0]
         return ACTIONS.get(action)

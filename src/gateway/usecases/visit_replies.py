@@ -7,12 +7,22 @@ import logging
 from datetime import datetime, timedelta
 
 from domain import Choice, InboundMessage, Reply, VisitStatus
-from gateway.store.conversations import DialogueState
+from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER
+from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import Address, Visit
 from gateway.usecases.appointments import Appointments
 from gateway.usecases.dialogue import Dialogue, format_when
-from gateway.usecases.visit_buttons import BOOK_PREFIX, CANCEL, CONFIRM, RESCHEDULE, VISIT_PREFIX
+from gateway.usecases.offer_replies import OfferReplies, person, same_client
+from gateway.usecases.visit_buttons import (
+    BOOK_PREFIX,
+    CANCEL,
+    CONFIRM,
+    FROM_NO_SHOW,
+    RESCHEDULE,
+    VISIT_PREFIX,
+    split_origin,
+)
 
 logger = logging.getLogger("gateway.usecases.visit_replies")
 
@@ -39,10 +49,13 @@ class VisitReplies:
         self.appointments = appointments
         self.dialogue = dialogue
         self.texts = dialogue.texts
+        self.offers = OfferReplies(appointments, dialogue)
 
     async def reply(self, state: DialogueState, event: InboundMessage, now: datetime) -> Reply | None:
         """The reply about a visit this message calls for, having done what it asks; None: the plain
         dialogue answers (something is still missing, or nothing here is about a visit)."""
+        if (answered := await self.offers.reply(state, event, now)) is not None:
+            return answered
         local = self.appointments.local(now)
         button = event.button or ""
         if button.startswith(BOOK_PREFIX):
@@ -95,10 +108,17 @@ class VisitReplies:
         return Reply(self.texts.offer_slots.format(service=service, when=when), choices=slot_choices(starts, local))
 
     async def _book(self, state: DialogueState, raw: str, now: datetime, local: datetime) -> Reply:
+        raw, origin, source_id = split_origin(raw)
         try:
             start = datetime.fromisoformat(raw).replace(tzinfo=self.appointments.tenant.tz)
         except ValueError:
             return Reply(self.texts.visit_gone)
+        source = await store.visit_by_id(self.appointments.engine, source_id) if source_id is not None else None
+        if source is not None and same_client(source, state):  # an offer's slot: that visit's services
+            state.service_ids = list(source.services)
+        else:
+            source = None
+        discount = await self._discount(source, now) if origin == FROM_NO_SHOW else None
         current = await self._current(state)
         visit = await self.appointments.book(
             conversation=state.conversation_key,
@@ -109,6 +129,9 @@ class VisitReplies:
             services=state.service_ids,
             now=now,
             moving=current.id if current else None,
+            phone=state.phone,
+            discount_percent=discount,
+            recovered_from=source.id if discount is not None and source is not None else None,
         )
         if visit is None:  # filled meanwhile: the next free ones
             besides = current.id if current else None
@@ -117,10 +140,39 @@ class VisitReplies:
             )
             return Reply(self.texts.slot_taken, choices=slot_choices(starts, local))
         state.visit_id, state.time_start, state.time_end, state.confirmed = visit.id, start, None, True
-        text = self.texts.moved if current else self.texts.booked
-        return Reply(
-            text.format(service=service_label(self.dialogue, visit.services), when=format_when(start, None, local))
+        values = {"service": service_label(self.dialogue, visit.services), "when": format_when(start, None, local)}
+        if current is None:
+            await self._ask_consent(state, visit, now)
+        if discount is not None and source is not None:
+            await self._note_discount(state, discount, source, now)
+            return Reply(self.texts.no_show_booked.format(percent=discount, **values))
+        return Reply((self.texts.moved if current else self.texts.booked).format(**values))
+
+    async def _discount(self, source: Visit | None, now: datetime) -> int | None:
+        """The no-show offer's discount, if the offer was made, is still valid and not used yet."""
+        offer = self.appointments.lifecycle.no_show
+        if source is None or offer is None:
+            return None
+        made = await store.sent_at(self.appointments.engine, source.id, NO_SHOW_OFFER)
+        if made is None or now > made + timedelta(days=offer.valid_days):
+            return None
+        return None if await store.recovered(self.appointments.engine, source.id) else offer.discount_percent
+
+    async def _note_discount(self, state: DialogueState, discount: int, source: Visit, now: datetime) -> None:
+        missed = self.appointments.local(source.start_at)
+        entry = TimelineEntry(
+            key=f"discount:{source.id}",
+            text=f"Запись со скидкой {discount}% по предложению после неявки {missed:%d.%m %H:%M}",
+            at=self.appointments.local(now),
+            author="Бот",
         )
+        await append_timeline(self.appointments.redis, state.conversation_key, entry)
+
+    async def _ask_consent(self, state: DialogueState, visit: Visit, now: datetime) -> None:
+        """After a first booking, the one question about offers, as its own message a moment later."""
+        if self.appointments.lifecycle.consent is None or await self.offers.consents.was_asked(person(state)):
+            return
+        await store.add_to_agenda(self.appointments.engine, visit.id, [(CONSENT_QUESTION, now)])
 
     async def _act(self, state: DialogueState, visit: Visit, action: str, now: datetime, local: datetime) -> Reply:
         when = format_when(self.appointments.local(visit.start_at), None, local)

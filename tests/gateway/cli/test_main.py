@@ -111,3 +111,71 @@ def test_migrate_creates_the_embedded_store_beside_the_config(tmp_path, monkeypa
     with sqlite3.connect(tmp_path / ".lead-gateway" / "lead-gateway.db") as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"episodes", "visits", "reminders", "alembic_version"} <= tables
+
+
+def test_consent_export_and_forget_a_person_from_the_command_line(tmp_path, redis_url, monkeypatch, capsys):
+    import csv
+    from datetime import UTC, datetime
+
+    from domain import ConsentAnswer
+    from gateway.store.conversations import DialogueState, save_dialogue
+    from gateway.store.sql import consents
+    from gateway.store.sql.engine import make_engine
+    from gateway.store.sql.urls import async_url
+    from gateway.store.sql.visits import Address, book_visit
+
+    monkeypatch.delenv("LEAD_GATEWAY_DATA_DIR", raising=False)
+    config = write_config(tmp_path, redis_url)
+    assert main(["migrate", "--config", config]) == 0
+    phone, conv, other = "+79131234567", "salon:telegram:5", "salon:telegram:6"
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+    async def seed() -> None:
+        engine = make_engine(async_url(None, tmp_path / ".lead-gateway"))
+        for answer, text in (
+            (ConsentAnswer.ASKED, "Можно присылать предложения?"),
+            (ConsentAnswer.YES, "Можно присылать предложения?"),
+        ):
+            record = consents.ConsentRecord("salon", phone, conv, "telegram", answer, text, "2026-11", "button", now)
+            await consents.record(engine, record)
+        await book_visit(
+            engine,
+            tenant="salon",
+            portal="p",
+            conversation=conv,
+            to=Address("telegram", "5"),
+            deal_id=None,
+            start_at=now,
+            end_at=now,
+            services=["manicure"],
+            capacity=1,
+            now=now,
+            phone=phone,
+        )
+        await engine.dispose()
+        client = Redis.from_url(redis_url)
+        for key, who in ((conv, phone), (other, "+79990001122")):
+            state = DialogueState(
+                conversation_key=key, tenant="salon", channel="telegram", chat_id=key[-1], sender_id=key[-1], phone=who
+            )
+            await save_dialogue(client, state)
+        await client.aclose()
+
+    asyncio.run(seed())
+    capsys.readouterr()
+    assert main(["consent", "export", "--tenant", "salon", "--config", config]) == 0
+    rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert [(r["answer"], r["person"], r["text_version"]) for r in rows] == [
+        ("asked", phone, "2026-11"),
+        ("yes", phone, "2026-11"),
+    ]
+    assert rows[1]["text"] == "Можно присылать предложения?" and rows[1]["at"] == now.isoformat()
+
+    assert main(["forget", "--tenant", "salon", "--phone", "8 913 123-45-67", "--config", config]) == 0
+    said = capsys.readouterr().out
+    assert f"conversations: 1 ({conv})" in said and "visits: 1" in said and "consent records: 2" in said
+    client = sync_redis.Redis.from_url(redis_url)
+    assert not client.exists(f"lg:conv:{conv}") and client.exists(f"lg:conv:{other}")
+    assert main(["consent", "export", "--tenant", "salon", "--config", config]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == []
+    assert main(["forget", "--tenant", "spa", "--phone", phone, "--config", config]) == 2

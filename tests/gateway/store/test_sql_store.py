@@ -37,7 +37,7 @@ async def test_several_processes_migrating_at_once_end_with_one_schema_at_head(d
         async with engines[0].connect() as connection:
             tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
             version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-        assert {"episodes", "visits", "reminders"} <= tables and version == "0002"
+        assert {"episodes", "visits", "reminders", "consents"} <= tables and version == "0003"
     finally:
         for engine in engines:
             await engine.dispose()
@@ -138,5 +138,35 @@ async def test_visits_past_the_kept_time_go_with_their_reminders_and_recent_ones
         assert await prune(engine, NOW - timedelta(days=3 * 365)) == 1
         assert await visit_by_id(engine, ids[0]) is None and await planned_reminders(engine, ids[0]) == []
         assert await visit_by_id(engine, ids[1]) is not None and len(await planned_reminders(engine, ids[1])) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_consent_records_decide_by_the_latest_word_and_old_superseded_ones_are_pruned(database_url):
+    from domain import ConsentAnswer as A
+    from gateway.store.sql.consents import ConsentRecord, export, prune, record, standing_of, was_asked
+
+    engine = make_engine(async_url(database_url, Path(".")))
+    try:
+        await migrate(engine)
+        years_ago = NOW - timedelta(days=4 * 365)
+        history = [
+            (A.ASKED, years_ago, "+79130000001", "salon:telegram:1"),
+            (A.YES, years_ago + timedelta(minutes=1), "+79130000001", "salon:telegram:1"),
+            (A.STOP, years_ago + timedelta(days=1), "+79130000001", "salon:whatsapp:79130000001"),
+            (A.YES, years_ago + timedelta(days=2), "+79130000001", "salon:telegram:1"),
+            (A.STOP, NOW, "salon:telegram:2", "salon:telegram:2"),  # before a phone was known
+        ]
+        for answer, at, person, conversation in history:
+            await record(engine, ConsentRecord("salon", person, conversation, "telegram", answer, "t", "1", "x", at))
+        assert await standing_of(engine, "salon", ["+79130000001"]) == A.YES
+        # by a conversation alone (no phone known): only what was said there
+        assert await standing_of(engine, "salon", ["salon:whatsapp:79130000001"]) == A.STOP
+        assert await standing_of(engine, "salon", [None, "salon:telegram:2"]) == A.STOP  # type: ignore[list-item]
+        assert await standing_of(engine, "spa", ["+79130000001"]) is None
+        assert await was_asked(engine, "salon", ["+79130000001"]) and not await was_asked(engine, "salon", ["x"])
+        assert await prune(engine, NOW - timedelta(days=3 * 365)) == 1  # the first yes; the latest of each stays
+        assert [r.answer for r in await export(engine, "salon")] == [A.ASKED, A.STOP, A.YES, A.STOP]
+        assert await standing_of(engine, "salon", ["+79130000001"]) == A.YES
     finally:
         await engine.dispose()

@@ -55,3 +55,14 @@ async def prune(engine: AsyncEngine, before: datetime) -> int:
     async with engine.begin() as connection:
         removed = await connection.execute(delete(episodes).where(episodes.c.opened_at < before))
         return int(removed.rowcount or 0)
+
+
+async def forget(engine: AsyncEngine, tenant: str, conversations: list[str]) -> int:
+    """Delete the episodes of these conversations (a person erased); how many."""
+    if not conversations:
+        return 0
+    async with engine.begin() as connection:
+        removed = await connection.execute(
+            delete(episodes).where(episodes.c.tenant == tenant, episodes.c.conversation.in_(conversations))
+        )
+        return int(removed.rowcount or 0)

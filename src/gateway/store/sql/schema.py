@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -84,6 +85,11 @@ visits = Table(
     Column("services", Text, nullable=False, default=""),  # catalog ids, comma-separated
     Column("status", String(32), nullable=False),  # booked, confirmed, visited, no_show, cancelled
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("phone", String(32), index=True),  # the client's phone: who the person is across channels
+    Column("discount_percent", Integer),  # booked through a no-show offer: the discount it carries
+    Column("recovered_from", Integer),  # that offer's missed visit (a recovered client)
+    Column("revenue", Float),  # the deal's OPPORTUNITY once visited
+    Column("manager_id", BigInteger),  # the deal's ASSIGNED_BY_ID
     UniqueConstraint("tenant", "portal", "deal_id", name="uq_visits_deal"),
     Index("ix_visits_tenant", "tenant", "start_at"),
 )
@@ -96,11 +102,30 @@ reminders = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("visit_id", Integer, ForeignKey("visits.id", ondelete="CASCADE"), nullable=False),
-    Column("kind", String(32), nullable=False),  # e.g. 24h, 2h
+    Column("kind", String(64), nullable=False),  # 24h, booked, consent, no_show, retention:30d, upsell:mask:48h
     Column("due_at", UtcDateTime, nullable=False, index=True),  # when it goes out (quiet hours applied)
     Column("claimed_at", UtcDateTime),  # None: planned, not yet taken by a sender
     Column("sent_at", UtcDateTime),
     Column("outcome", String(32)),  # sent, blocked, window_closed, skipped...
     Column("detail", Text),
     UniqueConstraint("visit_id", "kind", "due_at", name="uq_reminders_once"),
+)
+
+# What each person said about the bot's offers, kept as evidence (38-FZ art. 18, 152-FZ art. 9): the
+# question shown, each yes and no, each stop, with the exact text and its version. Never updated.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("person", String(255), nullable=False),  # the phone, or the conversation before a phone is known
+    Column("conversation", String(255), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("answer", String(16), nullable=False),  # asked, yes, no, stop
+    Column("text", Text, nullable=False),  # the question shown, or the client's own words
+    Column("text_version", String(64), nullable=False),
+    Column("source", String(32), nullable=False),  # button, words, whatsapp_131050...
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_consents_person", "tenant", "person"),
+    Index("ix_consents_conversation", "tenant", "conversation"),
 )

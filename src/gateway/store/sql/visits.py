@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -32,6 +32,11 @@ class Visit:
     resource_id: int | None = None
     booking_id: int | None = None
     booking_start: datetime | None = None
+    phone: str | None = None
+    discount_percent: int | None = None
+    recovered_from: int | None = None
+    revenue: float | None = None
+    manager_id: int | None = None
 
     @property
     def active(self) -> bool:
@@ -76,6 +81,11 @@ def _visit(row: Any) -> Visit:
         resource_id=row["resource_id"],
         booking_id=row["booking_id"],
         booking_start=row["booking_start"],
+        phone=row["phone"],
+        discount_percent=row["discount_percent"],
+        recovered_from=row["recovered_from"],
+        revenue=row["revenue"],
+        manager_id=row["manager_id"],
     )
 
 
@@ -136,6 +146,9 @@ async def book_visit(
     now: datetime,
     moving: int | None = None,
     resource_id: int | None = None,
+    phone: str | None = None,
+    discount_percent: int | None = None,
+    recovered_from: int | None = None,
 ) -> Visit | None:
     """Book [start_at, end_at) if fewer than `capacity` active visits overlap it (with `resource_id`: if
     none of that resource's does); `moving`: that visit is moved there instead. None when it is taken.
@@ -177,6 +190,9 @@ async def book_visit(
                     status="booked",
                     updated_at=now,
                     resource_id=resource_id,
+                    phone=phone,
+                    discount_percent=discount_percent,
+                    recovered_from=recovered_from,
                 )
                 .returning(visits.c.id)
             )
@@ -197,6 +213,9 @@ async def save_visit(
     status: str,
     now: datetime,
     to: Address | None = None,
+    phone: str | None = None,
+    revenue: float | None = None,
+    manager_id: int | None = None,
 ) -> Visit:
     """Create the deal's visit, or update it (a moved or re-stated visit): one row per deal and portal."""
     values: dict[str, Any] = {
@@ -212,6 +231,8 @@ async def save_visit(
     }
     if to is not None:
         values.update(channel=to.channel, chat_id=to.chat_id, reply_phone=to.reply_phone)
+    optional = {"phone": phone, "revenue": revenue, "manager_id": manager_id}
+    values.update({name: value for name, value in optional.items() if value is not None})
     statement = _insert(engine)(visits).values(**values)
     changed = {k: statement.excluded[k] for k in values if k not in ("tenant", "portal", "deal_id")}
     statement = statement.on_conflict_do_update(index_elements=["tenant", "portal", "deal_id"], set_=changed)
@@ -289,18 +310,44 @@ async def attach_deal(engine: AsyncEngine, tenant: str, portal: str, conversatio
         )
 
 
+def _follows_the_visit(kind: Any) -> Any:
+    """Agenda kinds planned from the visit's start (reminders, upsell before it), replaced when it moves;
+    the others (the consent question, offers after it, an upsell at confirmation) stay."""
+    return ~kind.in_(["consent", "no_show"]) & ~kind.like("retention:%") & ~kind.like("upsell:%:confirmation")
+
+
 async def plan_reminders(engine: AsyncEngine, visit_id: int, moments: Sequence[tuple[str, datetime]]) -> None:
     """Replace the visit's planned (unclaimed) reminders by these; one already claimed is never redone."""
     async with engine.begin() as connection:
         await connection.execute(
+            delete(reminders).where(
+                reminders.c.visit_id == visit_id, reminders.c.claimed_at.is_(None), _follows_the_visit(reminders.c.kind)
+            )
+        )
+        await _add(connection, visit_id, moments)
+
+
+async def clear_agenda(engine: AsyncEngine, visit_id: int) -> None:
+    """Nothing more planned is said about this visit (it was cancelled, or it is over)."""
+    async with engine.begin() as connection:
+        await connection.execute(
             delete(reminders).where(reminders.c.visit_id == visit_id, reminders.c.claimed_at.is_(None))
         )
-        for kind, due_at in moments:
-            await connection.execute(
-                _insert(connection)(reminders)
-                .values(visit_id=visit_id, kind=kind, due_at=due_at)
-                .on_conflict_do_nothing(index_elements=["visit_id", "kind", "due_at"])
-            )
+
+
+async def add_to_agenda(engine: AsyncEngine, visit_id: int, moments: Sequence[tuple[str, datetime]]) -> None:
+    """Plan these beside whatever the visit's agenda holds."""
+    async with engine.begin() as connection:
+        await _add(connection, visit_id, moments)
+
+
+async def _add(connection: AsyncConnection, visit_id: int, moments: Sequence[tuple[str, datetime]]) -> None:
+    for kind, due_at in moments:
+        await connection.execute(
+            _insert(connection)(reminders)
+            .values(visit_id=visit_id, kind=kind, due_at=due_at)
+            .on_conflict_do_nothing(index_elements=["visit_id", "kind", "due_at"])
+        )
 
 
 async def due_reminders(engine: AsyncEngine, now: datetime, limit: int = 500) -> list[DueReminder]:
@@ -381,3 +428,103 @@ async def prune(engine: AsyncEngine, before: datetime) -> int:
         await connection.execute(delete(reminders).where(reminders.c.visit_id.in_(old)))
         removed = await connection.execute(delete(visits).where(visits.c.end_at < before))
         return int(removed.rowcount or 0)
+
+
+def _same_person(tenant: str, conversation: str, phone: str | None) -> Any:
+    same = visits.c.conversation == conversation
+    if phone:
+        same = same | (visits.c.phone == phone)
+    return (visits.c.tenant == tenant) & same
+
+
+async def booked_since(engine: AsyncEngine, visit: Visit) -> bool:
+    """Whether the client of `visit` (this conversation or this phone, any channel) booked again after it."""
+    query = select(visits.c.id).where(
+        _same_person(visit.tenant, visit.conversation, visit.phone), visits.c.id > visit.id
+    )
+    async with engine.connect() as connection:
+        return (await connection.execute(query.limit(1))).first() is not None
+
+
+async def last_sent(
+    engine: AsyncEngine, tenant: str, conversation: str, phone: str | None, kinds: Any
+) -> datetime | None:
+    """When a message of these kinds (a condition on `reminders.c.kind`) last went to this person."""
+    query = (
+        select(func.max(reminders.c.sent_at))
+        .select_from(reminders.join(visits, reminders.c.visit_id == visits.c.id))
+        .where(_same_person(tenant, conversation, phone), kinds(reminders.c.kind), reminders.c.sent_at.is_not(None))
+    )
+    async with engine.connect() as connection:
+        found = (await connection.execute(query)).scalar_one_or_none()
+    return _aware(found)
+
+
+def _aware(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+async def sent_at(engine: AsyncEngine, visit_id: int, kind: str) -> datetime | None:
+    query = select(func.max(reminders.c.sent_at)).where(reminders.c.visit_id == visit_id, reminders.c.kind == kind)
+    async with engine.connect() as connection:
+        return _aware((await connection.execute(query)).scalar_one_or_none())
+
+
+async def recovered(engine: AsyncEngine, visit_id: int) -> bool:
+    """A visit was booked through this missed visit's offer."""
+    query = select(visits.c.id).where(visits.c.recovered_from == visit_id).limit(1)
+    async with engine.connect() as connection:
+        return (await connection.execute(query)).first() is not None
+
+
+async def extend_visit(
+    engine: AsyncEngine, visit: Visit, services: Sequence[str], end_at: datetime, capacity: int, now: datetime
+) -> bool:
+    """Add services to a visit, ending it at `end_at`, if fewer than `capacity` other active visits (of its
+    resource: none) overlap the added time. Callers serialise the bookings of one tenant."""
+    async with engine.begin() as connection:
+        if end_at > visit.end_at:
+            taken = select(func.count()).where(
+                visits.c.tenant == visit.tenant,
+                visits.c.id != visit.id,
+                visits.c.status.in_([s.value for s in ACTIVE]),
+                visits.c.start_at < end_at,
+                visits.c.end_at > visit.end_at,
+            )
+            if visit.resource_id is not None:
+                taken, capacity = taken.where(visits.c.resource_id == visit.resource_id), 1
+            if (await connection.execute(taken)).scalar_one() >= capacity:
+                return False
+        await connection.execute(
+            update(visits)
+            .where(visits.c.id == visit.id)
+            .values(services=",".join(services), end_at=end_at, updated_at=now)
+        )
+    return True
+
+
+async def set_revenue(engine: AsyncEngine, visit_id: int, revenue: float | None, manager_id: int | None) -> None:
+    """What the visit brought (the deal's OPPORTUNITY) and who handled it (ASSIGNED_BY_ID)."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(visits).where(visits.c.id == visit_id).values(revenue=revenue, manager_id=manager_id)
+        )
+
+
+async def set_phone(engine: AsyncEngine, visit_id: int, phone: str) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(update(visits).where(visits.c.id == visit_id).values(phone=phone))
+
+
+async def forget_person(engine: AsyncEngine, tenant: str, conversations: Sequence[str], phone: str) -> int:
+    """Delete the visits (and their agenda) of this phone or these conversations; the visits removed."""
+    person = (visits.c.tenant == tenant) & ((visits.c.phone == phone) | visits.c.conversation.in_(list(conversations)))
+    async with engine.begin() as connection:
+        ids = [row.id for row in await connection.execute(select(visits.c.id).where(person))]
+        if not ids:
+            return 0
+        await connection.execute(delete(reminders).where(reminders.c.visit_id.in_(ids)))
+        await connection.execute(delete(visits).where(visits.c.id.in_(ids)))
+        return len(ids)

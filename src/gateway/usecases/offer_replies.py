@@ -1,0 +1,106 @@
+"""What the bot does when a client answers its offers or asks it to stop: the consent question's yes or
+no, «стоп» and «подписаться», and adding an upsell offer to the visit. Only for a tenant with `lifecycle:`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from domain import ConsentAnswer, InboundMessage, Reply
+from gateway.store import keys
+from gateway.store.conversations import DialogueState
+from gateway.store.sql import visits as store
+from gateway.store.sql.visits import Visit
+from gateway.usecases.appointments import BOOKING_LOCK_SECONDS, Appointments
+from gateway.usecases.consent import NO_VERSION, YES, ConsentBook, Person, question
+from gateway.usecases.dialogue import Dialogue, format_when
+from gateway.usecases.visit_buttons import CONSENT_PREFIX, UPSELL_PREFIX_BUTTON, UPSELL_YES
+from qualifier.optout import asks_to_resume, asks_to_stop
+
+
+def person(state: DialogueState) -> Person:
+    return Person(state.tenant, state.conversation_key, state.channel.value, state.phone)
+
+
+class OfferReplies:
+    def __init__(self, appointments: Appointments, dialogue: Dialogue) -> None:
+        self.appointments = appointments
+        self.dialogue = dialogue
+        self.texts = dialogue.texts
+        self.consents = ConsentBook(appointments.engine, appointments.redis, appointments.tenant.tz)
+
+    async def reply(self, state: DialogueState, event: InboundMessage, now: datetime) -> Reply | None:
+        """The answer to a consent or upsell button, a stop or a resume; None when the message is none."""
+        button = event.button or ""
+        consent = self.appointments.lifecycle.consent
+        if button.startswith(CONSENT_PREFIX) and consent is not None:
+            said_yes = button[len(CONSENT_PREFIX) :] == YES
+            return await self.consents.answer(person(state), said_yes, self.texts, consent, now)
+        if button.startswith(UPSELL_PREFIX_BUTTON):
+            return await self._upsell(state, button[len(UPSELL_PREFIX_BUTTON) :], now)
+        if not event.text or button:
+            return None
+        if asks_to_stop(event.text):
+            await self.consents.record(person(state), ConsentAnswer.STOP, event.text, NO_VERSION, "words", now)
+            return Reply(self.texts.stopped)
+        if asks_to_resume(event.text):
+            if consent is None:  # no offers here: the yes only lets reminders through again
+                await self.consents.record(person(state), ConsentAnswer.YES, event.text, NO_VERSION, "words", now)
+                return Reply(self.texts.consent_yes)
+            asked = question(self.texts, consent)
+            await self.consents.record(
+                person(state), ConsentAnswer.ASKED, asked.text, consent.text_version, "client_asked", now
+            )
+            return asked
+        return None
+
+    async def _upsell(self, state: DialogueState, raw: str, now: datetime) -> Reply:
+        answer, _, rest = raw.partition(":")
+        raw_id, _, offer = rest.partition(":")
+        visit = await store.visit_by_id(self.appointments.engine, int(raw_id)) if raw_id.isdigit() else None
+        if visit is None or not _offered(self.appointments, visit, offer) or not same_client(visit, state):
+            return Reply(self.texts.visit_gone)
+        local = self.appointments.local(now)
+        values = {
+            "offer": (self.dialogue.names([offer]) or offer).lower(),
+            "when": format_when(self.appointments.local(visit.start_at), None, local),
+        }
+        if answer != UPSELL_YES:
+            return Reply(self.texts.upsell_declined)
+        if offer in visit.services:
+            return Reply(self.texts.upsell_added.format(**values))
+        if not await self._add(visit, offer, now):
+            return Reply(self.texts.upsell_no_room.format(**values))
+        if visit.conversation == state.conversation_key:  # the deal's title and fields follow the dialogue
+            state.service_ids = [*visit.services, offer]
+        return Reply(self.texts.upsell_added.format(**values))
+
+    async def _add(self, visit: Visit, offer: str, now: datetime) -> bool:
+        """The offer added to the visit, its end moved by the offer's duration, if that time is free (and,
+        with Online Booking, the portal's booking lengthened)."""
+        app = self.appointments
+        item = self.dialogue.services.get(offer)
+        end = visit.end_at + timedelta(minutes=item.duration_min if item else 30)
+        async with app.redis.lock(
+            keys.booking_lock(app.tenant_id), timeout=BOOKING_LOCK_SECONDS, blocking_timeout=BOOKING_LOCK_SECONDS
+        ):
+            if app.online is not None and visit.resource_id is not None:
+                taken = (await app.online.busy(visit.end_at, end)).get(visit.resource_id, [])
+                if any(b.start < end and visit.end_at < b.end and b.start != visit.start_at for b in taken):
+                    return False
+            services = [*visit.services, offer]
+            if not await store.extend_visit(app.engine, visit, services, end, app.tenant.capacity, now):
+                return False
+            if app.online is not None and visit.booking_id is not None:
+                await app.online.move(visit.booking_id, visit.start_at, end)
+        return True
+
+
+def _offered(app: Appointments, visit: Visit, offer: str) -> bool:
+    """Only an offer a configured rule makes for this visit can be added (a payload is the client's to forge)."""
+    rules = app.lifecycle.upsell
+    return visit.active and any(r.offer == offer and r.service in visit.services for r in rules)
+
+
+def same_client(visit: Visit, state: DialogueState) -> bool:
+    """The press comes from the visit's conversation, or (an offer delivered on another channel) its phone."""
+    return visit.conversation == state.conversation_key or (visit.phone is not None and visit.phone == state.phone)

@@ -1,0 +1,110 @@
+"""The bot's offers when their moment comes: the consent question, the rebooking offer after a no-show,
+the retention chain and upsell offers. What may go (a stop ends everything, an offer needs a yes, one
+offer a person per `marketing_gap`, a chain ends when the client books again) and what each says."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain import Choice, ConsentAnswer, Purpose, Reply, VisitStatus, may_send, purpose_of
+from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, UPSELL_PREFIX
+from gateway.store.sql import consents
+from gateway.store.sql import visits as store
+from gateway.store.sql.visits import Visit
+from gateway.usecases.appointments import Appointments
+from gateway.usecases.consent import question
+from gateway.usecases.dialogue import Dialogue, format_when
+from gateway.usecases.offer_plan import upsell_offer
+from gateway.usecases.visit_buttons import FROM_NO_SHOW, FROM_RETENTION, UPSELL_NO, UPSELL_PREFIX_BUTTON, UPSELL_YES
+from gateway.usecases.visit_replies import service_label, slot_choices
+
+STOPPED = "stopped"  # the person said stop: nothing the bot starts goes to them
+NO_CONSENT = "no_consent"  # an offer to a person without a recorded yes
+ASKED_BEFORE = "asked_before"  # the consent question is asked once
+STALE = "stale"
+
+
+def is_outreach(kind: str) -> bool:
+    return kind == CONSENT_QUESTION or purpose_of(kind) == Purpose.MARKETING
+
+
+def _marketing(kind: Any) -> Any:
+    return kind.in_([NO_SHOW_OFFER]) | kind.like(f"{RETENTION_PREFIX}%") | kind.like(f"{UPSELL_PREFIX}%")
+
+
+def people(visit: Visit) -> list[str]:
+    return [k for k in (visit.phone, visit.conversation) if k]
+
+
+async def refusal(app: Appointments, visit: Visit, kind: str, now: datetime) -> str | None:
+    """Why this message must not go to the visit's client (None: it may); checked when it is due."""
+    word = await consents.standing_of(app.engine, app.tenant_id, people(visit))
+    if word == ConsentAnswer.STOP:
+        return STOPPED
+    if kind == CONSENT_QUESTION:
+        asked = await consents.was_asked(app.engine, app.tenant_id, people(visit))
+        return ASKED_BEFORE if asked or app.lifecycle.consent is None else None
+    if not may_send(kind, word):
+        return NO_CONSENT
+    if kind == NO_SHOW_OFFER:
+        over = visit.status != VisitStatus.NO_SHOW or await store.recovered(app.engine, visit.id)
+        return STALE if over or await store.booked_since(app.engine, visit) else None
+    if kind.startswith(RETENTION_PREFIX):
+        over = visit.status != VisitStatus.VISITED
+        return STALE if over or await store.booked_since(app.engine, visit) else None
+    if kind.startswith(UPSELL_PREFIX):
+        fits = visit.active and visit.start_at > now and upsell_offer(kind) not in visit.services
+        return None if fits else STALE
+    return None
+
+
+async def not_before(app: Appointments, visit: Visit, kind: str, now: datetime) -> datetime | None:
+    """When an offer may go at the soonest, if not now: one per person per `marketing_gap`."""
+    if purpose_of(kind) != Purpose.MARKETING:
+        return None
+    last = await store.last_sent(app.engine, app.tenant_id, visit.conversation, visit.phone, _marketing)
+    if last is None or last + app.lifecycle.gap() <= now:
+        return None
+    return last + app.lifecycle.gap()
+
+
+async def compose(app: Appointments, dialogue: Dialogue, visit: Visit, kind: str, now: datetime) -> Reply:
+    texts, local = dialogue.texts, app.local(now)
+    service = service_label(dialogue, visit.services)
+    if kind == CONSENT_QUESTION:
+        assert app.lifecycle.consent is not None  # noqa: S101 - refused above without it
+        return question(texts, app.lifecycle.consent)
+    if kind == NO_SHOW_OFFER:
+        assert app.lifecycle.no_show is not None  # noqa: S101 - planned only with it
+        offer = app.lifecycle.no_show
+        until = local + timedelta(days=offer.valid_days)
+        text = texts.no_show_offer.format(service=service, percent=offer.discount_percent, until=f"{until:%d.%m}")
+        return Reply(text, choices=await _slots(app, dialogue, visit, now, f"{FROM_NO_SHOW}{visit.id}"))
+    if kind.startswith(RETENTION_PREFIX):
+        choices = await _slots(app, dialogue, visit, now, f"{FROM_RETENTION}{visit.id}")
+        return Reply(texts.retention_offer.format(service=service), choices=choices)
+    offered = upsell_offer(kind)
+    item = dialogue.services.get(offered)
+    price = f" за {item.price:,.0f} ₽".replace(",", " ") if item is not None and item.price else ""
+    when = format_when(app.local(visit.start_at), None, local)
+    name = dialogue.names([offered]) or offered
+    text = texts.upsell_offer.format(service=service, when=when, offer=name.lower(), price=price)
+    return Reply(
+        text,
+        choices=(
+            Choice(texts.button_upsell_yes, f"{UPSELL_PREFIX_BUTTON}{UPSELL_YES}:{visit.id}:{offered}"),
+            Choice(texts.button_upsell_no, f"{UPSELL_PREFIX_BUTTON}{UPSELL_NO}:{visit.id}:{offered}"),
+        ),
+    )
+
+
+async def _slots(app: Appointments, dialogue: Dialogue, visit: Visit, now: datetime, origin: str) -> tuple[Choice, ...]:
+    """Free starts for the visit's services around the same time of day tomorrow; each button remembers
+    which visit's offer it came from."""
+    local = app.local(now)
+    at = app.local(visit.start_at)
+    wished = (local + timedelta(days=1)).replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
+    duration = timedelta(minutes=dialogue.duration_min(list(visit.services)))
+    starts = await app.offer(wished, duration, now, services=visit.services)
+    return tuple(Choice(c.label, f"{c.payload}|{origin}") for c in slot_choices(starts, local))

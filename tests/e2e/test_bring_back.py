@@ -1,0 +1,282 @@
+"""Bringing clients back, end to end: the consent question, the rebooking offer after a no-show, the
+retention chain, upsell, «стоп» and «подписаться». Telegram webhook -> Redis -> worker -> the sandbox
+portal and the business store (SQLite and PostgreSQL), with a clock the test moves instead of waiting."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain import ConsentAnswer
+from gateway.store.sql import consents
+from gateway.store.sql.visits import latest_visit, planned_reminders, reminder_outcomes
+from tests.conftest import gateway, wait_for, wait_for_async
+from tests.e2e.test_appointments import (
+    CHAT,
+    HEADERS,
+    OTHER_CHAT,
+    Clock,
+    book,
+    buttons,
+    event_form,
+    lifecycle_config,
+    message,
+    press,
+    said,
+    sent,
+    store_of,
+    visit_day,
+)
+
+POLICY = "https://salon.example/privacy"
+CATALOG = [
+    {"id": "manicure", "name": "Маникюр", "duration_min": 60, "price": 1500, "return_after": "3h"},
+    {"id": "paraffin", "name": "Парафинотерапия", "duration_min": 30, "price": 700},
+    {"id": "haircut_men", "name": "Мужская стрижка", "aliases": ["подстричься"], "duration_min": 45, "price": 1200},
+]
+
+
+def offers_config(make_config: Any, portal: Any, telegram: Any, **lifecycle: Any) -> Any:
+    settings = {
+        "consent": {"policy_url": POLICY, "text_version": "2026-11"},
+        "no_show": {"discount_percent": 10, "valid_days": 14},
+        "retention": ["1h", "2h", "4h"],
+        "marketing_gap": "30m",
+        **lifecycle,
+    }
+    return lifecycle_config(make_config, portal, telegram, lifecycle=settings, catalog=CATALOG)
+
+
+async def visit_of(runtime: Any, chat: int = CHAT) -> Any:
+    visit = await latest_visit(store_of(runtime), "salon", f"salon:telegram:{chat}")
+    return visit if visit is not None and visit.deal_id is not None else None
+
+
+async def book_and_answer(client: Any, telegram: Any, runtime: Any, day: datetime, yes: bool, chat: int = CHAT) -> Any:
+    """Book `day`, get the consent question as its own message, answer it; the visit, with its deal."""
+    await book(client, telegram, day, chat=chat)
+    await wait_for(lambda: len(sent(telegram, chat)) == 3)
+    asked = sent(telegram, chat)[2]
+    assert POLICY in asked["text"] and buttons(asked) == ["k:y", "k:n"], asked
+    await client.post("/webhooks/salon/telegram", json=press(10, "k:y" if yes else "k:n", chat), headers=HEADERS)
+    await wait_for(lambda: len(sent(telegram, chat)) == 4)
+    return await wait_for_async(lambda: visit_of(runtime, chat))
+
+
+async def move_deal(client: Any, portal: Any, deal_id: int, stage: str, **fields: Any) -> None:
+    """A manager moves the deal on the board; Bitrix24 sends ONCRMDEALUPDATE."""
+    portal.dispatch("crm.deal.update", {"id": deal_id, "fields": {"STAGE_ID": stage, **fields}})
+    response = await client.post("/bitrix/salon/events", data=event_form("ONCRMDEALUPDATE", deal_id))
+    assert response.status_code == 200
+
+
+def texts_with(telegram: Any, fragment: str, chat: int = CHAT) -> list[dict[str, Any]]:
+    return [m for m in sent(telegram, chat) if fragment in m["text"]]
+
+
+async def outcome_of(engine: Any, visit_id: int, kind: str) -> str | None:
+    return dict(await reminder_outcomes(engine, visit_id)).get(kind)
+
+
+async def test_the_consent_question_is_asked_once_and_each_answer_is_kept_as_evidence(
+    make_config, portal, telegram, store_url
+):
+    config = offers_config(make_config, portal, telegram)
+    async with gateway(config, store_url=store_url, clock=Clock()) as (client, runtime):
+        visit = await book_and_answer(client, telegram, runtime, visit_day(), yes=True)
+        assert sent(telegram)[3]["text"].startswith("Спасибо! Будем писать только по делу")
+        question_text = sent(telegram)[2]["text"]
+        rows = await consents.export(store_of(runtime), "salon")
+        assert [(r.answer, r.text, r.text_version) for r in rows] == [
+            (ConsentAnswer.ASKED, question_text, "2026-11"),
+            (ConsentAnswer.YES, question_text, "2026-11"),
+        ]
+        assert rows[1].person == "+79131234567" and rows[1].channel == "telegram"
+        await wait_for(
+            lambda: any(
+                c["ENTITY_TYPE"] == "contact" and "дал согласие на рекламные сообщения" in c["COMMENT"]
+                for c in portal.state.comments.values()
+            )
+        )
+        # a second booking of the same person is not asked again
+        await client.post("/webhooks/salon/telegram", json=press(11, f"v:x:{visit.id}"), headers=HEADERS)
+        await wait_for(lambda: len(sent(telegram)) == 5)
+        later = visit_day() + timedelta(days=1)
+        later = later + timedelta(days=1) if later.weekday() == 6 else later
+        await client.post("/webhooks/salon/telegram", json=message(20, f"Хочу маникюр {said(later)}"), headers=HEADERS)
+        await wait_for(lambda: len(sent(telegram)) == 6)
+        slot = f"b:{later:%Y-%m-%dT%H:%M}"
+        assert slot in buttons(sent(telegram)[5])
+        await client.post("/webhooks/salon/telegram", json=press(21, slot), headers=HEADERS)
+        await wait_for(lambda: len(sent(telegram)) == 7)
+        second = await latest_visit(store_of(runtime), "salon", f"salon:telegram:{CHAT}")
+        assert second is not None and second.id != visit.id
+        kinds = [kind for kind, _ in await planned_reminders(store_of(runtime), second.id)]
+        assert "consent" not in kinds and "24h" in kinds
+
+
+async def test_a_no_show_gets_a_discounted_rebooking_offer_once_and_the_new_deal_carries_the_discount(
+    make_config, portal, telegram, store_url
+):
+    config = offers_config(make_config, portal, telegram)
+    async with gateway(config, store_url=store_url, clock=Clock()) as (client, runtime):
+        engine = store_of(runtime)
+        missed = await book_and_answer(client, telegram, runtime, visit_day(), yes=True)
+        await move_deal(client, portal, missed.deal_id, "LOSE")
+        await wait_for(lambda: len(texts_with(telegram, "со скидкой 10%")) == 1)
+        offer = texts_with(telegram, "со скидкой 10%")[0]
+        slots = buttons(offer)
+        assert slots and all(s.startswith("b:") and s.endswith(f"|n{missed.id}") for s in slots), slots
+
+        await client.post("/webhooks/salon/telegram", json=press(30, slots[0]), headers=HEADERS)
+        await wait_for(lambda: len(texts_with(telegram, "Скидка 10% сохранена")) == 1)
+        await wait_for(lambda: len(portal.state.deals) == 2)
+        new_deal = next(d for d in portal.state.deals.values() if int(d["ID"]) != missed.deal_id)
+        await wait_for(lambda: "Скидка 10%" in str(portal.state.deals[new_deal["ID"]].get("COMMENTS")))
+        assert new_deal["IS_RETURN_CUSTOMER"] == "Y"
+        recovered = await latest_visit(engine, "salon", f"salon:telegram:{CHAT}")
+        assert recovered is not None and recovered.recovered_from == missed.id and recovered.discount_percent == 10
+        await wait_for(
+            lambda: any(
+                "Запись со скидкой 10% по предложению после неявки" in c["COMMENT"]
+                for c in portal.state.comments.values()
+            )
+        )
+        # the same missed visit is not offered again, whatever the portal repeats
+        await client.post("/bitrix/salon/events", data=event_form("ONCRMDEALUPDATE", missed.deal_id))
+        await wait_for_async(lambda: _agenda_empty(engine, missed.id))
+        assert await reminder_outcomes(engine, missed.id) == [("consent", "sent"), ("no_show", "sent")]
+        assert len(texts_with(telegram, "со скидкой 10%")) == 1
+
+
+async def _agenda_empty(engine: Any, visit_id: int) -> bool:
+    return not await planned_reminders(engine, visit_id)
+
+
+async def test_the_retention_chain_keeps_one_offer_per_gap_and_survives_a_restart(
+    make_config, portal, telegram, store_url
+):
+    clock = Clock()
+    config = offers_config(make_config, portal, telegram, retention=["1h", "3h"])  # manicure: back after 3h
+    async with gateway(config, store_url=store_url, clock=clock) as (client, runtime):
+        engine = store_of(runtime)
+        visit = await book_and_answer(client, telegram, runtime, visit_day(), yes=True)
+        await move_deal(client, portal, visit.deal_id, "WON", OPPORTUNITY=1800, ASSIGNED_BY_ID=7)
+        await wait_for_async(lambda: _planned_kinds(engine, visit.id, ["retention:1h", "retention:3h"]))
+        visited_at = clock()
+        clock.move_to(visited_at + timedelta(hours=3, seconds=5))  # both due at once
+        await wait_for(lambda: len(texts_with(telegram, "Пора снова на Маникюр")) == 1)
+        await wait_for_async(lambda: _planned_kinds(engine, visit.id, ["retention:3h"]))
+        [(_, postponed)] = await planned_reminders(engine, visit.id)
+        assert postponed > clock() + timedelta(minutes=29)  # one offer per 30 minutes per person
+        kept = await latest_visit(engine, "salon", f"salon:telegram:{CHAT}")
+        assert kept is not None and kept.revenue == 1800 and kept.manager_id == 7
+    async with gateway(config, store_url=store_url, clock=clock) as (client, runtime):  # restarted
+        clock.move_to(postponed + timedelta(seconds=5))
+        await wait_for_async(lambda: _outcome_is(store_of(runtime), visit.id, "retention:3h", "sent"))
+        assert await outcome_of(store_of(runtime), visit.id, "retention:1h") == "sent"
+        assert len(texts_with(telegram, "Пора снова на Маникюр")) == 2  # nothing lost, nothing twice
+
+
+async def _planned_kinds(engine: Any, visit_id: int, kinds: list[str]) -> bool:
+    return [kind for kind, _ in await planned_reminders(engine, visit_id)] == kinds
+
+
+async def _outcome_is(engine: Any, visit_id: int, kind: str, outcome: str) -> bool:
+    return await outcome_of(engine, visit_id, kind) == outcome
+
+
+async def test_a_new_booking_ends_the_retention_chain_and_the_service_return_after_sets_its_middle(
+    make_config, portal, telegram, store_url
+):
+    clock = Clock()
+    config = offers_config(make_config, portal, telegram)  # 1h, 2h, 4h; manicure returns after 3h
+    async with gateway(config, store_url=store_url, clock=clock) as (client, runtime):
+        engine = store_of(runtime)
+        visit = await book_and_answer(client, telegram, runtime, visit_day(), yes=True)
+        await move_deal(client, portal, visit.deal_id, "WON")
+        await wait_for_async(lambda: _planned_kinds(engine, visit.id, ["retention:1h", "retention:3h", "retention:4h"]))
+        visited_at = clock()
+        clock.move_to(visited_at + timedelta(hours=1, seconds=5))
+        await wait_for(lambda: len(texts_with(telegram, "Пора снова на Маникюр")) == 1)
+        slots = buttons(texts_with(telegram, "Пора снова на Маникюр")[0])
+        assert slots and all(s.endswith(f"|r{visit.id}") for s in slots), slots
+        await client.post("/webhooks/salon/telegram", json=press(40, slots[0]), headers=HEADERS)
+        await wait_for(lambda: len(texts_with(telegram, "Вы записаны: Маникюр")) == 2)
+
+        clock.move_to(visited_at + timedelta(hours=4, seconds=5))
+        await wait_for_async(lambda: _outcome_is(engine, visit.id, "retention:4h", "stale"))
+        assert await outcome_of(engine, visit.id, "retention:3h") == "stale"
+        assert len(texts_with(telegram, "Пора снова")) == 1
+
+
+async def test_a_client_who_said_no_never_gets_an_offer(make_config, portal, telegram, store_url):
+    clock = Clock()
+    config = offers_config(make_config, portal, telegram, retention=["1h"])  # manicure: its 3h replaces the one step
+    async with gateway(config, store_url=store_url, clock=clock) as (client, runtime):
+        engine = store_of(runtime)
+        visit = await book_and_answer(client, telegram, runtime, visit_day(), yes=False)
+        assert sent(telegram)[3]["text"].startswith("Хорошо, предложений присылать не будем")
+        await move_deal(client, portal, visit.deal_id, "WON")
+        await wait_for_async(lambda: _planned_kinds(engine, visit.id, ["retention:3h"]))
+        clock.move_to(clock() + timedelta(hours=3, seconds=5))
+        await wait_for_async(lambda: _outcome_is(engine, visit.id, "retention:3h", "no_consent"))
+        assert not texts_with(telegram, "Пора снова")
+
+
+async def test_stop_ends_even_reminders_on_every_channel_until_a_later_yes(make_config, portal, telegram, store_url):
+    clock = Clock()
+    config = offers_config(make_config, portal, telegram)
+    day = visit_day()
+    async with gateway(config, store_url=store_url, clock=clock) as (client, runtime):
+        engine = store_of(runtime)
+        visit = await book_and_answer(client, telegram, runtime, day, yes=True, chat=OTHER_CHAT)
+        await client.post("/webhooks/salon/telegram", json=message(50, "СТОП!", OTHER_CHAT), headers=HEADERS)
+        await wait_for(lambda: len(texts_with(telegram, "больше не будем писать вам первыми", OTHER_CHAT)) == 1)
+        standing = await consents.standing_of(engine, "salon", ["+79131234567"])
+        assert standing == ConsentAnswer.STOP  # the person, by phone: every channel they use
+        await wait_for(
+            lambda: any(
+                c["ENTITY_TYPE"] == "contact" and "больше не писать ему первым" in c["COMMENT"]
+                for c in portal.state.comments.values()
+            )
+        )
+        clock.move_to(day - timedelta(hours=24) + timedelta(seconds=5))
+        await wait_for_async(lambda: _outcome_is(engine, visit.id, "24h", "stopped"))
+        before = len(sent(telegram, OTHER_CHAT))
+
+        await client.post("/webhooks/salon/telegram", json=message(51, "подписаться", OTHER_CHAT), headers=HEADERS)
+        await wait_for(lambda: len(sent(telegram, OTHER_CHAT)) == before + 1)
+        assert buttons(sent(telegram, OTHER_CHAT)[-1]) == ["k:y", "k:n"]
+        await client.post("/webhooks/salon/telegram", json=press(52, "k:y", OTHER_CHAT), headers=HEADERS)
+        await wait_for(lambda: len(sent(telegram, OTHER_CHAT)) == before + 2)
+        clock.move_to(day - timedelta(hours=2) + timedelta(seconds=5))
+        await wait_for_async(lambda: _outcome_is(engine, visit.id, "2h", "sent"))
+        answers = [r.answer for r in await consents.export(engine, "salon")]
+        assert answers == ["asked", "yes", "stop", "asked", "yes"]
+
+
+async def test_an_upsell_at_confirmation_adds_the_offer_to_the_visit_and_its_deal(
+    make_config, portal, telegram, store_url
+):
+    clock = Clock()
+    upsell = [{"service": "manicure", "offer": "paraffin", "at": ["confirmation", "48h"]}]
+    config = offers_config(make_config, portal, telegram, upsell=upsell)
+    day = visit_day()
+    async with gateway(config, store_url=store_url, clock=clock) as (client, runtime):
+        engine = store_of(runtime)
+        visit = await book_and_answer(client, telegram, runtime, day, yes=True)
+        assert "upsell:paraffin:48h" in [kind for kind, _ in await planned_reminders(engine, visit.id)]
+        await client.post("/webhooks/salon/telegram", json=press(60, f"v:c:{visit.id}"), headers=HEADERS)
+        await wait_for(lambda: len(texts_with(telegram, "можно добавить парафинотерапия за 700 ₽")) == 1)
+        offer = texts_with(telegram, "можно добавить")[0]
+        assert buttons(offer) == [f"u:a:{visit.id}:paraffin", f"u:n:{visit.id}:paraffin"]
+        await client.post("/webhooks/salon/telegram", json=press(61, buttons(offer)[0]), headers=HEADERS)
+        await wait_for(lambda: len(texts_with(telegram, "Добавили парафинотерапия")) == 1)
+        extended = await latest_visit(engine, "salon", f"salon:telegram:{CHAT}")
+        assert extended is not None and extended.services == ("manicure", "paraffin")
+        assert extended.end_at - extended.start_at == timedelta(minutes=90)
+        await wait_for(lambda: "Парафинотерапия" in portal.state.deals[visit.deal_id]["TITLE"])
+        clock.move_to(day - timedelta(hours=48) + timedelta(seconds=5))  # the 48h offer: already taken
+        await wait_for_async(lambda: _outcome_is(engine, visit.id, "upsell:paraffin:48h", "stale"))
+        assert len(texts_with(telegram, "можно добавить")) == 1

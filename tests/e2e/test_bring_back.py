@@ -280,3 +280,27 @@ async def test_an_upsell_at_confirmation_adds_the_offer_to_the_visit_and_its_dea
         clock.move_to(day - timedelta(hours=48) + timedelta(seconds=5))  # the 48h offer: already taken
         await wait_for_async(lambda: _outcome_is(engine, visit.id, "upsell:paraffin:48h", "stale"))
         assert len(texts_with(telegram, "можно добавить")) == 1
+
+
+async def test_stop_after_a_visit_opens_no_new_deal_and_is_written_on_the_contact(
+    make_config, portal, telegram, store_url
+):
+    clock = Clock()
+    config = offers_config(make_config, portal, telegram, retention=["1h"])
+    async with gateway(config, store_url=store_url, clock=clock) as (client, runtime):
+        engine = store_of(runtime)
+        visit = await book_and_answer(client, telegram, runtime, visit_day(), yes=True)
+        await move_deal(client, portal, visit.deal_id, "WON")
+        await wait_for_async(lambda: _planned_kinds(engine, visit.id, ["retention:3h"]))
+        await client.post("/webhooks/salon/telegram", json=message(70, "не пишите мне больше"), headers=HEADERS)
+        await wait_for(lambda: len(texts_with(telegram, "больше не будем писать вам первыми")) == 1)
+        await wait_for(
+            lambda: any(
+                c["ENTITY_TYPE"] == "contact" and c["COMMENT"].endswith("Клиент: не пишите мне больше")
+                for c in portal.state.comments.values()
+            )
+        )
+        assert len(portal.state.deals) == 1  # the won deal stays the only one, and untouched
+        clock.move_to(clock() + timedelta(hours=3, seconds=5))
+        await wait_for_async(lambda: _outcome_is(engine, visit.id, "retention:3h", "stopped"))
+        assert not texts_with(telegram, "Пора снова")

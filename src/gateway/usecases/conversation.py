@@ -40,10 +40,11 @@ from gateway.store.conversations import (
 from gateway.store.redis_result import result
 from gateway.usecases import attribution as attribution_rules
 from gateway.usecases.dialogue import SERVICE_PREFIX, TIME_PREFIX, Dialogue
-from gateway.usecases.visit_buttons import describe
+from gateway.usecases.visit_buttons import CONSENT_PREFIX, describe
 
 if TYPE_CHECKING:  # loaded only for a tenant with `lifecycle:` (it brings SQLAlchemy)
     from gateway.usecases.visit_replies import VisitReplies
+from qualifier.optout import asks_to_resume, asks_to_stop
 from qualifier.phone import normalize_phone
 from qualifier.pipeline import Qualifier
 from qualifier.result import Extraction
@@ -199,10 +200,13 @@ async def _handle_in_order(
     now: datetime,
     on_recorded: Callable[[], Awaitable[None]],
 ) -> ReplyOutcome:
-    throttled = False
+    throttled, about_person = False, False
     if event.dedupe_key not in state.recorded:
         if ctx.visits is not None and event.kind == MessageKind.MESSAGE:
-            await _new_episode_if_closed(ctx, state)
+            if _about_offers(event):  # «стоп» after a visit is not a new request: no new deal for it
+                about_person = (await load_link(ctx.redis, state.conversation_key)).closed
+            else:
+                await _new_episode_if_closed(ctx, state)
         learned = await _update(state, event, ctx, now)
         # An edit or revoke changes something already answered: recorded (and an edit learned from),
         # never answered again.
@@ -211,7 +215,10 @@ async def _handle_in_order(
             throttled = not await _decide_reply(ctx, state, event, learned, now, about_visit)
         state.mark("recorded", event.dedupe_key)
         entry = TimelineEntry(
-            key=event.dedupe_key, text=_timeline_text(event, state.intent), at=event.sent_at.astimezone(ctx.tenant.tz)
+            key=event.dedupe_key,
+            text=_timeline_text(event, state.intent),
+            at=event.sent_at.astimezone(ctx.tenant.tz),
+            on_contact=about_person,  # the closed deal is never written to again
         )
         await record_message(ctx.redis, state, entry)
     await on_recorded()
@@ -225,6 +232,13 @@ async def _handle_in_order(
     state.mark("processed", event.dedupe_key)
     await save_dialogue(ctx.redis, state)
     return outcome
+
+
+def _about_offers(event: InboundMessage) -> bool:
+    """A stop, a resume or an answer to the consent question: about the person, not a new request."""
+    if event.button:
+        return event.button.startswith(CONSENT_PREFIX)
+    return bool(event.text) and (asks_to_stop(event.text) or asks_to_resume(event.text))
 
 
 async def _new_episode_if_closed(ctx: ConversationContext, state: DialogueState) -> None:

@@ -294,7 +294,7 @@ async def _note(ctx: ReminderContext, visit: Visit, due: DueReminder, outcome: s
         NOTICE_BOOKED: f"Подтверждение записи на {when:%d.%m %H:%M}",
         NOTICE_MOVED: f"Сообщение о переносе на {when:%d.%m %H:%M}",
         NOTICE_CANCELLED: f"Сообщение об отмене записи на {when:%d.%m %H:%M}",
-        CONSENT_QUESTION: "Вопрос о согласии на рекламные сообщения",
+        CONSENT_QUESTION: "Сообщение с вопросом о согласии на рекламные сообщения",
         NO_SHOW_OFFER: "Предложение записаться снова со скидкой после неявки",
     }.get(due.kind) or _offer_note(due.kind, when)
     channel = CHANNEL_NAMES.get(visit.channel, visit.channel)

@@ -93,6 +93,7 @@ class PortalState:
     resources: dict[int, dict[str, Any]] = field(default_factory=dict)
     slots: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     bookings: dict[int, dict[str, Any]] = field(default_factory=dict)
+    product_rows: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # a deal's, by its id
     next_id: int = 1
     requests: int = 0
     rejected: int = 0  # refused for the rate (503 QUERY_LIMIT_EXCEEDED)
@@ -474,6 +475,58 @@ class Sandbox:
         return len(self.state.statuses)
 
 
+class _ProductRows:
+    """crm.item.productrow.set/list for deals (ownerType D): `set` replaces every row, `price` is the unit
+    price after the discount, and the deal's OPPORTUNITY becomes the rows' total."""
+
+    @staticmethod
+    def _deal(sandbox: Sandbox, owner_type: Any, owner_id: Any) -> int:
+        deal_id = _int(owner_id)
+        if str(owner_type) != "D" or deal_id not in sandbox.state.deals:
+            raise SandboxError(400, "NOT_FOUND", "Owner not found")
+        return deal_id
+
+    @staticmethod
+    def set(sandbox: Sandbox, params: dict[str, Any]) -> Any:
+        deal_id = _ProductRows._deal(sandbox, params.get("ownerType"), params.get("ownerId"))
+        rows, sent = [], params.get("productRows") or []
+        if isinstance(sent, dict):  # productRows[0][price]=... in a batch's query string
+            sent = [sent[k] for k in sorted(sent, key=_int)]
+        for given in sent:
+            price, quantity = float(given.get("price", 0)), float(given.get("quantity", 1))
+            discount = float(given.get("discountSum", 0))
+            row = {
+                "id": sandbox.state.new_id(),
+                "ownerId": deal_id,
+                "ownerType": "D",
+                "productId": _int(given.get("productId", 0)),
+                "productName": str(given.get("productName", "")),
+                "price": price,
+                "priceNetto": price + discount,
+                "quantity": quantity,
+                "discountTypeId": _int(given.get("discountTypeId", 2)),
+                "discountRate": float(given.get("discountRate", 0)),
+                "discountSum": discount,
+                "taxRate": given.get("taxRate"),
+                "taxIncluded": given.get("taxIncluded", "N"),
+                "measureCode": _int(given.get("measureCode", 796)),
+            }
+            rows.append(row)
+        sandbox.state.product_rows[deal_id] = rows
+        total = round(sum(r["price"] * r["quantity"] for r in rows), 2)
+        return (
+            {"productRows": rows}
+            if sandbox._update(sandbox.state.deals, {"id": deal_id, "fields": {"OPPORTUNITY": total}})
+            else None
+        )
+
+    @staticmethod
+    def list(sandbox: Sandbox, params: dict[str, Any]) -> Any:
+        wanted = params.get("filter") or {}
+        deal_id = _ProductRows._deal(sandbox, wanted.get("=ownerType"), wanted.get("=ownerId"))
+        return {"productRows": list(sandbox.state.product_rows.get(deal_id, []))}
+
+
 class _Booking:
     """booking.v1.*, as the REST docs describe them: numeric error codes, `{result: {booking: ...}}`."""
 
@@ -825,6 +878,8 @@ _METHODS: dict[str, Any] = {
     "crm.timeline.comment.add": Sandbox._comment_add,
     "crm.timeline.comment.list": Sandbox._comment_list,
     "crm.status.list": Sandbox._status_list,
+    "crm.item.productrow.set": _ProductRows.set,
+    "crm.item.productrow.list": _ProductRows.list,
     "crm.status.add": Sandbox._status_add,
     "crm.settings.mode.get": lambda s, p: 1,
     "booking.v1.resource.add": _Booking.resource_add,

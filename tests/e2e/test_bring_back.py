@@ -142,6 +142,13 @@ async def test_a_no_show_gets_a_discounted_rebooking_offer_once_and_the_new_deal
                 for c in portal.state.comments.values()
             )
         )
+        # product rows a manager (or an automation) puts on the new deal get the discount too
+        rows = [{"productName": "Маникюр", "price": 1500, "quantity": 1}]
+        portal.dispatch("crm.item.productrow.set", {"ownerType": "D", "ownerId": new_deal["ID"], "productRows": rows})
+        await client.post("/bitrix/salon/events", data=event_form("ONCRMDEALUPDATE", int(new_deal["ID"])))
+        await wait_for(lambda: portal.state.deals[new_deal["ID"]]["OPPORTUNITY"] == 1350)
+        [row] = portal.state.product_rows[new_deal["ID"]]
+        assert (row["discountTypeId"], row["discountRate"], row["discountSum"], row["priceNetto"]) == (2, 10, 150, 1500)
         # the same missed visit is not offered again, whatever the portal repeats
         await client.post("/bitrix/salon/events", data=event_form("ONCRMDEALUPDATE", missed.deal_id))
         await wait_for_async(lambda: _agenda_empty(engine, missed.id))

@@ -28,6 +28,7 @@ from gateway.store.sql.episodes import close_episode
 from gateway.store.sql.visits import Address, Visit
 from gateway.usecases.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
 from gateway.usecases.crm_sync import ORIGINATOR, CrmContext
+from gateway.usecases.discount_rows import discount_rows
 from gateway.usecases.online_booking import PortalBooking
 
 logger = logging.getLogger("gateway.usecases.portal_changes")
@@ -128,6 +129,8 @@ async def _apply_locked(changes: PortalChanges, row: dict[str, Any], deal_id: in
         row = fresh
         status, start, stage_changed, start_changed = _differences(changes, row, link)
     visit = await _visit_of(app, conv, deal_id)
+    if visit is not None and visit.discount_percent and visit.active:  # product rows added since get it too
+        await discount_rows(changes.crm.crm, deal_id, visit.discount_percent)
     outcome = "unchanged"
     final = status is not None and status not in ACTIVE
     if start is not None and not final and (start_changed or stage_changed):

@@ -128,6 +128,8 @@ class Runtime:
             llm_calls_per_hour=self.config.llm.calls_per_conversation_hour if self.config.llm else 0,
             replies_per_minute=self.config.limits.replies_per_conversation_minute,
             visits=t.visit_replies,
+            clock=self.clock,
+            analytics=t.config.analytics and self.store is not None,
         )
 
     def crm_context(self, tenant: str) -> CrmContext:
@@ -191,7 +193,7 @@ def build_runtime(
     )
     if clock is not None:
         runtime.clock = clock
-    if store_url is not None and any(t.lifecycle is not None for t in config.tenants.values()):
+    if store_url is not None and any(t.analytics for t in config.tenants.values()):
         from gateway.store.sql.engine import make_engine  # SQLAlchemy is loaded only when it is used
 
         runtime.store = make_engine(store_url)

@@ -174,10 +174,14 @@ async def _poll_one(runtime: Runtime, tenant: TenantServices, since: datetime, n
 
 
 def lifecycle_crons(agenda_seconds: int = 5) -> Sequence[CronJob]:
-    """The drain every `agenda_seconds`, the poll check every `agenda_seconds` or 10 s if that is less often."""
+    """The drain and the facts' fold every `agenda_seconds`, the poll check every `agenda_seconds` or 10 s
+    if that is less often."""
     every = max(1, min(agenda_seconds, 60))
     check = min(every, POLL_CHECK_SECONDS)
+    from gateway.jobs.facts import FOLD_FACTS, fold_facts
+
     return [
         cron(drain_agenda, name=DRAIN_AGENDA, second=set(range(0, 60, every)), microsecond=0, timeout=120),
         cron(poll_portals, name=POLL_PORTALS, second=set(range(0, 60, check)), microsecond=0, timeout=120),
+        cron(fold_facts, name=FOLD_FACTS, second=set(range(0, 60, every)), microsecond=0, timeout=120),
     ]

@@ -67,6 +67,26 @@ def _default_hours() -> dict[Weekday, Any]:
     return {"mon": "10:00-21:00"}
 
 
+class DashboardConfig(_Strict):
+    """`GET /dashboard/{tenant}` and `/api/{tenant}/...`: HTTP Basic, user the tenant id."""
+
+    password: Secret = Field(min_length=8)
+
+
+class CostsConfig(_Strict):
+    variable_per_visit: float = Field(default=0.0, ge=0)  # materials and fees, for the contribution margin
+
+
+class KpiConfig(_Strict):
+    """A manager's bonus: `base`, plus `percent_of_revenue` of the revenue of their visits when their
+    conversion lead -> booking and attendance reach the minimums (shares, 0..1)."""
+
+    base: float = Field(default=0.0, ge=0)
+    percent_of_revenue: float = Field(default=0.0, ge=0, le=100)
+    min_conversion: float = Field(default=0.0, ge=0, le=1)
+    min_attendance: float = Field(default=0.0, ge=0, le=1)
+
+
 class TenantConfig(_Strict):
     timezone: str = "Europe/Moscow"
     bitrix: BitrixConfig = BitrixConfig()
@@ -80,6 +100,14 @@ class TenantConfig(_Strict):
     lifecycle: LifecycleConfig | None = None
     capacity: int = Field(default=1, ge=1, le=100)  # visits that may overlap (chairs, masters)
     booking: BookingConfig | None = None  # Bitrix24 Online Booking; unset: visits live on deals only
+    dashboard: DashboardConfig | None = None  # set: the owner's numbers are kept and shown
+    costs: CostsConfig = CostsConfig()
+    kpi: KpiConfig | None = None
+
+    @property
+    def analytics(self) -> bool:
+        """Facts are recorded (and folded into the business store) for this tenant."""
+        return self.lifecycle is not None or self.dashboard is not None
 
     @model_validator(mode="after")
     def _lifecycle_needs_visit_field(self) -> TenantConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel
@@ -9,6 +10,8 @@ from redis.asyncio import Redis
 
 from domain import Attribution, Channel, Reply, Unbookable
 from gateway.store import keys
+from gateway.store.facts import Fact
+from gateway.store.facts import append as append_facts
 from gateway.store.redis_result import result
 
 PROCESSED_KEPT = 200
@@ -42,6 +45,8 @@ class DialogueState(BaseModel):
     visit_id: int | None = None  # the visit booked in this episode (business store id)
     unreachable: bool = False  # the client blocked the bot (a 403, or Telegram's my_chat_member)
     episode: int = 1  # a returning client's new request after a closed deal is episode 2, 3...
+    lead_episode: int = 0  # the episode whose lead fact was recorded
+    replied_episode: int = 0  # the episode whose first reply was recorded
 
     def start_episode(self, episode: int) -> None:
         """A returning client's new request: what they want is asked anew; who they are is kept."""
@@ -119,8 +124,16 @@ async def load_dialogue(redis: Redis, key: str) -> DialogueState | None:
     return DialogueState.model_validate_json(raw) if raw else None
 
 
-async def save_dialogue(redis: Redis, state: DialogueState) -> None:
-    await redis.set(keys.dialogue(state.conversation_key), state.model_dump_json(), ex=keys.CONVERSATION_TTL_SECONDS)
+async def save_dialogue(redis: Redis, state: DialogueState, facts: Sequence[Fact] = ()) -> None:
+    """The state, with the analytics facts it records (flags on the state), in one transaction."""
+    key, value = keys.dialogue(state.conversation_key), state.model_dump_json()
+    if not facts:
+        await redis.set(key, value, ex=keys.CONVERSATION_TTL_SECONDS)
+        return
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(key, value, ex=keys.CONVERSATION_TTL_SECONDS)
+        append_facts(pipe, facts)
+        await pipe.execute()
 
 
 async def load_link(redis: Redis, key: str) -> CrmLink:
@@ -132,7 +145,7 @@ async def save_link(redis: Redis, key: str, link: CrmLink) -> None:
     await redis.set(keys.crm_link(key), link.model_dump_json(), ex=keys.CONVERSATION_TTL_SECONDS)
 
 
-async def record_message(redis: Redis, state: DialogueState, entry: TimelineEntry) -> None:
+async def record_message(redis: Redis, state: DialogueState, entry: TimelineEntry, facts: Sequence[Fact] = ()) -> None:
     """The timeline entry and the state that marks it recorded, in one transaction: a crash between two
     separate writes would leave the entry without the mark, and the retry would add it again."""
     key = state.conversation_key
@@ -140,6 +153,7 @@ async def record_message(redis: Redis, state: DialogueState, entry: TimelineEntr
         pipe.rpush(keys.timeline(key), entry.model_dump_json())
         pipe.expire(keys.timeline(key), keys.CONVERSATION_TTL_SECONDS)
         pipe.set(keys.dialogue(key), state.model_dump_json(), ex=keys.CONVERSATION_TTL_SECONDS)
+        append_facts(pipe, facts)
         await pipe.execute()
 
 

@@ -95,3 +95,10 @@ def bitrix_bucket(portal: str) -> str:
 DEAD_LETTERS = f"{PREFIX}:dlq"
 WORKER_HEARTBEAT = f"{PREFIX}:worker:heartbeat"
 HEALTH = f"{PREFIX}:health"
+
+# Analytics facts on their way to the business store: appended as they happen, trimmed once folded.
+FACTS = f"{PREFIX}:facts"
+
+
+def facts_lock() -> str:
+    return f"{PREFIX}:lock:facts"

@@ -20,8 +20,10 @@ from gateway.settings import TenantConfig
 from gateway.settings.lifecycle import LifecycleConfig
 from gateway.store import keys
 from gateway.store.conversations import TimelineEntry, append_timeline
+from gateway.store.facts import Kind
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import Address, Visit
+from gateway.usecases import fact_log
 from gateway.usecases.offer_plan import offers_on_status, upsell_before
 from gateway.usecases.online_booking import OnlineBooking
 
@@ -31,6 +33,12 @@ BOOKING_LOCK_SECONDS = 10
 RESOURCE_TAKEN = "1018"  # booking.v1.booking.add: "Empty resource collection" (unavailable for the period)
 # Messages the bot starts about a visit besides the reminders, planned on the same agenda.
 NOTICE_BOOKED, NOTICE_MOVED, NOTICE_CANCELLED = "booked", "moved", "cancelled"
+STATUS_FACTS = {
+    VisitStatus.CONFIRMED: Kind.CONFIRMED,
+    VisitStatus.VISITED: Kind.VISIT,
+    VisitStatus.NO_SHOW: Kind.NO_SHOW,
+    VisitStatus.CANCELLED: Kind.CANCELLATION,
+}
 
 
 @dataclass(frozen=True)
@@ -140,6 +148,9 @@ class Appointments:
             )
         if visit is not None:
             await self.plan(visit, now)
+            if moving is None:
+                kinds = [Kind.BOOKING] + ([Kind.RECOVERED] if recovered_from is not None else [])
+                await fact_log.visit_facts(self.redis, visit, kinds, now)
         return visit
 
     async def sync_booking(self, visit: Visit, *, contact_id: int | None, deal_id: int | None, title: str) -> None:
@@ -195,6 +206,9 @@ class Appointments:
         await store.set_status(self.engine, visit.id, status.value, now)
         if status in (VisitStatus.CANCELLED, VisitStatus.VISITED, VisitStatus.NO_SHOW):
             await store.clear_agenda(self.engine, visit.id)
+        if status in STATUS_FACTS:  # read again: the revenue and manager were just written
+            fresh = await store.visit_by_id(self.engine, visit.id) or visit
+            await fact_log.visit_facts(self.redis, fresh, [STATUS_FACTS[status]], now)
         offers = offers_on_status(self.tenant, self.lifecycle, status, visit.services, self.local(now))
         if offers:
             await store.add_to_agenda(self.engine, visit.id, offers)
@@ -210,6 +224,8 @@ class Appointments:
         moments = reminder_moments(start, self.lifecycle.offsets(), self.local(now), quiet) if visit.active else []
         if visit.active:
             moments += upsell_before(self.lifecycle, visit.services, start, self.local(now))
+        if notice == NOTICE_BOOKED:  # a visit a manager booked
+            await fact_log.visit_facts(self.redis, visit, [Kind.BOOKING], now)
         if notice is not None:
             moment = send_moment(self.local(now), start, quiet) if visit.active else self._after_quiet(now)
             moments.append((notice, max(moment, now)))

@@ -4,7 +4,7 @@ timeline in Bitrix24."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
 from redis.asyncio import Redis
@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain import Choice, ConsentAnswer, Reply
 from gateway.settings.lifecycle import ConsentConfig
 from gateway.settings.texts import Texts
+from gateway.store import facts
 from gateway.store.conversations import TimelineEntry, append_timeline
+from gateway.store.facts import Fact, Kind
 from gateway.store.sql import consents
 from gateway.store.sql.consents import ConsentRecord, person_of
 from gateway.usecases.visit_buttons import CONSENT_PREFIX
@@ -88,6 +90,9 @@ class ConsentBook:
             key=f"consent:{answer}:{now.timestamp()}", text=note, at=local, author="Бот", on_contact=True
         )
         await append_timeline(self.redis, who.conversation, timeline)
+        person = person_of(who.phone, who.conversation)
+        said = Fact(f"consent:{person}:{now.timestamp()}:{answer}", Kind.CONSENT, who.tenant, now, who.conversation)
+        await facts.emit(self.redis, [replace(said, channel=who.channel, person=person, service=answer.value)])
 
     async def answer(self, who: Person, said_yes: bool, texts: Texts, config: ConsentConfig, now: datetime) -> Reply:
         """A press of the question's yes or no: kept with the text that was shown."""

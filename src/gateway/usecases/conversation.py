@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -39,6 +39,7 @@ from gateway.store.conversations import (
 )
 from gateway.store.redis_result import result
 from gateway.usecases import attribution as attribution_rules
+from gateway.usecases import fact_log
 from gateway.usecases.dialogue import SERVICE_PREFIX, TIME_PREFIX, Dialogue
 from gateway.usecases.visit_buttons import CONSENT_PREFIX, describe
 
@@ -82,6 +83,8 @@ class ConversationContext:
     llm_calls_per_hour: int = 10  # per conversation: a flood costs a bounded amount
     replies_per_minute: int = 10
     visits: VisitReplies | None = None  # a tenant with `lifecycle:` books and keeps visits in the chat
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    analytics: bool = False  # record lead and first-reply facts (a tenant with `lifecycle:` or `dashboard:`)
 
 
 def _new_state(event: InboundMessage) -> DialogueState:
@@ -214,23 +217,32 @@ async def _handle_in_order(
             about_visit = await ctx.visits.reply(state, event, now) if ctx.visits is not None else None
             throttled = not await _decide_reply(ctx, state, event, learned, now, about_visit)
         state.mark("recorded", event.dedupe_key)
+        started = []
+        if ctx.analytics and event.kind == MessageKind.MESSAGE and state.lead_episode != state.episode:
+            state.lead_episode = state.episode
+            started.append(fact_log.lead(state, event.received_at))
         entry = TimelineEntry(
             key=event.dedupe_key,
             text=_timeline_text(event, state.intent),
             at=event.sent_at.astimezone(ctx.tenant.tz),
             on_contact=about_person,  # the closed deal is never written to again
         )
-        await record_message(ctx.redis, state, entry)
+        await record_message(ctx.redis, state, entry, started)
     await on_recorded()
     pending = state.pending.get(event.dedupe_key)
     outcome = ReplyOutcome.THROTTLED if throttled else ReplyOutcome.SENT
     if event.callback_id:  # stops the client's spinner, answered or not
         await ctx.sender.acknowledge_button(event.callback_id)
+    replied = []
     if pending is not None:
         outcome = await _deliver(ctx, state, event.dedupe_key, now)
+        if ctx.analytics and outcome == ReplyOutcome.SENT and state.replied_episode != state.episode:
+            state.replied_episode = state.episode
+            sent_at = ctx.clock()
+            replied.append(fact_log.first_reply(state, sent_at, (sent_at - event.received_at).total_seconds()))
     state.pending.pop(event.dedupe_key, None)
     state.mark("processed", event.dedupe_key)
-    await save_dialogue(ctx.redis, state)
+    await save_dialogue(ctx.redis, state, replied)
     return outcome
 
 

@@ -3,13 +3,16 @@ no, «стоп» and «подписаться», and adding an upsell offer to t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from domain import ConsentAnswer, InboundMessage, Reply
-from gateway.store import keys
+from gateway.store import facts, keys
 from gateway.store.conversations import DialogueState
+from gateway.store.facts import Kind
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import Visit
+from gateway.usecases import fact_log
 from gateway.usecases.appointments import BOOKING_LOCK_SECONDS, Appointments
 from gateway.usecases.consent import NO_VERSION, YES, ConsentBook, Person, question
 from gateway.usecases.dialogue import Dialogue, format_when
@@ -72,6 +75,10 @@ class OfferReplies:
             return Reply(self.texts.upsell_no_room.format(**values))
         if visit.conversation == state.conversation_key:  # the deal's title and fields follow the dialogue
             state.service_ids = [*visit.services, offer]
+        taken = await fact_log.of_visit(
+            self.appointments.redis, visit, Kind.UPSELL, now, key=f"upsell:{visit.id}:{offer}"
+        )
+        await facts.emit(self.appointments.redis, [replace(taken, service=offer)])
         return Reply(self.texts.upsell_added.format(**values))
 
     async def _add(self, visit: Visit, offer: str, now: datetime) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from bitrix.errors import BitrixRequestError
 from domain import ACTIVE, VisitStatus
-from gateway.store import crm_links, keys
+from gateway.store import crm_links, facts, keys
 from gateway.store.conversations import (
     CrmLink,
     TimelineEntry,
@@ -22,6 +22,7 @@ from gateway.store.conversations import (
     load_link,
     save_link,
 )
+from gateway.store.facts import Fact, Kind
 from gateway.store.redis_result import result
 from gateway.store.sql import visits as store
 from gateway.store.sql.episodes import close_episode
@@ -129,8 +130,7 @@ async def _apply_locked(changes: PortalChanges, row: dict[str, Any], deal_id: in
         row = fresh
         status, start, stage_changed, start_changed = _differences(changes, row, link)
     visit = await _visit_of(app, conv, deal_id)
-    if visit is not None and visit.discount_percent and visit.active:  # product rows added since get it too
-        await discount_rows(changes.crm.crm, deal_id, visit.discount_percent)
+    await _keep_up(changes, row, deal_id, conv, link, visit, now)
     outcome = "unchanged"
     final = status is not None and status not in ACTIVE
     if start is not None and not final and (start_changed or stage_changed):
@@ -200,12 +200,35 @@ def _written(link: CrmLink) -> datetime | None:
         return None
 
 
+async def _keep_up(
+    changes: PortalChanges,
+    row: dict[str, Any],
+    deal_id: int,
+    conv: str,
+    link: CrmLink,
+    visit: Visit | None,
+    now: datetime,
+) -> None:
+    """Whatever the change: a recovered visit's discount on product rows added since, and the manager."""
+    if visit is not None and visit.discount_percent and visit.active:
+        await discount_rows(changes.crm.crm, deal_id, visit.discount_percent)
+    if (manager := _id(row.get("ASSIGNED_BY_ID"))) is not None and link.deal_id == deal_id:
+        await _assigned(changes, conv, link, manager, now)
+
+
+async def _assigned(changes: PortalChanges, conv: str, link: CrmLink, manager: int, now: datetime) -> None:
+    """The deal's manager, as the portal shows it now: the manager KPIs count the lead for them."""
+    lead = link.origin_id(conv)
+    fact = Fact(f"assigned:{lead}", Kind.ASSIGNED, changes.appointments.tenant_id, now, lead, manager=manager)
+    await facts.emit(changes.crm.redis, [fact])
+
+
 async def _stage_moved(app: Appointments, visit: Visit, status: VisitStatus, row: dict[str, Any], now: datetime) -> str:
     """A manager moved the deal to a visit state: visited (its amount is the revenue), no-show, cancelled."""
     if status == VisitStatus.VISITED:
         revenue, manager = _number(row.get("OPPORTUNITY")), _id(row.get("ASSIGNED_BY_ID"))
         await store.set_revenue(app.engine, visit.id, revenue, manager)
-    await app.set_status(visit, status, now)
+    await app.set_status(visit, status, now)  # its fact reads the revenue just written
     if status == VisitStatus.CANCELLED and visit.active:
         await app.plan(await _reload(app, visit), now, NOTICE_CANCELLED)
     return status.value

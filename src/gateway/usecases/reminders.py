@@ -28,11 +28,12 @@ from domain import (
     send_moment,
 )
 from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, UPSELL_PREFIX
-from gateway.store import crm_links
+from gateway.store import crm_links, facts
 from gateway.store.conversations import TimelineEntry, append_timeline, load_dialogue, load_link, mark_unreachable
+from gateway.store.facts import Kind
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import DueReminder, Visit
-from gateway.usecases import outreach
+from gateway.usecases import fact_log, outreach
 from gateway.usecases.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
 from gateway.usecases.consent import NO_VERSION, ConsentBook, Person, question
 from gateway.usecases.dialogue import Dialogue, format_when
@@ -140,6 +141,9 @@ async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: dat
     await store.record_reminder(app.engine, due.id, outcome, detail, now)
     if due.kind == CONSENT_QUESTION and outcome == Outcome.SENT:  # the evidence of what was asked
         await _record_question(ctx, visit, now)
+    if outreach.is_outreach(due.kind) and outcome in (Outcome.SENT, Outcome.TEMPLATE):
+        offer = await fact_log.of_visit(app.redis, visit, Kind.OFFER, now, key=f"offer:{due.id}")
+        await facts.emit(app.redis, [replace(offer, service=due.kind[:64])])
     logger.info("visit %s: %s -> %s", visit.id, due.kind, outcome)
     await _note(ctx, visit, due, outcome, now)
     return outcome

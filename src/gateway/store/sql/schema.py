@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -128,4 +129,41 @@ consents = Table(
     Column("at", UtcDateTime, nullable=False),
     Index("ix_consents_person", "tenant", "person"),
     Index("ix_consents_conversation", "tenant", "conversation"),
+)
+
+# Analytics facts, folded from the Redis stream: one row per fact key and tenant (a fact delivered twice
+# counts once). Each carries what its numbers are keyed by (channel, UTM tags, service, manager).
+facts = Table(
+    "facts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("lead", String(255), nullable=False),
+    Column("channel", String(32), nullable=False, server_default=""),
+    Column("utm_source", String(255)),
+    Column("utm_campaign", String(255)),
+    Column("service", String(64)),
+    Column("person", String(255)),
+    Column("manager", BigInteger),
+    Column("amount", Float),
+    Column("seconds", Float),
+    UniqueConstraint("tenant", "key", name="uq_facts_key"),
+    Index("ix_facts_tenant_at", "tenant", "at"),
+    Index("ix_facts_tenant_kind", "tenant", "kind", "at"),
+)
+
+# Ad spend per day and ad (utm_source, utm_campaign), in roubles; a day sent again replaces that day.
+spend = Table(
+    "spend",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("utm_source", String(255), nullable=False, server_default=""),
+    Column("utm_campaign", String(255), nullable=False, server_default=""),
+    Column("amount", Float, nullable=False),
+    UniqueConstraint("tenant", "day", "utm_source", "utm_campaign", name="uq_spend_day"),
 )

@@ -1,0 +1,231 @@
+"""The owner's numbers from the facts, exactly as the contract defines them: per `by` key and in total.
+
+A ratio whose denominator is zero is None, never 0. Money is rounded to kopecks, ratios to four places.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from statistics import mean
+from typing import Any
+
+from gateway.store.facts import Fact, Kind
+from gateway.store.sql.analytics import SpendRow
+
+BY_KEYS = ("channel", "utm_source", "utm_campaign", "service", "manager")
+SPEND_KEYS = ("utm_source", "utm_campaign")  # spend belongs to the ad: per row only when keyed by it
+LTV_MIN_HISTORY_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Costs:
+    variable_per_visit: float = 0.0
+
+
+@dataclass(frozen=True)
+class Kpi:
+    base: float = 0.0
+    percent_of_revenue: float = 0.0
+    min_conversion: float = 0.0
+    min_attendance: float = 0.0
+
+
+def ratio(top: float, bottom: float, places: int = 4) -> float | None:
+    return round(top / bottom, places) if bottom else None
+
+
+def percentile(values: Sequence[float], share: float) -> float | None:
+    """Linear interpolation between the closest ranks (numpy's default); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * share
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (position - low), 2)
+
+
+@dataclass
+class _Row:
+    leads: int = 0
+    replies: list[float] | None = None
+    bookings: int = 0
+    visits: int = 0
+    no_shows: int = 0
+    cancellations: int = 0
+    recovered: int = 0
+    revenue: float = 0.0
+    new_clients: int = 0
+    spend: float | None = None
+
+    def __post_init__(self) -> None:
+        self.replies = []
+
+
+class Lifetime:
+    """Visits per client a year and years a client stays, from every visit up to the period's end."""
+
+    def __init__(self, visits: Iterable[Fact], end: datetime) -> None:
+        by_person: dict[str, list[datetime]] = defaultdict(list)
+        for fact in visits:
+            by_person[fact.person or fact.lead].append(fact.at)
+        self.clients = len(by_person)
+        self.visits = sum(len(times) for times in by_person.values())
+        first = min((min(t) for t in by_person.values()), default=None)
+        self.span_days = (end - first).total_seconds() / 86400 if first else 0.0
+        stays = [(max(t) - min(t)).total_seconds() / 86400 / 365 for t in by_person.values()]
+        self.years = mean(stays) if stays else 0.0
+
+    def ltv(self, aov: float | None) -> float | None:
+        if aov is None or not self.clients or self.span_days < LTV_MIN_HISTORY_DAYS:
+            return None
+        per_year = self.visits / self.clients / (self.span_days / 365)
+        return round(aov * per_year * self.years, 2)
+
+
+def _keyer(by: str, managers: dict[str, int]) -> Callable[[Fact], Any]:
+    if by == "manager":
+        return lambda f: f.manager if f.manager is not None else managers.get(f.lead)
+    return lambda f: getattr(f, by) or None
+
+
+COUNTED = {
+    Kind.LEAD: "leads",
+    Kind.BOOKING: "bookings",
+    Kind.VISIT: "visits",
+    Kind.NO_SHOW: "no_shows",
+    Kind.CANCELLATION: "cancellations",
+    Kind.RECOVERED: "recovered",
+}
+
+
+def compute(
+    *,
+    tenant: str,
+    first: date,
+    last: date,
+    by: str,
+    start: datetime,
+    end: datetime,
+    period: Sequence[Fact],
+    history: Sequence[Fact],
+    spend: Sequence[SpendRow],
+    costs: Costs,
+    kpi: Kpi | None = None,
+) -> dict[str, Any]:
+    """`period`: the facts in [start, end) (first replies a little past it too); `history`: every visit
+    and manager fact before `end`."""
+    managers = {f.lead: int(f.manager) for f in history if f.kind == Kind.ASSIGNED and f.manager is not None}
+    key_of = _keyer(by, managers)
+    rows: dict[Any, _Row] = defaultdict(_Row)
+    total = _Row()
+    _count(period, start, end, key_of, rows, total)
+    visits = [f for f in history if f.kind == Kind.VISIT]
+    _new_clients(visits, start, end, key_of, rows, total)
+    total.spend = round(sum(s.amount for s in spend), 2)
+    if by in SPEND_KEYS:
+        for paid in spend:
+            row = rows[getattr(paid, by)]
+            row.spend = round((row.spend or 0.0) + paid.amount, 2)
+    lifetime = Lifetime(visits, end)
+    body = [_numbers(key, row, by in SPEND_KEYS, costs, lifetime) for key, row in rows.items()]
+    body.sort(key=lambda r: (-r["leads"], -r["visits"], str(r["key"])))
+    if by == "manager":
+        for numbers in body:
+            numbers.update(_manager_kpis(numbers, kpi))
+    return {
+        "tenant": tenant,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "by": by,
+        "rows": body,
+        "total": _numbers(None, total, True, costs, lifetime),
+    }
+
+
+def _count(
+    period: Sequence[Fact],
+    start: datetime,
+    end: datetime,
+    key_of: Callable[[Fact], Any],
+    rows: dict[Any, _Row],
+    total: _Row,
+) -> None:
+    """Leads, bookings, visits... that happened in the period; first replies of the period's leads."""
+    in_period = [f for f in period if start <= f.at < end]
+    leads = {f.lead: f for f in in_period if f.kind == Kind.LEAD}
+    for fact in period:
+        if fact.kind == Kind.FIRST_REPLY and fact.lead in leads and fact.seconds is not None:
+            for row in (rows[key_of(leads[fact.lead])], total):
+                row.replies.append(fact.seconds)  # type: ignore[union-attr]
+    for fact in in_period:
+        name = COUNTED.get(fact.kind)
+        if name is None:
+            continue
+        for row in (rows[key_of(fact)], total):
+            setattr(row, name, getattr(row, name) + 1)
+            if fact.kind == Kind.VISIT:
+                row.revenue += fact.amount or 0.0
+
+
+def _new_clients(
+    visits: Sequence[Fact],
+    start: datetime,
+    end: datetime,
+    key_of: Callable[[Fact], Any],
+    rows: dict[Any, _Row],
+    total: _Row,
+) -> None:
+    """People whose first visit ever is in the period, in the row of that visit."""
+    firsts: dict[str, Fact] = {}
+    for fact in sorted(visits, key=lambda f: f.at):
+        firsts.setdefault(fact.person or fact.lead, fact)
+    for fact in firsts.values():
+        if start <= fact.at < end:
+            rows[key_of(fact)].new_clients += 1
+            total.new_clients += 1
+
+
+def _numbers(key: Any, row: _Row, with_spend: bool, costs: Costs, lifetime: Lifetime) -> dict[str, Any]:
+    aov = ratio(row.revenue, row.visits, 2)
+    spend = (row.spend or 0.0) if with_spend else None
+    cac = ratio(spend, row.new_clients, 2) if spend is not None else None
+    cpo = ratio(spend, row.visits, 2) if spend is not None else None
+    contribution = round(aov - costs.variable_per_visit - cac, 2) if aov is not None and cac is not None else None
+    return {
+        "key": key,
+        "leads": row.leads,
+        "first_reply_p50_s": percentile(row.replies or [], 0.5),
+        "first_reply_p90_s": percentile(row.replies or [], 0.9),
+        "bookings": row.bookings,
+        "visits": row.visits,
+        "no_shows": row.no_shows,
+        "cancellations": row.cancellations,
+        "no_show_rate": ratio(row.no_shows, row.visits + row.no_shows),
+        "recovered": row.recovered,
+        "revenue": round(row.revenue, 2),
+        "aov": aov,
+        "new_clients": row.new_clients,
+        "spend": spend,
+        "cac": cac,
+        "cpo": cpo,
+        "ltv": lifetime.ltv(aov),
+        "contribution": contribution,
+        "stop": contribution is not None and contribution < 0,
+    }
+
+
+def _manager_kpis(row: dict[str, Any], kpi: Kpi | None) -> dict[str, Any]:
+    """Seeds 004: leads handled, conversion lead -> booking, attendance, revenue; and the bonus, if the
+    tenant has a formula: base, plus a share of the revenue when both thresholds are met."""
+    conversion = ratio(row["bookings"], row["leads"])
+    attendance = ratio(row["visits"], row["visits"] + row["no_shows"])
+    extra: dict[str, Any] = {"leads_handled": row["leads"], "conversion": conversion, "attendance": attendance}
+    if kpi is not None:
+        met = (conversion or 0.0) >= kpi.min_conversion and (attendance or 0.0) >= kpi.min_attendance
+        share = row["revenue"] * kpi.percent_of_revenue / 100 if met else 0.0
+        extra["bonus"] = round(kpi.base + share, 2)
+    return extra

@@ -1,4 +1,4 @@
-"""`lead-gateway`: run, serve, worker, check, qualify, sandbox, dlq, migrate, consent, forget."""
+"""`lead-gateway`: run, serve, worker, check, qualify, sandbox, dlq, migrate, consent, forget, report, spend."""
 
 from __future__ import annotations
 
@@ -365,6 +365,42 @@ def cmd_forget(args: argparse.Namespace) -> int:
     return _with_store(args, work)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from gateway.cli.report import report
+    from gateway.usecases.reports import BadPeriod, Period
+
+    config = _load(args)
+
+    async def work(redis: Any, engine: Any) -> int:
+        tenant = config.tenants[args.tenant]
+        today = datetime.now(UTC).astimezone(tenant.tz).date()
+        try:
+            period = Period.parse(args.date_from, args.date_to, today)
+            await report(engine, args.tenant, tenant, period, args.by, args.format, sys.stdout)
+        except BadPeriod as exc:
+            print(f"lead-gateway: {exc}", file=sys.stderr)  # noqa: T201
+            return 2
+        return 0
+
+    return _with_store(args, work)
+
+
+def cmd_spend(args: argparse.Namespace) -> int:
+    from gateway.cli.report import import_spend
+    from gateway.usecases.spend import BadSpend
+
+    async def work(redis: Any, engine: Any) -> int:
+        try:
+            days, rows = await import_spend(engine, args.tenant, Path(args.file))
+        except (OSError, BadSpend) as exc:
+            print(f"lead-gateway: {args.file}: {exc}", file=sys.stderr)  # noqa: T201
+            return 2
+        print(f"{rows} spend row(s) stored; {days} day(s) replaced for tenant {args.tenant}", file=sys.stderr)  # noqa: T201
+        return 0
+
+    return _with_store(args, work)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lead-gateway", description=__doc__)
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
@@ -417,6 +453,21 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--tenant", required=True)
     f.add_argument("--phone", required=True)
     f.set_defaults(func=cmd_forget)
+    r = with_config(sub.add_parser("report", help="the owner's numbers in the terminal"))
+    r.add_argument("--tenant", required=True)
+    r.add_argument("--from", dest="date_from", help="YYYY-MM-DD, tenant-local (default: 29 days before --to)")
+    r.add_argument("--to", dest="date_to", help="YYYY-MM-DD, included (default: today)")
+    r.add_argument("--by", default="channel", choices=["channel", "utm_source", "utm_campaign", "service", "manager"])
+    r.add_argument("--format", default="table", choices=["table", "csv", "json"])
+    r.set_defaults(func=cmd_report)
+    sp = sub.add_parser("spend", help="ad spend")
+    sp_sub = sp.add_subparsers(dest="action", required=True)
+    si = with_config(
+        sp_sub.add_parser("import", help="load date,utm_source,utm_campaign,amount rows; a day re-imported is replaced")
+    )
+    si.add_argument("--tenant", required=True)
+    si.add_argument("file")
+    si.set_defaults(func=cmd_spend)
     return parser
 
 

@@ -17,6 +17,7 @@ from gateway.http.errors import ApiError, api_error_handler, http_error_handler
 from gateway.http.routes import bitrix as routes_bitrix
 from gateway.http.routes import meta as routes_meta
 from gateway.http.routes import ops as routes_ops
+from gateway.http.routes import owner as routes_owner
 from gateway.http.routes import telegram as routes_telegram
 from gateway.jobs.polling import start_pollers
 from gateway.jobs.worker import WorkerHealth, build_workers, run_workers
@@ -104,6 +105,7 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
     app.include_router(routes_meta.router)
     app.include_router(routes_bitrix.router)
     app.include_router(routes_ops.router)
+    app.include_router(routes_owner.router)
     if runtime.bitrix_sandbox is not None:
         app.mount("/sandbox/bitrix", runtime.bitrix_sandbox.app)
     if runtime.telegram_sandbox is not None:

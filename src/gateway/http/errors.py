@@ -8,9 +8,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, detail: str) -> None:
+    def __init__(self, status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
+        self.status, self.code, self.detail, self.headers = status, code, detail, headers or {}
 
 
 def error_response(status: int, code: str, detail: str) -> JSONResponse:
@@ -19,7 +19,9 @@ def error_response(status: int, code: str, detail: str) -> JSONResponse:
 
 async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)  # noqa: S101 - registered for ApiError only
-    return error_response(exc.status, exc.code, exc.detail)
+    response = error_response(exc.status, exc.code, exc.detail)
+    response.headers.update(exc.headers)  # e.g. the `WWW-Authenticate` a 401 must carry
+    return response
 
 
 async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:

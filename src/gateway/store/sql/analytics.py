@@ -12,7 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.facts import Fact, Kind
-from gateway.store.sql.schema import facts, spend
+from gateway.store.sql.schema import facts, reminders, spend, visits
+from gateway.store.sql.visits import Visit, visit_from_row
 
 CHUNK = 500  # rows per INSERT: far under SQLite's 32,766 bound parameters at 14 columns
 
@@ -119,3 +120,26 @@ async def spend_between(engine: AsyncEngine, tenant: str, first: date, last: dat
             SpendRow(row.day, row.utm_source or None, row.utm_campaign or None, row.amount)
             for row in await connection.execute(query)
         ]
+
+
+async def visits_with_messages(
+    engine: AsyncEngine, tenant: str, start: datetime, end: datetime
+) -> list[tuple[Visit, list[tuple[str, str | None, datetime | None]]]]:
+    """The tenant's visits starting in [start, end), each with (kind, outcome, sent at) of what the bot
+    sent or tried to send about it."""
+    query = (
+        select(visits)
+        .where(visits.c.tenant == tenant, visits.c.start_at >= start, visits.c.start_at < end)
+        .order_by(visits.c.start_at)
+    )
+    async with engine.connect() as connection:
+        found = [visit_from_row(row) for row in (await connection.execute(query)).mappings()]
+        ids = [visit.id for visit in found]
+        messages: dict[int, list[tuple[str, str | None, datetime | None]]] = {}
+        if ids:
+            sent = select(reminders.c.visit_id, reminders.c.kind, reminders.c.outcome, reminders.c.sent_at).where(
+                reminders.c.visit_id.in_(ids), reminders.c.claimed_at.is_not(None)
+            )
+            for row in await connection.execute(sent.order_by(reminders.c.id)):
+                messages.setdefault(row.visit_id, []).append((row.kind, row.outcome, row.sent_at))
+    return [(visit, messages.get(visit.id, [])) for visit in found]

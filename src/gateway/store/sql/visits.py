@@ -64,7 +64,7 @@ def _insert(engine: AsyncEngine | AsyncConnection):  # type: ignore[no-untyped-d
     return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
 
-def _visit(row: Any) -> Visit:
+def visit_from_row(row: Any) -> Visit:
     return Visit(
         id=row["id"],
         tenant=row["tenant"],
@@ -92,7 +92,7 @@ def _visit(row: Any) -> Visit:
 async def _one(engine: AsyncEngine, query: Any) -> Visit | None:
     async with engine.connect() as connection:
         row = (await connection.execute(query)).mappings().first()
-    return _visit(row) if row is not None else None
+    return visit_from_row(row) if row is not None else None
 
 
 async def visit_by_id(engine: AsyncEngine, visit_id: int) -> Visit | None:
@@ -278,7 +278,7 @@ async def booked_in_portal(engine: AsyncEngine, tenant: str, portal: str) -> lis
         visits.c.status.in_([s.value for s in ACTIVE]),
     )
     async with engine.connect() as connection:
-        return [_visit(row) for row in (await connection.execute(query)).mappings()]
+        return [visit_from_row(row) for row in (await connection.execute(query)).mappings()]
 
 
 async def set_booking(

@@ -179,3 +179,48 @@ def test_consent_export_and_forget_a_person_from_the_command_line(tmp_path, redi
     assert main(["consent", "export", "--tenant", "salon", "--config", config]) == 0
     assert capsys.readouterr().out.splitlines()[1:] == []
     assert main(["forget", "--tenant", "spa", "--phone", phone, "--config", config]) == 2
+
+
+def test_report_prints_the_numbers_and_spend_import_changes_cac(tmp_path, redis_url, monkeypatch, capsys):
+    import csv
+    import json as json_module
+
+    from gateway.store.sql.analytics import fold
+    from gateway.store.sql.engine import make_engine
+    from gateway.store.sql.urls import async_url
+    from tests.gateway.usecases.test_analytics import HISTORY, PERIOD
+
+    monkeypatch.delenv("LEAD_GATEWAY_DATA_DIR", raising=False)
+    path = tmp_path / "lead-gateway.yaml"
+    tenant = {
+        "timezone": "Europe/Moscow",
+        "dashboard": {"password": "owner-secret"},
+        "costs": {"variable_per_visit": 300},
+    }
+    path.write_text(yaml.safe_dump({"redis_url": redis_url, "tenants": {"salon": tenant}}))
+    config = str(path)
+    assert main(["migrate", "--config", config]) == 0
+
+    async def seed() -> None:
+        engine = make_engine(async_url(None, tmp_path / ".lead-gateway"))
+        await fold(engine, [*PERIOD, *HISTORY])
+        await engine.dispose()
+
+    asyncio.run(seed())
+    spend = tmp_path / "spend.csv"
+    spend.write_text("date;utm_source;utm_campaign;amount\n2026-11-05;vk;spring;3000\n2026-11-06;ig;reels;1 000,00\n")
+    period = ["--tenant", "salon", "--from", "2026-11-01", "--to", "2026-11-30", "--config", config]
+    assert main(["spend", "import", "--tenant", "salon", str(spend), "--config", config]) == 0
+    capsys.readouterr()
+    assert main(["report", *period, "--by", "utm_source", "--format", "json"]) == 0
+    body = json_module.loads(capsys.readouterr().out)
+    assert body["total"]["spend"] == 4000 and body["total"]["cac"] == 2000
+    assert main(["report", *period, "--format", "csv"]) == 0
+    rows = {r["key"]: r for r in csv.DictReader(capsys.readouterr().out.splitlines())}
+    assert rows["telegram"]["leads"] == "2" and rows["итого"]["visits"] == "3"
+    assert main(["report", *period]) == 0
+    table = capsys.readouterr().out
+    assert "заявки" in table and "telegram" in table and "итого" in table
+    assert main(["report", "--tenant", "salon", "--from", "2026-12-01", "--to", "2026-11-01", "--config", config]) == 2
+    spend.write_text("day,amount\n2026-11-05,1\n")
+    assert main(["spend", "import", "--tenant", "salon", str(spend), "--config", config]) == 2

@@ -37,7 +37,7 @@ async def test_several_processes_migrating_at_once_end_with_one_schema_at_head(d
         async with engines[0].connect() as connection:
             tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
             version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-        assert {"episodes", "visits", "reminders", "consents"} <= tables and version == "0003"
+        assert {"episodes", "visits", "reminders", "consents", "facts", "spend"} <= tables and version == "0004"
     finally:
         for engine in engines:
             await engine.dispose()
@@ -168,5 +168,35 @@ async def test_consent_records_decide_by_the_latest_word_and_old_superseded_ones
         assert await prune(engine, NOW - timedelta(days=3 * 365)) == 1  # the first yes; the latest of each stays
         assert [r.answer for r in await export(engine, "salon")] == [A.ASKED, A.STOP, A.YES, A.STOP]
         assert await standing_of(engine, "salon", ["+79130000001"]) == A.YES
+    finally:
+        await engine.dispose()
+
+
+async def test_facts_fold_once_and_the_latest_manager_wins_and_a_day_of_spend_is_replaced(database_url):
+    from datetime import date
+
+    from gateway.store.facts import Fact, Kind
+    from gateway.store.sql.analytics import SpendRow, facts_between, fold, replace_spend, spend_between
+
+    engine = make_engine(async_url(database_url, Path(".")))
+    try:
+        await migrate(engine)
+        lead = Fact("lead:c1", Kind.LEAD, "salon", NOW, "c1", channel="telegram", utm_source="vk")
+        first = Fact("assigned:c1", Kind.ASSIGNED, "salon", NOW, "c1", manager=7)
+        await fold(engine, [lead, first])
+        await fold(engine, [lead, first, Fact("assigned:c1", Kind.ASSIGNED, "salon", NOW, "c1", manager=9)])
+        await fold(engine, [Fact(f"lead:x{i}", Kind.LEAD, "spa", NOW, f"x{i}") for i in range(1200)])  # chunked
+        stored = await facts_between(engine, "salon", NOW - timedelta(days=1), NOW + timedelta(days=1))
+        assert sorted((f.kind, f.manager) for f in stored) == [("assigned", 9), ("lead", None)]
+        assert stored[[f.kind for f in stored].index("lead")].utm_source == "vk"
+        assert len(await facts_between(engine, "spa", NOW - timedelta(days=1), NOW + timedelta(days=1))) == 1200
+
+        day, other = date(2026, 11, 5), date(2026, 11, 6)
+        await replace_spend(engine, "salon", [SpendRow(day, "vk", "a", 100), SpendRow(other, "ig", None, 50)])
+        await replace_spend(engine, "salon", [SpendRow(day, "vk", "a", 70), SpendRow(day, "vk", "a", 5)])
+        kept = sorted(
+            (r.day, r.utm_source, r.utm_campaign, r.amount) for r in await spend_between(engine, "salon", day, other)
+        )
+        assert kept == [(day, "vk", "a", 75), (other, "ig", None, 50)]  # day 5 replaced, day 6 untouched
     finally:
         await engine.dispose()

@@ -179,12 +179,14 @@ def test_the_dashboard_shows_a_seeded_months_numbers_in_chromium(make_config, po
         )
         try:
             refused = browser.new_context(http_credentials={"username": "salon", "password": "nope"})
-            assert refused.new_page().goto(f"{server.base}/dashboard/salon").status == 401
+            denied = refused.new_page().goto(f"{server.base}/dashboard/salon")
+            assert denied is not None and denied.status == 401
             context = browser.new_context(
                 http_credentials={"username": "salon", "password": PASSWORD}, viewport={"width": 390, "height": 844}
             )
             page = context.new_page()
-            assert page.goto(f"{server.base}/dashboard/salon").status == 200
+            shown = page.goto(f"{server.base}/dashboard/salon")
+            assert shown is not None and shown.status == 200
             page.fill("#from", "2026-11-01")
             page.fill("#to", "2026-11-30")
             page.click("#show")

@@ -37,8 +37,10 @@ bench: install
 	$(BIN)/python bench/qualifier_bench.py
 	$(BIN)/python bench/webhook_bench.py
 	$(BIN)/python bench/first_reply_bench.py
+	$(BIN)/python bench/first_reply_bench.py --analytics
 	$(BIN)/python bench/crm_drain_bench.py
 	$(BIN)/python bench/lifecycle_bench.py
+	$(BIN)/python bench/analytics_bench.py
 
 clean:
 	rm -rf $(VENV) .lead-gateway .pytest_cache .mypy_cache .ruff_cache

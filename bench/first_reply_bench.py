@@ -107,6 +107,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--redis", default=os.environ.get("LG_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    parser.add_argument(
+        "--analytics", action="store_true", help="the tenant has a dashboard: lead and first-reply facts are recorded"
+    )
     args = parser.parse_args()
     bot = BotApi()
     bot_port, port = free_port(), free_port()
@@ -123,6 +126,8 @@ def main() -> int:
             "catalog": [{"id": "manicure", "name": "Маникюр", "duration_min": 60, "price": 1500}],
             "hours": {"mon": "10:00-21:00"},
         }
+        if args.analytics:
+            tenant["dashboard"] = {"password": "bench-dashboard"}
         config.write_text(yaml.safe_dump({"redis_url": args.redis, "tenants": {"bench": tenant}}, allow_unicode=True))
         command = [str(BIN), "--log-level", "WARNING", "run", "--config", str(config), "--port", str(port)]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env={**os.environ, "LEAD_GATEWAY_DATA_DIR": tmp})
@@ -172,7 +177,9 @@ def main() -> int:
             bot_server.should_exit = True
     latencies = sorted((bot.first_reply[c] - t) * 1000 for c, t in sent.items() if c in bot.first_reply)
     count = len(latencies)
-    print(f"time to first reply, {args.messages} new clients at {args.rate:.0f}/s, rules only (`lead-gateway run`):")
+    facts = ", analytics facts recorded" if args.analytics else ""
+    what = f"{args.messages} new clients at {args.rate:.0f}/s, rules only (`lead-gateway run`{facts})"
+    print(f"time to first reply, {what}:")
     print(f"  replied {count}/{len(sent)}")
     if count:
         p = {q: latencies[min(count - 1, int(count * q / 100))] for q in (50, 90, 99)}

@@ -67,6 +67,9 @@ def _default_hours() -> dict[Weekday, Any]:
     return {"mon": "10:00-21:00"}
 
 
+PUBLIC_PASSWORDS = frozenset({"change-me-dashboard"})  # the example config's, for trying it locally
+
+
 class DashboardConfig(_Strict):
     """`GET /dashboard/{tenant}` and `/api/{tenant}/...`: HTTP Basic, user the tenant id."""
 
@@ -113,6 +116,15 @@ class TenantConfig(_Strict):
     def _lifecycle_needs_visit_field(self) -> TenantConfig:
         if self.lifecycle is not None and self.bitrix.visit_field is None:
             raise ValueError("bitrix.visit_field: required with lifecycle (the deal's date-time field for the visit)")
+        return self
+
+    @model_validator(mode="after")
+    def _live_dashboard_needs_own_password(self) -> TenantConfig:
+        """A real portal's numbers must not be behind the example config's public password."""
+        if self.dashboard is not None and self.bitrix.webhook_url and self.dashboard.password in PUBLIC_PASSWORDS:
+            raise ValueError(
+                "dashboard.password: the example's public password with a real portal; set DASHBOARD_PASSWORD"
+            )
         return self
 
     @model_validator(mode="after")

@@ -182,6 +182,7 @@ def test_the_reference_config_loads_and_names_every_key():
         "IG_ACCESS_TOKEN": "t",
         "IG_APP_SECRET": "s",
         "IG_VERIFY_TOKEN": "v",
+        "DASHBOARD_PASSWORD": "owner-secret",
     }
     path = ROOT / "lead-gateway.reference.yaml"
     config = load_config(path, env)
@@ -202,3 +203,13 @@ def test_every_yaml_snippet_in_the_readme_parses():
     assert snippets
     for snippet in snippets:
         assert yaml.safe_load(snippet) is not None
+
+
+def test_a_real_portals_dashboard_behind_the_examples_password_is_refused():
+    tenant = {"bitrix": {"webhook_url": "https://example.bitrix24.ru/rest/1/abc/"}}
+    with pytest.raises(ConfigError) as info:
+        parse_config({"tenants": {"salon": {**tenant, "dashboard": {"password": "change-me-dashboard"}}}}, {})
+    assert "dashboard.password: the example's public password with a real portal" in info.value.problems[0]
+    config = parse_config({"tenants": {"salon": {**tenant, "dashboard": {"password": "a-long-own-one"}}}}, {})
+    assert config.tenants["salon"].analytics
+    assert parse_config({"tenants": {"salon": {"dashboard": {"password": "change-me-dashboard"}}}}, {})  # sandbox

@@ -51,6 +51,7 @@ def report(erased: Erased, out: TextIO) -> None:
         f"  visits: {erased.visits} (with their reminders and offers)",
         f"  episodes: {erased.episodes}",
         f"  consent records: {erased.consents}",
+        f"  analytics facts: {erased.facts} (the numbers of periods they were in drop them)",
     ]
     if erased.crm_contacts or erased.crm_deals:
         contacts = ", ".join(str(c) for c in sorted(erased.crm_contacts)) or "none"

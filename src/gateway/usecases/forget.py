@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.store import keys
 from gateway.store.conversations import DialogueState, load_link
 from gateway.store.redis_result import result
-from gateway.store.sql import consents, episodes
+from gateway.store.sql import analytics, consents, episodes
 from gateway.store.sql import visits as visit_store
 from gateway.store.sql.schema import visits
 from qualifier.phone import normalize_phone
@@ -28,6 +28,7 @@ class Erased:
     visits: int = 0
     episodes: int = 0
     consents: int = 0
+    facts: int = 0
     crm_contacts: set[int] = field(default_factory=set)
     crm_deals: set[int] = field(default_factory=set)
 
@@ -101,4 +102,5 @@ async def forget_person(redis: Redis, engine: AsyncEngine | None, tenant: str, p
         erased.visits = await visit_store.forget_person(engine, tenant, erased.conversations, phone)
         erased.episodes = await episodes.forget(engine, tenant, erased.conversations)
         erased.consents = await consents.forget(engine, tenant, [phone, *erased.conversations])
+        erased.facts = await analytics.forget(engine, tenant, phone, erased.conversations)
     return erased

@@ -152,6 +152,12 @@ def test_consent_export_and_forget_a_person_from_the_command_line(tmp_path, redi
             now=now,
             phone=phone,
         )
+        from gateway.store.facts import Fact, Kind
+        from gateway.store.sql.analytics import fold
+
+        await fold(
+            engine, [Fact("lead:5", Kind.LEAD, "salon", now, conv), Fact("lead:6", Kind.LEAD, "salon", now, other)]
+        )
         await engine.dispose()
         client = Redis.from_url(redis_url)
         for key, who in ((conv, phone), (other, "+79990001122")):
@@ -174,6 +180,7 @@ def test_consent_export_and_forget_a_person_from_the_command_line(tmp_path, redi
     assert main(["forget", "--tenant", "salon", "--phone", "8 913 123-45-67", "--config", config]) == 0
     said = capsys.readouterr().out
     assert f"conversations: 1 ({conv})" in said and "visits: 1" in said and "consent records: 2" in said
+    assert "analytics facts: 1 " in said  # the other person's lead stays
     client = sync_redis.Redis.from_url(redis_url)
     assert not client.exists(f"lg:conv:{conv}") and client.exists(f"lg:conv:{other}")
     assert main(["consent", "export", "--tenant", "salon", "--config", config]) == 0

@@ -143,3 +143,13 @@ async def visits_with_messages(
             for row in await connection.execute(sent.order_by(reminders.c.id)):
                 messages.setdefault(row.visit_id, []).append((row.kind, row.outcome, row.sent_at))
     return [(visit, messages.get(visit.id, [])) for visit in found]
+
+
+async def forget(engine: AsyncEngine, tenant: str, phone: str, conversations: Sequence[str]) -> int:
+    """Delete the facts about a person: by their phone, or by the leads of their conversations."""
+    about = facts.c.person == phone
+    for conversation in conversations:
+        about = about | (facts.c.lead == conversation) | facts.c.lead.like(f"{conversation}#%")
+    async with engine.begin() as connection:
+        removed = await connection.execute(delete(facts).where(facts.c.tenant == tenant, about))
+        return int(removed.rowcount or 0)

@@ -52,7 +52,9 @@ async def analytics(
         raise BadPeriod(f"`by` is one of {', '.join(BY_KEYS)}")
     start, end = period.bounds(tenant)
     facts = await store.facts_between(engine, tenant_id, start, end + REPLY_MARGIN)
-    history = await store.history(engine, tenant_id, end, [Kind.VISIT, Kind.ASSIGNED])
+    # every visit (first visits, lifetimes); the managers of leads only when rows are keyed by them
+    kinds = [Kind.VISIT, Kind.ASSIGNED] if by == "manager" else [Kind.VISIT]
+    history = await store.history(engine, tenant_id, end, kinds)
     spend = await store.spend_between(engine, tenant_id, period.first, period.last)
     kpi = Kpi(**tenant.kpi.model_dump()) if tenant.kpi is not None else None
     return compute(

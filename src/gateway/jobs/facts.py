@@ -16,7 +16,7 @@ from gateway.store import facts, keys
 logger = logging.getLogger("gateway.jobs.facts")
 
 FOLD_FACTS = "fold_facts"
-BATCH = 2000
+BATCH = 500  # facts read from the stream at a time
 FOLD_SECONDS = 30.0
 
 

@@ -15,7 +15,7 @@ from gateway.store.facts import Fact, Kind
 from gateway.store.sql.schema import facts, reminders, spend, visits
 from gateway.store.sql.visits import Visit, visit_from_row
 
-CHUNK = 500  # rows per INSERT: far under SQLite's 32,766 bound parameters at 14 columns
+CHUNK = 100  # rows per INSERT: each statement built is a short slice of the event loop it shares with replies
 
 
 def _insert(engine: AsyncEngine) -> Any:

@@ -26,6 +26,10 @@ class DealFields(_Strict):
     desired_time_end: UserField | None = None  # the end of a vague time ("завтра вечером")
 
 
+def _source(channel: Channel) -> str:
+    return "WEB" if channel == Channel.FORM else channel.value.upper()
+
+
 class BitrixConfig(_Strict):
     webhook_url: HttpsUrl | None = None
     application_token: Secret | None = None
@@ -38,7 +42,10 @@ class BitrixConfig(_Strict):
     qualified_stage_id: str | None = None
     # SOURCE_ID per channel; must exist in the portal's SOURCE directory (crm.status.list)
     source_ids: dict[str, str] = Field(
-        default_factory=lambda: {channel.value: channel.value.upper() for channel in Channel}
+        # Bitrix24's own WEB source for a website form; the messengers by their names
+        default_factory=lambda: {
+            channel.value: "WEB" if channel == Channel.FORM else channel.value.upper() for channel in Channel
+        }
     )
 
     # The deal's date-time user field that holds the visit's start (the appointment lifecycle needs it).

@@ -70,6 +70,14 @@ def _default_hours() -> dict[Weekday, Any]:
 PUBLIC_PASSWORDS = frozenset({"change-me-dashboard"})  # the example config's, for trying it locally
 
 
+class FormsConfig(_Strict):
+    """`POST /forms/{tenant}`: website forms (Tilda's webhook, or JSON) as leads."""
+
+    require_consent: bool = False  # refuse a form whose consent checkbox is unticked
+    honeypot: str | None = "website"  # a field hidden from people: a form that fills it is a bot's
+    per_minute: int = Field(default=5, ge=1, le=1000)  # forms an address may post a minute
+
+
 class DashboardConfig(_Strict):
     """`GET /dashboard/{tenant}` and `/api/{tenant}/...`: HTTP Basic, user the tenant id."""
 
@@ -104,6 +112,7 @@ class TenantConfig(_Strict):
     capacity: int = Field(default=1, ge=1, le=100)  # visits that may overlap (chairs, masters)
     booking: BookingConfig | None = None  # Bitrix24 Online Booking; unset: visits live on deals only
     dashboard: DashboardConfig | None = None  # set: the owner's numbers are kept and shown
+    forms: FormsConfig | None = None  # set: POST /forms/{tenant} takes website forms
     costs: CostsConfig = CostsConfig()
     kpi: KpiConfig | None = None
 

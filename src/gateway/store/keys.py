@@ -100,5 +100,10 @@ HEALTH = f"{PREFIX}:health"
 FACTS = f"{PREFIX}:facts"
 
 
+def form_budget(tenant: str, address: str) -> str:
+    """Forms an address posted to a tenant this minute."""
+    return f"{PREFIX}:forms:{tenant}:{address}"
+
+
 def facts_lock() -> str:
     return f"{PREFIX}:lock:facts"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from redis.asyncio import Redis
 
 from domain import (
+    Channel,
     CredentialsRejected,
     InboundMessage,
     MessageKind,
@@ -213,7 +214,7 @@ async def _handle_in_order(
         learned = await _update(state, event, ctx, now)
         # An edit or revoke changes something already answered: recorded (and an edit learned from),
         # never answered again.
-        if event.kind == MessageKind.MESSAGE:
+        if event.kind == MessageKind.MESSAGE and event.channel != Channel.FORM:  # a form has no chat to answer in
             about_visit = await ctx.visits.reply(state, event, now) if ctx.visits is not None else None
             throttled = not await _decide_reply(ctx, state, event, learned, now, about_visit)
         state.mark("recorded", event.dedupe_key)

@@ -45,7 +45,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger("gateway.usecases.crm_sync")
 
 ORIGINATOR = "lead-gateway"
-CHANNEL_TITLES = {Channel.TELEGRAM: "Telegram", Channel.WHATSAPP: "WhatsApp", Channel.INSTAGRAM: "Instagram"}
+CHANNEL_TITLES = {
+    Channel.TELEGRAM: "Telegram",
+    Channel.WHATSAPP: "WhatsApp",
+    Channel.INSTAGRAM: "Instagram",
+    Channel.FORM: "формы на сайте",
+}
 IM_TYPES = {Channel.TELEGRAM: "TELEGRAM"}  # Bitrix24 has no WHATSAPP/INSTAGRAM IM type: those use OTHER
 COMMENTS_PER_SYNC = 40  # with a contact, a deal and updates, a group stays within a batch's 50
 

@@ -1,0 +1,63 @@
+"""Website forms end to end: Tilda's urlencoded webhook and plain JSON -> the queue -> a deal with the
+contact, the form's fields on its timeline and the page's UTM tags; test ping, dedupe by tranid, the 400s,
+the honeypot and the per-address limit."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from tests.conftest import ROOT, gateway, wait_for
+
+TILDA = (ROOT / "tests/fixtures/channels/forms_01_tilda_lead.txt").read_text(encoding="utf-8")
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def forms_config(make_config: Any, portal: Any, telegram: Any, **forms: Any) -> Any:
+    return make_config(portal.url, telegram.base, forms={"require_consent": True, **forms})
+
+
+async def test_a_tilda_form_becomes_one_deal_with_its_fields_and_utm(make_config, portal, telegram):
+    async with gateway(forms_config(make_config, portal, telegram)) as (client, _):
+        ping = await client.post("/forms/salon", content="test=test", headers=FORM)
+        assert ping.status_code == 200 and ping.json()["status"] == "test" and not portal.state.deals
+        first = await client.post("/forms/salon", content=TILDA, headers=FORM)
+        again = await client.post("/forms/salon", content=TILDA, headers=FORM)  # Tilda re-sends: one lead
+        assert (first.json()["status"], again.json()["status"]) == ("queued", "duplicate")
+        await wait_for(lambda: bool(portal.state.deals) and bool(portal.state.comments))
+        (deal,) = portal.state.deals.values()
+        (contact,) = portal.state.contacts.values()
+        assert (deal["UTM_SOURCE"], deal["UTM_MEDIUM"], deal["UTM_CAMPAIGN"]) == ("yandex", "cpc", "manicure_nov")
+        assert deal["SOURCE_ID"] == "WEB" and deal["TITLE"].startswith("Маникюр")  # the qualifier read the form
+        assert contact["NAME"] == "Анна" and contact["PHONE"][0]["VALUE"] == "+79131234567"
+        comment = next(iter(portal.state.comments.values()))["COMMENT"]
+        assert "Заявка с сайта (форма form411238764)" in comment and "Маникюр в субботу утром" in comment
+        assert not telegram.sent  # a form has no chat: nothing is sent anywhere
+
+
+async def test_json_forms_and_every_refusal_say_why(make_config, portal, telegram):
+    config = forms_config(make_config, portal, telegram, per_minute=6)
+    async with gateway(config) as (client, _):
+        lead = {"name": "Олег", "phone": "8 913 765-43-21", "consent": True, "comment": "стрижка", "tranid": "j1"}
+        assert (await client.post("/forms/salon", json=lead)).json()["status"] == "queued"
+        no_phone = await client.post("/forms/salon", json={"name": "Олег", "consent": "yes"})
+        assert no_phone.status_code == 400 and no_phone.json()["error"] == "phone_required"
+        unticked = await client.post("/forms/salon", content=urlencode({"Phone": "+79130000000"}), headers=FORM)
+        assert unticked.status_code == 400 and unticked.json()["error"] == "consent_required"
+        bot = await client.post("/forms/salon", json={**lead, "tranid": "j2", "website": "http://spam.example"})
+        assert bot.status_code == 200 and bot.json()["status"] == "ignored"
+        assert (
+            await client.post("/forms/salon", content=b"[1, 2]", headers={"Content-Type": "application/json"})
+        ).status_code == 400
+        limited = await client.post("/forms/salon", json={**lead, "tranid": "j3"})  # the 6th this minute
+        assert limited.status_code == 200
+        refused = await client.post("/forms/salon", json={**lead, "tranid": "j4"})
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "60"
+        assert (await client.post("/forms/spa", json=lead)).status_code == 404
+        await wait_for(lambda: len(portal.state.deals) == 1)  # j1 and j3 are the same person: one conversation
+
+
+async def test_a_tenant_without_forms_takes_none(make_config, portal, telegram):
+    async with gateway(make_config(portal.url, telegram.base)) as (client, _):
+        response = await client.post("/forms/salon", json={"phone": "+79130000000"})
+        assert response.status_code == 404 and response.json()["error"] == "channel_not_configured"

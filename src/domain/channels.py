@@ -11,6 +11,7 @@ class Channel(StrEnum):
     TELEGRAM = "telegram"
     WHATSAPP = "whatsapp"
     INSTAGRAM = "instagram"
+    VK = "vk"
     FORM = "form"  # a website form (Tilda or any JSON poster): a lead with no chat to answer in
 
 

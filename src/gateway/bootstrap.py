@@ -18,6 +18,7 @@ from redis.asyncio import ConnectionPool
 from adapters.instagram.outbound import InstagramSender
 from adapters.meta.graph import GraphClient
 from adapters.telegram.outbound import TelegramSender, make_bot
+from adapters.vk.outbound import VkApi, VkSender
 from adapters.whatsapp.outbound import WhatsAppSender
 from bitrix.batcher import Batcher
 from bitrix.client import BitrixClient, make_http_client
@@ -248,6 +249,9 @@ def build_runtime(
         if channels.instagram is not None:
             ig = channels.instagram
             senders[Channel.INSTAGRAM] = InstagramSender(GraphClient(http, ig.api_base, ig.access_token), ig.account_id)
+        if channels.vk is not None:
+            vk = channels.vk
+            senders[Channel.VK] = VkSender(VkApi(http, vk.api_base, vk.access_token, vk.version))
         portal = hashlib.sha256(webhook_url.encode()).hexdigest()[:16]
         dialogue = Dialogue(services, hours, Texts(**tenant.texts))
         appointments, visit_replies = None, None

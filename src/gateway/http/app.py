@@ -20,6 +20,7 @@ from gateway.http.routes import meta as routes_meta
 from gateway.http.routes import ops as routes_ops
 from gateway.http.routes import owner as routes_owner
 from gateway.http.routes import telegram as routes_telegram
+from gateway.http.routes import vk as routes_vk
 from gateway.jobs.polling import start_pollers
 from gateway.jobs.worker import WorkerHealth, build_workers, run_workers
 
@@ -108,6 +109,7 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
     app.include_router(routes_ops.router)
     app.include_router(routes_owner.router)
     app.include_router(routes_forms.router)
+    app.include_router(routes_vk.router)
     if runtime.bitrix_sandbox is not None:
         app.mount("/sandbox/bitrix", runtime.bitrix_sandbox.app)
     if runtime.telegram_sandbox is not None:

@@ -10,6 +10,7 @@ from typing import Any
 from gateway.bootstrap import Runtime, TenantServices
 from gateway.http.errors import ApiError
 from gateway.settings import InstagramConfig, TelegramConfig, WhatsAppConfig
+from gateway.settings.channels import VkConfig
 from gateway.store.queue import Outcome, QueueUnavailable
 
 
@@ -20,9 +21,12 @@ def tenant_services(runtime: Runtime, tenant: str) -> TenantServices:
     return services
 
 
-def channel_config(runtime: Runtime, tenant: str, channel: str) -> TelegramConfig | WhatsAppConfig | InstagramConfig:
+ChannelConfig = TelegramConfig | WhatsAppConfig | InstagramConfig | VkConfig
+
+
+def channel_config(runtime: Runtime, tenant: str, channel: str) -> ChannelConfig:
     services = tenant_services(runtime, tenant)
-    config: TelegramConfig | WhatsAppConfig | InstagramConfig | None = getattr(services.config.channels, channel)
+    config: ChannelConfig | None = getattr(services.config.channels, channel)
     if config is None:
         raise ApiError(404, "channel_not_configured", f"tenant {tenant!r} has no {channel} channel")
     return config

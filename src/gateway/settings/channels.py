@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from gateway.settings.base import HttpsUrl, Secret, _secure_url, _Strict
 
@@ -74,7 +74,22 @@ class InstagramConfig(MetaChannelConfig):
     api_base: HttpsUrl = "https://graph.instagram.com/v21.0"
 
 
+class VkConfig(_Strict):
+    """A VK community's messages (Callback API): its id, a community token with the `messages` right, the
+    secret key and the confirmation string from Settings -> Working with API -> Callback API."""
+
+    group_id: int = Field(ge=1)
+    access_token: Secret
+    secret: Secret
+    confirmation: Secret
+    api_base: HttpsUrl = "https://api.vk.com/method"
+    version: str = "5.199"
+
+    _check_api_base = field_validator("api_base")(classmethod(lambda cls, v: _secure_url(v).rstrip("/")))
+
+
 class ChannelsConfig(_Strict):
     telegram: TelegramConfig | None = None
     whatsapp: WhatsAppConfig | None = None
     instagram: InstagramConfig | None = None
+    vk: VkConfig | None = None

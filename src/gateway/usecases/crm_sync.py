@@ -49,9 +49,13 @@ CHANNEL_TITLES = {
     Channel.TELEGRAM: "Telegram",
     Channel.WHATSAPP: "WhatsApp",
     Channel.INSTAGRAM: "Instagram",
+    Channel.VK: "ВКонтакте",
     Channel.FORM: "формы на сайте",
 }
-IM_TYPES = {Channel.TELEGRAM: "TELEGRAM"}  # Bitrix24 has no WHATSAPP/INSTAGRAM IM type: those use OTHER
+IM_TYPES = {
+    Channel.TELEGRAM: "TELEGRAM",
+    Channel.VK: "VK",
+}  # Bitrix24 has no WHATSAPP/INSTAGRAM IM type: those use OTHER
 COMMENTS_PER_SYNC = 40  # with a contact, a deal and updates, a group stays within a batch's 50
 
 

@@ -277,6 +277,7 @@ CHANNEL_NAMES: dict[str, str] = {
     Channel.TELEGRAM: "Telegram",
     Channel.WHATSAPP: "WhatsApp",
     Channel.INSTAGRAM: "Instagram",
+    Channel.VK: "ВКонтакте",
 }
 
 

@@ -183,6 +183,9 @@ def test_the_reference_config_loads_and_names_every_key():
         "IG_APP_SECRET": "s",
         "IG_VERIFY_TOKEN": "v",
         "DASHBOARD_PASSWORD": "owner-secret",
+        "VK_TOKEN": "vk1.a.token",
+        "VK_SECRET": "s",
+        "VK_CONFIRMATION": "c",
     }
     path = ROOT / "lead-gateway.reference.yaml"
     config = load_config(path, env)

@@ -1,0 +1,1 @@
+"""VK community messages: the Callback API in, `messages.send` out."""

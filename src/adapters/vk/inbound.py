@@ -1,0 +1,145 @@
+"""VK Callback API events (`{type, group_id, event_id, v, object, secret}`) as the gateway's messages.
+
+`message_new` is a message (its text, attachments as labels, the vk.me link's `ref` as a deep-link code);
+`message_event` is a callback button pressed (`payload` carries ours); `message_allow`/`message_deny` say
+whether the community may write to the person. `event_id` is VK's own: a re-sent event is the same one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from domain import Attribution, Channel, InboundMessage, MessageKind
+
+ATTACHMENTS = {
+    "photo": "[фото]",
+    "video": "[видео]",
+    "audio": "[аудио]",
+    "audio_message": "[голосовое сообщение]",
+    "doc": "[файл]",
+    "sticker": "[стикер]",
+    "link": "[ссылка]",
+    "wall": "[запись со стены]",
+    "market": "[товар]",
+    "geo": "[место]",
+}
+BUTTON_KEY = "b"  # our payload inside a button's JSON payload: {"b": "v:c:17"}
+
+
+class VkMalformed(ValueError):
+    """Not a Callback API event."""
+
+
+@dataclass(frozen=True)
+class VkBatch:
+    confirmation: bool = False  # the handshake: answer with the confirmation string
+    events: list[InboundMessage] = field(default_factory=list)
+    ignored: str | None = None  # an event type the gateway does not act on
+
+
+def envelope(raw: object) -> dict[str, Any]:
+    if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+        raise VkMalformed("a VK Callback API event is an object with a `type`")
+    return raw
+
+
+def _when(value: Any, now: datetime) -> datetime:
+    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) and value > 0 else now
+
+
+def _button(payload: Any) -> str | None:
+    """Our payload from a button's: VK gives it as a JSON string (message_new) or an object (message_event)."""
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            return None
+    value = payload.get(BUTTON_KEY) if isinstance(payload, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _message(tenant: str, body: dict[str, Any], event_id: str, now: datetime) -> InboundMessage:
+    message = body.get("object", {}).get("message")
+    if not isinstance(message, dict) or not isinstance(message.get("peer_id"), int):
+        raise VkMalformed("message_new without object.message.peer_id")
+    labels = [
+        ATTACHMENTS.get(str(a.get("type")), "[вложение]")
+        for a in message.get("attachments") or []
+        if isinstance(a, dict)
+    ]
+    text = " ".join(part for part in (str(message.get("text") or "").strip(), *labels) if part)
+    ref = message.get("ref")
+    attribution = None
+    if isinstance(ref, str) and ref:
+        source = message.get("ref_source")
+        attribution = Attribution(code=ref[:64], description=f"vk.me ref {ref} ({source})" if source else None)
+    sender = message.get("from_id", message["peer_id"])
+    return InboundMessage(
+        tenant=tenant,
+        channel=Channel.VK,
+        chat_id=str(message["peer_id"]),
+        sender_id=str(sender),
+        dedupe_key=event_id,
+        message_id=str(message.get("conversation_message_id") or message.get("id") or event_id),
+        sent_at=_when(message.get("date"), now),
+        received_at=now,
+        text=text,
+        button=_button(message.get("payload")),
+        attribution=attribution,
+    )
+
+
+def _pressed(tenant: str, body: dict[str, Any], event_id: str, now: datetime) -> InboundMessage:
+    pressed = body.get("object")
+    if not isinstance(pressed, dict) or not isinstance(pressed.get("peer_id"), int):
+        raise VkMalformed("message_event without object.peer_id")
+    user, peer = pressed.get("user_id", pressed["peer_id"]), pressed["peer_id"]
+    return InboundMessage(
+        tenant=tenant,
+        channel=Channel.VK,
+        chat_id=str(peer),
+        sender_id=str(user),
+        dedupe_key=event_id,
+        message_id=str(pressed.get("conversation_message_id") or event_id),
+        sent_at=now,
+        received_at=now,
+        button=_button(pressed.get("payload")),
+        # what messages.sendMessageEventAnswer needs to stop the button's spinner
+        callback_id=f"{pressed.get('event_id', '')}:{user}:{peer}",
+    )
+
+
+def _permission(tenant: str, body: dict[str, Any], event_id: str, now: datetime, allowed: bool) -> InboundMessage:
+    user = body.get("object", {}).get("user_id")
+    if not isinstance(user, int):
+        raise VkMalformed("message_allow/deny without object.user_id")
+    return InboundMessage(
+        tenant=tenant,
+        channel=Channel.VK,
+        chat_id=str(user),
+        sender_id=str(user),
+        dedupe_key=event_id,
+        message_id=event_id,
+        sent_at=now,
+        received_at=now,
+        kind=MessageKind.UNBLOCKED if allowed else MessageKind.BLOCKED,
+    )
+
+
+def parse_vk(body: dict[str, Any], tenant: str, now: datetime) -> VkBatch:
+    kind = body["type"]
+    if kind == "confirmation":
+        return VkBatch(confirmation=True)
+    event_id = body.get("event_id")
+    if not isinstance(event_id, str) or not event_id:
+        raise VkMalformed("an event without `event_id`")
+    if kind == "message_new":
+        return VkBatch(events=[_message(tenant, body, event_id, now)])
+    if kind == "message_event":
+        return VkBatch(events=[_pressed(tenant, body, event_id, now)])
+    if kind in ("message_allow", "message_deny"):
+        return VkBatch(events=[_permission(tenant, body, event_id, now, kind == "message_allow")])
+    return VkBatch(ignored=kind)

@@ -1,0 +1,29 @@
+"""A VK API stand-in on loopback: records each method called with its form, answers errors when told."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+class VkStandIn:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, str]]] = []
+        self.refusals: dict[str, list[tuple[int, str]]] = {}  # method -> (error_code, error_msg) answered in turn
+        self.base = ""
+        self.app = Starlette(routes=[Route("/method/{name}", self._method, methods=["POST"])])
+
+    async def _method(self, request: Request) -> JSONResponse:
+        name = request.path_params["name"]
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        self.calls.append((name, form))
+        waiting = self.refusals.get(name)
+        if waiting:
+            code, text = waiting.pop(0)
+            return JSONResponse({"error": {"error_code": code, "error_msg": text, "request_params": []}})
+        return JSONResponse({"response": len(self.calls) if name == "messages.send" else 1})
+
+    def sent(self) -> list[dict[str, str]]:
+        return [form for name, form in self.calls if name == "messages.send"]

@@ -13,6 +13,7 @@ class Channel(StrEnum):
     INSTAGRAM = "instagram"
     VK = "vk"
     FORM = "form"  # a website form (Tilda or any JSON poster): a lead with no chat to answer in
+    SMS = "sms"  # out only: the last resort for a reminder
 
 
 def conversation_key(tenant: str, channel: Channel, chat_id: str) -> str:

@@ -17,6 +17,7 @@ from redis.asyncio import ConnectionPool
 
 from adapters.instagram.outbound import InstagramSender
 from adapters.meta.graph import GraphClient
+from adapters.sms.outbound import Smsc, SmsProvider, SmsRu, SmsSender
 from adapters.telegram.outbound import TelegramSender, make_bot
 from adapters.vk.outbound import VkApi, VkSender
 from adapters.whatsapp.outbound import WhatsAppSender
@@ -28,6 +29,7 @@ from domain import Channel, Recipient, Reply, Sender, SendRejected, Template
 from gateway.metrics import Metrics
 from gateway.sandbox.telegram import TelegramSandbox
 from gateway.settings import AppConfig, LlmConfig, TenantConfig, Texts
+from gateway.settings.channels import SmsConfig
 from gateway.store import health, keys
 from gateway.store.queue import Intake, queue_crm_sync
 from gateway.store.redis_connection import TcpConnection, UnixConnection
@@ -82,6 +84,37 @@ class NoChannel:
 
     async def acknowledge_button(self, callback_id: str) -> None:
         return None
+
+
+def _senders(tenant: TenantConfig, http: httpx.AsyncClient, runtime: Runtime) -> dict[str, Sender]:
+    """The tenant's way out on each channel it has."""
+    senders: dict[str, Sender] = {}
+    channels = tenant.channels
+    if channels.telegram is not None:
+        tg = TelegramSender(make_bot(channels.telegram.bot_token, channels.telegram.api_base))
+        senders[Channel.TELEGRAM] = tg
+        runtime._closers.append(tg.close)
+    if channels.whatsapp is not None:
+        wa = channels.whatsapp
+        template = (wa.window_template.name, wa.window_template.language) if wa.window_template else None
+        senders[Channel.WHATSAPP] = WhatsAppSender(
+            GraphClient(http, wa.api_base, wa.access_token), wa.phone_number_id, template
+        )
+    if channels.instagram is not None:
+        ig = channels.instagram
+        senders[Channel.INSTAGRAM] = InstagramSender(GraphClient(http, ig.api_base, ig.access_token), ig.account_id)
+    if channels.vk is not None:
+        vk = channels.vk
+        senders[Channel.VK] = VkSender(VkApi(http, vk.api_base, vk.access_token, vk.version))
+    if tenant.sms is not None:
+        senders[Channel.SMS] = SmsSender(sms_provider(http, tenant.sms))
+    return senders
+
+
+def sms_provider(http: httpx.AsyncClient, sms: SmsConfig) -> SmsProvider:
+    if sms.provider == "smsru":
+        return SmsRu(http, sms.base(), sms.api_id or "", sms.sender)
+    return Smsc(http, sms.base(), sms.login or "", sms.password or "", sms.sender)
 
 
 @dataclass
@@ -234,24 +267,7 @@ def build_runtime(
         if crm is None:
             crm = batchers[webhook_url] = Batcher(bitrix, bucket)
             runtime._closers.append(crm.close)
-        senders: dict[str, Sender] = {}
-        channels = tenant.channels
-        if channels.telegram is not None:
-            tg = TelegramSender(make_bot(channels.telegram.bot_token, channels.telegram.api_base))
-            senders[Channel.TELEGRAM] = tg
-            runtime._closers.append(tg.close)
-        if channels.whatsapp is not None:
-            wa = channels.whatsapp
-            template = (wa.window_template.name, wa.window_template.language) if wa.window_template else None
-            senders[Channel.WHATSAPP] = WhatsAppSender(
-                GraphClient(http, wa.api_base, wa.access_token), wa.phone_number_id, template
-            )
-        if channels.instagram is not None:
-            ig = channels.instagram
-            senders[Channel.INSTAGRAM] = InstagramSender(GraphClient(http, ig.api_base, ig.access_token), ig.account_id)
-        if channels.vk is not None:
-            vk = channels.vk
-            senders[Channel.VK] = VkSender(VkApi(http, vk.api_base, vk.access_token, vk.version))
+        senders = _senders(tenant, http, runtime)
         portal = hashlib.sha256(webhook_url.encode()).hexdigest()[:16]
         dialogue = Dialogue(services, hours, Texts(**tenant.texts))
         appointments, visit_replies = None, None

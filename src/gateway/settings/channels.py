@@ -93,3 +93,30 @@ class ChannelsConfig(_Strict):
     whatsapp: WhatsAppConfig | None = None
     instagram: InstagramConfig | None = None
     vk: VkConfig | None = None
+
+
+class SmsConfig(_Strict):
+    """The last way to reach a client about their own visit (never offers): SMS.ru (`api_id`) or
+    SMSC.ru (`login`, `password`)."""
+
+    provider: Literal["smsru", "smsc"]
+    api_id: Secret | None = None
+    login: Secret | None = None
+    password: Secret | None = None
+    sender: str | None = Field(default=None, max_length=11)  # an approved sender name; unset: the provider's
+    api_base: HttpsUrl | None = None  # unset: https://sms.ru or https://smsc.ru
+
+    _check_api_base = field_validator("api_base")(
+        classmethod(lambda cls, v: _secure_url(v).rstrip("/") if v is not None else None)
+    )
+
+    @model_validator(mode="after")
+    def _credentials(self) -> SmsConfig:
+        if self.provider == "smsru" and not self.api_id:
+            raise ValueError("api_id: required for provider smsru")
+        if self.provider == "smsc" and not (self.login and self.password):
+            raise ValueError("login and password: required for provider smsc")
+        return self
+
+    def base(self) -> str:
+        return self.api_base or ("https://sms.ru" if self.provider == "smsru" else "https://smsc.ru")

@@ -12,7 +12,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 from domain import OpenHours, Service, WeekHours, parse_duration
 from gateway.settings.base import Secret, _Strict
 from gateway.settings.bitrix import BitrixConfig
-from gateway.settings.channels import ChannelsConfig
+from gateway.settings.channels import ChannelsConfig, SmsConfig
 from gateway.settings.lifecycle import BookingConfig, LifecycleConfig
 from gateway.settings.texts import check_texts
 
@@ -113,6 +113,7 @@ class TenantConfig(_Strict):
     booking: BookingConfig | None = None  # Bitrix24 Online Booking; unset: visits live on deals only
     dashboard: DashboardConfig | None = None  # set: the owner's numbers are kept and shown
     forms: FormsConfig | None = None  # set: POST /forms/{tenant} takes website forms
+    sms: SmsConfig | None = None  # set: a reminder no messenger can take goes by SMS
     costs: CostsConfig = CostsConfig()
     kpi: KpiConfig | None = None
 

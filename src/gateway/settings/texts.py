@@ -66,6 +66,7 @@ class Texts:
     upsell_declined: str = "Хорошо, оставляем запись как есть."
     button_upsell_yes: str = "Добавить"
     button_upsell_no: str = "Нет, спасибо"
+    sms_reminder: str = "Напоминаем о записи: {service}, {when}."  # one SMS segment: 70 characters of Cyrillic
 
 
 def check_texts(value: dict[str, str]) -> dict[str, str]:

@@ -17,14 +17,17 @@ from domain import (
     ConsentAnswer,
     CredentialsRejected,
     OptedOut,
+    Purpose,
     Recipient,
     Reply,
     Sender,
+    SendError,
     SendRejected,
     SendRetryable,
     Template,
     Unreachable,
     WindowClosed,
+    purpose_of,
     send_moment,
 )
 from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, UPSELL_PREFIX
@@ -134,7 +137,7 @@ async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: dat
     if outcome == Outcome.POSTPONED:
         return outcome
     if outcome in UNDELIVERED:
-        fallback = await _other_channels(ctx, visit, due, now)
+        fallback = await _other_channels(ctx, visit, due, now) or await _by_sms(ctx, visit, due, now)
         if fallback is not None:  # noted on the deal with the channel it went by
             detail = f"via {fallback[1].channel} ({visit.channel}: {outcome}, {detail})"
             outcome, visit = fallback[0], replace(visit, channel=fallback[1].channel)
@@ -254,6 +257,27 @@ async def _other_channels(
     return None
 
 
+async def _by_sms(ctx: ReminderContext, visit: Visit, due: DueReminder, now: datetime) -> tuple[str, Visit] | None:
+    """The last resort for a message about the client's own visit (never an offer): an SMS to their phone,
+    one segment where it fits. (outcome, the visit as addressed) when it went; None when it did not."""
+    app = ctx.appointments
+    if app.tenant.sms is None or not visit.phone or due.kind == CONSENT_QUESTION:
+        return None
+    if purpose_of(due.kind) != Purpose.TRANSACTIONAL:
+        return None
+    if is_notice(due.kind):
+        text = compose(ctx, visit, due.kind, now).text
+    else:
+        when = format_when(app.local(visit.start_at), None, app.local(now))
+        text = ctx.dialogue.texts.sms_reminder.format(service=service_label(ctx.dialogue, visit.services), when=when)
+    try:
+        await ctx.sender_of(Channel.SMS).send(Recipient(visit.phone, visit.phone), Reply(text))
+    except SendError as exc:  # not retried: it may have gone (a reminder goes at most once)
+        logger.warning("visit %s: %s by SMS failed: %s", visit.id, due.kind, exc)
+        return None
+    return Outcome.SENT, replace(visit, channel=Channel.SMS.value)
+
+
 def _template(ctx: ReminderContext, visit: Visit, kind: str, now: datetime) -> Template | None:
     """The reminder template with the visit's service, date and time; notices have none (a closed window
     is noted on the deal for a manager instead)."""
@@ -278,6 +302,7 @@ CHANNEL_NAMES: dict[str, str] = {
     Channel.WHATSAPP: "WhatsApp",
     Channel.INSTAGRAM: "Instagram",
     Channel.VK: "ВКонтакте",
+    Channel.SMS: "SMS",
 }
 
 

@@ -186,6 +186,7 @@ def test_the_reference_config_loads_and_names_every_key():
         "VK_TOKEN": "vk1.a.token",
         "VK_SECRET": "s",
         "VK_CONFIRMATION": "c",
+        "SMSRU_API_ID": "id",
     }
     path = ROOT / "lead-gateway.reference.yaml"
     config = load_config(path, env)

@@ -12,6 +12,7 @@ class Channel(StrEnum):
     WHATSAPP = "whatsapp"
     INSTAGRAM = "instagram"
     VK = "vk"
+    MAX = "max"
     FORM = "form"  # a website form (Tilda or any JSON poster): a lead with no chat to answer in
     SMS = "sms"  # out only: the last resort for a reminder
 

@@ -16,6 +16,7 @@ from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool
 
 from adapters.instagram.outbound import InstagramSender
+from adapters.max.outbound import MaxApi, MaxSender
 from adapters.meta.graph import GraphClient
 from adapters.sms.outbound import Smsc, SmsProvider, SmsRu, SmsSender
 from adapters.telegram.outbound import TelegramSender, make_bot
@@ -106,6 +107,8 @@ def _senders(tenant: TenantConfig, http: httpx.AsyncClient, runtime: Runtime) ->
     if channels.vk is not None:
         vk = channels.vk
         senders[Channel.VK] = VkSender(VkApi(http, vk.api_base, vk.access_token, vk.version))
+    if channels.max is not None:
+        senders[Channel.MAX] = MaxSender(MaxApi(http, channels.max.api_base, channels.max.bot_token))
     if tenant.sms is not None:
         senders[Channel.SMS] = SmsSender(sms_provider(http, tenant.sms))
     return senders

@@ -16,6 +16,7 @@ from gateway.bootstrap import Runtime
 from gateway.http.errors import ApiError, api_error_handler, http_error_handler
 from gateway.http.routes import bitrix as routes_bitrix
 from gateway.http.routes import forms as routes_forms
+from gateway.http.routes import max as routes_max
 from gateway.http.routes import meta as routes_meta
 from gateway.http.routes import ops as routes_ops
 from gateway.http.routes import owner as routes_owner
@@ -110,6 +111,7 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
     app.include_router(routes_owner.router)
     app.include_router(routes_forms.router)
     app.include_router(routes_vk.router)
+    app.include_router(routes_max.router)
     if runtime.bitrix_sandbox is not None:
         app.mount("/sandbox/bitrix", runtime.bitrix_sandbox.app)
     if runtime.telegram_sandbox is not None:

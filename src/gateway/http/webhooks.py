@@ -10,7 +10,7 @@ from typing import Any
 from gateway.bootstrap import Runtime, TenantServices
 from gateway.http.errors import ApiError
 from gateway.settings import InstagramConfig, TelegramConfig, WhatsAppConfig
-from gateway.settings.channels import VkConfig
+from gateway.settings.channels import MaxConfig, VkConfig
 from gateway.store.queue import Outcome, QueueUnavailable
 
 
@@ -21,7 +21,7 @@ def tenant_services(runtime: Runtime, tenant: str) -> TenantServices:
     return services
 
 
-ChannelConfig = TelegramConfig | WhatsAppConfig | InstagramConfig | VkConfig
+ChannelConfig = TelegramConfig | WhatsAppConfig | InstagramConfig | VkConfig | MaxConfig
 
 
 def channel_config(runtime: Runtime, tenant: str, channel: str) -> ChannelConfig:

@@ -85,4 +85,10 @@ def start_pollers(runtime: Runtime, wait_seconds: float = WAIT_SECONDS) -> list[
         if telegram is not None and telegram.mode == "polling":
             poller = poll_tenant(runtime, tenant_id, f"{process}:{tenant_id}", wait_seconds)
             tasks.append(asyncio.create_task(poller, name=f"poll-{tenant_id}"))
+        bot = services.config.channels.max
+        if bot is not None and bot.mode == "polling":
+            from gateway.jobs.max_polling import poll_max
+
+            max_poller = poll_max(runtime, tenant_id, f"{process}:{tenant_id}:max", wait_seconds)
+            tasks.append(asyncio.create_task(max_poller, name=f"poll-max-{tenant_id}"))
     return tasks

@@ -88,11 +88,30 @@ class VkConfig(_Strict):
     _check_api_base = field_validator("api_base")(classmethod(lambda cls, v: _secure_url(v).rstrip("/")))
 
 
+class MaxConfig(_Strict):
+    """A MAX bot (Bot API): its token, the secret MAX sends in `X-Max-Bot-Api-Secret` with each webhook
+    (set when subscribing), and how updates arrive."""
+
+    bot_token: Secret
+    secret: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{5,256}$")] | None = None
+    api_base: HttpsUrl = "https://platform-api.max.ru"
+    mode: Literal["webhook", "polling"] = "webhook"
+
+    _check_api_base = field_validator("api_base")(classmethod(lambda cls, v: _secure_url(v).rstrip("/")))
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> MaxConfig:
+        if self.mode == "webhook" and self.secret is None:
+            raise ValueError("secret: required when mode is webhook")
+        return self
+
+
 class ChannelsConfig(_Strict):
     telegram: TelegramConfig | None = None
     whatsapp: WhatsAppConfig | None = None
     instagram: InstagramConfig | None = None
     vk: VkConfig | None = None
+    max: MaxConfig | None = None
 
 
 class SmsConfig(_Strict):

@@ -50,6 +50,7 @@ CHANNEL_TITLES = {
     Channel.WHATSAPP: "WhatsApp",
     Channel.INSTAGRAM: "Instagram",
     Channel.VK: "ВКонтакте",
+    Channel.MAX: "MAX",
     Channel.FORM: "формы на сайте",
 }
 IM_TYPES = {

@@ -187,6 +187,8 @@ def test_the_reference_config_loads_and_names_every_key():
         "VK_SECRET": "s",
         "VK_CONFIRMATION": "c",
         "SMSRU_API_ID": "id",
+        "MAX_BOT_TOKEN": "t",
+        "MAX_SECRET": "max-secret",
     }
     path = ROOT / "lead-gateway.reference.yaml"
     config = load_config(path, env)

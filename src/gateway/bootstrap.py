@@ -149,6 +149,7 @@ class Runtime:
     health: health.Recorder
     bitrix_sandbox: Sandbox | None = None
     telegram_sandbox: TelegramSandbox | None = None
+    outboxes: dict[str, Any] = field(default_factory=dict)  # the VK, MAX and SMS stand-ins of `make run`, by name
     store: AsyncEngine | None = None  # the business store, built when a tenant has `lifecycle:`
     # What time it is, for everything that decides by it (tests move it to run a day in seconds).
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

@@ -97,6 +97,22 @@ def _redis_url(
     return url, embedded
 
 
+def _outboxes(config: AppConfig) -> dict[str, Any]:
+    """The VK, MAX and SMS stand-ins some tenant points its `api_base` at (the example config does)."""
+    from gateway.sandbox.outbox import max_outbox, sms_outbox, vk_outbox
+
+    bases: dict[str, list[str]] = {"vk": [], "max": [], "sms": []}
+    for tenant in config.tenants.values():
+        if tenant.channels.vk is not None:
+            bases["vk"].append(tenant.channels.vk.api_base)
+        if tenant.channels.max is not None:
+            bases["max"].append(tenant.channels.max.api_base)
+        if tenant.sms is not None:
+            bases["sms"].append(tenant.sms.base())
+    makers = {"vk": vk_outbox, "max": max_outbox, "sms": sms_outbox}
+    return {name: makers[name]() for name, found in bases.items() if any(f"/sandbox/{name}" in b for b in found)}
+
+
 def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
     import uvicorn
 
@@ -127,6 +143,7 @@ def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
         telegram_sandbox=TelegramSandbox() if uses_telegram_sandbox else None,
         store_url=_store_url(config, args),
     )
+    runtime.outboxes.update(_outboxes(config))
     if runtime.bitrix_sandbox is not None:
         logger.info("tenants without bitrix.webhook_url use the sandbox portal: %s/sandbox/bitrix/deals", local_base)
         # the sandbox sends its outbound events (a deal changed through its API) to those tenants

@@ -116,4 +116,6 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
         app.mount("/sandbox/bitrix", runtime.bitrix_sandbox.app)
     if runtime.telegram_sandbox is not None:
         app.mount("/sandbox/telegram", runtime.telegram_sandbox.app)
+    for name, outbox in runtime.outboxes.items():
+        app.mount(f"/sandbox/{name}", outbox.app)
     return app

@@ -28,6 +28,7 @@ class TelegramSandbox:
             routes=[
                 Route("/bot{token}/{method}", self._method, methods=["GET", "POST"]),
                 Route("/sent", self._sent, methods=["GET"]),
+                Route("/block", self._block, methods=["POST"]),
             ]
         )
 
@@ -66,6 +67,15 @@ class TelegramSandbox:
         while not self.updates and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         return list(self.updates)
+
+    async def _block(self, request: Request) -> Response:
+        """`POST /block?chat_id=N` (`&unblock=1` to undo): play a person who blocked the bot."""
+        chat = int(request.query_params.get("chat_id", "0"))
+        if request.query_params.get("unblock"):
+            self.blocked.discard(chat)
+        else:
+            self.blocked.add(chat)
+        return JSONResponse({"blocked": sorted(self.blocked)})
 
     async def _sent(self, request: Request) -> Response:
         return JSONResponse([m for m in self.sent if m["method"] == "sendMessage"])

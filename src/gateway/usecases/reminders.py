@@ -225,7 +225,9 @@ async def _send(ctx: ReminderContext, visit: Visit, due: DueReminder, now: datet
     return Outcome.SENT, ""
 
 
-UNDELIVERED = frozenset({Outcome.UNREACHABLE, Outcome.WINDOW_CLOSED, Outcome.REJECTED})
+# Not delivered on the visit's own channel, for certain: the person's other channels are tried (a revoked
+# token is the channel down for the whole tenant, not only for this person).
+UNDELIVERED = frozenset({Outcome.UNREACHABLE, Outcome.WINDOW_CLOSED, Outcome.REJECTED, Outcome.CREDENTIALS})
 
 
 async def _other_channels(

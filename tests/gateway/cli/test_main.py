@@ -231,3 +231,41 @@ def test_report_prints_the_numbers_and_spend_import_changes_cac(tmp_path, redis_
     assert main(["report", "--tenant", "salon", "--from", "2026-12-01", "--to", "2026-11-01", "--config", config]) == 2
     spend.write_text("day,amount\n2026-11-05,1\n")
     assert main(["spend", "import", "--tenant", "salon", str(spend), "--config", config]) == 2
+
+
+def test_the_example_configs_vk_max_and_sms_stand_ins_are_served_by_run(make_config):
+    import httpx as httpx_module
+
+    from gateway.bootstrap import build_runtime
+    from gateway.cli.main import _outboxes
+    from gateway.http.app import create_app
+    from gateway.settings import load_config
+    from tests.conftest import REDIS_URL, ROOT, LoopbackServer
+
+    config = load_config(ROOT / "lead-gateway.example.yaml", {})
+    outboxes = _outboxes(config)
+    assert sorted(outboxes) == ["max", "sms", "vk"]
+    runtime = build_runtime(config, REDIS_URL, sandbox_base="")
+    runtime.outboxes.update(outboxes)
+    with LoopbackServer(create_app(runtime)) as server:
+        sent = httpx_module.post(
+            f"{server.base}/sandbox/vk/method/messages.send", data={"peer_id": "7", "message": "hi"}
+        )
+        assert sent.json() == {"response": 1}
+        assert httpx_module.get(f"{server.base}/sandbox/vk/sent").json() == [
+            {"method": "messages.send", "peer_id": "7", "message": "hi"}
+        ]
+        sms = httpx_module.post(
+            f"{server.base}/sandbox/sms/sms/send", data={"to": "79130000000", "msg": "x", "json": "1"}
+        )
+        assert sms.json()["sms"]["79130000000"]["status_code"] == 100
+        assert httpx_module.get(f"{server.base}/sandbox/max/updates").json() == {"updates": [], "marker": 0}
+    live = load_config(
+        ROOT / "lead-gateway.example.yaml",
+        {
+            "VK_API_BASE": "https://api.vk.com/method",
+            "MAX_API_BASE": "https://platform-api.max.ru",
+            "SMS_API_BASE": "https://sms.ru",
+        },
+    )
+    assert _outboxes(live) == {}

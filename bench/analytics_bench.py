@@ -17,7 +17,6 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from gateway.store.sql.analytics import SpendRow, fold, replace_spend
 from gateway.store.sql.engine import make_engine
 from gateway.store.sql.migrate import migrate
 from gateway.store.sql.urls import async_url
+from throwaway_pg import throwaway_database
 
 TENANTS = 50
 YEAR_START = datetime(2025, 12, 1, tzinfo=ZoneInfo("Europe/Moscow"))
@@ -168,22 +168,9 @@ async def main() -> None:
     print(f"analytics over {len(everything):,} facts: {TENANTS} salons, a year")
     with tempfile.TemporaryDirectory() as tmp:
         await one_store(async_url(None, Path(tmp)), "SQLite", everything, args.redis)
-    try:
-        import asyncpg
-
-        admin = await asyncpg.connect(args.pg, timeout=3)
-    except (OSError, TimeoutError) as exc:
-        print(f"  PostgreSQL: skipped ({exc})")
-        return
-    name = f"lg_bench_{uuid.uuid4().hex[:8]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        await one_store(
-            async_url(args.pg.rsplit("/", 1)[0] + f"/{name}", Path(".")), "PostgreSQL", everything, args.redis
-        )
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with throwaway_database(args.pg) as url:
+        if url is not None:
+            await one_store(url, "PostgreSQL", everything, args.redis)
     sync_redis.Redis.from_url(args.redis).flushdb()
 
 

@@ -23,7 +23,6 @@ import statistics
 import tempfile
 import threading
 import time
-import uuid
 from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,6 +52,7 @@ from gateway.store.sql.visits import (
     save_visit,
 )
 from gateway.usecases.portal_changes import poll
+from throwaway_pg import throwaway_database
 
 VISITS, PER_VISIT = 10_000, 10
 BURST = 1_000
@@ -310,20 +310,9 @@ async def main() -> None:
 
 
 async def postgresql(admin_url: str) -> None:
-    try:
-        import asyncpg
-
-        admin = await asyncpg.connect(admin_url, timeout=3)
-    except (OSError, TimeoutError) as exc:
-        print(f"  PostgreSQL: skipped ({exc})")
-        return
-    name = f"lg_bench_{uuid.uuid4().hex[:8]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        await scheduling(async_url(admin_url.rsplit("/", 1)[0] + f"/{name}", Path(".")), "PostgreSQL")
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with throwaway_database(admin_url) as url:
+        if url is not None:
+            await scheduling(url, "PostgreSQL")
 
 
 if __name__ == "__main__":

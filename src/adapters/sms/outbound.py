@@ -43,6 +43,23 @@ class SmsProvider(Protocol):
     async def send(self, phone: str, text: str) -> None: ...
 
 
+class Codes(Protocol):
+    RETRY: frozenset[int]
+    TOKEN: frozenset[int]
+    BAD_NUMBER: frozenset[int]
+
+
+def refusal(provider: Codes, code: Any, reason: str) -> SendRetryable | SendRejected:
+    """A provider's refusal as the gateway's error, by the provider's own codes."""
+    if code in provider.RETRY:
+        return SendRetryable(reason, retry_after=60)
+    if code in provider.TOKEN:
+        return CredentialsRejected(reason)
+    if code in provider.BAD_NUMBER:
+        return Unreachable(reason)
+    return SendRejected(reason)
+
+
 class SmsRu:
     """sms.ru: `api_id`, `to`, `msg`, `from`, `json=1`; 100 is accepted, the per-number status says why not."""
 
@@ -61,13 +78,7 @@ class SmsRu:
         if code == 100:
             return
         reason = f"sms.ru {code}: {str(number.get('status_text') or body.get('status_text') or '')[:120]}"
-        if code in self.RETRY:
-            raise SendRetryable(reason, retry_after=60)
-        if code in self.TOKEN:
-            raise CredentialsRejected(reason)
-        if code in self.BAD_NUMBER:
-            raise Unreachable(reason)
-        raise SendRejected(reason)
+        raise refusal(self, code, reason)
 
 
 class Smsc:
@@ -88,14 +99,7 @@ class Smsc:
         if "error_code" not in body and "error" not in body:
             return
         code = body.get("error_code")
-        reason = f"smsc {code}: {str(body.get('error', ''))[:120]}"
-        if code in self.RETRY:
-            raise SendRetryable(reason, retry_after=60)
-        if code in self.TOKEN:
-            raise CredentialsRejected(reason)
-        if code in self.BAD_NUMBER:
-            raise Unreachable(reason)
-        raise SendRejected(reason)
+        raise refusal(self, code, f"smsc {code}: {str(body.get('error', ''))[:120]}")
 
 
 async def _post(http: httpx.AsyncClient, url: str, form: dict[str, str]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ class MaxStandIn:
                 Route("/messages", self._send, methods=["POST"]),
                 Route("/answers", self._answer, methods=["POST"]),
                 Route("/updates", self._updates, methods=["GET"]),
+                Route("/me", self._me, methods=["GET"]),
             ]
         )
 
@@ -42,6 +43,11 @@ class MaxStandIn:
     async def _answer(self, request: Request) -> JSONResponse:
         self.answers.append(request.query_params.get("callback_id", ""))
         return JSONResponse({"success": True})
+
+    async def _me(self, request: Request) -> JSONResponse:
+        if request.headers.get("authorization") != "max-bot-token":
+            return JSONResponse({"code": "verify.token", "message": "Invalid access_token"}, status_code=401)
+        return JSONResponse({"user_id": 100500, "name": "Salon", "username": "salon_bot", "is_bot": True})
 
     async def _updates(self, request: Request) -> JSONResponse:
         marker = int(request.query_params.get("marker", "0"))

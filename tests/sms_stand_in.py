@@ -21,6 +21,8 @@ class SmsStandIn:
             routes=[
                 Route("/sms/send", self._smsru, methods=["POST"]),
                 Route("/sys/send.php", self._smsc, methods=["POST"]),
+                Route("/my/balance", self._smsru_balance, methods=["POST"]),
+                Route("/sys/balance.php", self._smsc_balance, methods=["POST"]),
             ]
         )
 
@@ -36,6 +38,14 @@ class SmsStandIn:
         else:
             number = {"status": "ERROR", "status_code": code, "status_text": "refused"}
         return JSONResponse({"status": "OK", "status_code": 100, "sms": {form.get("to", ""): number}, "balance": 10})
+
+    async def _smsru_balance(self, request: Request) -> JSONResponse:
+        if (await self._form(request)).get("api_id") != "sms-api-id":
+            return JSONResponse({"status": "ERROR", "status_code": 200, "status_text": "Неправильный api_id"})
+        return JSONResponse({"status": "OK", "status_code": 100, "balance": 4762.58})
+
+    async def _smsc_balance(self, request: Request) -> JSONResponse:
+        return JSONResponse({"balance": "120.50", "currency": "RUR"})
 
     async def _smsc(self, request: Request) -> JSONResponse:
         form = await self._form(request)

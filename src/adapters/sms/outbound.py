@@ -137,3 +137,15 @@ class SmsSender:
 
     async def acknowledge_button(self, callback_id: str) -> None:
         return None
+
+
+async def balance(http: Any, url: str, params: dict[str, str]) -> str:
+    """The account's balance, as the provider states it (SMS.ru `my/balance`, SMSC.ru `sys/balance.php`);
+    a refusal (a wrong key or password) raised as the gateway's error."""
+    body = await _post(http, url, params)
+    if body.get("status") == "ERROR" or "error" in body:
+        code = body.get("status_code", body.get("error_code"))
+        raise CredentialsRejected(
+            f"balance refused: {code} {str(body.get('status_text') or body.get('error') or '')[:80]}"
+        )
+    return str(body.get("balance", "?"))

@@ -5,16 +5,21 @@ from __future__ import annotations
 import asyncio
 import sys
 
+import httpx
 from redis.exceptions import RedisError
 
+from adapters.max.outbound import MaxApi
 from adapters.meta.graph import GraphClient
+from adapters.sms.outbound import balance as sms_provider_balance
 from adapters.telegram.errors import TelegramAPIError, TelegramNetworkError
 from adapters.telegram.outbound import make_bot
+from adapters.vk.outbound import VkApi
 from bitrix.client import BitrixClient, make_http_client
 from bitrix.errors import BitrixError
 from domain import Channel, SendError
 from gateway.bootstrap import connect_redis
 from gateway.settings import AppConfig
+from gateway.settings.channels import MaxConfig, SmsConfig, VkConfig
 
 
 async def _redis(config: AppConfig) -> tuple[str, bool, str]:
@@ -70,6 +75,43 @@ async def _graph(tenant: str, channel: str, api_base: str, token: str, node: str
     return name, True, f"token accepted for {found.get('id', node)}"
 
 
+async def _vk(tenant: str, vk: VkConfig) -> tuple[str, bool, str]:
+    async with make_http_client() as http:
+        try:
+            await VkApi(http, vk.api_base, vk.access_token, vk.version).call(
+                "groups.getById", {"group_id": vk.group_id}
+            )
+        except SendError as exc:
+            return f"{tenant}: vk", False, str(exc)[:120]
+    return f"{tenant}: vk", True, f"token accepted for community {vk.group_id}"
+
+
+async def _max(tenant: str, bot: MaxConfig) -> tuple[str, bool, str]:
+    async with make_http_client() as http:
+        try:
+            me = await MaxApi(http, bot.api_base, bot.bot_token).request("GET", "/me", {})
+        except SendError as exc:
+            return f"{tenant}: max", False, str(exc)[:120]
+    name = me.get("username") or me.get("name") if isinstance(me, dict) else None
+    return f"{tenant}: max", True, f"bot {name or 'reachable'}"
+
+
+async def _sms(tenant: str, sms: SmsConfig) -> tuple[str, bool, str]:
+    async with make_http_client() as http:
+        try:
+            balance = await sms_balance(http, sms)
+        except SendError as exc:
+            return f"{tenant}: sms", False, str(exc)[:120]
+    return f"{tenant}: sms", True, f"{sms.provider}, balance {balance}"
+
+
+async def sms_balance(http: httpx.AsyncClient, sms: SmsConfig) -> str:
+    if sms.provider == "smsru":
+        return await sms_provider_balance(http, sms.base() + "/my/balance", {"api_id": sms.api_id or "", "json": "1"})
+    params = {"login": sms.login or "", "psw": sms.password or "", "fmt": "3"}
+    return await sms_provider_balance(http, sms.base() + "/sys/balance.php", params)
+
+
 async def run_checks(config: AppConfig) -> int:
     checks = [_redis(config)]
     for tenant_id, tenant in config.tenants.items():
@@ -81,6 +123,12 @@ async def run_checks(config: AppConfig) -> int:
             checks.append(_graph(tenant_id, Channel.WHATSAPP, wa.api_base, wa.access_token, wa.phone_number_id))
         if (ig := tenant.channels.instagram) is not None:
             checks.append(_graph(tenant_id, Channel.INSTAGRAM, ig.api_base, ig.access_token, ig.account_id))
+        if tenant.channels.vk is not None:
+            checks.append(_vk(tenant_id, tenant.channels.vk))
+        if tenant.channels.max is not None:
+            checks.append(_max(tenant_id, tenant.channels.max))
+        if tenant.sms is not None:
+            checks.append(_sms(tenant_id, tenant.sms))
     rows = [("config", True, "valid"), *await asyncio.gather(*checks)]
     width = max(len(r[0]) for r in rows)
     for name, ok, detail in rows:

@@ -269,3 +269,46 @@ def test_the_example_configs_vk_max_and_sms_stand_ins_are_served_by_run(make_con
         },
     )
     assert _outboxes(live) == {}
+
+
+def test_check_reaches_vk_max_and_sms_and_names_what_fails(tmp_path, redis_url, capsys):
+    from tests.conftest import LoopbackServer
+    from tests.max_stand_in import MaxStandIn
+    from tests.sms_stand_in import SmsStandIn
+    from tests.vk_stand_in import VkStandIn
+
+    vk, bot, sms = VkStandIn(), MaxStandIn(), SmsStandIn()
+    with (
+        LoopbackServer(vk.app) as vk_server,
+        LoopbackServer(bot.app) as max_server,
+        LoopbackServer(sms.app) as sms_server,
+    ):
+        channels = {
+            "vk": {
+                "group_id": 1,
+                "access_token": "t",
+                "secret": "s",
+                "confirmation": "c",
+                "api_base": f"{vk_server.base}/method",
+            },
+            "max": {"bot_token": "max-bot-token", "secret": "max-secret", "api_base": max_server.base},
+        }
+        tenant = {
+            "channels": channels,
+            "sms": {"provider": "smsru", "api_id": "sms-api-id", "api_base": sms_server.base},
+        }
+        path = tmp_path / "lead-gateway.yaml"
+        path.write_text(yaml.safe_dump({"redis_url": redis_url, "tenants": {"salon": tenant}}))
+        assert main(["check", "--config", str(path)]) == 0
+        rows = {line.split("  ")[0]: " ".join(line.split()) for line in capsys.readouterr().out.splitlines()}
+        assert rows["salon: vk"] == "salon: vk OK token accepted for community 1"
+        assert rows["salon: max"] == "salon: max OK bot salon_bot"
+        assert rows["salon: sms"] == "salon: sms OK smsru, balance 4762.58"
+        assert vk.calls[0][0] == "groups.getById"
+        tenant["sms"]["api_id"] = "wrong"
+        tenant["channels"]["max"]["bot_token"] = "wrong"
+        path.write_text(yaml.safe_dump({"redis_url": redis_url, "tenants": {"salon": tenant}}))
+        assert main(["check", "--config", str(path)]) == 1
+        rows = {line.split("  ")[0]: " ".join(line.split()) for line in capsys.readouterr().out.splitlines()}
+        assert rows["salon: max"].startswith("salon: max FAIL max HTTP 401")
+        assert rows["salon: sms"].startswith("salon: sms FAIL balance refused: 200")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from typing import Any
 
 import pytest
 import redis as sync_redis
@@ -293,10 +294,8 @@ def test_check_reaches_vk_max_and_sms_and_names_what_fails(tmp_path, redis_url, 
             },
             "max": {"bot_token": "max-bot-token", "secret": "max-secret", "api_base": max_server.base},
         }
-        tenant = {
-            "channels": channels,
-            "sms": {"provider": "smsru", "api_id": "sms-api-id", "api_base": sms_server.base},
-        }
+        sms_settings = {"provider": "smsru", "api_id": "sms-api-id", "api_base": sms_server.base}
+        tenant: dict[str, Any] = {"channels": channels, "sms": sms_settings}
         path = tmp_path / "lead-gateway.yaml"
         path.write_text(yaml.safe_dump({"redis_url": redis_url, "tenants": {"salon": tenant}}))
         assert main(["check", "--config", str(path)]) == 0

@@ -61,3 +61,38 @@ async def test_a_tenant_without_forms_takes_none(make_config, portal, telegram):
     async with gateway(make_config(portal.url, telegram.base)) as (client, _):
         response = await client.post("/forms/salon", json={"phone": "+79130000000"})
         assert response.status_code == 404 and response.json()["error"] == "channel_not_configured"
+
+
+async def test_a_form_from_a_client_known_on_telegram_is_offered_slots_there(make_config, portal, telegram, store_url):
+    from tests.conftest import wait_for_async
+    from tests.e2e.test_appointments import CHAT, HEADERS, buttons, lifecycle_config, press, sent, visit_day
+    from tests.e2e.test_appointments import book as book_in_telegram
+    from tests.e2e.test_bring_back import visit_of
+
+    config = lifecycle_config(make_config, portal, telegram, forms={"require_consent": False})
+    async with gateway(config, store_url=store_url) as (client, runtime):
+        await book_in_telegram(client, telegram, visit_day())  # the client is known: a visit with this phone
+        first = await wait_for_async(lambda: visit_of(runtime, CHAT))
+        form = {
+            "Name": "Анна",
+            "Phone": "+7 913 123-45-67",
+            "Textarea": "Мужская стрижка",
+            "tranid": "t9",
+            "formid": "f1",
+        }
+        assert (await client.post("/forms/salon", content=urlencode(form), headers=FORM)).json()["status"] == "queued"
+        await wait_for(lambda: any("заявку с сайта" in m["text"] for m in sent(telegram)))
+        offer = next(m for m in sent(telegram) if "заявку с сайта" in m["text"])
+        assert offer["text"].startswith("Получили вашу заявку с сайта: Мужская стрижка")
+        slots = buttons(offer)
+        assert slots and all(s.endswith("|shaircut_men") for s in slots), slots
+        await client.post("/webhooks/salon/telegram", json=press(90, slots[0]), headers=HEADERS)
+        await wait_for(
+            lambda: any(
+                m["text"].startswith("Запись перенесена: Мужская стрижка")
+                or m["text"].startswith("Вы записаны: Мужская стрижка")
+                for m in sent(telegram)
+            )
+        )
+        booked = await wait_for_async(lambda: visit_of(runtime, CHAT))
+        assert booked.services == ("haircut_men",) and booked.id == first.id  # the active visit moved to it

@@ -66,6 +66,7 @@ class Texts:
     upsell_declined: str = "Хорошо, оставляем запись как есть."
     button_upsell_yes: str = "Добавить"
     button_upsell_no: str = "Нет, спасибо"
+    form_offer: str = "Получили вашу заявку с сайта: {service}. Выберите удобное время:"
     sms_reminder: str = "Напоминаем о записи: {service}, {when}."  # one SMS segment: 70 characters of Cyrillic
 
 

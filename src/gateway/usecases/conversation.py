@@ -214,6 +214,8 @@ async def _handle_in_order(
         learned = await _update(state, event, ctx, now)
         # An edit or revoke changes something already answered: recorded (and an edit learned from),
         # never answered again.
+        if event.channel == Channel.FORM and ctx.visits is not None:  # a known client: reached on a messenger
+            await ctx.visits.reach_form_lead(state, now)
         if event.kind == MessageKind.MESSAGE and event.channel != Channel.FORM:  # a form has no chat to answer in
             about_visit = await ctx.visits.reply(state, event, now) if ctx.visits is not None else None
             throttled = not await _decide_reply(ctx, state, event, learned, now, about_visit)

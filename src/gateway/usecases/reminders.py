@@ -30,7 +30,7 @@ from domain import (
     purpose_of,
     send_moment,
 )
-from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, UPSELL_PREFIX
+from domain.consent import CONSENT_QUESTION, FORM_PREFIX, NO_SHOW_OFFER, RETENTION_PREFIX, UPSELL_PREFIX
 from gateway.store import crm_links, facts
 from gateway.store.conversations import TimelineEntry, append_timeline, load_dialogue, load_link, mark_unreachable
 from gateway.store.facts import Kind
@@ -263,7 +263,7 @@ async def _by_sms(ctx: ReminderContext, visit: Visit, due: DueReminder, now: dat
     """The last resort for a message about the client's own visit (never an offer): an SMS to their phone,
     one segment where it fits. (outcome, the visit as addressed) when it went; None when it did not."""
     app = ctx.appointments
-    if app.tenant.sms is None or not visit.phone or due.kind == CONSENT_QUESTION:
+    if app.tenant.sms is None or not visit.phone or outreach.is_outreach(due.kind):
         return None
     if purpose_of(due.kind) != Purpose.TRANSACTIONAL:
         return None
@@ -309,6 +309,8 @@ CHANNEL_NAMES: dict[str, str] = {
 
 
 def _offer_note(kind: str, when: datetime) -> str:
+    if kind.startswith(FORM_PREFIX):
+        return f"Предложение времени по заявке с сайта ({kind[len(FORM_PREFIX) :]})"
     if kind.startswith(RETENTION_PREFIX):
         return f"Приглашение прийти снова ({kind[len(RETENTION_PREFIX) :]} после визита {when:%d.%m})"
     if kind.startswith(UPSELL_PREFIX):

@@ -12,6 +12,7 @@ ACTIONS = {CONFIRM: "подтвердил запись", RESCHEDULE: "проси
 # offer after missed visit 17, at its discount), b:...|r17 (the retention chain after visit 17).
 ORIGIN_SEPARATOR = "|"
 FROM_NO_SHOW, FROM_RETENTION = "n", "r"
+FOR_SERVICE = "s"  # b:...|smanicure -- a slot offered for a website form's request: book that service
 UPSELL_PREFIX_BUTTON = "u:"  # u:a:17:hair_mask add the offer to visit 17, u:n:17:hair_mask decline
 UPSELL_YES, UPSELL_NO = "a", "n"
 CONSENT_PREFIX = "k:"  # k:y yes to offers, k:n no
@@ -23,6 +24,12 @@ def split_origin(raw: str) -> tuple[str, str | None, int | None]:
     if origin[:1] in (FROM_NO_SHOW, FROM_RETENTION) and origin[1:].isdigit():
         return start, origin[:1], int(origin[1:])
     return start, None, None
+
+
+def service_of(raw: str) -> str | None:
+    """The service a slot button offered for a website form's request (`|s<service>`), if it is one."""
+    origin = raw.partition(ORIGIN_SEPARATOR)[2]
+    return origin[1:] or None if origin[:1] == FOR_SERVICE else None
 
 
 def describe(payload: str) -> str | None:

@@ -170,7 +170,14 @@ async def book_visit(
             await connection.execute(
                 update(visits)
                 .where(visits.c.id == moving)
-                .values(start_at=start_at, end_at=end_at, status="booked", updated_at=now, resource_id=resource_id)
+                .values(
+                    start_at=start_at,
+                    end_at=end_at,
+                    status="booked",
+                    updated_at=now,
+                    resource_id=resource_id,
+                    services=",".join(services),  # moved for another service (a form's request)
+                )
             )
             visit_id = moving
         else:
@@ -528,3 +535,16 @@ async def forget_person(engine: AsyncEngine, tenant: str, conversations: Sequenc
         await connection.execute(delete(reminders).where(reminders.c.visit_id.in_(ids)))
         await connection.execute(delete(visits).where(visits.c.id.in_(ids)))
         return len(ids)
+
+
+async def latest_on_a_messenger(
+    engine: AsyncEngine, tenant: str, phone: str, messengers: Sequence[str]
+) -> Visit | None:
+    """The person's latest visit (by phone) whose conversation is on one of these messengers."""
+    query = (
+        select(visits)
+        .where(visits.c.tenant == tenant, visits.c.phone == phone, visits.c.channel.in_(list(messengers)))
+        .order_by(visits.c.id.desc())
+        .limit(1)
+    )
+    return await _one(engine, query)

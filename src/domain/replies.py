@@ -19,6 +19,9 @@ class Reply:
     phone_button: str = "📱 Отправить номер"
     slot: str | None = field(default=None, compare=False)  # which slot this reply asks for
     parts_sent: int = 0  # pieces of a split reply already delivered; a retry sends the rest
+    # Set on a message the bot starts (not an answer): "transactional" or "marketing", for platforms that
+    # ask senders to say so (VK's `intent`).
+    initiated: str | None = None
 
 
 @dataclass(frozen=True)

@@ -142,3 +142,51 @@ async def _unreachable(runtime: Any, key: str) -> Any:
 async def _reachable(runtime: Any, key: str) -> bool:
     state = await load_dialogue(runtime.redis, key)
     return state is not None and not state.unreachable
+
+
+async def test_a_reminder_the_bot_starts_says_its_intent_and_goes_plain_if_vk_refuses_it(
+    make_config, portal, telegram, vk, store_url
+):
+    from datetime import timedelta
+
+    from gateway.store.sql.visits import latest_visit, reminder_outcomes
+    from tests.e2e.test_appointments import Clock, lifecycle_config, said, visit_day
+
+    clock, day = Clock(), visit_day()
+    channel = {
+        "group_id": GROUP,
+        "access_token": "t",
+        "secret": SECRET,
+        "confirmation": CONFIRMATION,
+        "api_base": f"{vk.base}/method",
+    }
+    telegram_channel = {"bot_token": "123456:test-token", "secret_token": TG_SECRET, "api_base": telegram.base}
+    config = lifecycle_config(make_config, portal, telegram, channels={"telegram": telegram_channel, "vk": channel})
+    async with gateway(config, store_url=store_url, clock=clock) as (client, runtime):
+        text = {
+            "date": 1764494000,
+            "from_id": PEER,
+            "peer_id": PEER,
+            "id": 1,
+            "text": f"Хочу маникюр {said(day)}, мой номер 8 913 123-45-67",
+        }
+        await client.post("/webhooks/salon/vk", json=event("message_new", "b1", {"message": text}))
+        await wait_for(lambda: len(vk.sent()) == 1)
+        slot = f"b:{day:%Y-%m-%dT%H:%M}"
+        pressed = {"user_id": PEER, "peer_id": PEER, "event_id": "x1", "payload": {"b": slot}}
+        await client.post("/webhooks/salon/vk", json=event("message_event", "b2", pressed))
+        await wait_for(lambda: any(m["message"].startswith("Вы записаны") for m in vk.sent()))
+        assert all("intent" not in m for m in vk.sent())  # answers to the client carry none
+        visit = await wait_for_async(lambda: latest_visit(runtime.store, "salon", f"salon:vk:{PEER}"))
+        vk.refusals["messages.send"] = [(943, "Cannot use this intent")]
+        clock.move_to(day - timedelta(hours=24) + timedelta(seconds=5))
+        await wait_for_async(lambda: _sent_24h(runtime.store, visit.id, reminder_outcomes))
+        tried = [m for m in vk.calls if m[0] == "messages.send"][-2:]
+        assert tried[0][1]["intent"] == "confirmed_notification" and "intent" not in tried[1][1]
+        # the refused call sent nothing (VK said so); the plain one is the only reminder that went
+        assert tried[1][1]["message"].startswith("Напоминаем о записи")
+        assert tried[0][1]["message"] == tried[1][1]["message"]
+
+
+async def _sent_24h(engine: Any, visit_id: int, outcomes: Any) -> bool:
+    return ("24h", "sent") in await outcomes(engine, visit_id)

@@ -29,6 +29,9 @@ VK_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=10.0)
 UNREACHABLE = frozenset({900, 901, 902})  # blacklisted, no permission, privacy settings
 THROTTLED = frozenset({6, 9, 10, 29})  # too many requests a second, flood control, internal error, rate limit
 TOKEN = frozenset({5, 27, 28})  # authorization failed, a group token's method or key is not allowed
+INTENT_REFUSED = frozenset({943, 944})  # the intent cannot be used here, or its limit is spent
+# What a message the bot starts says it is: about the person's own booking, or an advertisement.
+INTENTS = {"transactional": "confirmed_notification", "marketing": "promo_newsletter"}
 
 
 def random_id(peer: str, text: str, part: int = 0) -> int:
@@ -55,6 +58,14 @@ def keyboard(reply: Reply) -> str | None:
     return json.dumps({"inline": True, "buttons": rows}, ensure_ascii=False)
 
 
+class VkRefused(SendRejected):
+    """VK refused the call for a reason of its own; `code` is VK's error code."""
+
+    def __init__(self, reason: str, code: Any) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
 def vk_error(body: Any) -> SendRetryable | SendRejected | None:
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
@@ -67,7 +78,7 @@ def vk_error(body: Any) -> SendRetryable | SendRejected | None:
         return SendRetryable(reason, retry_after=1.0)
     if code in TOKEN:
         return CredentialsRejected(reason)
-    return SendRejected(reason)
+    return VkRefused(reason, code)
 
 
 class VkApi:
@@ -110,7 +121,16 @@ class VkSender:
         board = keyboard(reply)
         if board is not None:
             params["keyboard"] = board
-        await self._api.call("messages.send", params)
+        intent = INTENTS.get(reply.initiated or "")
+        if intent is None:
+            await self._api.call("messages.send", params)
+            return
+        try:
+            await self._api.call("messages.send", {**params, "intent": intent})
+        except VkRefused as exc:  # refused for the intent alone (so not sent): as a plain message, once
+            if exc.code not in INTENT_REFUSED:
+                raise
+            await self._api.call("messages.send", params)
 
     async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
         return False

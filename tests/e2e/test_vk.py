@@ -177,7 +177,7 @@ async def test_a_reminder_the_bot_starts_says_its_intent_and_goes_plain_if_vk_re
         await client.post("/webhooks/salon/vk", json=event("message_event", "b2", pressed))
         await wait_for(lambda: any(m["message"].startswith("Вы записаны") for m in vk.sent()))
         assert all("intent" not in m for m in vk.sent())  # answers to the client carry none
-        visit = await wait_for_async(lambda: latest_visit(runtime.store, "salon", f"salon:vk:{PEER}"))
+        visit = await wait_for_async(lambda: latest_visit(runtime.store, "salon", f"salon:vk:{PEER}"))  # type: ignore[arg-type]
         vk.refusals["messages.send"] = [(943, "Cannot use this intent")]
         clock.move_to(day - timedelta(hours=24) + timedelta(seconds=5))
         await wait_for_async(lambda: _sent_24h(runtime.store, visit.id, reminder_outcomes))

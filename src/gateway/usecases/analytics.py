@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from statistics import mean
 from typing import Any
@@ -102,6 +102,47 @@ COUNTED = {
 }
 
 
+@dataclass
+class _Tally:
+    """The rows by key and the total, counted together: every fact lands in its row and in the total."""
+
+    key_of: Callable[[Fact], Any]
+    start: datetime
+    end: datetime
+    rows: dict[Any, _Row] = field(default_factory=lambda: defaultdict(_Row))
+    total: _Row = field(default_factory=_Row)
+
+    def of(self, fact: Fact) -> tuple[_Row, _Row]:
+        return self.rows[self.key_of(fact)], self.total
+
+    def count(self, period: Sequence[Fact]) -> None:
+        """Leads, bookings, visits... that happened in the period; first replies of the period's leads."""
+        in_period = [f for f in period if self.start <= f.at < self.end]
+        leads = {f.lead: f for f in in_period if f.kind == Kind.LEAD}
+        for fact in period:
+            if fact.kind == Kind.FIRST_REPLY and fact.lead in leads and fact.seconds is not None:
+                for row in self.of(leads[fact.lead]):
+                    row.replies.append(fact.seconds)  # type: ignore[union-attr]
+        for fact in in_period:
+            name = COUNTED.get(fact.kind)
+            if name is None:
+                continue
+            for row in self.of(fact):
+                setattr(row, name, getattr(row, name) + 1)
+                if fact.kind == Kind.VISIT:
+                    row.revenue += fact.amount or 0.0
+
+    def new_clients(self, visits: Sequence[Fact]) -> None:
+        """People whose first visit ever is in the period, in the row of that visit."""
+        firsts: dict[str, Fact] = {}
+        for fact in sorted(visits, key=lambda f: f.at):
+            firsts.setdefault(fact.person or fact.lead, fact)
+        for fact in firsts.values():
+            if self.start <= fact.at < self.end:
+                for row in self.of(fact):
+                    row.new_clients += 1
+
+
 def compute(
     *,
     tenant: str,
@@ -119,12 +160,11 @@ def compute(
     """`period`: the facts in [start, end) (first replies a little past it too); `history`: every visit
     and manager fact before `end`."""
     managers = {f.lead: int(f.manager) for f in history if f.kind == Kind.ASSIGNED and f.manager is not None}
-    key_of = _keyer(by, managers)
-    rows: dict[Any, _Row] = defaultdict(_Row)
-    total = _Row()
-    _count(period, start, end, key_of, rows, total)
+    tally = _Tally(_keyer(by, managers), start, end)
+    tally.count(period)
     visits = [f for f in history if f.kind == Kind.VISIT]
-    _new_clients(visits, start, end, key_of, rows, total)
+    tally.new_clients(visits)
+    rows, total = tally.rows, tally.total
     total.spend = round(sum(s.amount for s in spend), 2)
     if by in SPEND_KEYS:
         for paid in spend:
@@ -144,49 +184,6 @@ def compute(
         "rows": body,
         "total": _numbers(None, total, True, costs, lifetime),
     }
-
-
-def _count(
-    period: Sequence[Fact],
-    start: datetime,
-    end: datetime,
-    key_of: Callable[[Fact], Any],
-    rows: dict[Any, _Row],
-    total: _Row,
-) -> None:
-    """Leads, bookings, visits... that happened in the period; first replies of the period's leads."""
-    in_period = [f for f in period if start <= f.at < end]
-    leads = {f.lead: f for f in in_period if f.kind == Kind.LEAD}
-    for fact in period:
-        if fact.kind == Kind.FIRST_REPLY and fact.lead in leads and fact.seconds is not None:
-            for row in (rows[key_of(leads[fact.lead])], total):
-                row.replies.append(fact.seconds)  # type: ignore[union-attr]
-    for fact in in_period:
-        name = COUNTED.get(fact.kind)
-        if name is None:
-            continue
-        for row in (rows[key_of(fact)], total):
-            setattr(row, name, getattr(row, name) + 1)
-            if fact.kind == Kind.VISIT:
-                row.revenue += fact.amount or 0.0
-
-
-def _new_clients(
-    visits: Sequence[Fact],
-    start: datetime,
-    end: datetime,
-    key_of: Callable[[Fact], Any],
-    rows: dict[Any, _Row],
-    total: _Row,
-) -> None:
-    """People whose first visit ever is in the period, in the row of that visit."""
-    firsts: dict[str, Fact] = {}
-    for fact in sorted(visits, key=lambda f: f.at):
-        firsts.setdefault(fact.person or fact.lead, fact)
-    for fact in firsts.values():
-        if start <= fact.at < end:
-            rows[key_of(fact)].new_clients += 1
-            total.new_clients += 1
 
 
 def _numbers(key: Any, row: _Row, with_spend: bool, costs: Costs, lifetime: Lifetime) -> dict[str, Any]:

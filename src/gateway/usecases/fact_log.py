@@ -44,7 +44,10 @@ def first_reply(state: DialogueState, at: datetime, seconds: float) -> Fact:
 
 async def of_visit(redis: Redis, visit: Visit, kind: str, at: datetime, key: str | None = None) -> Fact:
     """A fact about a visit, tagged from its conversation (as Redis still has it)."""
-    state = await load_dialogue(redis, visit.conversation)
+    return _visit_fact(await load_dialogue(redis, visit.conversation), visit, kind, at, key)
+
+
+def _visit_fact(state: DialogueState | None, visit: Visit, kind: str, at: datetime, key: str | None = None) -> Fact:
     utm = state.attribution if state is not None else None
     return Fact(
         key=key or f"{kind}:{visit.id}",
@@ -63,4 +66,6 @@ async def of_visit(redis: Redis, visit: Visit, kind: str, at: datetime, key: str
 
 
 async def visit_facts(redis: Redis, visit: Visit, kinds: list[str], at: datetime) -> None:
-    await stream.emit(redis, [await of_visit(redis, visit, kind, at) for kind in kinds])
+    """Facts of these kinds about a visit, its conversation read once for all of them."""
+    state = await load_dialogue(redis, visit.conversation)
+    await stream.emit(redis, [_visit_fact(state, visit, kind, at) for kind in kinds])

@@ -520,11 +520,6 @@ async def set_revenue(engine: AsyncEngine, visit_id: int, revenue: float | None,
         )
 
 
-async def set_phone(engine: AsyncEngine, visit_id: int, phone: str) -> None:
-    async with engine.begin() as connection:
-        await connection.execute(update(visits).where(visits.c.id == visit_id).values(phone=phone))
-
-
 async def forget_person(engine: AsyncEngine, tenant: str, conversations: Sequence[str], phone: str) -> int:
     """Delete the visits (and their agenda) of this phone or these conversations; the visits removed."""
     person = (visits.c.tenant == tenant) & ((visits.c.phone == phone) | visits.c.conversation.in_(list(conversations)))

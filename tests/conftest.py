@@ -29,6 +29,7 @@ from gateway.http.app import AppOptions, create_app
 from gateway.sandbox.telegram import TelegramSandbox
 from gateway.settings import AppConfig, parse_config
 from tests.graph_stand_in import GraphStandIn
+from tests.vk_stand_in import VkStandIn
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
 # Copies of shared/fixtures kept in the repository, so a plain clone tests on its own
@@ -179,6 +180,14 @@ def portal() -> Iterator[Sandbox]:
     with LoopbackServer(sandbox.app) as server:
         sandbox.url = f"{server.base}/rest/1/sandbox/"
         yield sandbox
+
+
+@pytest.fixture
+def vk() -> Iterator[VkStandIn]:
+    stand_in = VkStandIn()
+    with LoopbackServer(stand_in.app) as server:
+        stand_in.base = server.base
+        yield stand_in
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ class VkStandIn:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, str]]] = []
         self.refusals: dict[str, list[tuple[int, str]]] = {}  # method -> (error_code, error_msg) answered in turn
+        self.screen_names: dict[str, int] = {}  # what utils.resolveScreenName finds as a person
         self.base = ""
         self.app = Starlette(routes=[Route("/method/{name}", self._method, methods=["POST"])])
 
@@ -23,6 +24,9 @@ class VkStandIn:
         if waiting:
             code, text = waiting.pop(0)
             return JSONResponse({"error": {"error_code": code, "error_msg": text, "request_params": []}})
+        if name == "utils.resolveScreenName":
+            person = self.screen_names.get(form.get("screen_name", ""))
+            return JSONResponse({"response": {"type": "user", "object_id": person} if person else []})
         return JSONResponse({"response": len(self.calls) if name == "messages.send" else 1})
 
     def sent(self) -> list[dict[str, str]]:

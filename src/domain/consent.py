@@ -29,7 +29,6 @@ CONSENT_QUESTION = "consent"
 NO_SHOW_OFFER = "no_show"
 RETENTION_PREFIX = "retention:"  # retention:30d
 UPSELL_PREFIX = "upsell:"  # upsell:hair_mask:confirmation, upsell:hair_mask:48h
-FORM_PREFIX = "form:"  # form:manicure -- slots offered on a known messenger for a website form's request
 
 
 def purpose_of(kind: str) -> Purpose:

@@ -63,6 +63,7 @@ class InboundMessage(BaseModel):
     attribution: Attribution | None = None
     kind: MessageKind = MessageKind.MESSAGE
     original_message_id: str | None = None  # an edit's or revoke's target
+    reach_at: tuple[str, ...] = ()  # a form's addresses of the person on messengers (domain.addresses)
 
     @property
     def conversation_key(self) -> str:

@@ -32,7 +32,7 @@ from gateway.sandbox.telegram import TelegramSandbox
 from gateway.settings import AppConfig, LlmConfig, TenantConfig, Texts
 from gateway.settings.channels import SmsConfig
 from gateway.store import health, keys
-from gateway.store.queue import Intake, queue_crm_sync
+from gateway.store.queue import Intake, queue_crm_sync, queue_reach
 from gateway.store.redis_connection import TcpConnection, UnixConnection
 from gateway.usecases.conversation import ConversationContext
 from gateway.usecases.crm_sync import CrmContext
@@ -168,6 +168,27 @@ class Runtime:
             visits=t.visit_replies,
             clock=self.clock,
             analytics=t.config.analytics and self.store is not None,
+            on_form=self._form_reach(t) if t.visit_replies is not None and channel == Channel.FORM else None,
+        )
+
+    def _form_reach(self, t: TenantServices) -> Any:
+        from gateway.usecases import lead_reach
+
+        messengers = {c for c in t.senders if c in lead_reach.MESSENGERS}
+        queue = functools.partial(queue_reach, self.redis)
+        vk = t.senders.get(Channel.VK)
+        resolve_vk = vk.person_id if isinstance(vk, VkSender) else None
+        return functools.partial(lead_reach.plan, t.visit_replies, messengers, queue, resolve_vk)
+
+    def reach_context(self, tenant: str) -> Any:
+        """The tenant's ReachContext (lifecycle tenants only; it brings SQLAlchemy)."""
+        from gateway.usecases.lead_reach import ReachContext
+
+        return ReachContext(
+            visits=self.tenants[tenant].visit_replies,
+            sender_of=functools.partial(self.sender, tenant),
+            queue_crm_sync=functools.partial(queue_crm_sync, self.redis, tenant),
+            queue=functools.partial(queue_reach, self.redis),
         )
 
     def crm_context(self, tenant: str) -> CrmContext:

@@ -6,26 +6,15 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from gateway.store.conversations import load_dialogue
 from tests.conftest import SECRET as TG_SECRET
-from tests.conftest import LoopbackServer, fixture_json, gateway, wait_for, wait_for_async
+from tests.conftest import fixture_json, gateway, wait_for, wait_for_async
 from tests.vk_stand_in import VkStandIn
 
 GROUP, SECRET, CONFIRMATION = 123456789, "my_callback_secret", "a1b2c3d4"
 PEER = 987654321
-
-
-@pytest.fixture
-def vk() -> Iterator[VkStandIn]:
-    stand_in = VkStandIn()
-    with LoopbackServer(stand_in.app) as server:
-        stand_in.base = server.base
-        yield stand_in
 
 
 def vk_config(make_config: Any, portal: Any, telegram: Any, vk: VkStandIn) -> Any:

@@ -8,6 +8,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from adapters.forms.links import links_in
 from domain import UTM_FIELDS
 
 NAME_FIELDS = ("name", "fio", "имя")
@@ -37,6 +38,7 @@ class Submission:
     consent: bool = False
     utm: dict[str, str] = field(default_factory=dict)
     details: tuple[tuple[str, str], ...] = ()  # every other field, as the form named it
+    links: tuple[str, ...] = ()  # messenger addresses the client left (telegram:anna_k, vk:1234)
     is_test: bool = False
 
 
@@ -80,6 +82,7 @@ def read(fields: dict[str, str], honeypot: str | None = None) -> Submission | No
         consent=consent,
         utm=utm,
         details=details,
+        links=links_in(fields),
     )
 
 

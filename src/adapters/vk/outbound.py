@@ -132,6 +132,13 @@ class VkSender:
                 raise
             await self._api.call("messages.send", params)
 
+    async def person_id(self, screen_name: str) -> str | None:
+        """The numeric id behind a vk.com/<screen_name> link, if it names a person (not a community)."""
+        found = await self._api.call("utils.resolveScreenName", {"screen_name": screen_name})
+        if isinstance(found, dict) and found.get("type") == "user" and isinstance(found.get("object_id"), int):
+            return str(found["object_id"])
+        return None  # VK answers an empty list for a name nobody has
+
     async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
         return False
 

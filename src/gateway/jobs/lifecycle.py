@@ -19,7 +19,7 @@ from redis.exceptions import LockError
 
 from gateway.bootstrap import Runtime, TenantServices
 from gateway.store import keys
-from gateway.store.queue import queue_crm_sync
+from gateway.store.queue import queue_crm_sync, release_reaches
 from gateway.store.redis_result import result
 
 logger = logging.getLogger("gateway.jobs.lifecycle")
@@ -40,6 +40,7 @@ async def drain_agenda(ctx: dict[str, Any]) -> str:
         return "off"
     try:
         async with runtime.redis.lock(keys.agenda_lock(), timeout=DRAIN_SECONDS + 30, blocking_timeout=0.01):
+            await release_reaches(runtime.redis, runtime.clock())
             sent = await _drain(runtime, ctx.setdefault("pacer", _pacer()))
     except LockError:
         return "busy"  # another process is draining

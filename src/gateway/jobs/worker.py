@@ -30,6 +30,7 @@ from gateway.store.queue import (
     HANDLE_INBOUND,
     INBOUND_QUEUE,
     QUEUE_OF,
+    REACH_LEAD,
     SYNC_CRM,
     queue_crm_sync,
 )
@@ -47,7 +48,7 @@ HEARTBEAT_SECONDS = 10
 MAX_BACKOFF_SECONDS = 300.0  # a recovered portal is drained within five minutes
 # Seconds a job may run before it is retried. A Bitrix24 request may take 60 s; arq's own timeout is
 # 10 s longer, and a crashed worker's jobs are picked up again once that plus 10 s has passed.
-JOB_DEADLINES = {HANDLE_INBOUND: 50.0, SYNC_CRM: 90.0, HANDLE_BITRIX_EVENT: 30.0}
+JOB_DEADLINES = {HANDLE_INBOUND: 50.0, SYNC_CRM: 90.0, HANDLE_BITRIX_EVENT: 30.0, REACH_LEAD: 50.0}
 
 
 def backoff_seconds(attempt: int, base: float, hint: float | None = None) -> float:
@@ -232,6 +233,22 @@ async def handle_bitrix_event(ctx: dict[str, Any], tenant: str, event: str, enti
     return await _guarded(ctx, HANDLE_BITRIX_EVENT, args, tenant, work, event_id=f"{event}:{entity_id}")
 
 
+async def reach_lead(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
+    """A website form's lead offered slots on the messenger the gateway knows them on."""
+    runtime: Runtime = ctx["runtime"]
+    tenant = str(payload.get("tenant", "?"))
+
+    async def work() -> str:
+        from gateway.usecases.lead_reach import Reach, reach
+
+        if tenant not in runtime.tenants or runtime.tenants[tenant].visit_replies is None:
+            raise SendRejected(f"tenant {tenant!r} no longer has the lifecycle")
+        return await reach(runtime.reach_context(tenant), Reach.model_validate(payload), runtime.clock())
+
+    ids = {"conversation": str(payload.get("target", "?")), "event_id": str(payload.get("form_event", "?"))}
+    return await _guarded(ctx, REACH_LEAD, [payload], tenant, work, **ids)
+
+
 async def _deal_changed(runtime: Runtime, tenant: str, deal_id: int) -> str:
     from gateway.usecases.portal_changes import apply_deal, read_deal
 
@@ -298,7 +315,12 @@ def build_workers(
             health.started()
 
     attempts = runtime.config.queue.max_attempts + 1  # our policy parks before arq gives up
-    functions = {HANDLE_INBOUND: handle_inbound, SYNC_CRM: sync_crm, HANDLE_BITRIX_EVENT: handle_bitrix_event}
+    functions = {
+        HANDLE_INBOUND: handle_inbound,
+        SYNC_CRM: sync_crm,
+        HANDLE_BITRIX_EVENT: handle_bitrix_event,
+        REACH_LEAD: reach_lead,
+    }
     jobs: dict[str, list[Any]] = {INBOUND_QUEUE: [], CRM_QUEUE: []}
     for name, coroutine in functions.items():
         jobs[QUEUE_OF[name]].append(

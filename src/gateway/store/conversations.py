@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel
 from redis.asyncio import Redis
 
 from domain import Attribution, Channel, Reply, Unbookable
+from domain.addresses import addresses_of
 from gateway.store import keys
 from gateway.store.facts import Fact
 from gateway.store.facts import append as append_facts
@@ -57,6 +58,12 @@ class DialogueState(BaseModel):
     def missing(self) -> list[str]:
         have = {"service": bool(self.service_ids), "time": self.time_start is not None, "phone": bool(self.phone)}
         return [slot for slot in ("service", "time", "phone") if not have[slot]]
+
+    def addresses(self) -> tuple[str, ...]:
+        """Where this client is reached in this conversation (none for a form: it has no chat)."""
+        if self.channel in (Channel.FORM, Channel.SMS):
+            return ()
+        return addresses_of(self.channel.value, self.chat_id, self.phone, self.username)
 
     def mark(self, field: str, dedupe_key: str) -> None:
         bucket: list[str] = getattr(self, field)
@@ -153,8 +160,19 @@ async def record_message(redis: Redis, state: DialogueState, entry: TimelineEntr
         pipe.rpush(keys.timeline(key), entry.model_dump_json())
         pipe.expire(keys.timeline(key), keys.CONVERSATION_TTL_SECONDS)
         pipe.set(keys.dialogue(key), state.model_dump_json(), ex=keys.CONVERSATION_TTL_SECONDS)
+        for entry_address in state.addresses():  # the address book: as long as the conversation is kept
+            pipe.set(keys.address(state.tenant, entry_address), key, ex=keys.CONVERSATION_TTL_SECONDS)
         append_facts(pipe, facts)
         await pipe.execute()
+
+
+async def reached_at(redis: Redis, tenant: str, entries: Sequence[str]) -> list[str]:
+    """The conversations these addresses lead to, in the order given, each once."""
+    if not entries:
+        return []
+    found = await result(redis.mget([keys.address(tenant, e) for e in entries]))
+    conversations = [c.decode() if isinstance(c, bytes) else c for c in found if c]
+    return list(dict.fromkeys(conversations))
 
 
 async def timeline_from(redis: Redis, key: str, start: int) -> list[TimelineEntry]:

@@ -29,6 +29,16 @@ def timeline(conversation: str) -> str:
     return f"{PREFIX}:tl:{conversation}"
 
 
+def address(tenant: str, entry: str) -> str:
+    """The conversation a person is reached in at this address (domain.addresses), kept as long as it."""
+    return f"{PREFIX}:addr:{tenant}:{entry}"
+
+
+def reach_schedule() -> str:
+    """Offers to a website form's lead held until quiet hours end (a sorted set by due time); drained."""
+    return f"{PREFIX}:reach:held"
+
+
 def inbox(conversation: str) -> str:
     return f"{PREFIX}:inbox:{conversation}"
 

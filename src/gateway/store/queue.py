@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -26,7 +28,8 @@ SYNC_CRM = "sync_crm"
 INBOUND_QUEUE = "lg:queue:inbound"
 CRM_QUEUE = "lg:queue:crm"
 HANDLE_BITRIX_EVENT = "handle_bitrix_event"
-QUEUE_OF = {HANDLE_INBOUND: INBOUND_QUEUE, SYNC_CRM: CRM_QUEUE, HANDLE_BITRIX_EVENT: CRM_QUEUE}
+REACH_LEAD = "reach_lead"  # a website form's lead offered slots on a messenger the gateway knows them on
+QUEUE_OF = {HANDLE_INBOUND: INBOUND_QUEUE, SYNC_CRM: CRM_QUEUE, HANDLE_BITRIX_EVENT: CRM_QUEUE, REACH_LEAD: CRM_QUEUE}
 JOB_EXPIRES_SECONDS = 7 * 24 * 3600  # a job waits out a long CRM outage instead of expiring
 
 
@@ -128,3 +131,29 @@ async def queue_crm_sync(redis: ArqRedis, tenant: str, conversation_key: str) ->
         _queue_name=CRM_QUEUE,
         _expires=JOB_EXPIRES_SECONDS,
     )
+
+
+async def queue_reach(redis: ArqRedis, payload: dict[str, Any], job_id: str, not_before: datetime | None) -> None:
+    """On the CRM worker, which runs the lifecycle: now, or held in a schedule that the lifecycle's cron
+    releases by the business clock (quiet hours end in tests too). The job id is the form's: a form
+    handled twice after a crash queues one offer."""
+    if not_before is None:
+        await _enqueue_reach(redis, payload, job_id)
+        return
+    entry = json.dumps({"job_id": job_id, "payload": payload}, sort_keys=True)
+    await redis.zadd(keys.reach_schedule(), {entry: not_before.timestamp()})
+
+
+async def _enqueue_reach(redis: ArqRedis, payload: dict[str, Any], job_id: str) -> None:
+    await redis.enqueue_job(REACH_LEAD, payload, _job_id=job_id, _queue_name=CRM_QUEUE, _expires=JOB_EXPIRES_SECONDS)
+
+
+async def release_reaches(redis: ArqRedis, now: datetime, limit: int = 100) -> int:
+    """Queue the held offers whose moment has come; a crash between the two steps queues one again,
+    which its job id drops."""
+    due = await result(redis.zrangebyscore(keys.reach_schedule(), "-inf", now.timestamp(), start=0, num=limit))
+    for raw in due:
+        entry = json.loads(raw)
+        await _enqueue_reach(redis, entry["payload"], entry["job_id"])
+        await redis.zrem(keys.reach_schedule(), raw)
+    return len(due)

@@ -86,6 +86,8 @@ class ConversationContext:
     visits: VisitReplies | None = None  # a tenant with `lifecycle:` books and keeps visits in the chat
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     analytics: bool = False  # record lead and first-reply facts (a tenant with `lifecycle:` or `dashboard:`)
+    # a website form's lead the gateway knows on a messenger: offered slots there (lifecycle tenants)
+    on_form: Callable[[DialogueState, InboundMessage, datetime], Awaitable[None]] | None = None
 
 
 def _new_state(event: InboundMessage) -> DialogueState:
@@ -214,8 +216,8 @@ async def _handle_in_order(
         learned = await _update(state, event, ctx, now)
         # An edit or revoke changes something already answered: recorded (and an edit learned from),
         # never answered again.
-        if event.channel == Channel.FORM and ctx.visits is not None:  # a known client: reached on a messenger
-            await ctx.visits.reach_form_lead(state, now)
+        if event.channel == Channel.FORM and ctx.on_form is not None:  # a known client: reached on a messenger
+            await ctx.on_form(state, event, now)
         if event.kind == MessageKind.MESSAGE and event.channel != Channel.FORM:  # a form has no chat to answer in
             about_visit = await ctx.visits.reply(state, event, now) if ctx.visits is not None else None
             throttled = not await _decide_reply(ctx, state, event, learned, now, about_visit)

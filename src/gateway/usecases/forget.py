@@ -85,6 +85,8 @@ async def _forget_conversation(redis: Redis, tenant: str, conversation: str, era
         keys.llm_budget(conversation),
         keys.reply_budget(conversation),
     ]
+    if state is not None:  # the address book's entries that lead to this conversation
+        own += [keys.address(tenant, entry) for entry in state.addresses()]
     erased.redis_keys += int(await result(redis.delete(*own)))
 
 

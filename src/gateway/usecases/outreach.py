@@ -4,12 +4,11 @@ offer a person per `marketing_gap`, a chain ends when the client books again) an
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from domain import Choice, ConsentAnswer, Purpose, Reply, VisitStatus, may_send, purpose_of
-from domain.consent import CONSENT_QUESTION, FORM_PREFIX, NO_SHOW_OFFER, RETENTION_PREFIX, UPSELL_PREFIX
+from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, UPSELL_PREFIX
 from gateway.store.sql import consents
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import Visit
@@ -18,7 +17,6 @@ from gateway.usecases.consent import question
 from gateway.usecases.dialogue import Dialogue, format_when
 from gateway.usecases.offer_plan import upsell_offer
 from gateway.usecases.visit_buttons import (
-    FOR_SERVICE,
     FROM_NO_SHOW,
     FROM_RETENTION,
     UPSELL_NO,
@@ -34,9 +32,9 @@ STALE = "stale"
 
 
 def is_outreach(kind: str) -> bool:
-    """A message the bot starts that is not about a booked visit: the consent question, an offer, or the
-    slots for a website form's request (none of them is stale when the visit it hangs on is over)."""
-    return kind == CONSENT_QUESTION or kind.startswith(FORM_PREFIX) or purpose_of(kind) == Purpose.MARKETING
+    """A message the bot starts that is not about a booked visit: the consent question or an offer (none of
+    them is stale when the visit it hangs on is over)."""
+    return kind == CONSENT_QUESTION or purpose_of(kind) == Purpose.MARKETING
 
 
 def _marketing(kind: Any) -> Any:
@@ -85,11 +83,6 @@ async def compose(app: Appointments, dialogue: Dialogue, visit: Visit, kind: str
     if kind == CONSENT_QUESTION:
         assert app.lifecycle.consent is not None  # noqa: S101 - refused above without it
         return question(texts, app.lifecycle.consent)
-    if kind.startswith(FORM_PREFIX):  # the form's service, not the earlier visit's
-        wanted = kind[len(FORM_PREFIX) :]
-        asked = replace(visit, services=(wanted,)) if wanted in dialogue.services else visit
-        choices = await _slots(app, dialogue, asked, now, f"{FOR_SERVICE}{asked.services[0] if asked.services else ''}")
-        return Reply(texts.form_offer.format(service=service_label(dialogue, asked.services)), choices=choices)
     if kind == NO_SHOW_OFFER:
         assert app.lifecycle.no_show is not None  # noqa: S101 - planned only with it
         offer = app.lifecycle.no_show

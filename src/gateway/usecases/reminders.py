@@ -30,7 +30,7 @@ from domain import (
     purpose_of,
     send_moment,
 )
-from domain.consent import CONSENT_QUESTION, FORM_PREFIX, NO_SHOW_OFFER, RETENTION_PREFIX, UPSELL_PREFIX
+from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, UPSELL_PREFIX
 from gateway.store import crm_links, facts
 from gateway.store.conversations import TimelineEntry, append_timeline, load_dialogue, load_link, mark_unreachable
 from gateway.store.facts import Kind
@@ -309,8 +309,6 @@ CHANNEL_NAMES: dict[str, str] = {
 
 
 def _offer_note(kind: str, when: datetime) -> str:
-    if kind.startswith(FORM_PREFIX):
-        return f"Предложение времени по заявке с сайта ({kind[len(FORM_PREFIX) :]})"
     if kind.startswith(RETENTION_PREFIX):
         return f"Приглашение прийти снова ({kind[len(RETENTION_PREFIX) :]} после визита {when:%d.%m})"
     if kind.startswith(UPSELL_PREFIX):

@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timedelta
 
 from domain import Choice, InboundMessage, Reply, VisitStatus
-from domain.consent import CONSENT_QUESTION, FORM_PREFIX, NO_SHOW_OFFER
+from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER
 from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import Address, Visit
@@ -24,8 +24,6 @@ from gateway.usecases.visit_buttons import (
     service_of,
     split_origin,
 )
-
-MESSENGERS = ("telegram", "whatsapp", "instagram", "vk", "max")  # where a form's lead can be written to
 
 logger = logging.getLogger("gateway.usecases.visit_replies")
 
@@ -172,18 +170,6 @@ class VisitReplies:
             author="Бот",
         )
         await append_timeline(self.appointments.redis, state.conversation_key, entry)
-
-    async def reach_form_lead(self, state: DialogueState, now: datetime) -> None:
-        """A website form from a phone the business knows on a messenger: offer the form's service's free
-        slots there, a moment later, on the agenda (quiet hours and a stop respected)."""
-        if not state.phone:
-            return
-        app = self.appointments
-        known = await store.latest_on_a_messenger(app.engine, app.tenant_id, state.phone, MESSENGERS)
-        if known is not None:
-            wanted = state.service_ids[0] if state.service_ids else (known.services[0] if known.services else "-")
-            await store.add_to_agenda(app.engine, known.id, [(f"{FORM_PREFIX}{wanted}", now)])
-            logger.info("%s: a website form's lead is offered slots on %s", state.conversation_key, known.channel)
 
     async def _ask_consent(self, state: DialogueState, visit: Visit, now: datetime) -> None:
         """After a first booking, the one question about offers, as its own message a moment later."""

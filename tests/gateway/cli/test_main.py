@@ -119,7 +119,7 @@ def test_consent_export_and_forget_a_person_from_the_command_line(tmp_path, redi
     from datetime import UTC, datetime
 
     from domain import ConsentAnswer
-    from gateway.store.conversations import DialogueState, save_dialogue
+    from gateway.store.conversations import DialogueState, TimelineEntry, record_message
     from gateway.store.sql import consents
     from gateway.store.sql.engine import make_engine
     from gateway.store.sql.urls import async_url
@@ -163,9 +163,15 @@ def test_consent_export_and_forget_a_person_from_the_command_line(tmp_path, redi
         client = Redis.from_url(redis_url)
         for key, who in ((conv, phone), (other, "+79990001122")):
             state = DialogueState(
-                conversation_key=key, tenant="salon", channel="telegram", chat_id=key[-1], sender_id=key[-1], phone=who
+                conversation_key=key,
+                tenant="salon",
+                channel="telegram",
+                chat_id=key[-1],
+                sender_id=key[-1],
+                phone=who,
+                username=f"user{key[-1]}",
             )
-            await save_dialogue(client, state)
+            await record_message(client, state, TimelineEntry(key="m1", text="Привет", at=now))  # files addresses
         await client.aclose()
 
     asyncio.run(seed())
@@ -184,6 +190,8 @@ def test_consent_export_and_forget_a_person_from_the_command_line(tmp_path, redi
     assert "analytics facts: 1 " in said  # the other person's lead stays
     client = sync_redis.Redis.from_url(redis_url)
     assert not client.exists(f"lg:conv:{conv}") and client.exists(f"lg:conv:{other}")
+    assert not client.exists(f"lg:addr:salon:phone:{phone}", "lg:addr:salon:telegram:user5")  # the address book
+    assert client.get("lg:addr:salon:telegram:user6") == other.encode()
     assert main(["consent", "export", "--tenant", "salon", "--config", config]) == 0
     assert capsys.readouterr().out.splitlines()[1:] == []
     assert main(["forget", "--tenant", "spa", "--phone", phone, "--config", config]) == 2

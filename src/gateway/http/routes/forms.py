@@ -49,6 +49,7 @@ def _lead(tenant: str, submission: Submission, now: datetime) -> InboundMessage:
         sender_name=submission.name,
         contact_phone=phone,
         attribution=utm,
+        reach_at=submission.links,
     )
 
 

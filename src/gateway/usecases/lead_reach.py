@@ -1,0 +1,289 @@
+"""A website form from someone the gateway has talked to on a messenger: the form named their Telegram,
+VK or MAX, or gave a phone one of its conversations knows. The form's service's free slots are offered in
+that conversation, as a message the bot starts: once, outside quiet hours, never after a stop; whatever
+becomes of it is written on the form's deal, so a manager knows to call when it could not go."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel
+
+from domain import (
+    Channel,
+    Choice,
+    ConsentAnswer,
+    CredentialsRejected,
+    InboundMessage,
+    Purpose,
+    Recipient,
+    Reply,
+    Sender,
+    SendError,
+    SendRejected,
+    SendRetryable,
+    Unreachable,
+    WindowClosed,
+)
+from domain.addresses import PHONE, address
+from gateway.store import keys
+from gateway.store.conversations import (
+    DialogueState,
+    TimelineEntry,
+    append_timeline,
+    load_dialogue,
+    reached_at,
+    save_dialogue,
+)
+from gateway.store.sql import consents
+from gateway.store.sql import visits as store
+from gateway.usecases.visit_buttons import FOR_SERVICE
+from gateway.usecases.visit_replies import VisitReplies, service_label, slot_choices
+
+logger = logging.getLogger("gateway.usecases.lead_reach")
+
+MESSENGERS = frozenset({Channel.TELEGRAM, Channel.WHATSAPP, Channel.INSTAGRAM, Channel.VK, Channel.MAX})
+MARK = "reach:"  # in the target's `processed`: this form's offer was claimed there (sent at most once)
+OFFER_HOUR = 12  # without a time in the form, slots are offered around noon the next day
+
+
+class Reach(BaseModel):
+    """One form's offer, as the job carries it."""
+
+    tenant: str
+    target: str  # the messenger conversation it goes to
+    form: str  # the form's conversation (its deal gets the outcome)
+    form_event: str  # the form's dedupe key: one offer per form
+    service: str | None = None
+    wished: AwareDatetime | None = None
+    phone: str | None = None
+    name: str | None = None
+
+
+class Outcome:
+    SENT = "sent"
+    REPLAYED = "replayed"
+    STOPPED = "stopped"
+    UNREACHABLE = "unreachable"
+    WINDOW_CLOSED = "window_closed"
+    NO_SLOTS = "no_slots"
+    REFUSED = "refused"
+    GONE = "gone"  # the conversation is no longer known
+    HELD = "held"  # quiet hours: held until they end
+
+
+VkResolver = Callable[[str], Awaitable[str | None]]  # a VK screen name -> the person's numeric id
+
+
+async def _by_id(entries: tuple[str, ...], resolve_vk: VkResolver | None) -> list[str]:
+    """The addresses with VK screen names read as the ids the address book files VK people under."""
+    found = []
+    for entry in entries:
+        kind, _, name = entry.partition(":")
+        if kind == Channel.VK and not name.isdigit():
+            try:
+                person = await resolve_vk(name) if resolve_vk is not None else None
+            except SendError as exc:  # VK away: the form's lead is not held up for it
+                logger.warning("a VK screen name could not be resolved: %s", exc)
+                person = None
+            entry = address(Channel.VK, person) if person else ""
+        found.append(entry)
+    return [e for e in found if e]
+
+
+async def find(
+    visits: VisitReplies,
+    state: DialogueState,
+    left: tuple[str, ...],
+    channels: set[str],
+    resolve_vk: VkResolver | None = None,
+) -> Reach | None:
+    """The conversation to reach a form's lead in: the addresses the form left first (the person chose
+    them), then the phone; only on a messenger the tenant has configured."""
+    app = visits.appointments
+    left_ids = await _by_id(left, resolve_vk)
+    entries = [*left_ids, address(PHONE, state.phone)] if state.phone else left_ids
+    found = await reached_at(app.redis, app.tenant_id, [e for e in entries if e])
+    target = next((c for c in found if _channel_of(c) in channels), None)
+    if target is None and state.phone:  # a conversation Redis has forgotten, still known by its visits
+        known = await store.latest_on_a_messenger(app.engine, app.tenant_id, state.phone, sorted(channels))
+        target = known.conversation if known is not None else None
+    if target is None:
+        return None
+    return Reach(
+        tenant=app.tenant_id,
+        target=target,
+        form=state.conversation_key,
+        form_event="",
+        service=state.service_ids[0] if state.service_ids else None,
+        wished=state.time_start,
+        phone=state.phone,
+        name=state.name,
+    )
+
+
+async def plan(
+    visits: VisitReplies,
+    channels: set[str],
+    queue: Callable[[dict[str, Any], str, datetime | None], Awaitable[None]],  # store.queue.queue_reach
+    resolve_vk: VkResolver | None,
+    state: DialogueState,
+    event: InboundMessage,
+    now: datetime,
+) -> None:
+    """Queue the offer for a form's lead the gateway knows on a messenger; at once, or when quiet hours end."""
+    found = await find(visits, state, event.reach_at, channels, resolve_vk)
+    if found is None:
+        return
+    job = found.model_copy(update={"form_event": event.dedupe_key})
+    job_id = f"{MARK}{job.form}:{job.form_event}"
+    await queue(job.model_dump(mode="json"), job_id, first_moment(visits, now))
+    logger.info("%s: a website form's lead is offered slots in %s", job.form, job.target)
+
+
+def _channel_of(conversation: str) -> str:
+    parts = conversation.split(":")
+    return parts[-2] if len(parts) >= 3 else ""
+
+
+def first_moment(visits: VisitReplies, now: datetime) -> datetime | None:
+    """When the offer may go if not now: the end of the quiet hours that hold `now`."""
+    quiet = visits.appointments.lifecycle.quiet()
+    local = visits.appointments.local(now)
+    return quiet.end_after(local) if quiet is not None and quiet.contains(local) else None
+
+
+@dataclass(frozen=True)
+class ReachContext:
+    visits: VisitReplies
+    sender_of: Callable[[str], Sender]
+    queue_crm_sync: Callable[[str], Awaitable[None]]
+    queue: Callable[[dict[str, Any], str, datetime | None], Awaitable[None]]  # store.queue.queue_reach
+
+
+async def reach(ctx: ReachContext, job: Reach, now: datetime) -> str:
+    """Offer the form's slots in the target conversation, or say on the form's deal why not."""
+    app = ctx.visits.appointments
+    if (later := first_moment(ctx.visits, now)) is not None:  # a backlog ran into the night: held again
+        await ctx.queue(
+            job.model_dump(mode="json"), f"{MARK}{job.form}:{job.form_event}:{int(later.timestamp())}", later
+        )
+        return Outcome.HELD
+    async with app.redis.lock(keys.conversation_lock(job.target), timeout=60, blocking_timeout=60):
+        state = await load_dialogue(app.redis, job.target) or await _from_visits(ctx, job)
+        if state is None:
+            return await _noted(ctx, job, Outcome.GONE, now)
+        mark = f"{MARK}{job.form_event}"
+        if mark in state.processed:
+            return Outcome.REPLAYED
+        refused = await _refusal(ctx, state, job, now)
+        if refused is not None:
+            return await _noted(ctx, job, refused, now)
+        reply = await _offer(ctx.visits, job, now)
+        if not reply.choices:
+            return await _noted(ctx, job, Outcome.NO_SLOTS, now)
+        state.phone = state.phone or job.phone  # the form said who they are: a booking needs no question
+        state.name = state.name or job.name
+        state.mark("processed", mark)  # claimed before the send: a crash after it never sends twice
+        await save_dialogue(app.redis, state)
+        outcome = await _send(ctx, state, reply, mark)
+        await save_dialogue(app.redis, state)
+    if outcome != Outcome.SENT:
+        return await _noted(ctx, job, outcome, now)
+    label = service_label(ctx.visits.dialogue, [job.service] if job.service else [])
+    entry = TimelineEntry(
+        key=mark, text=f"Бот предложил время по заявке с сайта ({label})", at=app.local(now), author="Бот"
+    )
+    await append_timeline(app.redis, job.target, entry)
+    await ctx.queue_crm_sync(job.target)
+    return await _noted(ctx, job, outcome, now, where=_channel_of(job.target))
+
+
+async def _from_visits(ctx: ReachContext, job: Reach) -> DialogueState | None:
+    """The conversation's address from its latest visit, when Redis no longer holds it."""
+    app = ctx.visits.appointments
+    visit = await store.latest_visit(app.engine, app.tenant_id, job.target)
+    if visit is None or not visit.chat_id:
+        return None
+    return DialogueState(
+        conversation_key=job.target,
+        tenant=app.tenant_id,
+        channel=Channel(visit.channel),
+        chat_id=visit.chat_id,
+        sender_id=visit.chat_id,
+        phone=visit.phone,
+        channel_phone=visit.reply_phone,
+    )
+
+
+async def _refusal(ctx: ReachContext, state: DialogueState, job: Reach, now: datetime) -> str | None:
+    app = ctx.visits.appointments
+    people = [p for p in (job.phone, state.phone, job.target, job.form) if p]
+    if await consents.standing_of(app.engine, app.tenant_id, people) == ConsentAnswer.STOP:
+        return Outcome.STOPPED
+    if state.unreachable:
+        return Outcome.UNREACHABLE
+    window = ctx.sender_of(state.channel.value).window
+    if window is not None and (state.last_inbound_at is None or now - state.last_inbound_at > window):
+        return Outcome.WINDOW_CLOSED  # no approved template offers slots: a manager calls instead
+    return None
+
+
+async def _offer(visits: VisitReplies, job: Reach, now: datetime) -> Reply:
+    app, dialogue = visits.appointments, visits.dialogue
+    local = app.local(now)
+    wished = job.wished if job.wished is not None and job.wished > now else None
+    if wished is None:
+        wished = (local + timedelta(days=1)).replace(hour=OFFER_HOUR, minute=0, second=0, microsecond=0)
+    services = [job.service] if job.service else []
+    duration = timedelta(minutes=dialogue.duration_min(services))
+    starts = await app.offer(wished, duration, now, services=services)
+    origin = f"{FOR_SERVICE}{job.service or ''}"
+    choices = tuple(Choice(c.label, f"{c.payload}|{origin}") for c in slot_choices(starts, local))
+    text = visits.texts.form_offer.format(service=service_label(dialogue, services))
+    # the client asked for it in the form: a service message, not an advertisement (VK's intent)
+    return Reply(text, choices=choices, initiated=Purpose.TRANSACTIONAL.value)
+
+
+async def _send(ctx: ReachContext, state: DialogueState, reply: Reply, mark: str) -> str:
+    try:
+        await ctx.sender_of(state.channel.value).send(Recipient(state.chat_id, state.channel_phone), reply)
+    except SendRetryable:
+        state.processed.remove(mark)  # nothing went: the retry may send it
+        await save_dialogue(ctx.visits.appointments.redis, state)
+        raise
+    except Unreachable:
+        state.unreachable = True
+        return Outcome.UNREACHABLE
+    except WindowClosed:
+        return Outcome.WINDOW_CLOSED
+    except (CredentialsRejected, SendRejected) as exc:
+        logger.warning("%s: the form's offer was refused: %s", state.conversation_key, exc)
+        return Outcome.REFUSED
+    return Outcome.SENT
+
+
+NOTES = {
+    Outcome.SENT: "Клиенту предложено время в {where}, в переписке, которую он уже вёл",
+    Outcome.STOPPED: "Клиент просил бота не писать ему: время не предложено, позвоните клиенту",
+    Outcome.UNREACHABLE: "Клиент недоступен в мессенджере, где его знает бот: позвоните клиенту",
+    Outcome.WINDOW_CLOSED: "Окно переписки в мессенджере закрыто: позвоните клиенту",
+    Outcome.NO_SLOTS: "Свободного времени для заявки не нашлось: позвоните клиенту",
+    Outcome.REFUSED: "Мессенджер не принял сообщение бота: позвоните клиенту",
+    Outcome.GONE: "Переписка с клиентом больше не хранится: позвоните клиенту",
+}
+
+
+async def _noted(ctx: ReachContext, job: Reach, outcome: str, now: datetime, where: str = "") -> str:
+    """The outcome on the form's deal's timeline (once: a note's key is the form's)."""
+    app = ctx.visits.appointments
+    text = NOTES[outcome].format(where=where)
+    entry = TimelineEntry(key=f"{MARK}{job.form_event}", text=text, at=app.local(now), author="Бот")
+    await append_timeline(app.redis, job.form, entry)
+    await ctx.queue_crm_sync(job.form)
+    logger.info("%s: the form's lead in %s: %s", job.form, job.target, outcome)
+    return outcome

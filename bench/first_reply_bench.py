@@ -142,12 +142,17 @@ def main() -> int:
                 time.sleep(0.25)
             time.sleep(2)
             idle = rss_mb(process.pid)
-            idle_started, idle_cpu = time.monotonic(), cpu_seconds(process.pid)
+            metrics_url = f"http://127.0.0.1:{port}/metrics"
+            idle_started, idle_cpu, idle_trips = time.monotonic(), cpu_seconds(process.pid), round_trips(metrics_url)
             time.sleep(5)
-            idle_rate = (cpu_seconds(process.pid) - idle_cpu) / (time.monotonic() - idle_started)
+            idle_seconds = time.monotonic() - idle_started
+            idle_rate = (cpu_seconds(process.pid) - idle_cpu) / idle_seconds
+            idle_trips_rate = {
+                role: (n - idle_trips.get(role, 0)) / idle_seconds for role, n in round_trips(metrics_url).items()
+            }
             server = redis.Redis.from_url(args.redis)
             commands_before = redis_commands(server)
-            load_started, load_cpu = time.monotonic(), cpu_seconds(process.pid)
+            load_started, load_cpu, load_trips = time.monotonic(), cpu_seconds(process.pid), round_trips(metrics_url)
             samples: list[float] = []
             stop = threading.Event()
 
@@ -169,6 +174,11 @@ def main() -> int:
             load_cpu_per_message = (cpu_seconds(process.pid) - load_cpu - idle_rate * elapsed) / max(args.messages, 1)
             # every command the server ran meanwhile (one client, idle polling included), a message
             commands_per_message = (redis_commands(server) - commands_before) / max(args.messages, 1)
+            # round trips the gateway made, by role, net of what idle polling makes in the same time
+            trips = {
+                role: (n - load_trips.get(role, 0) - idle_trips_rate.get(role, 0.0) * elapsed) / max(args.messages, 1)
+                for role, n in round_trips(metrics_url).items()
+            }
             stop.set()
             sampler.join()
         finally:
@@ -195,7 +205,20 @@ def main() -> int:
         f" idle {idle_rate * 100:.1f} % of a core"
     )
     print(f"  Redis commands a message (INFO commandstats, idle polling included): {commands_per_message:.1f}")
+    shown = ", ".join(f"{role} {trips[role]:.1f}" for role in sorted(trips))
+    print(f"  Redis round trips a message, by role, net of idle polling (the gateway's /metrics): {shown}")
+    print(f"    idle polling: {', '.join(f'{r} {v:.1f}/s' for r, v in sorted(idle_trips_rate.items()))}")
     return 0
+
+
+def round_trips(metrics_url: str) -> dict[str, float]:
+    """lead_gateway_redis_round_trips_total by role, as the gateway counts them."""
+    found: dict[str, float] = {}
+    for line in httpx.get(metrics_url, timeout=5).text.splitlines():
+        if line.startswith("lead_gateway_redis_round_trips_total{"):
+            labels, value = line.rsplit(" ", 1)
+            found[labels.split('role="', 1)[1].split('"', 1)[0]] = float(value)
+    return found
 
 
 def redis_commands(server: redis.Redis) -> int:

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+from gateway.store.redis_connection import ROUND_TRIPS
+
+
+class RoundTrips(Collector):
+    """Redis round trips this process made, by who made them (http, inbound, crm)."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "lead_gateway_redis_round_trips", "Redis round trips (a pipeline or script is one) by role", labels=["role"]
+        )
+        for role, count in sorted(ROUND_TRIPS.items()):
+            family.add_metric([role], count)
+        yield family
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.registry.register(RoundTrips())
         self.webhooks = Counter(
             "lead_gateway_webhooks_total",
             "Webhook requests by outcome",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import random
 import sys
@@ -21,6 +22,7 @@ from redis.exceptions import LockError, RedisError
 from bitrix.errors import BitrixAuthError, BitrixRequestError, BitrixRetryable, OperationTimeLimit
 from domain import InboundMessage, SendRejected, SendRetryable
 from gateway.bootstrap import Runtime
+from gateway.jobs.claiming import OneTripClaim
 from gateway.jobs.lifecycle import lifecycle_crons
 from gateway.logs import log_context
 from gateway.store import dlq, keys
@@ -34,6 +36,7 @@ from gateway.store.queue import (
     SYNC_CRM,
     queue_crm_sync,
 )
+from gateway.store.redis_connection import ROLE
 from gateway.usecases.conversation import ReplyOutcome, handle_message
 from gateway.usecases.crm_sync import deal_exists, forget_deal, sync_conversation
 
@@ -259,7 +262,7 @@ async def _deal_changed(runtime: Runtime, tenant: str, deal_id: int) -> str:
     return await apply_deal(changes, row, runtime.clock())
 
 
-class IdleAwareWorker(Worker):
+class IdleAwareWorker(OneTripClaim):
     """An arq worker that polls its queue less often while it has nothing to do.
 
     arq polls at a fixed interval (20 ms for replies, to answer within a second); idle, that alone is
@@ -411,11 +414,24 @@ async def _supervise(worker: Worker, health: WorkerHealth) -> None:
         await asyncio.sleep(delay)
 
 
+ROLES = {INBOUND_QUEUE: "inbound", CRM_QUEUE: "crm"}
+
+
+def _as_role(queue: str) -> contextvars.Context:
+    """A context whose Redis round trips count as this worker's (its job tasks inherit it)."""
+    context = contextvars.copy_context()
+    context.run(ROLE.set, ROLES.get(queue, queue))
+    return context
+
+
 async def run_workers(workers: list[Worker], health: WorkerHealth | None = None) -> None:
     """Run until one stops (a signal reaches the first): then stop the other too. Each worker that Redis
     drops is started again (see `_supervise`)."""
     health = health or WorkerHealth()
-    tasks = [asyncio.create_task(_supervise(worker, health), name=worker.queue_name) for worker in workers]
+    tasks = [
+        asyncio.create_task(_supervise(worker, health), name=worker.queue_name, context=_as_role(worker.queue_name))
+        for worker in workers
+    ]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:

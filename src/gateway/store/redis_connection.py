@@ -1,4 +1,5 @@
-"""Redis connections whose writes are bounded by `asyncio.timeout` rather than `asyncio.wait_for`.
+"""Redis connections whose writes are bounded by `asyncio.timeout` rather than `asyncio.wait_for`, and
+that count their round trips by who made them (a write is one: a pipeline or a script goes in one).
 
 redis-py (5.x) sends every command through `wait_for` when `socket_timeout` is set, which wraps the
 write in a new task each time: on the reply path that is a task per Redis command, a measurable share
@@ -9,12 +10,19 @@ redis-py's own timeout handling; errors are raised as redis-py raises them.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio.connection import Connection, UnixDomainSocketConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+# Who is talking to Redis: "http" unless a worker's tasks say otherwise (set where each worker starts,
+# inherited by every task it creates). Read by /metrics and the benchmarks: round trips per message.
+ROLE: ContextVar[str] = ContextVar("redis_role", default="http")
+ROUND_TRIPS: Counter[str] = Counter()
 
 
 class _BoundedWrites:
@@ -36,6 +44,7 @@ class _BoundedWrites:
             command = command.encode()
         if isinstance(command, bytes):
             command = [command]
+        ROUND_TRIPS[ROLE.get()] += 1
         try:
             async with asyncio.timeout(self.socket_timeout):
                 self._writer.writelines(command)

@@ -10,11 +10,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
-# KEYS[1] bucket; ARGV burst, per_second, now (s). Returns 0 when admitted, else seconds to wait.
+# KEYS[1] bucket; ARGV burst, per_second. Returns 0 when admitted, else seconds to wait. The time is
+# Redis's own (TIME in the script, replicated by its effects), so replicas on hosts with skewed clocks
+# agree, at one round trip a request.
 _LUA = """
+if redis.replicate_commands then redis.replicate_commands() end
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local burst = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
 local state = redis.call('HMGET', KEYS[1], 'level', 'ts')
 local level = tonumber(state[1]) or 0
 local ts = tonumber(state[2]) or now
@@ -31,13 +35,11 @@ return tostring((level + 1 - burst) / rate)
 
 class ScriptingRedis(Protocol):
     def register_script(self, script: str) -> Any: ...
-    def time(self) -> Any: ...
 
 
 class LeakyBucket:
     def __init__(self, redis: ScriptingRedis, key: str, burst: int, per_second: float, headroom: int = 2) -> None:
         self._script = redis.register_script(_LUA)
-        self._redis = redis
         self.key = key
         # The portal counts a request when it arrives, we when we send it; a request that travels slowly
         # lands later than we counted it. A little headroom keeps that from ever meeting a full bucket.
@@ -45,14 +47,9 @@ class LeakyBucket:
         self.per_second = per_second
         self.waited_seconds = 0.0
 
-    async def _now(self) -> float:
-        # Redis's clock, so replicas on hosts with skewed clocks agree.
-        seconds, micros = await self._redis.time()
-        return float(seconds) + float(micros) / 1e6
-
     async def try_acquire(self) -> float:
         """0.0 when a request may go now, else how long to wait before asking again."""
-        result = await self._script(keys=[self.key], args=[self.burst, self.per_second, await self._now()])
+        result = await self._script(keys=[self.key], args=[self.burst, self.per_second])
         return float(result.decode() if isinstance(result, bytes) else result)
 
     async def acquire(self) -> None:

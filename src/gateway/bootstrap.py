@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from gateway.sandbox.telegram import TelegramSandbox
 from gateway.settings import AppConfig, LlmConfig, TenantConfig, Texts
 from gateway.settings.channels import SmsConfig
 from gateway.store import health, keys
-from gateway.store.queue import Intake, queue_crm_sync, queue_reach
+from gateway.store.queue import Intake, job_deserializer, job_serializer, queue_crm_sync, queue_reach
 from gateway.store.redis_connection import TcpConnection, UnixConnection
 from gateway.usecases.conversation import ConversationContext
 from gateway.usecases.crm_sync import CrmContext
@@ -50,14 +49,6 @@ if TYPE_CHECKING:  # SQLAlchemy (~30 MB) is loaded only by a process that serves
 logger = logging.getLogger("gateway.bootstrap")
 
 SANDBOX_USER, SANDBOX_CODE = "1", "sandbox"
-
-
-def job_serializer(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, default=str).encode()
-
-
-def job_deserializer(raw: bytes) -> Any:
-    return json.loads(raw)
 
 
 def connect_redis(url: str) -> ArqRedis:

@@ -7,12 +7,14 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from domain import Attribution, Channel, Reply, Unbookable
 from domain.addresses import addresses_of
 from gateway.store import keys
 from gateway.store.facts import Fact
 from gateway.store.facts import append as append_facts
+from gateway.store.job_format import sync_writes
 from gateway.store.redis_result import result
 
 PROCESSED_KEPT = 200
@@ -133,14 +135,20 @@ async def load_dialogue(redis: Redis, key: str) -> DialogueState | None:
 
 async def save_dialogue(redis: Redis, state: DialogueState, facts: Sequence[Fact] = ()) -> None:
     """The state, with the analytics facts it records (flags on the state), in one transaction."""
-    key, value = keys.dialogue(state.conversation_key), state.model_dump_json()
     if not facts:
-        await redis.set(key, value, ex=keys.CONVERSATION_TTL_SECONDS)
+        await redis.set(
+            keys.dialogue(state.conversation_key), state.model_dump_json(), ex=keys.CONVERSATION_TTL_SECONDS
+        )
         return
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.set(key, value, ex=keys.CONVERSATION_TTL_SECONDS)
-        append_facts(pipe, facts)
+        dialogue_writes(pipe, state, facts)
         await pipe.execute()
+
+
+def dialogue_writes(pipe: Pipeline, state: DialogueState, facts: Sequence[Fact] = ()) -> None:
+    """What saving the state (and the facts it records) writes, added to a pipeline."""
+    pipe.set(keys.dialogue(state.conversation_key), state.model_dump_json(), ex=keys.CONVERSATION_TTL_SECONDS)
+    append_facts(pipe, facts)
 
 
 async def load_link(redis: Redis, key: str) -> CrmLink:
@@ -153,8 +161,9 @@ async def save_link(redis: Redis, key: str, link: CrmLink) -> None:
 
 
 async def record_message(redis: Redis, state: DialogueState, entry: TimelineEntry, facts: Sequence[Fact] = ()) -> None:
-    """The timeline entry and the state that marks it recorded, in one transaction: a crash between two
-    separate writes would leave the entry without the mark, and the retry would add it again."""
+    """The timeline entry, the state that marks it recorded and the CRM sync that will post it, in one
+    transaction: a crash between separate writes would leave the entry without the mark (the retry
+    would add it again) or without a sync."""
     key = state.conversation_key
     async with redis.pipeline(transaction=True) as pipe:
         pipe.rpush(keys.timeline(key), entry.model_dump_json())
@@ -163,6 +172,7 @@ async def record_message(redis: Redis, state: DialogueState, entry: TimelineEntr
         for entry_address in state.addresses():  # the address book: as long as the conversation is kept
             pipe.set(keys.address(state.tenant, entry_address), key, ex=keys.CONVERSATION_TTL_SECONDS)
         append_facts(pipe, facts)
+        sync_writes(pipe, state.tenant, key)
         await pipe.execute()
 
 

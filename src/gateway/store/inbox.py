@@ -19,7 +19,13 @@ def entry(received_ms: int, dedupe_key: str) -> str:
 
 
 async def earlier_waiting(
-    redis: Redis, conversation: str, dedupe_key: str, now_ms: int, handled: list[str], give_up_ms: int
+    redis: Redis,
+    conversation: str,
+    entries: list[str],
+    dedupe_key: str,
+    now_ms: int,
+    handled: list[str],
+    give_up_ms: int,
 ) -> str | None:
     """The dedupe key of a message queued before `dedupe_key` and not yet handled, if any.
 
@@ -27,8 +33,7 @@ async def earlier_waiting(
     dropped on the way: they no longer hold the others back, nor make the list grow.
     """
     name = keys.inbox(conversation)
-    for raw in await result(redis.lrange(name, 0, -1)):
-        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    for text in entries:  # the inbox as read when the conversation was taken (store/conversation_hold.py)
         stamp, _, key = text.partition("|")
         if key == dedupe_key:
             return None

@@ -11,26 +11,31 @@ from enum import StrEnum
 from typing import Any
 
 from arq.connections import ArqRedis
-from arq.constants import job_key_prefix, result_key_prefix
-from arq.jobs import serialize_job
 from redis.exceptions import RedisError
 
 from domain import InboundMessage
 from gateway.store import inbox, keys
+from gateway.store.job_format import (
+    CRM_QUEUE,
+    HANDLE_BITRIX_EVENT,
+    HANDLE_INBOUND,
+    INBOUND_QUEUE,
+    JOB_EXPIRES_SECONDS,
+    JOB_KEY_PREFIX,
+    QUEUE_OF,
+    QUEUE_SYNC,
+    REACH_LEAD,
+    RESULT_KEY_PREFIX,
+    SYNC_CRM,
+    job_bytes,
+    job_deserializer,
+    job_serializer,
+    sync_args,
+    sync_keys,
+)
 from gateway.store.redis_result import result
 
 logger = logging.getLogger("gateway.store.queue")
-
-HANDLE_INBOUND = "handle_inbound"
-SYNC_CRM = "sync_crm"
-# Two queues, each with its own worker: a CRM backlog (a portal at its rate limit, or down) must never
-# hold back the replies clients are waiting for.
-INBOUND_QUEUE = "lg:queue:inbound"
-CRM_QUEUE = "lg:queue:crm"
-HANDLE_BITRIX_EVENT = "handle_bitrix_event"
-REACH_LEAD = "reach_lead"  # a website form's lead offered slots on a messenger the gateway knows them on
-QUEUE_OF = {HANDLE_INBOUND: INBOUND_QUEUE, SYNC_CRM: CRM_QUEUE, HANDLE_BITRIX_EVENT: CRM_QUEUE, REACH_LEAD: CRM_QUEUE}
-JOB_EXPIRES_SECONDS = 7 * 24 * 3600  # a job waits out a long CRM outage instead of expiring
 
 
 class QueueUnavailable(Exception):
@@ -101,8 +106,8 @@ class Intake:
         """Store one job on its function's queue unless `seen_key` or the job says it came before; `in_order`
         (inbox key, entry) also records a client's message in its conversation's order."""
         now_ms = now_ms or int(time.time() * 1000)
-        job = serialize_job(function, args, {}, None, now_ms, serializer=self._redis.job_serializer)
-        script_keys = [seen_key, job_key_prefix + job_id, result_key_prefix + job_id, QUEUE_OF[function]]
+        job = job_bytes(function, args, now_ms)
+        script_keys = [seen_key, JOB_KEY_PREFIX + job_id, RESULT_KEY_PREFIX + job_id, QUEUE_OF[function]]
         script_args: list[Any] = [job_id, job, now_ms, JOB_EXPIRES_SECONDS * 1000, self._dedupe_seconds]
         if in_order is not None:
             script_keys.append(in_order[0])
@@ -119,29 +124,11 @@ class Intake:
         return Outcome.QUEUED
 
 
-# One round trip for what arq's enqueue_job does in three, plus the timeline's length the job id carries.
-# KEYS: timeline, CRM queue. ARGV: job id without the length, job key prefix, result key prefix, job bytes,
-# expires ms, score ms. The job keys are built here from the length (a single Redis, not a cluster).
-_QUEUE_SYNC = """
-local id = ARGV[1] .. redis.call('LLEN', KEYS[1])
-if redis.call('EXISTS', ARGV[2] .. id) == 1 or redis.call('EXISTS', ARGV[3] .. id) == 1 then return 0 end
-redis.call('PSETEX', ARGV[2] .. id, ARGV[5], ARGV[4])
-redis.call('ZADD', KEYS[2], ARGV[6], id)
-return 1
-"""
-
-
 async def queue_crm_sync(redis: ArqRedis, tenant: str, conversation_key: str) -> None:
     """One job id per timeline length: a re-run after a crash finds the job already there, and a new
     timeline entry always gets a sync that will post it."""
-    now_ms = int(time.time() * 1000)
-    job = serialize_job(SYNC_CRM, (tenant, conversation_key), {}, None, now_ms, serializer=redis.job_serializer)
-    script = redis.register_script(_QUEUE_SYNC)
-    keys_ = [keys.timeline(conversation_key), CRM_QUEUE]
-    expires_ms = JOB_EXPIRES_SECONDS * 1000
-    await script(
-        keys=keys_, args=[f"crm:{conversation_key}:", job_key_prefix, result_key_prefix, job, expires_ms, now_ms]
-    )
+    script = redis.register_script(QUEUE_SYNC)
+    await script(keys=sync_keys(conversation_key), args=sync_args(tenant, conversation_key))
 
 
 async def queue_reach(redis: ArqRedis, payload: dict[str, Any], job_id: str, not_before: datetime | None) -> None:
@@ -168,3 +155,16 @@ async def release_reaches(redis: ArqRedis, now: datetime, limit: int = 100) -> i
         await _enqueue_reach(redis, entry["payload"], entry["job_id"])
         await redis.zrem(keys.reach_schedule(), raw)
     return len(due)
+
+
+__all__ = [  # the job format's names, for those that queue jobs
+    "CRM_QUEUE",
+    "HANDLE_BITRIX_EVENT",
+    "HANDLE_INBOUND",
+    "INBOUND_QUEUE",
+    "QUEUE_OF",
+    "REACH_LEAD",
+    "SYNC_CRM",
+    "job_deserializer",
+    "job_serializer",
+]

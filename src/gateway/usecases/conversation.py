@@ -29,10 +29,10 @@ from domain import (
 )
 from gateway.settings import TenantConfig
 from gateway.store import budgets, inbox, keys
+from gateway.store.conversation_hold import Held, hold
 from gateway.store.conversations import (
     DialogueState,
     TimelineEntry,
-    load_dialogue,
     load_link,
     record_message,
     save_dialogue,
@@ -183,24 +183,25 @@ async def handle_message(
     """
     key = event.conversation_key
     for _ in range(ORDER_POLLS):
-        async with ctx.redis.lock(keys.conversation_lock(key), timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS):
-            state = await load_dialogue(ctx.redis, key) or _new_state(event)
+        async with hold(ctx.redis, key, LOCK_SECONDS, LOCK_SECONDS) as held:  # lock, state, inbox: one trip
+            state = held.state or _new_state(event)
             if event.dedupe_key in state.processed:
                 return ReplyOutcome.REPLAYED
             now_ms = int(now.timestamp() * 1000)
             # recorded is enough: an earlier message whose reply waits on a channel that is down must not
             # hold this one back from the CRM
             earlier = await inbox.earlier_waiting(
-                ctx.redis, key, event.dedupe_key, now_ms, state.recorded, ORDER_GIVE_UP_MS
+                ctx.redis, key, held.inbox, event.dedupe_key, now_ms, state.recorded, ORDER_GIVE_UP_MS
             )
             if earlier is None:
-                return await _handle_in_order(ctx, state, event, now, on_recorded)
+                return await _handle_in_order(ctx, held, state, event, now, on_recorded)
         await asyncio.sleep(ORDER_POLL_SECONDS)  # the earlier message's job holds or will take the lock
     raise SendRetryable(f"waiting for an earlier message of {key} to be recorded first", retry_after=1.0)
 
 
 async def _handle_in_order(
     ctx: ConversationContext,
+    held: Held,
     state: DialogueState,
     event: InboundMessage,
     now: datetime,
@@ -232,8 +233,9 @@ async def _handle_in_order(
             at=event.sent_at.astimezone(ctx.tenant.tz),
             on_contact=about_person,  # the closed deal is never written to again
         )
-        await record_message(ctx.redis, state, entry, started)
-    await on_recorded()
+        await record_message(ctx.redis, state, entry, started)  # with its CRM sync queued
+    else:
+        await on_recorded()  # a retry: the sync may have run since; another one is harmless
     pending = state.pending.get(event.dedupe_key)
     outcome = ReplyOutcome.THROTTLED if throttled else ReplyOutcome.SENT
     if event.callback_id:  # stops the client's spinner, answered or not
@@ -247,7 +249,7 @@ async def _handle_in_order(
             replied.append(fact_log.first_reply(state, sent_at, (sent_at - event.received_at).total_seconds()))
     state.pending.pop(event.dedupe_key, None)
     state.mark("processed", event.dedupe_key)
-    await save_dialogue(ctx.redis, state, replied)
+    await held.save_and_release(state, replied)
     return outcome
 
 

@@ -32,18 +32,23 @@ class CuttingProxy:
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        cutting = asyncio.Event()  # this connection's answers stop here
 
         async def to_redis() -> None:
             while chunk := await reader.read(65536):
-                up_writer.write(chunk)
-                await up_writer.drain()
                 if not self.cut and b"RPUSH" in chunk.upper() and b"lg:tl:" in chunk:
                     self.cut = True
+                    cutting.set()
+                up_writer.write(chunk)
+                await up_writer.drain()
+                if cutting.is_set():
                     await asyncio.sleep(0.2)  # Redis has done it; its answer never arrives
                     raise ConnectionResetError
 
         async def to_client() -> None:
             while chunk := await up_reader.read(65536):
+                if cutting.is_set():
+                    return
                 writer.write(chunk)
                 await writer.drain()
 

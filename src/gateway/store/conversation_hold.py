@@ -1,0 +1,88 @@
+"""Taking a conversation to handle one of its messages: its lock, its state and its inbox in one round
+trip, and at the end its state saved and the lock released in one more.
+
+The lock is the same key and token scheme as redis-py's `Lock` (a random token set with NX and an
+expiry; released only by the holder of the token), so holders of either kind exclude each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+from redis.exceptions import LockError
+
+from gateway.store import keys
+from gateway.store.conversations import DialogueState, dialogue_writes
+from gateway.store.facts import Fact
+
+# KEYS: lock, dialogue, inbox. ARGV: token, lease (ms). {1, state or nil, inbox entries} when taken, {0} not.
+_TAKE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('GET', KEYS[2]), redis.call('LRANGE', KEYS[3], 0, -1)}
+end
+return {0}
+"""
+# KEYS: lock. ARGV: token.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+RETRY_SECONDS = 0.1  # while another job holds the conversation
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass
+class Held:
+    """A conversation taken: its state as stored (None: new) and its inbox, oldest first."""
+
+    redis: Redis
+    conversation: str
+    token: str
+    state: DialogueState | None
+    inbox: list[str] = field(default_factory=list)
+    released: bool = False
+
+    async def save_and_release(self, state: DialogueState, facts: Sequence[Fact] = ()) -> None:
+        """The state (with the facts it records) and the release, in one transaction."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            dialogue_writes(pipe, state, facts)
+            pipe.eval(_RELEASE, 1, keys.conversation_lock(self.conversation), self.token)
+            await pipe.execute()
+        self.released = True
+
+    async def release(self) -> None:
+        release = self.redis.register_script(_RELEASE)
+        await release(keys=[keys.conversation_lock(self.conversation)], args=[self.token])
+        self.released = True
+
+
+@asynccontextmanager
+async def hold(redis: Redis, conversation: str, lease_seconds: float, wait_seconds: float) -> AsyncIterator[Held]:
+    """The conversation, taken for at most `lease_seconds`; LockError after `wait_seconds` of waiting."""
+    token, deadline = uuid.uuid4().hex, time.monotonic() + wait_seconds
+    names = [keys.conversation_lock(conversation), keys.dialogue(conversation), keys.inbox(conversation)]
+    take = redis.register_script(_TAKE)
+    while True:
+        taken = await take(keys=names, args=[token, int(lease_seconds * 1000)])
+        if int(taken[0]) == 1:
+            break
+        if time.monotonic() >= deadline:
+            raise LockError(f"{conversation} is held by another job")  # type: ignore[no-untyped-call]
+        await asyncio.sleep(RETRY_SECONDS)
+    raw, entries = taken[1], taken[2]
+    state = DialogueState.model_validate_json(raw) if raw else None
+    held = Held(redis, conversation, token, state, [_text(e) for e in entries])
+    try:
+        yield held
+    finally:
+        if not held.released:
+            await held.release()

@@ -1,0 +1,70 @@
+"""Jobs as arq stores and reads them, written without importing arq: the queues' and functions' names,
+the job's bytes and key names, and queueing a CRM sync inside a caller's transaction. Use cases reach
+storage, and storage they reach must not bring in a job framework (tests check the names against arq)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from redis.asyncio.client import Pipeline
+
+from gateway.store import keys
+
+HANDLE_INBOUND = "handle_inbound"
+SYNC_CRM = "sync_crm"
+# Two queues, each with its own worker: a CRM backlog (a portal at its rate limit, or down) must never
+# hold back the replies clients are waiting for.
+INBOUND_QUEUE = "lg:queue:inbound"
+CRM_QUEUE = "lg:queue:crm"
+HANDLE_BITRIX_EVENT = "handle_bitrix_event"
+REACH_LEAD = "reach_lead"  # a website form's lead offered slots on a messenger the gateway knows them on
+QUEUE_OF = {HANDLE_INBOUND: INBOUND_QUEUE, SYNC_CRM: CRM_QUEUE, HANDLE_BITRIX_EVENT: CRM_QUEUE, REACH_LEAD: CRM_QUEUE}
+JOB_EXPIRES_SECONDS = 7 * 24 * 3600  # a job waits out a long CRM outage instead of expiring
+
+
+JOB_KEY_PREFIX = "arq:job:"
+RESULT_KEY_PREFIX = "arq:result:"
+
+
+def job_bytes(function: str, args: tuple[Any, ...], enqueue_ms: int) -> bytes:
+    """A job as arq's worker reads it: try, function, args, kwargs, enqueue time."""
+    return job_serializer({"t": None, "f": function, "a": args, "k": {}, "et": enqueue_ms})
+
+
+# One round trip for what arq's enqueue_job does in three, plus the timeline's length the job id carries.
+# KEYS: timeline, CRM queue. ARGV: job id without the length, job key prefix, result key prefix, job bytes,
+# expires ms, score ms. The job keys are built here from the length (a single Redis, not a cluster).
+QUEUE_SYNC = """
+local id = ARGV[1] .. redis.call('LLEN', KEYS[1])
+if redis.call('EXISTS', ARGV[2] .. id) == 1 or redis.call('EXISTS', ARGV[3] .. id) == 1 then return 0 end
+redis.call('PSETEX', ARGV[2] .. id, ARGV[5], ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[6], id)
+return 1
+"""
+
+
+def job_serializer(value: Any) -> bytes:
+    """Jobs as JSON (arq's default is pickle): readable in Redis, and no code runs when one is read."""
+    return json.dumps(value, ensure_ascii=False, default=str).encode()
+
+
+def job_deserializer(raw: bytes) -> Any:
+    return json.loads(raw)
+
+
+def sync_writes(pipe: Pipeline, tenant: str, conversation_key: str) -> None:
+    """Queue the conversation's CRM sync in the caller's transaction, after its timeline is written."""
+    pipe.eval(QUEUE_SYNC, 2, *sync_keys(conversation_key), *sync_args(tenant, conversation_key))
+
+
+def sync_keys(conversation_key: str) -> list[str]:
+    return [keys.timeline(conversation_key), CRM_QUEUE]
+
+
+def sync_args(tenant: str, conversation_key: str) -> list[Any]:
+    now_ms = int(time.time() * 1000)
+    job = job_bytes(SYNC_CRM, (tenant, conversation_key), now_ms)
+    prefixes = [f"crm:{conversation_key}:", JOB_KEY_PREFIX, RESULT_KEY_PREFIX]
+    return [*prefixes, job, JOB_EXPIRES_SECONDS * 1000, now_ms]

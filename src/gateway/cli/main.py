@@ -118,6 +118,7 @@ def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
 
     from bitrix.sandbox import Sandbox
     from gateway.bootstrap import build_runtime
+    from gateway.cli.quiet_server import QuietServer
     from gateway.http.app import AppOptions, create_app
     from gateway.sandbox.telegram import TelegramSandbox
 
@@ -152,7 +153,7 @@ def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
                 handler = f"{local_base}/bitrix/{tenant_id}/events"
                 runtime.bitrix_sandbox.event_handlers.append((handler, tenant.bitrix.application_token))
     app = create_app(runtime, AppOptions(with_worker=with_worker))
-    server = uvicorn.Server(
+    server = QuietServer(
         uvicorn.Config(app, host=args.host, port=args.port, log_config=None, proxy_headers=True, server_header=False)
     )
     try:

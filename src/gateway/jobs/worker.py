@@ -297,8 +297,9 @@ class IdleAwareWorker(OneTripClaim):
 
 
 IDLE_AFTER = 25  # empty polls in a row (half a second of the inbound queue's) before waiting longer
-# The CRM worker polls every 200 ms anyway and its jobs are queued by the inbound worker, not woken: left as is.
-IDLE_WAITS = {INBOUND_QUEUE: 0.25, CRM_QUEUE: 0.0}
+# The CRM worker, idle for five seconds, looks once a second: a deal is not on the path of a reply, and
+# the Bitrix24 events this process takes in wake it at once.
+IDLE_WAITS = {INBOUND_QUEUE: 0.25, CRM_QUEUE: 1.0}
 
 
 def build_workers(

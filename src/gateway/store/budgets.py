@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from gateway.store import keys
 from gateway.store.redis_result import result
@@ -22,8 +23,9 @@ async def _within(redis: Redis, counter: str, window_seconds: int, allowed: int)
     return used <= allowed
 
 
-async def take_reply(redis: Redis, conversation: str, per_minute: int) -> bool:
-    return await _within(redis, keys.reply_budget(conversation), keys.REPLY_BUDGET_WINDOW_SECONDS, per_minute)
+def count_use(pipe: Pipeline, counter: str, window_seconds: int) -> None:
+    """Count one use in the caller's transaction; its result is the window's count so far."""
+    pipe.eval(_COUNT, 1, counter, str(window_seconds))
 
 
 async def take_llm_call(redis: Redis, conversation: str, per_hour: int) -> bool:

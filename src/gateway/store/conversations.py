@@ -12,6 +12,7 @@ from redis.asyncio.client import Pipeline
 from domain import Attribution, Channel, Reply, Unbookable
 from domain.addresses import addresses_of
 from gateway.store import keys
+from gateway.store.budgets import count_use
 from gateway.store.facts import Fact
 from gateway.store.facts import append as append_facts
 from gateway.store.job_format import sync_writes
@@ -160,12 +161,17 @@ async def save_link(redis: Redis, key: str, link: CrmLink) -> None:
     await redis.set(keys.crm_link(key), link.model_dump_json(), ex=keys.CONVERSATION_TTL_SECONDS)
 
 
-async def record_message(redis: Redis, state: DialogueState, entry: TimelineEntry, facts: Sequence[Fact] = ()) -> None:
+async def record_message(
+    redis: Redis, state: DialogueState, entry: TimelineEntry, facts: Sequence[Fact] = (), *, count_reply: bool = False
+) -> int:
     """The timeline entry, the state that marks it recorded and the CRM sync that will post it, in one
     transaction: a crash between separate writes would leave the entry without the mark (the retry
-    would add it again) or without a sync."""
+    would add it again) or without a sync. `count_reply`: the reply it got counts against the
+    conversation's budget; returns the replies counted in the budget's window so far (0 if not)."""
     key = state.conversation_key
     async with redis.pipeline(transaction=True) as pipe:
+        if count_reply:
+            count_use(pipe, keys.reply_budget(key), keys.REPLY_BUDGET_WINDOW_SECONDS)
         pipe.rpush(keys.timeline(key), entry.model_dump_json())
         pipe.expire(keys.timeline(key), keys.CONVERSATION_TTL_SECONDS)
         pipe.set(keys.dialogue(key), state.model_dump_json(), ex=keys.CONVERSATION_TTL_SECONDS)
@@ -173,7 +179,8 @@ async def record_message(redis: Redis, state: DialogueState, entry: TimelineEntr
             pipe.set(keys.address(state.tenant, entry_address), key, ex=keys.CONVERSATION_TTL_SECONDS)
         append_facts(pipe, facts)
         sync_writes(pipe, state.tenant, key)
-        await pipe.execute()
+        done = await pipe.execute()
+    return int(done[0]) if count_reply else 0
 
 
 async def reached_at(redis: Redis, tenant: str, entries: Sequence[str]) -> list[str]:

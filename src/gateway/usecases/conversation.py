@@ -221,7 +221,7 @@ async def _handle_in_order(
             await ctx.on_form(state, event, now)
         if event.kind == MessageKind.MESSAGE and event.channel != Channel.FORM:  # a form has no chat to answer in
             about_visit = await ctx.visits.reply(state, event, now) if ctx.visits is not None else None
-            throttled = not await _decide_reply(ctx, state, event, learned, now, about_visit)
+            _decide_reply(ctx, state, event, learned, now, about_visit)
         state.mark("recorded", event.dedupe_key)
         started = []
         if ctx.analytics and event.kind == MessageKind.MESSAGE and state.lead_episode != state.episode:
@@ -233,7 +233,12 @@ async def _handle_in_order(
             at=event.sent_at.astimezone(ctx.tenant.tz),
             on_contact=about_person,  # the closed deal is never written to again
         )
-        await record_message(ctx.redis, state, entry, started)  # with its CRM sync queued
+        # with its CRM sync queued, and the reply counted against the conversation's budget
+        replies = await record_message(ctx.redis, state, entry, started, count_reply=event.dedupe_key in state.pending)
+        if replies > ctx.replies_per_minute:  # recorded and synced to the CRM, just not answered again
+            state.pending.pop(event.dedupe_key, None)
+            throttled = True
+            logger.info("%s: reply skipped, over %d a minute", state.conversation_key, ctx.replies_per_minute)
     else:
         await on_recorded()  # a retry: the sync may have run since; another one is harmless
     pending = state.pending.get(event.dedupe_key)
@@ -276,27 +281,21 @@ async def _new_episode_if_closed(ctx: ConversationContext, state: DialogueState)
     logger.info("%s: deal %s was closed; a new one is opened (episode %d)", key, link.deal_id, state.episode)
 
 
-async def _decide_reply(
+def _decide_reply(
     ctx: ConversationContext,
     state: DialogueState,
     event: InboundMessage,
     learned: bool,
     now: datetime,
     about_visit: Reply | None = None,
-) -> bool:
-    """Decide the reply and leave it pending; False when the conversation is over its reply budget."""
+) -> None:
+    """Decide the reply and leave it pending (recording it counts it against the reply budget)."""
     intent = state.intent if _has_new_intent(event) else "other"
     if about_visit is not None:
         reply = ctx.dialogue.greeted(state, about_visit)
     else:
         reply = ctx.dialogue.next_reply(state, intent, learned, now.astimezone(ctx.tenant.tz))
-    # counted once per message, when the reply is decided, not on every delivery attempt
-    if await budgets.take_reply(ctx.redis, state.conversation_key, ctx.replies_per_minute):
-        state.pending[event.dedupe_key] = reply
-        return True
-    # recorded and synced to the CRM, just not answered again
-    logger.info("%s: reply skipped, over %d a minute", state.conversation_key, ctx.replies_per_minute)
-    return False
+    state.pending[event.dedupe_key] = reply
 
 
 async def _deliver(ctx: ConversationContext, state: DialogueState, reply_to: str, now: datetime) -> ReplyOutcome:

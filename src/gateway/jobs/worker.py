@@ -26,6 +26,7 @@ from gateway.jobs.claiming import OneTripClaim
 from gateway.jobs.lifecycle import lifecycle_crons
 from gateway.logs import log_context
 from gateway.store import dlq, keys
+from gateway.store.conversation_hold import hold_for_sync
 from gateway.store.queue import (
     CRM_QUEUE,
     HANDLE_BITRIX_EVENT,
@@ -201,9 +202,9 @@ async def sync_crm(ctx: dict[str, Any], tenant: str, conversation_key: str) -> s
 
 
 async def _sync(runtime: Runtime, tenant: str, conversation_key: str) -> str:
-    async with runtime.redis.lock(keys.crm_lock(conversation_key), timeout=120, blocking_timeout=130):
+    async with hold_for_sync(runtime.redis, conversation_key, 120, 130) as read:  # lock and reads: one trip
         try:
-            link = await sync_conversation(runtime.crm_context(tenant), conversation_key)
+            link = await sync_conversation(runtime.crm_context(tenant), conversation_key, read)
         except (BitrixAuthError, BitrixRequestError) as exc:  # shown in /readyz until a sync succeeds
             await runtime.health.record(tenant, "bitrix", False, f"{exc.code}: {exc.description}"[:200])
             raise

@@ -1,5 +1,6 @@
 """Taking a conversation to handle one of its messages: its lock, its state and its inbox in one round
-trip, and at the end its state saved and the lock released in one more.
+trip, and at the end its state saved and the lock released in one more. The CRM sync takes its own lock
+the same way, with the state, the CRM link and the timeline entries not yet on the deal.
 
 The lock is the same key and token scheme as redis-py's `Lock` (a random token set with NX and an
 expiry; released only by the holder of the token), so holders of either kind exclude each other.
@@ -13,12 +14,13 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import LockError
 
 from gateway.store import keys
-from gateway.store.conversations import DialogueState, dialogue_writes
+from gateway.store.conversations import CrmLink, DialogueState, TimelineEntry, dialogue_writes
 from gateway.store.facts import Fact
 
 # KEYS: lock, dialogue, inbox. ARGV: token, lease (ms). {1, state or nil, inbox entries} when taken, {0} not.
@@ -65,19 +67,24 @@ class Held:
         self.released = True
 
 
-@asynccontextmanager
-async def hold(redis: Redis, conversation: str, lease_seconds: float, wait_seconds: float) -> AsyncIterator[Held]:
-    """The conversation, taken for at most `lease_seconds`; LockError after `wait_seconds` of waiting."""
-    token, deadline = uuid.uuid4().hex, time.monotonic() + wait_seconds
-    names = [keys.conversation_lock(conversation), keys.dialogue(conversation), keys.inbox(conversation)]
-    take = redis.register_script(_TAKE)
+async def _take(redis: Redis, script: str, names: list[str], token: str, lease_seconds: float, wait: float) -> Any:
+    """Run a take script until it has the lock (its first key); LockError after `wait` seconds."""
+    deadline, take = time.monotonic() + wait, redis.register_script(script)
     while True:
         taken = await take(keys=names, args=[token, int(lease_seconds * 1000)])
         if int(taken[0]) == 1:
-            break
+            return taken
         if time.monotonic() >= deadline:
-            raise LockError(f"{conversation} is held by another job")  # type: ignore[no-untyped-call]
+            raise LockError(f"{names[0]} is held by another job")  # type: ignore[no-untyped-call]
         await asyncio.sleep(RETRY_SECONDS)
+
+
+@asynccontextmanager
+async def hold(redis: Redis, conversation: str, lease_seconds: float, wait_seconds: float) -> AsyncIterator[Held]:
+    """The conversation, taken for at most `lease_seconds`; LockError after `wait_seconds` of waiting."""
+    token = uuid.uuid4().hex
+    names = [keys.conversation_lock(conversation), keys.dialogue(conversation), keys.inbox(conversation)]
+    taken = await _take(redis, _TAKE, names, token, lease_seconds, wait_seconds)
     raw, entries = taken[1], taken[2]
     state = DialogueState.model_validate_json(raw) if raw else None
     held = Held(redis, conversation, token, state, [_text(e) for e in entries])
@@ -86,3 +93,47 @@ async def hold(redis: Redis, conversation: str, lease_seconds: float, wait_secon
     finally:
         if not held.released:
             await held.release()
+
+
+# KEYS: CRM lock, dialogue, CRM link, timeline. ARGV: token, lease (ms). Taken: {1, state, link, the timeline
+# from the first entry the link says is not on the deal yet, that index}; else {0}.
+_TAKE_FOR_SYNC = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end
+local link = redis.call('GET', KEYS[3])
+local start = 0
+if link then
+  local ok, decoded = pcall(cjson.decode, link)
+  if ok and type(decoded) == 'table' and type(decoded['timeline_posted']) == 'number' then
+    start = decoded['timeline_posted']
+  end
+end
+return {1, redis.call('GET', KEYS[2]), link, redis.call('LRANGE', KEYS[4], start, -1), start}
+"""
+
+
+@dataclass
+class HeldForSync:
+    """A conversation taken by its CRM sync: state, link and the timeline from `start` (as read then)."""
+
+    state: DialogueState | None
+    link: CrmLink
+    timeline: list[TimelineEntry]
+    start: int
+
+
+@asynccontextmanager
+async def hold_for_sync(
+    redis: Redis, conversation: str, lease_seconds: float, wait_seconds: float
+) -> AsyncIterator[HeldForSync]:
+    """The CRM sync's lock with what the sync reads first, in one round trip; released when done."""
+    token = uuid.uuid4().hex
+    lock = keys.crm_lock(conversation)
+    names = [lock, keys.dialogue(conversation), keys.crm_link(conversation), keys.timeline(conversation)]
+    taken = await _take(redis, _TAKE_FOR_SYNC, names, token, lease_seconds, wait_seconds)
+    state = DialogueState.model_validate_json(taken[1]) if taken[1] else None
+    link = CrmLink.model_validate_json(taken[2]) if taken[2] else CrmLink()
+    timeline = [TimelineEntry.model_validate_json(raw) for raw in taken[3]]
+    try:
+        yield HeldForSync(state, link, timeline, int(taken[4]))
+    finally:
+        await redis.register_script(_RELEASE)(keys=[lock], args=[token])

@@ -161,6 +161,11 @@ async def save_link(redis: Redis, key: str, link: CrmLink) -> None:
     await redis.set(keys.crm_link(key), link.model_dump_json(), ex=keys.CONVERSATION_TTL_SECONDS)
 
 
+def link_writes(pipe: Pipeline, key: str, link: CrmLink) -> None:
+    """save_link, in the caller's transaction."""
+    pipe.set(keys.crm_link(key), link.model_dump_json(), ex=keys.CONVERSATION_TTL_SECONDS)
+
+
 async def record_message(
     redis: Redis, state: DialogueState, entry: TimelineEntry, facts: Sequence[Fact] = (), *, count_reply: bool = False
 ) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from gateway.store import keys
 
@@ -17,6 +18,11 @@ async def remember_person(redis: Redis, tenant: str, channel: str, sender_id: st
     await redis.set(key, str(contact_id), ex=keys.CONVERSATION_TTL_SECONDS)
 
 
+def person_writes(pipe: Pipeline, tenant: str, channel: str, sender_id: str, contact_id: int) -> None:
+    """remember_person, in the caller's transaction."""
+    pipe.set(keys.person_contact(tenant, channel, sender_id), str(contact_id), ex=keys.CONVERSATION_TTL_SECONDS)
+
+
 async def forget_person(redis: Redis, tenant: str, channel: str, sender_id: str) -> None:
     await redis.delete(keys.person_contact(tenant, channel, sender_id))
 
@@ -28,6 +34,11 @@ async def deal_conversation(redis: Redis, tenant: str, deal_id: int) -> str | No
 
 async def remember_deal(redis: Redis, tenant: str, deal_id: int, conversation: str) -> None:
     await redis.set(keys.deal_conversation(tenant, deal_id), conversation, ex=keys.CONVERSATION_TTL_SECONDS)
+
+
+def deal_writes(pipe: Pipeline, tenant: str, deal_id: int, conversation: str) -> None:
+    """remember_deal, in the caller's transaction."""
+    pipe.set(keys.deal_conversation(tenant, deal_id), conversation, ex=keys.CONVERSATION_TTL_SECONDS)
 
 
 async def forget_deal(redis: Redis, tenant: str, deal_id: int) -> None:

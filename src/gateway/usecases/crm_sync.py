@@ -27,10 +27,12 @@ from bitrix.errors import BitrixRequestError, BitrixRetryable
 from domain import Channel
 from gateway.settings import TenantConfig
 from gateway.store import crm_links
+from gateway.store.conversation_hold import HeldForSync
 from gateway.store.conversations import (
     CrmLink,
     DialogueState,
     TimelineEntry,
+    link_writes,
     load_dialogue,
     load_link,
     save_link,
@@ -92,11 +94,13 @@ def comment_text(entry: TimelineEntry) -> str:
     return f"[{entry.at:%d.%m %H:%M}] {entry.author}: {entry.text}"
 
 
-async def sync_conversation(ctx: CrmContext, conversation_key: str) -> CrmLink | None:
-    state = await load_dialogue(ctx.redis, conversation_key)
+async def sync_conversation(ctx: CrmContext, conversation_key: str, read: HeldForSync | None = None) -> CrmLink | None:
+    """Bring the deal and contact up to date with the conversation. `read`: what the caller read with
+    the sync's lock (state, link, the timeline not yet posted); read here when not given."""
+    state = read.state if read is not None else await load_dialogue(ctx.redis, conversation_key)
     if state is None:
         return None
-    link = await load_link(ctx.redis, conversation_key)
+    link = read.link if read is not None else await load_link(ctx.redis, conversation_key)
     if link.portal not in (None, ctx.portal):  # learned in another portal (the sandbox, or a switch)
         logger.warning("%s: CRM link from another portal dropped; the deal is made anew here", conversation_key)
         link = CrmLink()
@@ -106,7 +110,10 @@ async def sync_conversation(ctx: CrmContext, conversation_key: str) -> CrmLink |
     await _settle_unknowns(ctx, state, link, conversation_key)
     visit = await _visit(ctx, conversation_key, link)
     while True:
-        entries = await timeline_from(ctx.redis, conversation_key, link.timeline_posted)
+        if read is not None and read.start == link.timeline_posted:  # as read with the lock, still current
+            entries, read = read.timeline, None
+        else:
+            entries = await timeline_from(ctx.redis, conversation_key, link.timeline_posted)
         group = _changes(ctx, state, link, entries[:COMMENTS_PER_SYNC], visit)
         if group:
             await _apply(ctx, state, link, conversation_key, group, entries[:COMMENTS_PER_SYNC], visit)
@@ -227,7 +234,7 @@ async def _settle_unknowns(ctx: CrmContext, state: DialogueState, link: CrmLink,
             link.deal_pending = False
             link.deal_verified = link.deal_id is not None  # found by our ORIGINATOR_ID and ORIGIN_ID
             if link.deal_id is not None:
-                await _record_deal(ctx, state.tenant, link, conv, deal_is_new=True)
+                await _record_deal(ctx, state, link, conv, deal_is_new=True, new_contact=None)
         await save_link(ctx.redis, conv, link)
         if link.contact_id is not None:
             await crm_links.remember_person(ctx.redis, ctx.scope, state.channel, state.sender_id, link.contact_id)
@@ -403,9 +410,8 @@ async def _apply(
         raise BitrixRetryable("GONE", "the deal or contact was deleted in the portal; it is created again")
     if "contact" in group:
         link.contact_id = _id(outcome.results.get("contact")) if "contact" not in outcome.errors else None
-        if link.contact_id is not None:
+        if link.contact_id is not None:  # the person's contact is remembered with the link, below
             link.identity_linked, link.phone_on_contact, link.contact_verified = True, state.phone, True
-            await crm_links.remember_person(ctx.redis, ctx.scope, state.channel, state.sender_id, link.contact_id)
             logger.info("contact %s created for %s phone=%s", link.contact_id, conv, mask_phone(state.phone or ""))
     if "contact_update" in group and "contact_update" not in outcome.errors:
         link.identity_linked, link.phone_on_contact = True, state.phone or link.phone_on_contact
@@ -423,7 +429,8 @@ async def _apply(
             break
         link.timeline_posted += 1
     link.timeline_pending = False
-    await _record_deal(ctx, state.tenant, link, conv, deal_is_new="deal" in group)
+    new_contact = link.contact_id if "contact" in group else None
+    await _record_deal(ctx, state, link, conv, deal_is_new="deal" in group, new_contact=new_contact)
     if first_error is not None:
         raise first_error
 
@@ -473,11 +480,18 @@ async def forget_deal(ctx: CrmContext, deal_id: int) -> str | None:
     return conv
 
 
-async def _record_deal(ctx: CrmContext, tenant: str, link: CrmLink, conv: str, *, deal_is_new: bool) -> None:
-    """Keep the link; when the deal id is new to us, also the conversation under the deal (for reminders)."""
-    await save_link(ctx.redis, conv, link)
-    if deal_is_new and link.deal_id is not None:
-        await crm_links.remember_deal(ctx.redis, ctx.scope, link.deal_id, conv)
+async def _record_deal(
+    ctx: CrmContext, state: DialogueState, link: CrmLink, conv: str, *, deal_is_new: bool, new_contact: int | None
+) -> None:
+    """Keep the link; when the deal id is new to us, also the conversation under the deal (for reminders),
+    and a new contact under the person; in one transaction."""
+    async with ctx.redis.pipeline(transaction=True) as pipe:
+        link_writes(pipe, conv, link)
+        if deal_is_new and link.deal_id is not None:
+            crm_links.deal_writes(pipe, ctx.scope, link.deal_id, conv)
+        if new_contact is not None:
+            crm_links.person_writes(pipe, ctx.scope, state.channel, state.sender_id, new_contact)
+        await pipe.execute()
 
 
 def _source_description(state: DialogueState) -> str:

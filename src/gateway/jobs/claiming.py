@@ -1,4 +1,6 @@
-"""Taking a job from the queue in one Redis round trip instead of arq's four.
+"""Taking a job from the queue in one Redis round trip instead of arq's four, and none for a job this
+worker is running already (arq's poll lists every due job until it ends, and arq tries each again); and
+ending a job with its handler's last write when the handler offers to.
 
 arq claims each job with WATCH, EXISTS, ZSCORE and a MULTI/EXEC that sets its in-progress key: four
 round trips per job on the path of every reply. The same check-and-set as one Lua script is atomic on
@@ -25,16 +27,44 @@ return score
 """
 
 
+FINISHED_JOBS = "finished_jobs"  # in each job's context: ids whose end the handler has written
+
+
 class OneTripClaim(Worker):
-    """arq's `start_jobs` with the claim as one script; the rest of arq's job handling is unchanged."""
+    """arq's `start_jobs` with the claim as one script, and its `finish_job` skipped for a job whose
+    handler wrote the job's end with its own last transaction (store/job_format.py, JobFinish)."""
 
     _claim: Any = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.finished_jobs: set[str] = set()
+        self.ctx[FINISHED_JOBS] = self.finished_jobs  # each job's context is a shallow copy: the same set
+
+    async def finish_job(
+        self,
+        job_id: str,
+        finish: bool,
+        result_data: bytes | None,
+        result_timeout_s: float | None,
+        keep_result_forever: bool,
+        incr_score: int | None,
+        keep_in_progress: float | None,
+    ) -> None:
+        if job_id in self.finished_jobs:  # ended already, atomically with the handler's last write
+            self.finished_jobs.discard(job_id)
+            return
+        await super().finish_job(
+            job_id, finish, result_data, result_timeout_s, keep_result_forever, incr_score, keep_in_progress
+        )
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         if self._claim is None:
             self._claim = self.pool.register_script(_CLAIM)
         lease_ms = int(self.in_progress_timeout_s * 1000)
         for raw in job_ids:
+            if raw.decode() in self.tasks:  # running here already: arq's poll lists a job until it ends
+                continue
             await self.sem.acquire()
             if self.job_counter >= self.max_jobs:
                 self.sem.release()

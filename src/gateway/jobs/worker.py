@@ -22,11 +22,12 @@ from redis.exceptions import LockError, RedisError
 from bitrix.errors import BitrixAuthError, BitrixRequestError, BitrixRetryable, OperationTimeLimit
 from domain import InboundMessage, SendRejected, SendRetryable
 from gateway.bootstrap import Runtime
-from gateway.jobs.claiming import OneTripClaim
+from gateway.jobs.claiming import FINISHED_JOBS, OneTripClaim
 from gateway.jobs.lifecycle import lifecycle_crons
 from gateway.logs import log_context
 from gateway.store import dlq, keys
 from gateway.store.conversation_hold import hold_for_sync
+from gateway.store.job_format import JobFinish
 from gateway.store.queue import (
     CRM_QUEUE,
     HANDLE_BITRIX_EVENT,
@@ -49,6 +50,7 @@ PERMANENT = (BitrixAuthError, BitrixRequestError, ValidationError, SendRejected)
 # An exception nobody foresaw (a bug, an odd answer) may still pass: retried this often, then parked.
 UNEXPECTED_ATTEMPTS = 3
 HEARTBEAT_SECONDS = 10
+KEEP_RESULT_SECONDS = 3600  # a job's result key: a re-delivered update within the hour is still a duplicate
 MAX_BACKOFF_SECONDS = 300.0  # a recovered portal is drained within five minutes
 # Seconds a job may run before it is retried. A Bitrix24 request may take 60 s; arq's own timeout is
 # 10 s longer, and a crashed worker's jobs are picked up again once that plus 10 s has passed.
@@ -162,7 +164,7 @@ async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
     tenant = str(payload.get("tenant", "?"))
 
     async def work() -> str:
-        return await _handle(runtime, InboundMessage.model_validate(payload))
+        return await _handle(runtime, InboundMessage.model_validate(payload), _job_finish(ctx, payload))
 
     ids = {"event_id": str(payload.get("dedupe_key", "?"))}
     if "channel" in payload and "chat_id" in payload:
@@ -170,7 +172,26 @@ async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
     return await _guarded(ctx, HANDLE_INBOUND, [payload], tenant, work, **ids)
 
 
-async def _handle(runtime: Runtime, event: InboundMessage) -> str:
+def _job_finish(ctx: dict[str, Any], payload: dict[str, Any]) -> JobFinish | None:
+    """The job's end, for the handler to write with its own last transaction (see OneTripClaim)."""
+    finished = ctx.get(FINISHED_JOBS)
+    if finished is None or "job_id" not in ctx:
+        return None
+    enqueued = ctx.get("enqueue_time")
+    return JobFinish(
+        queue=INBOUND_QUEUE,
+        job_id=str(ctx["job_id"]),
+        function=HANDLE_INBOUND,
+        args=(payload,),
+        job_try=int(ctx.get("job_try", 1)),
+        enqueue_ms=int(enqueued.timestamp() * 1000) if isinstance(enqueued, datetime) else 0,
+        started_ms=int(time.time() * 1000),
+        keep_result_ms=KEEP_RESULT_SECONDS * 1000,
+        finished=finished,
+    )
+
+
+async def _handle(runtime: Runtime, event: InboundMessage, job: JobFinish | None = None) -> str:
     if event.tenant not in runtime.tenants:
         raise SendRejected(f"tenant {event.tenant!r} is no longer configured")
     conversation = runtime.conversation_context(event.tenant, event.channel.value)
@@ -178,7 +199,7 @@ async def _handle(runtime: Runtime, event: InboundMessage) -> str:
     async def queue_sync() -> None:
         await queue_crm_sync(runtime.redis, event.tenant, event.conversation_key)
 
-    outcome = await handle_message(conversation, event, runtime.clock(), queue_sync)
+    outcome = await handle_message(conversation, event, runtime.clock(), queue_sync, job)
     if outcome in (ReplyOutcome.SENT, ReplyOutcome.CREDENTIALS_REJECTED):
         await runtime.health.record(event.tenant, event.channel.value, outcome == ReplyOutcome.SENT, outcome)
     if outcome != ReplyOutcome.REPLAYED:
@@ -344,7 +365,7 @@ def build_workers(
             poll_delay=0.02 if queue == INBOUND_QUEUE else 0.2,
             job_serializer=runtime.redis.job_serializer,
             job_deserializer=runtime.redis.job_deserializer,
-            keep_result=3600,
+            keep_result=KEEP_RESULT_SECONDS,
             # The heartbeat /readyz reads: a key that expires unless a live worker renews it.
             health_check_interval=HEARTBEAT_SECONDS,
             health_check_key=keys.WORKER_HEARTBEAT,

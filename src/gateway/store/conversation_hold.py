@@ -22,6 +22,7 @@ from redis.exceptions import LockError
 from gateway.store import keys
 from gateway.store.conversations import CrmLink, DialogueState, TimelineEntry, dialogue_writes
 from gateway.store.facts import Fact
+from gateway.store.job_format import JobFinish
 
 # KEYS: lock, dialogue, inbox. ARGV: token, lease (ms). {1, state or nil, inbox entries} when taken, {0} not.
 _TAKE = """
@@ -53,13 +54,20 @@ class Held:
     inbox: list[str] = field(default_factory=list)
     released: bool = False
 
-    async def save_and_release(self, state: DialogueState, facts: Sequence[Fact] = ()) -> None:
-        """The state (with the facts it records) and the release, in one transaction."""
+    async def save_and_release(
+        self, state: DialogueState, facts: Sequence[Fact] = (), job: JobFinish | None = None
+    ) -> None:
+        """The state (with the facts it records), the release and the end of the job that handled the
+        message, in one transaction."""
         async with self.redis.pipeline(transaction=True) as pipe:
             dialogue_writes(pipe, state, facts)
             pipe.eval(_RELEASE, 1, keys.conversation_lock(self.conversation), self.token)
+            if job is not None:
+                job.writes(pipe)
             await pipe.execute()
         self.released = True
+        if job is not None:
+            job.committed()
 
     async def release(self) -> None:
         release = self.redis.register_script(_RELEASE)

@@ -38,6 +38,7 @@ from gateway.store.conversations import (
     save_dialogue,
     save_link,
 )
+from gateway.store.job_format import JobFinish
 from gateway.store.redis_result import result
 from gateway.usecases import attribution as attribution_rules
 from gateway.usecases import fact_log
@@ -173,13 +174,18 @@ def _timeline_text(event: InboundMessage, intent: str) -> str:
 
 
 async def handle_message(
-    ctx: ConversationContext, event: InboundMessage, now: datetime, on_recorded: Callable[[], Awaitable[None]]
+    ctx: ConversationContext,
+    event: InboundMessage,
+    now: datetime,
+    on_recorded: Callable[[], Awaitable[None]],
+    job: JobFinish | None = None,
 ) -> ReplyOutcome:
     """Record the message, decide the reply and deliver it; returns the delivery outcome.
 
     The message is recorded once and its reply decided once, whatever is retried: a delivery that
     fails transiently leaves the decided reply pending, and the retry only sends it. `on_recorded`
     runs before delivery (and again on a retry), so a channel that is down never holds up the CRM.
+    `job`: the queue job handling it, ended in the same transaction as the conversation's last write.
     """
     key = event.conversation_key
     for _ in range(ORDER_POLLS):
@@ -194,7 +200,7 @@ async def handle_message(
                 ctx.redis, key, held.inbox, event.dedupe_key, now_ms, state.recorded, ORDER_GIVE_UP_MS
             )
             if earlier is None:
-                return await _handle_in_order(ctx, held, state, event, now, on_recorded)
+                return await _handle_in_order(ctx, held, state, event, now, on_recorded, job)
         await asyncio.sleep(ORDER_POLL_SECONDS)  # the earlier message's job holds or will take the lock
     raise SendRetryable(f"waiting for an earlier message of {key} to be recorded first", retry_after=1.0)
 
@@ -206,6 +212,7 @@ async def _handle_in_order(
     event: InboundMessage,
     now: datetime,
     on_recorded: Callable[[], Awaitable[None]],
+    job: JobFinish | None,
 ) -> ReplyOutcome:
     throttled, about_person = False, False
     if event.dedupe_key not in state.recorded:
@@ -254,7 +261,7 @@ async def _handle_in_order(
             replied.append(fact_log.first_reply(state, sent_at, (sent_at - event.received_at).total_seconds()))
     state.pending.pop(event.dedupe_key, None)
     state.mark("processed", event.dedupe_key)
-    await held.save_and_release(state, replied)
+    await held.save_and_release(state, replied, job)
     return outcome
 
 

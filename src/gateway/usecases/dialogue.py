@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from domain import Choice, Reply, Service, Unbookable, WeekHours
+from domain import Choice, Reply, Service, Unbookable, WeekHours, why_not_bookable
 from gateway.settings.texts import Texts
 from gateway.store.conversations import DialogueState
 
@@ -49,9 +49,10 @@ def free_starts(now: datetime, hours: WeekHours, duration_min: int, count: int =
     cursor = (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
     if now.minute:
         cursor += timedelta(hours=1)
+    duration = timedelta(minutes=duration_min)
     for _ in range(14 * 24):
-        opened = hours[cursor.weekday()]
-        if opened and opened[0] <= cursor.time() and (cursor + timedelta(minutes=duration_min)).time() <= opened[1]:
+        # the one test of a bookable start: comparing clock times alone let 23:00 + 1 h (00:00) pass
+        if why_not_bookable(cursor, None, now, hours, duration) is None:
             starts.append(cursor)
             if len(starts) == count:
                 break

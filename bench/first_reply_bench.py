@@ -140,11 +140,12 @@ def main() -> int:
                 except httpx.HTTPError:
                     pass
                 time.sleep(0.25)
-            time.sleep(2)
+            # idle as it stays: the workers slow their polling after a few seconds with nothing to do
+            time.sleep(8)
             idle = rss_mb(process.pid)
             metrics_url = f"http://127.0.0.1:{port}/metrics"
             idle_started, idle_cpu, idle_trips = time.monotonic(), cpu_seconds(process.pid), round_trips(metrics_url)
-            time.sleep(5)
+            time.sleep(10)
             idle_seconds = time.monotonic() - idle_started
             idle_rate = (cpu_seconds(process.pid) - idle_cpu) / idle_seconds
             idle_trips_rate = {

@@ -69,6 +69,7 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
                 retry_base=options.retry_base,
                 health=health,
                 agenda_seconds=options.agenda_seconds,
+                with_webhooks=True,
             )
             app.state.worker_health = health
             app.state.worker_task = asyncio.create_task(run_workers(workers, health), name="arq-workers")

@@ -322,6 +322,9 @@ IDLE_AFTER = 25  # empty polls in a row (half a second of the inbound queue's) b
 # The CRM worker, idle for five seconds, looks once a second: a deal is not on the path of a reply, and
 # the Bitrix24 events this process takes in wake it at once.
 IDLE_WAITS = {INBOUND_QUEUE: 0.25, CRM_QUEUE: 1.0}
+# In `run` the webhooks of the same process wake the inbound worker the moment they queue a message, so
+# its idle wait bounds only jobs queued elsewhere (a dead letter replayed from the command line).
+IDLE_WAITS_WITH_WEBHOOKS = {INBOUND_QUEUE: 2.0, CRM_QUEUE: 1.0}
 
 
 def build_workers(
@@ -331,8 +334,10 @@ def build_workers(
     retry_base: float = 1.0,
     health: WorkerHealth | None = None,
     agenda_seconds: int = 5,
+    with_webhooks: bool = False,
 ) -> list[Worker]:
-    """One worker per queue, so a CRM backlog never delays a reply; run them side by side."""
+    """One worker per queue, so a CRM backlog never delays a reply; run them side by side.
+    `with_webhooks`: the process also takes the webhooks (`run`), which wake its inbound worker."""
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["runtime"] = runtime
@@ -355,7 +360,7 @@ def build_workers(
     workers = [
         IdleAwareWorker(
             functions=queue_jobs,
-            idle_wait=IDLE_WAITS[queue],
+            idle_wait=(IDLE_WAITS_WITH_WEBHOOKS if with_webhooks else IDLE_WAITS)[queue],
             queue_name=queue,
             redis_pool=runtime.redis,
             on_startup=on_startup,

@@ -164,7 +164,8 @@ async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
     tenant = str(payload.get("tenant", "?"))
 
     async def work() -> str:
-        return await _handle(runtime, InboundMessage.model_validate(payload), _job_finish(ctx, payload))
+        job = _job_finish(ctx, INBOUND_QUEUE, HANDLE_INBOUND, (payload,))
+        return await _handle(runtime, InboundMessage.model_validate(payload), job)
 
     ids = {"event_id": str(payload.get("dedupe_key", "?"))}
     if "channel" in payload and "chat_id" in payload:
@@ -172,17 +173,17 @@ async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
     return await _guarded(ctx, HANDLE_INBOUND, [payload], tenant, work, **ids)
 
 
-def _job_finish(ctx: dict[str, Any], payload: dict[str, Any]) -> JobFinish | None:
+def _job_finish(ctx: dict[str, Any], queue: str, function: str, args: tuple[Any, ...]) -> JobFinish | None:
     """The job's end, for the handler to write with its own last transaction (see OneTripClaim)."""
     finished = ctx.get(FINISHED_JOBS)
     if finished is None or "job_id" not in ctx:
         return None
     enqueued = ctx.get("enqueue_time")
     return JobFinish(
-        queue=INBOUND_QUEUE,
+        queue=queue,
         job_id=str(ctx["job_id"]),
-        function=HANDLE_INBOUND,
-        args=(payload,),
+        function=function,
+        args=args,
         job_try=int(ctx.get("job_try", 1)),
         enqueue_ms=int(enqueued.timestamp() * 1000) if isinstance(enqueued, datetime) else 0,
         started_ms=int(time.time() * 1000),
@@ -217,18 +218,21 @@ async def sync_crm(ctx: dict[str, Any], tenant: str, conversation_key: str) -> s
     async def work() -> str:
         if tenant not in runtime.tenants:
             raise SendRejected(f"tenant {tenant!r} is no longer configured")
-        return await _sync(runtime, tenant, conversation_key)
+        job = _job_finish(ctx, CRM_QUEUE, SYNC_CRM, (tenant, conversation_key))
+        return await _sync(runtime, tenant, conversation_key, job)
 
     return await _guarded(ctx, SYNC_CRM, [tenant, conversation_key], tenant, work, conversation=conversation_key)
 
 
-async def _sync(runtime: Runtime, tenant: str, conversation_key: str) -> str:
-    async with hold_for_sync(runtime.redis, conversation_key, 120, 130) as read:  # lock and reads: one trip
+async def _sync(runtime: Runtime, tenant: str, conversation_key: str, job: JobFinish | None = None) -> str:
+    crm = runtime.crm_context(tenant)
+    async with hold_for_sync(runtime.redis, conversation_key, crm.scope, 120, 130) as read:  # one round trip
         try:
-            link = await sync_conversation(runtime.crm_context(tenant), conversation_key, read)
+            link = await sync_conversation(crm, conversation_key, read)
         except (BitrixAuthError, BitrixRequestError) as exc:  # shown in /readyz until a sync succeeds
             await runtime.health.record(tenant, "bitrix", False, f"{exc.code}: {exc.description}"[:200])
             raise
+        await read.release_and_end(job)  # the job ends with the lock's release
     await runtime.health.record(tenant, "bitrix", True, "synced")
     return "done" if link else "no_conversation"
 

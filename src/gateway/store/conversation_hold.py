@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import LockError
 
 from gateway.store import keys
@@ -75,11 +76,13 @@ class Held:
         self.released = True
 
 
-async def _take(redis: Redis, script: str, names: list[str], token: str, lease_seconds: float, wait: float) -> Any:
+async def _take(
+    redis: Redis, script: str, names: list[str], token: str, lease_seconds: float, wait: float, *extra: str
+) -> Any:
     """Run a take script until it has the lock (its first key); LockError after `wait` seconds."""
     deadline, take = time.monotonic() + wait, redis.register_script(script)
     while True:
-        taken = await take(keys=names, args=[token, int(lease_seconds * 1000)])
+        taken = await take(keys=names, args=[token, int(lease_seconds * 1000), *extra])
         if int(taken[0]) == 1:
             return taken
         if time.monotonic() >= deadline:
@@ -103,45 +106,98 @@ async def hold(redis: Redis, conversation: str, lease_seconds: float, wait_secon
             await held.release()
 
 
-# KEYS: CRM lock, dialogue, CRM link, timeline. ARGV: token, lease (ms). Taken: {1, state, link, the timeline
-# from the first entry the link says is not on the deal yet, that index}; else {0}.
+# KEYS: CRM lock, dialogue, CRM link, timeline. ARGV: token, lease (ms), the person-contact key's prefix.
+# Taken: {1, state, link, the timeline from the first entry the link says is not on the deal yet, that
+# index, the person's cached contact id when the link has none}; else {0}.
 _TAKE_FOR_SYNC = """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end
+local state = redis.call('GET', KEYS[2])
 local link = redis.call('GET', KEYS[3])
-local start = 0
+local start, contact, person = 0, nil, false
 if link then
   local ok, decoded = pcall(cjson.decode, link)
-  if ok and type(decoded) == 'table' and type(decoded['timeline_posted']) == 'number' then
-    start = decoded['timeline_posted']
+  if ok and type(decoded) == 'table' then
+    if type(decoded['timeline_posted']) == 'number' then start = decoded['timeline_posted'] end
+    contact = decoded['contact_id']
   end
 end
-return {1, redis.call('GET', KEYS[2]), link, redis.call('LRANGE', KEYS[4], start, -1), start}
+if state and (contact == nil or contact == cjson.null) then
+  local ok, decoded = pcall(cjson.decode, state)
+  if ok and type(decoded) == 'table' and decoded['channel'] and decoded['sender_id'] then
+    person = redis.call('GET', ARGV[3] .. decoded['channel'] .. ':' .. decoded['sender_id'])
+  end
+end
+return {1, state, link, redis.call('LRANGE', KEYS[4], start, -1), start, person}
 """
 
 
 @dataclass
 class HeldForSync:
-    """A conversation taken by its CRM sync: state, link and the timeline from `start` (as read then)."""
+    """A conversation taken by its CRM sync: state, link, the timeline from `start` and the person's
+    cached contact id (as read then)."""
 
     state: DialogueState | None
     link: CrmLink
     timeline: list[TimelineEntry]
     start: int
+    person: str | None
+    redis: Redis
+    lock: str
+    token: str
+    released: bool = False
+    # the sync's last writes, held back to go with the release (or with the sync's next write, first)
+    deferred: list[Callable[[Pipeline], None]] = field(default_factory=list)
+
+    def defer(self, writes: Callable[[Pipeline], None]) -> None:
+        self.deferred.append(writes)
+
+    async def write(self, writes: Callable[[Pipeline], None] | None = None) -> None:
+        """What was deferred, then `writes`, in one transaction (in that order: the later wins)."""
+        if not self.deferred and writes is None:
+            return
+        async with self.redis.pipeline(transaction=True) as pipe:
+            self._add_deferred(pipe)
+            if writes is not None:
+                writes(pipe)
+            await pipe.execute()
+        self.deferred.clear()
+
+    async def release_and_end(self, job: JobFinish | None = None) -> None:
+        """What was deferred, the lock's release and the sync's job's end, in one transaction."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            self._add_deferred(pipe)
+            pipe.eval(_RELEASE, 1, self.lock, self.token)
+            if job is not None:
+                job.writes(pipe)
+            await pipe.execute()
+        self.deferred.clear()
+        self.released = True
+        if job is not None:
+            job.committed()
+
+    def _add_deferred(self, pipe: Pipeline) -> None:
+        for writes in self.deferred:
+            writes(pipe)
 
 
 @asynccontextmanager
 async def hold_for_sync(
-    redis: Redis, conversation: str, lease_seconds: float, wait_seconds: float
+    redis: Redis, conversation: str, scope: str, lease_seconds: float, wait_seconds: float
 ) -> AsyncIterator[HeldForSync]:
-    """The CRM sync's lock with what the sync reads first, in one round trip; released when done."""
+    """The CRM sync's lock with what the sync reads first, in one round trip; released when done.
+    `scope`: the tenant and portal the person-contact cache is kept for (CrmContext.scope)."""
     token = uuid.uuid4().hex
     lock = keys.crm_lock(conversation)
     names = [lock, keys.dialogue(conversation), keys.crm_link(conversation), keys.timeline(conversation)]
-    taken = await _take(redis, _TAKE_FOR_SYNC, names, token, lease_seconds, wait_seconds)
+    args_extra = keys.person_contact(scope, "", "")[:-1]  # the key without its channel and sender
+    taken = await _take(redis, _TAKE_FOR_SYNC, names, token, lease_seconds, wait_seconds, args_extra)
     state = DialogueState.model_validate_json(taken[1]) if taken[1] else None
     link = CrmLink.model_validate_json(taken[2]) if taken[2] else CrmLink()
     timeline = [TimelineEntry.model_validate_json(raw) for raw in taken[3]]
+    person = _text(taken[5]) if len(taken) > 5 and taken[5] else None
+    held = HeldForSync(state, link, timeline, int(taken[4]), person, redis, lock, token)
     try:
-        yield HeldForSync(state, link, timeline, int(taken[4]))
+        yield held
     finally:
-        await redis.register_script(_RELEASE)(keys=[lock], args=[token])
+        if not held.released:  # a sync that failed part way still keeps what it did (deferred writes)
+            await held.release_and_end()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bitrix.batcher import Batcher, Command, GroupResult
 from bitrix.errors import BitrixRequestError, BitrixRetryable
@@ -107,18 +108,22 @@ async def sync_conversation(ctx: CrmContext, conversation_key: str, read: HeldFo
     link.portal = ctx.portal
     await _verify_ours(ctx, state, link, conversation_key)
     await _remember_episodes(ctx, link, conversation_key)
-    await _settle_unknowns(ctx, state, link, conversation_key)
+    person = read.person if read is not None and link is read.link else await _cached_person(ctx, state, link)
+    await _settle_unknowns(ctx, state, link, conversation_key, person)
     visit = await _visit(ctx, conversation_key, link)
+    fresh = read  # the timeline as read with the lock, until the link has moved past it
     while True:
-        if read is not None and read.start == link.timeline_posted:  # as read with the lock, still current
-            entries, read = read.timeline, None
+        if fresh is not None and fresh.start == link.timeline_posted:
+            entries, fresh = fresh.timeline, None
         else:
             entries = await timeline_from(ctx.redis, conversation_key, link.timeline_posted)
         group = _changes(ctx, state, link, entries[:COMMENTS_PER_SYNC], visit)
         if group:
-            await _apply(ctx, state, link, conversation_key, group, entries[:COMMENTS_PER_SYNC], visit)
+            await _apply(ctx, state, link, conversation_key, group, entries[:COMMENTS_PER_SYNC], visit, read)
         if not group or len(entries) <= COMMENTS_PER_SYNC:
             break
+    if read is not None and ctx.appointments is not None:  # what waits for the release goes first
+        await read.write()
     if link.contact_id is not None and ctx.appointments is not None:  # for reminders on the person's other channels
         await crm_links.remember_contact_conversation(ctx.redis, ctx.scope, link.contact_id, conversation_key)
     if visit is not None and ctx.appointments is not None and ctx.appointments.online is not None:
@@ -211,12 +216,21 @@ def _holds_client(row: dict[str, Any], identity: str, phone: str | None) -> bool
     return identity in values or bool(digits and any("".join(c for c in v if c.isdigit()) == digits for v in values))
 
 
-async def _settle_unknowns(ctx: CrmContext, state: DialogueState, link: CrmLink, conv: str) -> None:
-    """Find what may exist already: the contact (by phone, then identity), a deal whose create was
-    never confirmed (by ORIGIN_ID), comments whose post was never confirmed (on the deal)."""
+async def _cached_person(ctx: CrmContext, state: DialogueState, link: CrmLink) -> str | None:
+    """The contact id remembered for this person, when the link has none."""
+    if link.contact_id is not None:
+        return None
+    return await crm_links.person_contact(ctx.redis, ctx.scope, state.channel, state.sender_id)
+
+
+async def _settle_unknowns(
+    ctx: CrmContext, state: DialogueState, link: CrmLink, conv: str, cached_person: str | None
+) -> None:
+    """Find what may exist already: the contact (by phone, then identity, unless the person's contact
+    is remembered), a deal whose create was never confirmed (by ORIGIN_ID), comments whose post was never
+    confirmed (on the deal)."""
     if link.contact_id is None:
-        cached = await crm_links.person_contact(ctx.redis, ctx.scope, state.channel, state.sender_id)
-        link.contact_id = _id(cached) if cached else None
+        link.contact_id = _id(cached_person) if cached_person else None
     lookups = _lookups(state, link, conv)
     if lookups:
         found = await ctx.crm.submit(lookups)
@@ -391,11 +405,13 @@ async def _apply(
     group: dict[str, Command],
     entries: list[TimelineEntry],
     visit: Visit | None = None,
+    held: HeldForSync | None = None,
 ) -> None:
-    """Send the group with pending marks saved first; keep what succeeded; raise the first failure."""
+    """Send the group with pending marks saved first; keep what succeeded; raise the first failure.
+    `held`: the sync's lock, with which the last writes go (see HeldForSync.defer)."""
     link.deal_pending = link.deal_pending or "deal" in group
     link.timeline_pending = bool(entries)
-    await save_link(ctx.redis, conv, link)
+    await _save_pending(ctx, link, conv, held)
     outcome = await ctx.crm.submit(group)  # a transport failure raises here: every mark stays pending
     first_error = next((outcome.errors[name] for name in group if name in outcome.errors), None)
     if _gone(outcome, "deal_update") or _gone(outcome, "contact_update"):
@@ -430,9 +446,18 @@ async def _apply(
         link.timeline_posted += 1
     link.timeline_pending = False
     new_contact = link.contact_id if "contact" in group else None
-    await _record_deal(ctx, state, link, conv, deal_is_new="deal" in group, new_contact=new_contact)
+    await _record_deal(ctx, state, link, conv, deal_is_new="deal" in group, new_contact=new_contact, held=held)
     if first_error is not None:
         raise first_error
+
+
+async def _save_pending(ctx: CrmContext, link: CrmLink, conv: str, held: HeldForSync | None) -> None:
+    """The pending marks, before the portal is called; after anything deferred by an earlier group."""
+    if held is None:
+        await save_link(ctx.redis, conv, link)
+        return
+    pending = link.model_copy()
+    await held.write(lambda pipe: link_writes(pipe, conv, pending))
 
 
 async def _record_episode(ctx: CrmContext, conv: str, deal_id: int | None) -> None:
@@ -481,16 +506,32 @@ async def forget_deal(ctx: CrmContext, deal_id: int) -> str | None:
 
 
 async def _record_deal(
-    ctx: CrmContext, state: DialogueState, link: CrmLink, conv: str, *, deal_is_new: bool, new_contact: int | None
+    ctx: CrmContext,
+    state: DialogueState,
+    link: CrmLink,
+    conv: str,
+    *,
+    deal_is_new: bool,
+    new_contact: int | None,
+    held: HeldForSync | None = None,
 ) -> None:
     """Keep the link; when the deal id is new to us, also the conversation under the deal (for reminders),
-    and a new contact under the person; in one transaction."""
-    async with ctx.redis.pipeline(transaction=True) as pipe:
-        link_writes(pipe, conv, link)
-        if deal_is_new and link.deal_id is not None:
-            crm_links.deal_writes(pipe, ctx.scope, link.deal_id, conv)
+    and a new contact under the person; in one transaction, which waits for the lock's release when the
+    sync holds one (a round trip less; a sync that fails after it still writes it on the way out)."""
+    kept = link.model_copy()
+
+    def writes(pipe: Pipeline) -> None:
+        link_writes(pipe, conv, kept)
+        if deal_is_new and kept.deal_id is not None:
+            crm_links.deal_writes(pipe, ctx.scope, kept.deal_id, conv)
         if new_contact is not None:
             crm_links.person_writes(pipe, ctx.scope, state.channel, state.sender_id, new_contact)
+
+    if held is not None:
+        held.defer(writes)
+        return
+    async with ctx.redis.pipeline(transaction=True) as pipe:
+        writes(pipe)
         await pipe.execute()
 
 

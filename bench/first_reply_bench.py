@@ -1,11 +1,13 @@
-"""Time to first reply at 50 messages a second (rules only), and the memory of `lead-gateway run`.
+"""Time to first reply at 50 messages a second (rules only), and the memory and CPU of `lead-gateway run`.
 
 `lead-gateway run` (API, both workers, the built-in sandbox portal) runs as its own process; a Bot API
 stand-in in this process notes when each chat's first sendMessage arrives. 1,000 new clients write once
 each, paced at 50 a second; the latency is from posting the update to the reply reaching the Bot API.
-Resident memory is read from /proc while idle and throughout the load. Targets: p99 < 300 ms, < 150 MB.
+Resident memory and CPU time are read from /proc while idle and throughout the load; CPU also for
+redis-server. With `--split`, `serve`, `worker` and `sandbox` run as three processes, each measured.
+Targets: p99 < 300 ms, < 150 MB.
 
-    python bench/first_reply_bench.py [--rate 50] [--messages 1000] [--redis redis://127.0.0.1:6379/13]
+    python bench/first_reply_bench.py [--rate 50] [--messages 1000] [--split] [--redis redis://127.0.0.1:6379/13]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -110,15 +113,22 @@ def main() -> int:
     parser.add_argument(
         "--analytics", action="store_true", help="the tenant has a dashboard: lead and first-reply facts are recorded"
     )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="`serve`, `worker` and `sandbox` as three processes instead of `run`: the CPU of each",
+    )
     args = parser.parse_args()
     bot = BotApi()
-    bot_port, port = free_port(), free_port()
+    bot_port, port, portal_port = free_port(), free_port(), free_port()
     bot_server = uvicorn.Server(uvicorn.Config(bot.app, host="127.0.0.1", port=bot_port, log_level="warning"))
     threading.Thread(target=bot_server.run, daemon=True).start()
-    redis.Redis.from_url(args.redis).flushdb()
+    server = redis.Redis.from_url(args.redis)
+    server.flushdb()
+    redis_pid = int(server.info("server")["process_id"])
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "bench.yaml"
-        tenant = {
+        tenant: dict[str, object] = {
             "timezone": "Europe/Moscow",
             "channels": {
                 "telegram": {"bot_token": "1:bench", "secret_token": SECRET, "api_base": f"http://127.0.0.1:{bot_port}"}
@@ -128,38 +138,44 @@ def main() -> int:
         }
         if args.analytics:
             tenant["dashboard"] = {"password": "bench-dashboard"}
+        if args.split:
+            tenant["bitrix"] = {"webhook_url": f"http://127.0.0.1:{portal_port}/rest/1/sandbox/"}
         config.write_text(yaml.safe_dump({"redis_url": args.redis, "tenants": {"bench": tenant}}, allow_unicode=True))
-        command = [str(BIN), "--log-level", "WARNING", "run", "--config", str(config), "--port", str(port)]
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env={**os.environ, "LEAD_GATEWAY_DATA_DIR": tmp})
+        env = {**os.environ, "LEAD_GATEWAY_DATA_DIR": tmp}
+        common = [str(BIN), "--log-level", "WARNING"]
+        if args.split:
+            commands = {
+                "sandbox portal": [*common, "sandbox", "--port", str(portal_port)],
+                "serve": [*common, "serve", "--config", str(config), "--port", str(port)],
+                "worker": [*common, "worker", "--config", str(config)],
+            }
+        else:
+            commands = {"run": [*common, "run", "--config", str(config), "--port", str(port)]}
+        processes = {name: subprocess.Popen(c, stdout=subprocess.DEVNULL, env=env) for name, c in commands.items()}
+        pids = {name: process.pid for name, process in processes.items()}
+        gateway_pid = pids["serve" if args.split else "run"]
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.25)
+            wait_ready(f"http://127.0.0.1:{port}/readyz")
             # idle as it stays: the workers slow their polling after a few seconds with nothing to do
             time.sleep(8)
-            idle = rss_mb(process.pid)
+            idle = rss_mb(gateway_pid)
             metrics_url = f"http://127.0.0.1:{port}/metrics"
-            idle_started, idle_cpu, idle_trips = time.monotonic(), cpu_seconds(process.pid), round_trips(metrics_url)
+            watched = {**pids, "redis-server": redis_pid}
+            idle_started, idle_cpu, idle_trips = time.monotonic(), cpu_of(watched), round_trips(metrics_url)
             time.sleep(10)
             idle_seconds = time.monotonic() - idle_started
-            idle_rate = (cpu_seconds(process.pid) - idle_cpu) / idle_seconds
+            idle_rate = {name: (seconds - idle_cpu[name]) / idle_seconds for name, seconds in cpu_of(watched).items()}
             idle_trips_rate = {
                 role: (n - idle_trips.get(role, 0)) / idle_seconds for role, n in round_trips(metrics_url).items()
             }
-            server = redis.Redis.from_url(args.redis)
             commands_before = redis_commands(server)
-            load_started, load_cpu, load_trips = time.monotonic(), cpu_seconds(process.pid), round_trips(metrics_url)
+            load_started, load_cpu, load_trips = time.monotonic(), cpu_of(watched), round_trips(metrics_url)
             samples: list[float] = []
             stop = threading.Event()
 
             def sample() -> None:
                 while not stop.is_set():
-                    samples.append(rss_mb(process.pid))
+                    samples.append(sum(rss_mb(pid) for pid in pids.values()))
                     time.sleep(0.25)
 
             sampler = threading.Thread(target=sample, daemon=True)
@@ -168,11 +184,13 @@ def main() -> int:
             wait_until = time.monotonic() + 60
             while len(bot.first_reply) < len(sent) and time.monotonic() < wait_until:
                 time.sleep(0.1)
-            queues = redis.Redis.from_url(args.redis)
-            while time.monotonic() < wait_until and (queues.zcard("lg:queue:crm") or queues.zcard("lg:queue:inbound")):
+            while time.monotonic() < wait_until and (server.zcard("lg:queue:crm") or server.zcard("lg:queue:inbound")):
                 time.sleep(0.1)  # every deal made: the CPU below is for the whole work of each message
             elapsed = time.monotonic() - load_started
-            load_cpu_per_message = (cpu_seconds(process.pid) - load_cpu - idle_rate * elapsed) / max(args.messages, 1)
+            per_message = {
+                name: (seconds - load_cpu[name] - idle_rate[name] * elapsed) / max(args.messages, 1)
+                for name, seconds in cpu_of(watched).items()
+            }
             # every command the server ran meanwhile (one client, idle polling included), a message
             commands_per_message = (redis_commands(server) - commands_before) / max(args.messages, 1)
             # round trips the gateway made, by role, net of what idle polling makes in the same time
@@ -183,33 +201,73 @@ def main() -> int:
             stop.set()
             sampler.join()
         finally:
-            process.terminate()
-            process.wait(20)
+            for process in processes.values():
+                process.terminate()
+            for process in processes.values():
+                process.wait(20)
             bot_server.should_exit = True
     latencies = sorted((bot.first_reply[c] - t) * 1000 for c, t in sent.items() if c in bot.first_reply)
-    count = len(latencies)
-    facts = ", analytics facts recorded" if args.analytics else ""
-    what = f"{args.messages} new clients at {args.rate:.0f}/s, rules only (`lead-gateway run`{facts})"
-    print(f"time to first reply, {what}:")
-    print(f"  replied {count}/{len(sent)}")
-    if count:
-        p = {q: latencies[min(count - 1, int(count * q / 100))] for q in (50, 90, 99)}
-        print(
-            f"  p50 {p[50]:.0f} ms, p90 {p[90]:.0f} ms, p99 {p[99]:.0f} ms, max {latencies[-1]:.0f} ms, "
-            f"mean {statistics.mean(latencies):.0f} ms   target p99 < 300 ms {'met' if p[99] < 300 else 'NOT met'}"
-        )
-    peak = max(samples) if samples else 0.0
-    verdict = "met" if max(idle, peak) < 150 else "NOT met"
-    print(f"  resident memory: idle {idle:.0f} MB, under load {peak:.0f} MB peak   target < 150 MB {verdict}")
-    print(
-        f"  CPU of `run`: {load_cpu_per_message * 1000:.1f} ms a message (reply, deal, contact, timeline; net of idle),"
-        f" idle {idle_rate * 100:.1f} % of a core"
-    )
-    print(f"  Redis commands a message (INFO commandstats, idle polling included): {commands_per_message:.1f}")
-    shown = ", ".join(f"{role} {trips[role]:.1f}" for role in sorted(trips))
-    print(f"  Redis round trips a message, by role, net of idle polling (the gateway's /metrics): {shown}")
-    print(f"    idle polling: {', '.join(f'{r} {v:.1f}/s' for r, v in sorted(idle_trips_rate.items()))}")
+    measured = Measured(latencies, len(sent), idle, samples, per_message, idle_rate, commands_per_message, trips)
+    report(args, list(pids), measured, idle_trips_rate)
     return 0
+
+
+@dataclass
+class Measured:
+    latencies: list[float]  # first reply, ms, sorted
+    sent: int
+    idle: float  # MB
+    samples: list[float]  # MB under load
+    per_message: dict[str, float]  # CPU seconds by process
+    idle_rate: dict[str, float]  # CPU seconds a second by process
+    commands_per_message: float
+    trips: dict[str, float]  # by role
+
+
+def report(args: argparse.Namespace, processes: list[str], m: Measured, idle_trips_rate: dict[str, float]) -> None:
+    count = len(m.latencies)
+    facts = ", analytics facts recorded" if args.analytics else ""
+    shape = "`serve` + `worker` + `sandbox`" if args.split else "`lead-gateway run`"
+    print(f"time to first reply, {args.messages} new clients at {args.rate:.0f}/s, rules only ({shape}{facts}):")
+    print(f"  replied {count}/{m.sent}")
+    if count:
+        p = {q: m.latencies[min(count - 1, int(count * q / 100))] for q in (50, 90, 99)}
+        print(
+            f"  p50 {p[50]:.0f} ms, p90 {p[90]:.0f} ms, p99 {p[99]:.0f} ms, max {m.latencies[-1]:.0f} ms, "
+            f"mean {statistics.mean(m.latencies):.0f} ms   target p99 < 300 ms {'met' if p[99] < 300 else 'NOT met'}"
+        )
+    peak = max(m.samples) if m.samples else 0.0
+    verdict = "met" if max(m.idle, peak) < 150 else "NOT met"
+    what = "of `run`" if not args.split else "of `serve` idle, of the three under load"
+    print(f"  resident memory {what}: idle {m.idle:.0f} MB, under load {peak:.0f} MB peak   target < 150 MB {verdict}")
+    gateway = sum(v for name, v in m.per_message.items() if name != "redis-server")
+    print(
+        f"  CPU a message (reply, deal, contact, timeline; net of idle): {gateway * 1000:.1f} ms in the gateway"
+        f" ({', '.join(f'{name} {m.per_message[name] * 1000:.1f}' for name in processes)}),"
+        f" {m.per_message['redis-server'] * 1000:.1f} ms in redis-server"
+    )
+    idle_share = sum(v for name, v in m.idle_rate.items() if name != "redis-server")
+    print(f"  idle CPU of the gateway: {idle_share * 100:.1f} % of a core")
+    print(f"  Redis commands a message (INFO commandstats, idle polling included): {m.commands_per_message:.1f}")
+    shown = ", ".join(f"{role} {m.trips[role]:.1f}" for role in sorted(m.trips))
+    where = "`serve`'s /metrics: the worker's are its own" if args.split else "the gateway's /metrics"
+    print(f"  Redis round trips a message, by role, net of idle polling ({where}): {shown}")
+    print(f"    idle polling: {', '.join(f'{r} {v:.1f}/s' for r, v in sorted(idle_trips_rate.items()))}")
+
+
+def wait_ready(url: str, limit: float = 60) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+
+
+def cpu_of(pids: dict[str, int]) -> dict[str, float]:
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
 
 
 def round_trips(metrics_url: str) -> dict[str, float]:

@@ -293,8 +293,9 @@ class IdleAwareWorker(OneTripClaim):
 
     arq polls at a fixed interval (20 ms for replies, to answer within a second); idle, that alone is
     a few per cent of a core. After `IDLE_AFTER` empty polls it also waits up to `idle_wait` seconds,
-    woken at once by a job this process queues (the webhook of `run`): a message after a quiet spell
-    costs at most `idle_wait` more when `serve` and `worker` are separate processes, nothing in `run`.
+    woken at once by a job this process queues (the webhook of `run`, which also hands the job over to
+    be claimed at once): a message after a quiet spell costs at most `idle_wait` more when `serve` and
+    `worker` are separate processes, nothing in `run`.
     """
 
     def __init__(self, *args: Any, idle_wait: float, **kwargs: Any) -> None:
@@ -303,9 +304,10 @@ class IdleAwareWorker(OneTripClaim):
         self.wake = asyncio.Event()
         self._empty_polls = 0
 
-    def woken(self, queue: str) -> None:
+    def woken(self, queue: str, job_id: str) -> None:
         if queue == self.queue_name:
             self.wake.set()
+            self.hand_over(job_id)
 
     async def _poll_iteration(self) -> None:
         started = self._jobs_started()
@@ -326,9 +328,13 @@ IDLE_AFTER = 25  # empty polls in a row (half a second of the inbound queue's) b
 # The CRM worker, idle for five seconds, looks once a second: a deal is not on the path of a reply, and
 # the Bitrix24 events this process takes in wake it at once.
 IDLE_WAITS = {INBOUND_QUEUE: 0.25, CRM_QUEUE: 1.0}
-# In `run` the webhooks of the same process wake the inbound worker the moment they queue a message, so
-# its idle wait bounds only jobs queued elsewhere (a dead letter replayed from the command line).
+# a client waits on the inbound queue, nobody on the CRM one: poll the first often, the second calmly
+POLL_DELAYS = {INBOUND_QUEUE: 0.02, CRM_QUEUE: 0.2}
+# In `run` the webhooks of the same process hand each message to the inbound worker the moment they queue
+# it, so its poll finds only retries that come due and jobs queued elsewhere (a dead letter replayed from
+# the command line): it can poll calmly, and wait longer while idle.
 IDLE_WAITS_WITH_WEBHOOKS = {INBOUND_QUEUE: 2.0, CRM_QUEUE: 1.0}
+POLL_DELAYS_WITH_WEBHOOKS = {INBOUND_QUEUE: 0.1, CRM_QUEUE: 0.2}
 
 
 def build_workers(
@@ -365,13 +371,12 @@ def build_workers(
         IdleAwareWorker(
             functions=queue_jobs,
             idle_wait=(IDLE_WAITS_WITH_WEBHOOKS if with_webhooks else IDLE_WAITS)[queue],
+            poll_delay=(POLL_DELAYS_WITH_WEBHOOKS if with_webhooks else POLL_DELAYS)[queue],
             queue_name=queue,
             redis_pool=runtime.redis,
             on_startup=on_startup,
             handle_signals=handle_signals and queue == INBOUND_QUEUE,  # one set of signal handlers
             max_jobs=runtime.config.queue.max_jobs,
-            # a client waits on the inbound queue, nobody on the CRM one: poll the first often, the second calmly
-            poll_delay=0.02 if queue == INBOUND_QUEUE else 0.2,
             job_serializer=runtime.redis.job_serializer,
             job_deserializer=runtime.redis.job_deserializer,
             keep_result=KEEP_RESULT_SECONDS,

@@ -77,9 +77,9 @@ class Intake:
         self._redis = redis
         self._dedupe_seconds = dedupe_seconds
         self._accept = redis.register_script(_ACCEPT)
-        # called with the queue's name after a job is stored: a worker of this process that sleeps while
-        # idle wakes at once (workers of other processes find it on their next poll)
-        self.on_queued: list[Callable[[str], None]] = []
+        # called with the queue's name and the job's id after a job is stored: a worker of this process
+        # claims it at once (workers of other processes find it on their next poll)
+        self.on_queued: list[Callable[[str, str], None]] = []
 
     async def accept(self, event: InboundMessage) -> Outcome:
         """Queue a client's message durably, or recognise it as a re-delivery; raises QueueUnavailable."""
@@ -120,7 +120,7 @@ class Intake:
         if int(stored) != 1:
             return Outcome.DUPLICATE
         for wake in self.on_queued:
-            wake(QUEUE_OF[function])
+            wake(QUEUE_OF[function], job_id)
         return Outcome.QUEUED
 
 

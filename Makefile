@@ -38,6 +38,8 @@ bench: install
 	$(BIN)/python bench/webhook_bench.py
 	$(BIN)/python bench/first_reply_bench.py
 	$(BIN)/python bench/first_reply_bench.py --analytics
+	$(BIN)/python bench/first_reply_bench.py --rate 100
+	$(BIN)/python bench/first_reply_bench.py --split
 	$(BIN)/python bench/crm_drain_bench.py
 	$(BIN)/python bench/lifecycle_bench.py
 	$(BIN)/python bench/analytics_bench.py

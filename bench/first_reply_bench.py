@@ -198,6 +198,12 @@ def main() -> int:
                 role: (n - load_trips.get(role, 0) - idle_trips_rate.get(role, 0.0) * elapsed) / max(args.messages, 1)
                 for role, n in round_trips(metrics_url).items()
             }
+            portal_stats = (
+                f"http://127.0.0.1:{portal_port}/stats"
+                if args.split
+                else f"http://127.0.0.1:{port}/sandbox/bitrix/stats"
+            )
+            landed = httpx.get(portal_stats, timeout=5).json()
             stop.set()
             sampler.join()
         finally:
@@ -207,7 +213,9 @@ def main() -> int:
                 process.wait(20)
             bot_server.should_exit = True
     latencies = sorted((bot.first_reply[c] - t) * 1000 for c, t in sent.items() if c in bot.first_reply)
-    measured = Measured(latencies, len(sent), idle, samples, per_message, idle_rate, commands_per_message, trips)
+    measured = Measured(
+        latencies, len(sent), idle, samples, per_message, idle_rate, commands_per_message, trips, landed
+    )
     report(args, list(pids), measured, idle_trips_rate)
     return 0
 
@@ -222,6 +230,7 @@ class Measured:
     idle_rate: dict[str, float]  # CPU seconds a second by process
     commands_per_message: float
     trips: dict[str, float]  # by role
+    landed: dict[str, int]  # the sandbox portal's counts
 
 
 def report(args: argparse.Namespace, processes: list[str], m: Measured, idle_trips_rate: dict[str, float]) -> None:
@@ -230,6 +239,10 @@ def report(args: argparse.Namespace, processes: list[str], m: Measured, idle_tri
     shape = "`serve` + `worker` + `sandbox`" if args.split else "`lead-gateway run`"
     print(f"time to first reply, {args.messages} new clients at {args.rate:.0f}/s, rules only ({shape}{facts}):")
     print(f"  replied {count}/{m.sent}")
+    work = {name: m.landed[name] for name in ("deals", "contacts", "comments")}
+    whole = work["deals"] == work["contacts"] == m.sent and work["comments"] >= m.sent
+    counts = ", ".join(f"{n} {name}" for name, n in work.items())
+    print(f"  in the portal: {counts}   {'all' if whole else 'NOT all'} done")
     if count:
         p = {q: m.latencies[min(count - 1, int(count * q / 100))] for q in (50, 90, 99)}
         print(

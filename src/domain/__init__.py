@@ -15,7 +15,7 @@ from domain.appointments import (
     send_moment,
 )
 from domain.catalog import Service
-from domain.channels import Channel, conversation_key
+from domain.channels import Channel, conversation_key, conversation_parts
 from domain.consent import ConsentAnswer, Purpose, may_send, purpose_of, standing
 from domain.conversation import SLOTS, Intent, Slot
 from domain.messages import UTM_FIELDS, Attribution, InboundMessage, MessageKind
@@ -24,6 +24,7 @@ from domain.schedule import OpenHours, Unbookable, WeekHours, hours_on, is_open,
 from domain.sending import (
     CredentialsRejected,
     OptedOut,
+    PlainSender,
     Sender,
     SendError,
     SendRejected,
@@ -48,6 +49,7 @@ __all__ = [
     "MessageKind",
     "OpenHours",
     "OptedOut",
+    "PlainSender",
     "Purpose",
     "QuietHours",
     "Recipient",
@@ -66,6 +68,7 @@ __all__ = [
     "WeekHours",
     "WindowClosed",
     "conversation_key",
+    "conversation_parts",
     "duration_label",
     "free_slots",
     "hours_on",

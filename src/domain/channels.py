@@ -20,3 +20,10 @@ class Channel(StrEnum):
 def conversation_key(tenant: str, channel: Channel, chat_id: str) -> str:
     """`tenant:channel:chat`: a conversation's name in Redis keys, the deal's ORIGIN_ID and the logs."""
     return f"{tenant}:{channel.value}:{chat_id}"
+
+
+def conversation_parts(key: str) -> tuple[str, str, str]:
+    """(tenant, channel, chat) of a key `conversation_key` made; empty strings for what it lacks. A tenant
+    id has no colon, so a chat id may: it is everything after the second one."""
+    tenant, channel, chat = [*key.split(":", 2), "", ""][:3]
+    return tenant, channel, chat

@@ -64,3 +64,23 @@ class Sender(Protocol):
         ...
 
     async def acknowledge_button(self, callback_id: str) -> None: ...
+
+
+class PlainSender:
+    """What most channels' senders share: no approved templates, so nothing to send once a window is
+    closed, and a button press that needs no answer. A channel's sender writes `send`, sets `window` if
+    its platform has one, and overrides the rest only where the platform offers more."""
+
+    window: timedelta | None = None
+
+    async def send(self, to: Recipient, reply: Reply) -> None:
+        raise NotImplementedError
+
+    async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
+        return False
+
+    async def send_template(self, to: Recipient, template: Template) -> bool:
+        return False
+
+    async def acknowledge_button(self, callback_id: str) -> None:
+        return None

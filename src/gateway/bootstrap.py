@@ -25,7 +25,7 @@ from bitrix.batcher import Batcher
 from bitrix.client import BitrixClient, make_http_client
 from bitrix.limiter import LeakyBucket
 from bitrix.sandbox import Sandbox
-from domain import Channel, Recipient, Reply, Sender, SendRejected, Template
+from domain import Channel, PlainSender, Recipient, Reply, Sender, SendRejected
 from gateway.metrics import Metrics
 from gateway.sandbox.telegram import TelegramSandbox
 from gateway.settings import AppConfig, LlmConfig, TenantConfig, Texts
@@ -61,22 +61,13 @@ def connect_redis(url: str) -> ArqRedis:
     return ArqRedis(pool, job_serializer=job_serializer, job_deserializer=job_deserializer)
 
 
-class NoChannel:
+class NoChannel(PlainSender):
     """A sender for a tenant without that channel configured: refuses loudly."""
 
     window: timedelta | None = None
 
     async def send(self, to: Recipient, reply: Reply) -> None:
         raise SendRejected("channel not configured for this tenant")
-
-    async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
-        return False
-
-    async def send_template(self, to: Recipient, template: Template) -> bool:
-        return False
-
-    async def acknowledge_button(self, callback_id: str) -> None:
-        return None
 
 
 def _senders(tenant: TenantConfig, http: httpx.AsyncClient, runtime: Runtime) -> dict[str, Sender]:

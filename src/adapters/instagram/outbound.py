@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.meta.graph import GraphClient
-from domain import Recipient, Reply, SendRetryable, Template
+from domain import PlainSender, Recipient, Reply, SendRetryable
 
 MAX_BYTES = 1000
 MAX_QUICK_REPLIES, QUICK_REPLY_TITLE = 13, 20
@@ -41,7 +41,8 @@ def _quick_replies(reply: Reply) -> list[dict[str, Any]]:
     return replies
 
 
-class InstagramSender:
+class InstagramSender(PlainSender):
+    # outside it nothing goes: Instagram has no templates, and tags such as HUMAN_AGENT are for people
     window: timedelta | None = timedelta(hours=24)
 
     def __init__(self, graph: GraphClient, account_id: str) -> None:
@@ -61,13 +62,3 @@ class InstagramSender:
                 await self._graph.post(self._path, {"recipient": {"id": to.chat_id}, "message": message})
             except SendRetryable as exc:
                 raise type(exc)(str(exc), exc.retry_after, parts_sent=index) from exc
-
-    async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
-        # Tags such as HUMAN_AGENT are for people, not a bot: outside the window nothing is sent.
-        return False
-
-    async def send_template(self, to: Recipient, template: Template) -> bool:
-        return False  # Instagram has no message templates for a closed window
-
-    async def acknowledge_button(self, callback_id: str) -> None:
-        return None

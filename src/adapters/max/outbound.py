@@ -9,7 +9,15 @@ from typing import Any
 
 import httpx
 
-from domain import CredentialsRejected, Recipient, Reply, SendRejected, SendRetryable, Template, Unreachable
+from domain import (
+    CredentialsRejected,
+    PlainSender,
+    Recipient,
+    Reply,
+    SendRejected,
+    SendRetryable,
+    Unreachable,
+)
 
 MAX_TEXT = 4000
 MAX_ROWS, LABEL, PAYLOAD = 30, 64, 1024
@@ -57,7 +65,7 @@ class MaxApi:
             return None
 
 
-class MaxSender:
+class MaxSender(PlainSender):
     window: timedelta | None = None  # a person who started the bot can be written until they stop it
 
     def __init__(self, api: MaxApi) -> None:
@@ -70,12 +78,6 @@ class MaxSender:
         if attachments:
             body["attachments"] = attachments
         await self.api.request("POST", "/messages", {"chat_id": to.chat_id}, body)
-
-    async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
-        return False
-
-    async def send_template(self, to: Recipient, template: Template) -> bool:
-        return False
 
     async def acknowledge_button(self, callback_id: str) -> None:
         await self.api.request("POST", "/answers", {"callback_id": callback_id}, {"notification": ""})

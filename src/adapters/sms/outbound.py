@@ -11,7 +11,15 @@ from typing import Any, Protocol
 
 import httpx
 
-from domain import CredentialsRejected, Recipient, Reply, SendRejected, SendRetryable, Template, Unreachable
+from domain import (
+    CredentialsRejected,
+    PlainSender,
+    Recipient,
+    Reply,
+    SendRejected,
+    SendRetryable,
+    Unreachable,
+)
 
 SMS_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=10.0)
 UCS2_SEGMENT, GSM_SEGMENT, MAX_SEGMENTS = 70, 160, 3
@@ -118,7 +126,7 @@ async def _post(http: httpx.AsyncClient, url: str, form: dict[str, str]) -> dict
     return body if isinstance(body, dict) else {}
 
 
-class SmsSender:
+class SmsSender(PlainSender):
     """A Sender for the last resort: the text only (an SMS has no buttons), to the person's phone."""
 
     window: timedelta | None = None
@@ -128,15 +136,6 @@ class SmsSender:
 
     async def send(self, to: Recipient, reply: Reply) -> None:
         await self._provider.send(to.phone or to.chat_id, fit(reply.text))
-
-    async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
-        return False
-
-    async def send_template(self, to: Recipient, template: Template) -> bool:
-        return False
-
-    async def acknowledge_button(self, callback_id: str) -> None:
-        return None
 
 
 async def balance(http: Any, url: str, params: dict[str, str]) -> str:

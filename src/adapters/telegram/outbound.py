@@ -24,7 +24,15 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from domain import CredentialsRejected, Recipient, Reply, SendRejected, SendRetryable, Template, Unreachable
+from domain import (
+    CredentialsRejected,
+    PlainSender,
+    Recipient,
+    Reply,
+    SendRejected,
+    SendRetryable,
+    Unreachable,
+)
 
 MAX_TEXT = 4096
 
@@ -47,7 +55,7 @@ def reply_markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | R
     return ReplyKeyboardRemove()
 
 
-class TelegramSender:
+class TelegramSender(PlainSender):
     window: timedelta | None = None  # a bot may answer anyone who started it, at any time
 
     def __init__(self, bot: Bot) -> None:
@@ -70,12 +78,6 @@ class TelegramSender:
             raise CredentialsRejected(f"telegram bot token rejected: {exc.message}") from exc
         except TelegramAPIError as exc:
             raise SendRetryable(f"telegram error: {type(exc).__name__}") from exc
-
-    async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
-        return False
-
-    async def send_template(self, to: Recipient, template: Template) -> bool:
-        return False  # no templates, and no window: the plain message goes
 
     async def acknowledge_button(self, callback_id: str) -> None:
         # Stops the client's progress spinner; a stale query (over ~15 min) is refused and harmless.

@@ -13,11 +13,11 @@ import httpx
 from adapters.vk.inbound import BUTTON_KEY
 from domain import (
     CredentialsRejected,
+    PlainSender,
     Recipient,
     Reply,
     SendRejected,
     SendRetryable,
-    Template,
     Unreachable,
 )
 
@@ -109,7 +109,7 @@ class VkApi:
         return body.get("response") if isinstance(body, dict) else None
 
 
-class VkSender:
+class VkSender(PlainSender):
     window: timedelta | None = None  # VK has no customer-service window: a person who allowed it can be written
 
     def __init__(self, api: VkApi) -> None:
@@ -138,12 +138,6 @@ class VkSender:
         if isinstance(found, dict) and found.get("type") == "user" and isinstance(found.get("object_id"), int):
             return str(found["object_id"])
         return None  # VK answers an empty list for a name nobody has
-
-    async def send_outside_window(self, to: Recipient, reply: Reply) -> bool:
-        return False
-
-    async def send_template(self, to: Recipient, template: Template) -> bool:
-        return False
 
     async def acknowledge_button(self, callback_id: str) -> None:
         event_id, _, rest = callback_id.partition(":")

@@ -13,13 +13,8 @@ async def person_contact(redis: Redis, tenant: str, channel: str, sender_id: str
     return None if raw is None else raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
-async def remember_person(redis: Redis, tenant: str, channel: str, sender_id: str, contact_id: int) -> None:
-    key = keys.person_contact(tenant, channel, sender_id)
-    await redis.set(key, str(contact_id), ex=keys.CONVERSATION_TTL_SECONDS)
-
-
 def person_writes(pipe: Pipeline, tenant: str, channel: str, sender_id: str, contact_id: int) -> None:
-    """remember_person, in the caller's transaction."""
+    """The person's contact id, remembered in the caller's transaction."""
     pipe.set(keys.person_contact(tenant, channel, sender_id), str(contact_id), ex=keys.CONVERSATION_TTL_SECONDS)
 
 

@@ -249,9 +249,11 @@ async def _settle_unknowns(
             link.deal_verified = link.deal_id is not None  # found by our ORIGINATOR_ID and ORIGIN_ID
             if link.deal_id is not None:
                 await _record_deal(ctx, state, link, conv, deal_is_new=True, new_contact=None)
-        await save_link(ctx.redis, conv, link)
-        if link.contact_id is not None:
-            await crm_links.remember_person(ctx.redis, ctx.scope, state.channel, state.sender_id, link.contact_id)
+        async with ctx.redis.pipeline(transaction=True) as pipe:  # the link and who the person is, together
+            link_writes(pipe, conv, link)
+            if link.contact_id is not None:
+                crm_links.person_writes(pipe, ctx.scope, state.channel, state.sender_id, link.contact_id)
+            await pipe.execute()
     if link.timeline_pending and link.deal_id is not None:
         await _reconcile_timeline(ctx, link, conv)
     elif link.timeline_pending:  # the deal was never created, so neither were its comments

@@ -15,7 +15,6 @@ from pydantic import AwareDatetime, BaseModel
 
 from domain import (
     Channel,
-    Choice,
     ConsentAnswer,
     CredentialsRejected,
     InboundMessage,
@@ -28,6 +27,7 @@ from domain import (
     SendRetryable,
     Unreachable,
     WindowClosed,
+    conversation_parts,
 )
 from domain.addresses import PHONE, address
 from gateway.store import keys
@@ -108,7 +108,7 @@ async def find(
     left_ids = await _by_id(left, resolve_vk)
     entries = [*left_ids, address(PHONE, state.phone)] if state.phone else left_ids
     found = await reached_at(app.redis, app.tenant_id, [e for e in entries if e])
-    target = next((c for c in found if _channel_of(c) in channels), None)
+    target = next((c for c in found if conversation_parts(c)[1] in channels), None)
     if target is None and state.phone:  # a conversation Redis has forgotten, still known by its visits
         known = await store.latest_on_a_messenger(app.engine, app.tenant_id, state.phone, sorted(channels))
         target = known.conversation if known is not None else None
@@ -143,11 +143,6 @@ async def plan(
     job_id = f"{MARK}{job.form}:{job.form_event}"
     await queue(job.model_dump(mode="json"), job_id, first_moment(visits, now))
     logger.info("%s: a website form's lead is offered slots in %s", job.form, job.target)
-
-
-def _channel_of(conversation: str) -> str:
-    parts = conversation.split(":")
-    return parts[-2] if len(parts) >= 3 else ""
 
 
 def first_moment(visits: VisitReplies, now: datetime) -> datetime | None:
@@ -200,7 +195,7 @@ async def reach(ctx: ReachContext, job: Reach, now: datetime) -> str:
     )
     await append_timeline(app.redis, job.target, entry)
     await ctx.queue_crm_sync(job.target)
-    return await _noted(ctx, job, outcome, now, where=_channel_of(job.target))
+    return await _noted(ctx, job, outcome, now, where=conversation_parts(job.target)[1])
 
 
 async def _from_visits(ctx: ReachContext, job: Reach) -> DialogueState | None:
@@ -243,7 +238,7 @@ async def _offer(visits: VisitReplies, job: Reach, now: datetime) -> Reply:
     duration = timedelta(minutes=dialogue.duration_min(services))
     starts = await app.offer(wished, duration, now, services=services)
     origin = f"{FOR_SERVICE}{job.service or ''}"
-    choices = tuple(Choice(c.label, f"{c.payload}|{origin}") for c in slot_choices(starts, local))
+    choices = slot_choices(starts, local, origin)
     text = visits.texts.form_offer.format(service=service_label(dialogue, services))
     # the client asked for it in the form: a service message, not an advertisement (VK's intent)
     return Reply(text, choices=choices, initiated=Purpose.TRANSACTIONAL.value)

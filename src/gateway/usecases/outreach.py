@@ -115,4 +115,4 @@ async def _slots(app: Appointments, dialogue: Dialogue, visit: Visit, now: datet
     wished = (local + timedelta(days=1)).replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
     duration = timedelta(minutes=dialogue.duration_min(list(visit.services)))
     starts = await app.offer(wished, duration, now, services=visit.services)
-    return tuple(Choice(c.label, f"{c.payload}|{origin}") for c in slot_choices(starts, local))
+    return slot_choices(starts, local, origin)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bitrix.errors import BitrixRequestError
-from domain import ACTIVE, VisitStatus
+from domain import ACTIVE, VisitStatus, conversation_parts
 from gateway.store import crm_links, facts, keys
 from gateway.store.conversations import (
     CrmLink,
@@ -323,7 +323,7 @@ async def _client(changes: PortalChanges, conv: str) -> tuple[Address, tuple[str
     if state is not None:
         address = Address(state.channel.value, state.chat_id, state.channel_phone)
         return address, tuple(state.service_ids), state.phone
-    _tenant, channel, chat_id = [*conv.split(":", 2), "", ""][:3]
+    _tenant, channel, chat_id = conversation_parts(conv)
     return Address(channel, chat_id), (), None
 
 

@@ -37,8 +37,10 @@ def visit_buttons(visit_id: int, dialogue: Dialogue) -> tuple[Choice, ...]:
     )
 
 
-def slot_choices(starts: list[datetime], now: datetime) -> tuple[Choice, ...]:
-    return tuple(Choice(format_when(s, None, now), BOOK_PREFIX + s.strftime("%Y-%m-%dT%H:%M")) for s in starts)
+def slot_choices(starts: list[datetime], now: datetime, origin: str | None = None) -> tuple[Choice, ...]:
+    """A button for each start; `origin` (after a `|`) tells which offer a press answers."""
+    suffix = f"|{origin}" if origin is not None else ""
+    return tuple(Choice(format_when(s, None, now), BOOK_PREFIX + s.strftime("%Y-%m-%dT%H:%M") + suffix) for s in starts)
 
 
 def service_label(dialogue: Dialogue, service_ids: list[str] | tuple[str, ...]) -> str:

@@ -264,14 +264,28 @@ def report(args: argparse.Namespace, processes: list[str], m: Measured, idle_tri
         f"  CPU a message (reply, deal, contact, timeline; net of idle): {gateway * 1000:.1f} ms in the gateway"
         f" ({', '.join(f'{name} {m.per_message[name] * 1000:.1f}' for name in processes)}),"
         f" {m.per_message['redis-server'] * 1000:.1f} ms in redis-server"
+        + verdict_of(gateway * 1000, 8.0, "≤ 8 ms", args)
     )
     idle_share = sum(v for name, v in m.idle_rate.items() if name != "redis-server")
-    print(f"  idle CPU of the gateway: {idle_share * 100:.1f} % of a core")
+    print(
+        f"  idle CPU of the gateway: {idle_share * 100:.1f} % of a core"
+        + verdict_of(idle_share * 100, 1.0, "< 1 %", args)
+    )
     print(f"  Redis commands a message (INFO commandstats, idle polling included): {m.commands_per_message:.1f}")
     shown = ", ".join(f"{role} {m.trips[role]:.1f}" for role in sorted(m.trips))
     where = "`serve`'s /metrics: the worker's are its own" if args.split else "the gateway's /metrics"
-    print(f"  Redis round trips a message, by role, net of idle polling ({where}): {shown}")
+    limits = {"inbound": 5.0, "crm": 6.0}
+    worst = max((m.trips.get(role, 0.0) / limit for role, limit in limits.items()), default=0.0)
+    verdict = verdict_of(worst, 1.0, "inbound ≤ 5, crm ≤ 6", args)
+    print(f"  Redis round trips a message, by role, net of idle polling ({where}): {shown}{verdict}")
     print(f"    idle polling: {', '.join(f'{r} {v:.1f}/s' for r, v in sorted(idle_trips_rate.items()))}")
+
+
+def verdict_of(value: float, limit: float, target: str, args: argparse.Namespace) -> str:
+    """Issue 14's targets are for `run`: judged there, not for the processes of `--split`."""
+    if args.split:
+        return ""
+    return f"   target {target} {'met' if value <= limit else 'NOT met'}"
 
 
 def wait_ready(url: str, limit: float = 60) -> None:

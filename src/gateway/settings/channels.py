@@ -13,7 +13,22 @@ from gateway.settings.base import HttpsUrl, Secret, _secure_url, _Strict
 # What BotFather issues: the bot id, a colon, 35 characters. The sandbox's `123456:sandbox-token` is not.
 REAL_BOT_TOKEN = re.compile(r"^\d{6,}:[A-Za-z0-9_-]{30,}$")
 STAND_IN_PATH = "/sandbox/telegram"  # where `make run` mounts its Bot API stand-in
-PUBLIC_SECRETS = frozenset({"change-me-secret"})  # printed in the README and the example config
+PUBLIC_SECRETS = frozenset({"change-me-secret", "change-me-vk-secret", "change-me-max-secret"})  # README, example
+# The example config's credentials for the stand-ins `make run` serves; any other is someone's own.
+STAND_IN_CREDENTIALS = frozenset({"vk-sandbox-token", "max-sandbox-token", "sandbox"})
+
+
+def _refuse_own_credential_on_stand_in(
+    credential: str, api_base: str, stand_in: str, secret: str | None, field: str, setting: str
+) -> None:
+    """A credential of one's own must not go to `make run`'s stand-in (nothing would reach a client) nor
+    run with the README's public webhook secret (anyone could post as the platform)."""
+    if credential in STAND_IN_CREDENTIALS:
+        return
+    if urlsplit(api_base).path.rstrip("/").startswith(stand_in):
+        raise ValueError(f"api_base: {field} of your own is pointed at the stand-in; set {setting}")
+    if secret in PUBLIC_SECRETS:
+        raise ValueError(f"secret: the README's public example secret with {field} of your own; set one of your own")
 
 
 class TelegramConfig(_Strict):
@@ -87,6 +102,18 @@ class VkConfig(_Strict):
 
     _check_api_base = field_validator("api_base")(classmethod(lambda cls, v: _secure_url(v).rstrip("/")))
 
+    @model_validator(mode="after")
+    def _own_token_needs_live_settings(self) -> VkConfig:
+        _refuse_own_credential_on_stand_in(
+            self.access_token,
+            self.api_base,
+            "/sandbox/vk",
+            self.secret,
+            "a token",
+            "VK_API_BASE=https://api.vk.com/method",
+        )
+        return self
+
 
 class MaxConfig(_Strict):
     """A MAX bot (Bot API): its token, the secret MAX sends in `X-Max-Bot-Api-Secret` with each webhook
@@ -103,6 +130,18 @@ class MaxConfig(_Strict):
     def _webhook_needs_secret(self) -> MaxConfig:
         if self.mode == "webhook" and self.secret is None:
             raise ValueError("secret: required when mode is webhook")
+        return self
+
+    @model_validator(mode="after")
+    def _own_token_needs_live_settings(self) -> MaxConfig:
+        _refuse_own_credential_on_stand_in(
+            self.bot_token,
+            self.api_base,
+            "/sandbox/max",
+            self.secret,
+            "a bot token",
+            "MAX_API_BASE=https://platform-api.max.ru",
+        )
         return self
 
 
@@ -135,6 +174,12 @@ class SmsConfig(_Strict):
             raise ValueError("api_id: required for provider smsru")
         if self.provider == "smsc" and not (self.login and self.password):
             raise ValueError("login and password: required for provider smsc")
+        credential = self.api_id if self.provider == "smsru" else self.login
+        if credential is not None and self.api_base is not None:
+            live = "https://sms.ru" if self.provider == "smsru" else "https://smsc.ru"
+            _refuse_own_credential_on_stand_in(
+                credential, self.api_base, "/sandbox/sms", None, "an account", f"SMS_API_BASE={live}"
+            )
         return self
 
     def base(self) -> str:

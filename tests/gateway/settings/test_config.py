@@ -133,6 +133,31 @@ def test_going_live_with_only_the_token_set_is_refused_saying_what_to_set():
     assert load_config(example, {}).tenants["salon"].channels.telegram is not None  # the sandbox as shipped
 
 
+@pytest.mark.parametrize(
+    ("token", "base", "secret", "field", "live_base"),
+    [
+        ("VK_TOKEN", "VK_API_BASE", "VK_SECRET", "channels.vk", "https://api.vk.com/method"),
+        ("MAX_BOT_TOKEN", "MAX_API_BASE", "MAX_SECRET", "channels.max", "https://platform-api.max.ru"),
+        ("SMSRU_API_ID", "SMS_API_BASE", None, "sms", "https://sms.ru"),
+    ],
+)
+def test_a_credential_of_ones_own_is_refused_at_the_stand_in_and_with_the_public_secret(
+    token, base, secret, field, live_base
+):
+    example = ROOT / "lead-gateway.example.yaml"
+    with pytest.raises(ConfigError) as info:
+        load_config(example, {token: "one-of-our-own-0123456789"})
+    assert info.value.problems[0].startswith(f"tenants.salon.{field}.api_base: ")
+    assert f"of your own is pointed at the stand-in; set {base}={live_base}" in info.value.problems[0]
+    live = {token: "one-of-our-own-0123456789", base: live_base}
+    if secret is not None:
+        with pytest.raises(ConfigError) as info:
+            load_config(example, live)
+        assert info.value.problems[0].startswith(f"tenants.salon.{field}.secret: the README's public example secret")
+        live[secret] = "a-secret_of-our-own"
+    assert load_config(example, live).tenants["salon"] is not None
+
+
 def test_every_unset_variable_and_every_bad_day_is_reported_at_once():
     data = minimal(bot_token="${TOKEN_A}", secret_token="${SECRET_B}")
     with pytest.raises(ConfigError) as info:

@@ -7,7 +7,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -63,8 +63,6 @@ def connect_redis(url: str) -> ArqRedis:
 
 class NoChannel(PlainSender):
     """A sender for a tenant without that channel configured: refuses loudly."""
-
-    window: timedelta | None = None
 
     async def send(self, to: Recipient, reply: Reply) -> None:
         raise SendRejected("channel not configured for this tenant")

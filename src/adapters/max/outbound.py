@@ -9,15 +9,7 @@ from typing import Any
 
 import httpx
 
-from domain import (
-    CredentialsRejected,
-    PlainSender,
-    Recipient,
-    Reply,
-    SendRejected,
-    SendRetryable,
-    Unreachable,
-)
+from domain import CredentialsRejected, PlainSender, Recipient, Reply, SendRejected, SendRetryable, Unreachable
 
 MAX_TEXT = 4000
 MAX_ROWS, LABEL, PAYLOAD = 30, 64, 1024

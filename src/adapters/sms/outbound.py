@@ -6,20 +6,11 @@ A text is kept to one segment where it can be: 70 characters of Cyrillic (UCS-2)
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any, Protocol
 
 import httpx
 
-from domain import (
-    CredentialsRejected,
-    PlainSender,
-    Recipient,
-    Reply,
-    SendRejected,
-    SendRetryable,
-    Unreachable,
-)
+from domain import CredentialsRejected, PlainSender, Recipient, Reply, SendRejected, SendRetryable, Unreachable
 
 SMS_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=10.0)
 UCS2_SEGMENT, GSM_SEGMENT, MAX_SEGMENTS = 70, 160, 3
@@ -128,8 +119,6 @@ async def _post(http: httpx.AsyncClient, url: str, form: dict[str, str]) -> dict
 
 class SmsSender(PlainSender):
     """A Sender for the last resort: the text only (an SMS has no buttons), to the person's phone."""
-
-    window: timedelta | None = None
 
     def __init__(self, provider: SmsProvider) -> None:
         self._provider = provider

@@ -24,15 +24,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from domain import (
-    CredentialsRejected,
-    PlainSender,
-    Recipient,
-    Reply,
-    SendRejected,
-    SendRetryable,
-    Unreachable,
-)
+from domain import CredentialsRejected, PlainSender, Recipient, Reply, SendRejected, SendRetryable, Unreachable
 
 MAX_TEXT = 4096
 

@@ -153,6 +153,9 @@ class ChannelsConfig(_Strict):
     max: MaxConfig | None = None
 
 
+SMS_BASES = {"smsru": "https://sms.ru", "smsc": "https://smsc.ru"}  # each provider's own API
+
+
 class SmsConfig(_Strict):
     """The last way to reach a client about their own visit (never offers): SMS.ru (`api_id`) or
     SMSC.ru (`login`, `password`)."""
@@ -176,11 +179,9 @@ class SmsConfig(_Strict):
             raise ValueError("login and password: required for provider smsc")
         credential = self.api_id if self.provider == "smsru" else self.login
         if credential is not None and self.api_base is not None:
-            live = "https://sms.ru" if self.provider == "smsru" else "https://smsc.ru"
-            _refuse_own_credential_on_stand_in(
-                credential, self.api_base, "/sandbox/sms", None, "an account", f"SMS_API_BASE={live}"
-            )
+            setting = f"SMS_API_BASE={SMS_BASES[self.provider]}"
+            _refuse_own_credential_on_stand_in(credential, self.api_base, "/sandbox/sms", None, "an account", setting)
         return self
 
     def base(self) -> str:
-        return self.api_base or ("https://sms.ru" if self.provider == "smsru" else "https://smsc.ru")
+        return self.api_base or SMS_BASES[self.provider]

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck format bench openapi clean
+.PHONY: install run test test-any-day lint typecheck format bench openapi clean
 
 install: $(STAMP)
 
@@ -21,6 +21,10 @@ run: install
 
 test: install
 	$(BIN)/pytest -q
+
+# The end-to-end tests with the machine's clock at each weekday, 23:59 and 00:01 (libfaketime; not CI).
+test-any-day: install
+	scripts/any-day
 
 lint: install
 	$(BIN)/ruff check src tests $(wildcard bench)

@@ -28,6 +28,7 @@ from gateway.cli.embedded_redis import EmbeddedRedis
 from gateway.http.app import AppOptions, create_app
 from gateway.sandbox.telegram import TelegramSandbox
 from gateway.settings import AppConfig, parse_config
+from tests.clock import BusinessClock, set_running
 from tests.graph_stand_in import GraphStandIn
 from tests.vk_stand_in import VkStandIn
 
@@ -209,11 +210,15 @@ async def gateway(
     clock: Callable[[], Any] | None = None,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
     """The app with its in-process worker, and a client that talks to it. `store_url`: the business
-    store (migrated here) for tenants with `lifecycle:`; its agenda is looked at every second."""
+    store (migrated here) for tenants with `lifecycle:`; its agenda is looked at every second. The
+    business clock is a `BusinessClock` pinned to a known weekday unless the test brings its own."""
     if store_url is not None:
         from gateway.store.sql.migrate import migrate_url
 
         await migrate_url(store_url)
+    clock = clock or BusinessClock()
+    if isinstance(clock, BusinessClock):
+        set_running(clock)
     runtime = build_runtime(
         config,
         redis_url or config.redis_url or REDIS_URL,

@@ -5,39 +5,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.sandbox.telegram import TelegramSandbox
 from gateway.store.sql.visits import claim_reminder, due_reminders, latest_visit, planned_reminders, reminder_outcomes
 from gateway.usecases.dialogue import MONTHS_GENITIVE
+from tests.clock import PINNED, TZ, BusinessClock, stamp
 from tests.conftest import SECRET, gateway, wait_for, wait_for_async
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-TZ = ZoneInfo("Asia/Novosibirsk")
 APP_TOKEN = "portal-app-token"
 CHAT, OTHER_CHAT = 5512345678, 5587654321
 
 
-class Clock:
-    """The business clock: the real one, moved forward by the test."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def move_to(self, moment: datetime) -> None:
-        self.offset = moment - datetime.now(UTC)
+Clock = BusinessClock  # the e2e tests' name for it
 
 
 def visit_day() -> datetime:
-    """A working day three or more days ahead (the test salon is closed on Sundays)."""
-    day = datetime.now(TZ) + timedelta(days=3)
+    """A working day three or more days after the pinned moment (the test salon is closed on Sundays)."""
+    day = PINNED + timedelta(days=3)
     while day.weekday() == 6:
         day += timedelta(days=1)
     return day.replace(hour=15, minute=0, second=0, microsecond=0)
@@ -52,7 +41,7 @@ def message(update_id: int, text: str, chat: int = CHAT) -> dict[str, Any]:
         "update_id": update_id,
         "message": {
             "message_id": update_id,
-            "date": int(datetime.now(UTC).timestamp()),
+            "date": stamp(),
             "text": text,
             "from": {"id": chat, "is_bot": False, "first_name": "Анна"},
             "chat": {"id": chat, "type": "private"},
@@ -97,7 +86,7 @@ def event_form(event: str, deal_id: int, token: str = APP_TOKEN) -> dict[str, st
     return {
         "event": event,
         "data[FIELDS][ID]": str(deal_id),
-        "ts": str(int(datetime.now(UTC).timestamp() * 1000)),
+        "ts": str(stamp() * 1000),
         "auth[domain]": "sandbox.bitrix24.local",
         "auth[application_token]": token,
     }
@@ -318,7 +307,7 @@ def member_change(update_id: int, status: str, chat: int = CHAT) -> dict[str, An
         "my_chat_member": {
             "chat": {"id": chat, "type": "private", "first_name": "Анна"},
             "from": person,
-            "date": int(datetime.now(UTC).timestamp()),
+            "date": stamp(),
             "old_chat_member": {"user": {"id": 1, "is_bot": True, "first_name": "bot"}, "status": "member"},
             "new_chat_member": {"user": {"id": 1, "is_bot": True, "first_name": "bot"}, "status": status},
         },

@@ -4,14 +4,15 @@ visit's details, or nothing sent and a note on the deal for a manager."""
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from gateway.store.sql.engine import async_url
 from gateway.store.sql.visits import latest_visit, reminder_outcomes
+from tests.clock import TZ, stamp
 from tests.conftest import IG_SECRET, WA_SECRET, fixture_json, gateway, wait_for, wait_for_async
-from tests.e2e.test_appointments import TZ, Clock, said, visit_day
+from tests.e2e.test_appointments import Clock, said, visit_day
 from tests.e2e.test_meta import signed, whatsapp_text
 
 WA_CONV, IG_CONV = "salon:whatsapp:16505551234", "salon:instagram:1234567890123456"
@@ -36,7 +37,7 @@ def lifecycle(meta_config: Any, portal: Any) -> Any:
 def whatsapp_button(wamid: str, payload: str) -> dict[str, Any]:
     body = fixture_json("channels/whatsapp_03_interactive_button_reply.json")
     message = body["entry"][0]["changes"][0]["value"]["messages"][0]
-    message.update(id=wamid, timestamp=str(int(datetime.now(UTC).timestamp())))
+    message.update(id=wamid, timestamp=str(stamp()))
     message["interactive"]["button_reply"] = {"id": payload, "title": "15:00"}
     return body
 
@@ -44,7 +45,7 @@ def whatsapp_button(wamid: str, payload: str) -> dict[str, Any]:
 def instagram(mid: str, text: str | None = None, quick_reply: str | None = None) -> dict[str, Any]:
     body = copy.deepcopy(fixture_json("channels/instagram_06_quick_reply.json"))
     event = body["entry"][0]["messaging"][0]
-    event["timestamp"] = int(datetime.now(UTC).timestamp() * 1000)
+    event["timestamp"] = stamp() * 1000
     event["message"] = {"mid": mid, "text": text or quick_reply}
     if quick_reply:
         event["message"]["quick_reply"] = {"payload": quick_reply}
@@ -58,7 +59,7 @@ async def test_whatsapp_reminder_outside_the_window_is_the_template_with_the_vis
     store_url = async_url(database_url, Path("."))
     async with gateway(lifecycle(meta_config, portal), store_url=store_url, clock=clock) as (client, runtime):
         first = whatsapp_text("wamid.B1", f"Хочу маникюр {said(day)}")
-        first["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = str(int(datetime.now(UTC).timestamp()))
+        first["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = str(stamp())
         raw, headers = signed(first, WA_SECRET)
         assert (await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)).status_code == 200
         await wait_for(lambda: len(graph.delivered()) == 1)
@@ -152,7 +153,7 @@ async def test_a_reminder_the_blocked_telegram_cannot_take_goes_to_the_clients_w
         hello = whatsapp_text("wamid.C1", "Здравствуйте")
         value = hello["entry"][0]["changes"][0]["value"]
         value["contacts"][0]["wa_id"] = value["messages"][0]["from"] = "79131234567"
-        value["messages"][0]["timestamp"] = str(int(datetime.now(UTC).timestamp()))
+        value["messages"][0]["timestamp"] = str(stamp())
         raw, headers = signed(hello, WA_SECRET)
         assert (await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)).status_code == 200
         await wait_for(lambda: len(portal.state.deals) == 2 and len(graph.delivered()) == 1)
@@ -193,7 +194,7 @@ async def test_whatsapps_own_marketing_opt_out_is_the_persons_stop_everywhere(me
     store_url = async_url(database_url, Path("."))
     async with gateway(config, store_url=store_url, clock=clock) as (client, runtime):
         first = whatsapp_text("wamid.C1", f"Хочу маникюр {said(day)}")
-        first["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = str(int(datetime.now(UTC).timestamp()))
+        first["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = str(stamp())
         raw, headers = signed(first, WA_SECRET)
         await client.post("/webhooks/salon/whatsapp", content=raw, headers=headers)
         await wait_for(lambda: len(graph.delivered()) == 1)

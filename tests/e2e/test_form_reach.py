@@ -5,13 +5,14 @@ the sandbox portal, the business store, a clock the test moves."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from tests.clock import tomorrow
 from tests.conftest import SECRET as TG_SECRET
 from tests.conftest import gateway, wait_for, wait_for_async
-from tests.e2e.test_appointments import HEADERS, TZ, Clock, buttons, lifecycle_config, message, press, sent, store_of
+from tests.e2e.test_appointments import HEADERS, Clock, buttons, lifecycle_config, message, press, sent, store_of
 from tests.e2e.test_vk import CONFIRMATION, GROUP, PEER, SECRET, event
 from tests.vk_stand_in import VkStandIn
 
@@ -84,7 +85,7 @@ async def test_no_offer_after_a_stop_and_none_at_night_until_the_quiet_hours_end
     make_config, portal, telegram, store_url
 ):
     clock = Clock()
-    night = (datetime.now(TZ) + timedelta(days=1)).replace(hour=23, minute=0, second=0, microsecond=0)
+    night = tomorrow(23)
     clock.move_to(night)
     config = config_with(make_config, portal, telegram, quiet_hours="21:00-09:00")
     async with gateway(config, store_url=store_url, clock=clock) as (client, _):

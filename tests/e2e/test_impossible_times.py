@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
+from datetime import timedelta
 
 import pytest
 
+from tests.clock import PINNED, stamp
 from tests.conftest import SECRET, gateway, wait_for
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
@@ -15,7 +16,7 @@ PHONE = "8 913 123-45-67"
 
 def message(update_id: int, chat: int, text: str, sent: float | None = None) -> dict:
     person = {"id": chat, "is_bot": False, "first_name": "Анна"}
-    body = {"message_id": update_id, "date": int(sent or time.time()), "text": text, "from": person}
+    body = {"message_id": update_id, "date": int(sent or stamp()), "text": text, "from": person}
     return {"update_id": update_id, "message": {**body, "chat": {"id": chat, "type": "private"}}}
 
 
@@ -49,9 +50,9 @@ async def test_an_impossible_time_is_refused_with_the_reason_and_open_starts(mak
 
 
 async def test_relative_days_count_from_when_the_client_wrote(make_config, portal, telegram):
-    three_days_ago = time.time() - 3 * 86400
+    two_days_ago = (PINNED - timedelta(days=2)).timestamp()  # a Monday: open, and past
     async with gateway(make_config(portal.url, telegram.base)) as (client, _runtime):
-        update = message(1, 701, f"Хочу маникюр сегодня в 15:00, {PHONE}", sent=three_days_ago)
+        update = message(1, 701, f"Хочу маникюр сегодня в 15:00, {PHONE}", sent=two_days_ago)
         await client.post("/webhooks/salon/telegram", json=update, headers=HEADERS)
         await wait_for(lambda: len(replies_to(telegram, 701)) == 1)
     assert "оно уже прошло" in replies_to(telegram, 701)[0]["text"]

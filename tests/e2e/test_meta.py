@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import partial
 
 import pytest
@@ -13,6 +13,7 @@ from adapters.meta.signature import sign
 from domain import Channel, InboundMessage
 from gateway.cli.check import run_checks
 from gateway.usecases.conversation import handle_message
+from tests.clock import PINNED
 from tests.conftest import (
     ACCOUNT,
     IG_SECRET,
@@ -249,7 +250,7 @@ async def metric_line(client, fragment: str) -> str | None:
 
 
 def late_event(wamid: str, text: str, hours_ago: float) -> InboundMessage:
-    received = datetime.now(UTC) - timedelta(hours=hours_ago)
+    received = PINNED - timedelta(hours=hours_ago)
     return InboundMessage(
         tenant="salon",
         channel=Channel.WHATSAPP,
@@ -273,8 +274,8 @@ async def test_a_reply_due_after_the_window_closed_sends_the_template_or_nothing
     extra = {"window_template": template} if template else {}
     async with gateway(meta_config(**extra)) as (_client, runtime):
         conversation = runtime.conversation_context("salon", "whatsapp")
-        outcome = await handle_message(conversation, late_event("wamid.D1", "маникюр", 25), datetime.now(UTC), no_crm)
-        fresh = await handle_message(conversation, late_event("wamid.D2", "завтра", 1), datetime.now(UTC), no_crm)
+        outcome = await handle_message(conversation, late_event("wamid.D1", "маникюр", 25), PINNED, no_crm)
+        fresh = await handle_message(conversation, late_event("wamid.D2", "завтра", 1), PINNED, no_crm)
     if template is None:
         assert outcome == "window_closed" and len(graph.delivered()) == 1  # only the in-window reply
     else:

@@ -90,7 +90,7 @@ async def test_a_lead_booked_and_visited_is_counted_once_with_its_first_reply_an
         await asyncio.sleep(2.5)  # two folds
         assert (await numbers(client))["total"]["leads"] == 1
 
-        today = datetime.now(UTC).astimezone(config.tenants["salon"].tz).date().isoformat()
+        today = runtime.clock().astimezone(config.tenants["salon"].tz).date().isoformat()
         spend = [{"date": today, "utm_source": "instagram", "utm_campaign": "spring", "amount": 900}]
         response = await client.put("/api/salon/spend", json=spend, headers=OWNER)
         assert response.status_code == 200 and response.json() == {"ok": True, "days": 1, "rows": 1}

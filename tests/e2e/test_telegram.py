@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import httpx
 
@@ -14,6 +13,7 @@ from gateway.bootstrap import build_runtime
 from gateway.http.app import AppOptions, create_app
 from gateway.sandbox.telegram import TelegramSandbox
 from gateway.store import dlq, keys
+from tests.clock import PINNED
 from tests.conftest import SECRET, fixture_json, gateway, wait_for, wait_for_async
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
@@ -263,7 +263,7 @@ async def test_qualified_deal_gets_user_fields_stage_and_the_tenants_own_texts(m
     assert "Мужская стрижка: 1 200 ₽." in price_list and "Маникюр: 1 500 ₽." in price_list
     assert confirmation == "Готово: Маникюр, завтра в 15:00. Ждём вас! (+79131234567)"
     deal = next(iter(portal.state.deals.values()))
-    tomorrow = datetime.now(ZoneInfo("Asia/Novosibirsk")).date() + timedelta(days=1)
+    tomorrow = (PINNED + timedelta(days=1)).date()
     assert deal["UF_CRM_SERVICE"] == "Маникюр" and deal["UF_CRM_WHEN"] == f"{tomorrow}T15:00:00+07:00"
     assert "передали администратору" in cancelled
     notes = [c["COMMENT"] for c in portal.state.comments.values()]

@@ -190,9 +190,7 @@ class Appointments:
                 await store.set_booking(self.engine, visit.id, None, visit.start_at)
                 when = self.local(visit.start_at)
                 note = f"Бронь на {when:%d.%m %H:%M} не создана: ресурс в это время занят в портале. Проверьте запись"
-                entry = TimelineEntry(
-                    key=f"booking:{visit.id}", text=note, at=self.local(datetime.now(UTC)), author="Бот"
-                )
+                entry = TimelineEntry(key=f"booking:{visit.id}", text=note, at=self.local(self.clock()), author="Бот")
                 await append_timeline(self.redis, visit.conversation, entry)
                 logger.warning("visit %s: the portal refused its booking: %s", visit.id, exc)
                 return

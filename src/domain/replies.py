@@ -22,6 +22,10 @@ class Reply:
     # Set on a message the bot starts (not an answer): "transactional" or "marketing", for platforms that
     # ask senders to say so (VK's `intent`).
     initiated: str | None = None
+    # What makes this message itself: the same when a send is retried, another for every other message
+    # (the message it answers, the reminder's agenda row). Platforms that drop repeats by an id of the
+    # sender's (VK's `random_id`) derive it from this, so two answers with the same words both arrive.
+    key: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

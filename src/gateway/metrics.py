@@ -92,6 +92,12 @@ class Metrics:
             ["tenant", "kind", "outcome"],
             registry=self.registry,
         )
+        self.login_failures = Counter(
+            "lead_gateway_owner_login_failures_total",
+            "Wrong dashboard or API passwords, and attempts refused after too many of them",
+            ["tenant", "outcome"],
+            registry=self.registry,
+        )
         self.portal_polls = Counter(
             "lead_gateway_portal_poll_requests_total",
             "Bitrix24 requests spent reading recently changed deals",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from functools import partial
 from typing import Any
 
 from gateway.store.conversations import load_dialogue
@@ -179,3 +180,27 @@ async def test_a_reminder_the_bot_starts_says_its_intent_and_goes_plain_if_vk_re
 
 async def _sent_24h(engine: Any, visit_id: int, outcomes: Any) -> bool:
     return ("24h", "sent") in await outcomes(engine, visit_id)
+
+
+def _delivered(vk: VkStandIn, count: int) -> bool:
+    return len(vk.delivered()) == count
+
+
+async def test_two_answers_with_the_same_words_both_arrive_and_a_retry_keeps_its_id(make_config, portal, telegram, vk):
+    def said(n: int, text: str) -> dict[str, Any]:
+        body = message_new()
+        body["event_id"] = f"ev-p{n}"
+        body["object"]["message"].update(id=700 + n, conversation_message_id=700 + n, text=text)
+        return body
+
+    async with gateway(vk_config(make_config, portal, telegram, vk)) as (client, _):
+        await client.post("/webhooks/salon/vk", json=said(0, "здравствуйте"))  # greeted once, then plain answers
+        await wait_for(lambda: len(vk.delivered()) == 1)
+        vk.refusals["messages.send"] = [(10, "Internal server error")]  # the next try fails: it is retried
+        for n in (1, 2):
+            assert (await client.post("/webhooks/salon/vk", json=said(n, "сколько стоит маникюр?"))).text == "ok"
+            await wait_for(partial(_delivered, vk, 1 + n))
+    _greeting, first_try, retry, second = vk.sent()
+    assert first_try["random_id"] == retry["random_id"]  # the same message: VK would drop a double
+    assert second["message"] == retry["message"] and second["random_id"] != retry["random_id"]
+    assert [d["message"] for d in vk.delivered()[1:]] == [retry["message"]] * 2

@@ -1,5 +1,6 @@
-"""Replies through VK's `messages.send`: a `random_id` derived from what is sent (so a retry of the same
-message is recognised by VK, never doubled), inline callback buttons, VK's errors mapped to ours."""
+"""Replies through VK's `messages.send`: a `random_id` derived from the message's key (so a retry of the
+same message is recognised by VK, never doubled, and another message with the same words still goes),
+inline callback buttons, VK's errors mapped to ours."""
 
 from __future__ import annotations
 
@@ -34,9 +35,10 @@ INTENT_REFUSED = frozenset({943, 944})  # the intent cannot be used here, or its
 INTENTS = {"transactional": "confirmed_notification", "marketing": "promo_newsletter"}
 
 
-def random_id(peer: str, text: str, part: int = 0) -> int:
-    """The same for the same message to the same person: VK drops a second send with it."""
-    digest = hashlib.sha256(f"{peer}\n{part}\n{text}".encode()).digest()
+def random_id(peer: str, message: str, part: int = 0) -> int:
+    """The same for the same message to the same person: VK drops a second send with it. `message` is
+    the reply's own key where it has one, so a new message with the same words gets a new id."""
+    digest = hashlib.sha256(f"{peer}\n{part}\n{message}".encode()).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
@@ -117,7 +119,8 @@ class VkSender(PlainSender):
 
     async def send(self, to: Recipient, reply: Reply) -> None:
         text = reply.text if len(reply.text) <= MAX_TEXT else reply.text[: MAX_TEXT - 1] + "…"
-        params: dict[str, Any] = {"peer_id": to.chat_id, "message": text, "random_id": random_id(to.chat_id, text)}
+        unique = random_id(to.chat_id, reply.key or text)
+        params: dict[str, Any] = {"peer_id": to.chat_id, "message": text, "random_id": unique}
         board = keyboard(reply)
         if board is not None:
             params["keyboard"] = board

@@ -153,8 +153,9 @@ def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
                 handler = f"{local_base}/bitrix/{tenant_id}/events"
                 runtime.bitrix_sandbox.event_handlers.append((handler, tenant.bitrix.application_token))
     app = create_app(runtime, AppOptions(with_worker=with_worker))
+    # X-Forwarded-For is read by the gateway itself, and only from `trusted_proxies` (http/client_address.py)
     server = QuietServer(
-        uvicorn.Config(app, host=args.host, port=args.port, log_config=None, proxy_headers=True, server_header=False)
+        uvicorn.Config(app, host=args.host, port=args.port, log_config=None, proxy_headers=False, server_header=False)
     )
     try:
         server.run(sockets=[listener])

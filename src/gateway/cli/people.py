@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from typing import TextIO
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.cli.safe_csv import SafeWriter
 from gateway.store.sql import consents
 from gateway.usecases.forget import Erased, forget_person
 
@@ -17,7 +17,7 @@ CSV_COLUMNS = ("at", "tenant", "person", "conversation", "channel", "answer", "t
 
 async def export_consents(engine: AsyncEngine, tenant: str, out: TextIO) -> int:
     """Every question shown and every yes, no and stop of the tenant's clients, oldest first; the rows."""
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(CSV_COLUMNS)
     rows = await consents.export(engine, tenant)
     for row in rows:

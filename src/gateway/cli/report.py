@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.cli.safe_csv import SafeWriter
 from gateway.settings import TenantConfig
 from gateway.usecases.reports import Period, analytics
 from gateway.usecases.spend import parse_csv, save
@@ -62,7 +62,7 @@ async def report(
         return
     rows = [*body["rows"], {**body["total"], "key": "итого"}]
     if fmt == "csv":
-        writer = csv.writer(out)
+        writer = SafeWriter(out)
         writer.writerow([name for name, _ in columns])
         for row in rows:
             writer.writerow(["" if row.get(name) is None else row.get(name) for name, _ in columns])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, IPvAnyNetwork, field_validator
 
 from gateway.settings.base import HttpsUrl, Secret, TenantId, _secure_url, _Strict
 from gateway.settings.tenant import TenantConfig
@@ -42,6 +42,10 @@ class AppConfig(_Strict):
     database_url: str | None = None
     llm: LlmConfig | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # The reverse proxies in front of the gateway (addresses or networks). Only a request from one of
+    # them has its X-Forwarded-For read for the client's address (form and login limits); by default
+    # none, so a client cannot pick the address its limits are counted under.
+    trusted_proxies: list[IPvAnyNetwork] = []
     queue: QueueConfig = QueueConfig()
     limits: LimitsConfig = LimitsConfig()
     tenants: dict[TenantId, TenantConfig] = Field(min_length=1)

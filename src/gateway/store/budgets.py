@@ -28,5 +28,18 @@ def count_use(pipe: Pipeline, counter: str, window_seconds: int) -> None:
     pipe.eval(_COUNT, 1, counter, str(window_seconds))
 
 
+async def login_failures(redis: Redis, tenant: str, address: str) -> int:
+    """Wrong passwords counted for this address in its window so far."""
+    return int(await result(redis.get(keys.login_failures(tenant, address))) or 0)
+
+
+async def count_login_failure(redis: Redis, tenant: str, address: str, window_seconds: int) -> int:
+    return int(await result(redis.eval(_COUNT, 1, keys.login_failures(tenant, address), str(window_seconds))))
+
+
+async def retry_login_after(redis: Redis, tenant: str, address: str) -> int:
+    return max(int(await result(redis.ttl(keys.login_failures(tenant, address)))), 1)
+
+
 async def take_llm_call(redis: Redis, conversation: str, per_hour: int) -> bool:
     return await _within(redis, keys.llm_budget(conversation), keys.LLM_BUDGET_WINDOW_SECONDS, per_hour)

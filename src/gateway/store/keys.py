@@ -110,6 +110,11 @@ HEALTH = f"{PREFIX}:health"
 FACTS = f"{PREFIX}:facts"
 
 
+def login_failures(tenant: str, address: str) -> str:
+    """Wrong owner passwords from an address for a tenant in the current window."""
+    return f"{PREFIX}:login-failures:{tenant}:{address}"
+
+
 def form_budget(tenant: str, address: str) -> str:
     """Forms an address posted to a tenant this minute."""
     return f"{PREFIX}:forms:{tenant}:{address}"

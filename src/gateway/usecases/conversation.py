@@ -308,7 +308,7 @@ def _decide_reply(
 async def _deliver(ctx: ConversationContext, state: DialogueState, reply_to: str, now: datetime) -> ReplyOutcome:
     """Send the reply pending for message `reply_to` within the platform's customer-service window, or
     do what the window allows (an approved template, or nothing)."""
-    reply = state.pending[reply_to]
+    reply = replace(state.pending[reply_to], key=f"reply:{reply_to}")
     to = Recipient(state.chat_id, state.channel_phone)
     window = ctx.sender.window
     if window is not None and state.last_inbound_at is not None and now - state.last_inbound_at > window:

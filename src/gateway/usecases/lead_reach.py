@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -246,7 +246,8 @@ async def _offer(visits: VisitReplies, job: Reach, now: datetime) -> Reply:
 
 async def _send(ctx: ReachContext, state: DialogueState, reply: Reply, mark: str) -> str:
     try:
-        await ctx.sender_of(state.channel.value).send(Recipient(state.chat_id, state.channel_phone), reply)
+        to = Recipient(state.chat_id, state.channel_phone)
+        await ctx.sender_of(state.channel.value).send(to, replace(reply, key=mark))
     except SendRetryable:
         state.processed.remove(mark)  # nothing went: the retry may send it
         await save_dialogue(ctx.visits.appointments.redis, state)

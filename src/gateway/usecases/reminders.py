@@ -202,7 +202,7 @@ async def _send(ctx: ReminderContext, visit: Visit, due: DueReminder, now: datet
             reply = await outreach.compose(ctx.appointments, ctx.dialogue, visit, due.kind, now)
         else:
             reply = compose(ctx, visit, due.kind, now)
-        await sender.send(to, replace(reply, initiated=purpose_of(due.kind).value))
+        await sender.send(to, replace(reply, initiated=purpose_of(due.kind).value, key=f"agenda:{due.id}"))
     except SendRetryable as exc:  # not taken, for certain: back on the agenda a little later
         wait = timedelta(seconds=exc.retry_after) if exc.retry_after else RETRY_AFTER
         await store.release_reminder(ctx.appointments.engine, due.id)

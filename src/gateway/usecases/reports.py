@@ -21,6 +21,10 @@ class BadPeriod(ValueError):
     """A period or key the caller must correct (answered 400)."""
 
 
+# The days the numbers can be asked about: year 1 or 9999 would overflow a day's bounds in some zones.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
 @dataclass(frozen=True)
 class Period:
     first: date
@@ -33,6 +37,8 @@ class Period:
             start = date.fromisoformat(first) if first else end - timedelta(days=days - 1)
         except ValueError:
             raise BadPeriod("dates are YYYY-MM-DD") from None
+        if start < FIRST_DAY or end > LAST_DAY:
+            raise BadPeriod(f"dates are between {FIRST_DAY} and {LAST_DAY}")
         if start > end:
             raise BadPeriod("`from` is after `to`")
         if (end - start).days > 3 * 366:

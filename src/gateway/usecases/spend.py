@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.sql.analytics import SpendRow, replace_spend
+from gateway.usecases.reports import FIRST_DAY, LAST_DAY
 
 MAX_ROWS = 100_000
+MAX_AMOUNT = 1e12  # roubles a day for one ad: far above any salon's, far below a float's limits
 
 
 class BadSpend(ValueError):
@@ -29,8 +31,10 @@ def _row(number: int, item: Any) -> SpendRow:
         amount = float(str(item.get("amount", "")).replace(",", ".").replace(" ", ""))
     except ValueError:
         raise BadSpend(f"row {number}: amount is a number of roubles") from None
-    if amount < 0 or amount != amount:  # NaN
-        raise BadSpend(f"row {number}: amount must be 0 or more")
+    if not 0 <= amount <= MAX_AMOUNT:  # also refuses NaN and infinity, which no report could add up
+        raise BadSpend(f"row {number}: amount must be from 0 to {MAX_AMOUNT:.0f}")
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise BadSpend(f"row {number}: date is between {FIRST_DAY} and {LAST_DAY}")
     source = str(item.get("utm_source") or "").strip()[:255] or None
     campaign = str(item.get("utm_campaign") or "").strip()[:255] or None
     return SpendRow(day, source, campaign, round(amount, 2))

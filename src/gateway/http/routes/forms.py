@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from adapters.forms.inbound import FormRefused, Submission, flatten, read, text_of
 from bitrix.querystring import parse_query
 from domain import Attribution, Channel, InboundMessage
+from gateway.http.client_address import client_address
 from gateway.http.deps import runtime_of
 from gateway.http.errors import ApiError, read_body
 from gateway.http.webhooks import counting_refusals, parse_json_body, queued, tenant_services
@@ -61,7 +62,7 @@ async def form(tenant: str, request: Request) -> JSONResponse:
         if settings is None:
             raise ApiError(404, "channel_not_configured", "this tenant takes no forms")
         body = await read_body(request, runtime.config.max_body_bytes)
-        address = request.client.host if request.client else "unknown"
+        address = client_address(request, runtime.config.trusted_proxies)
         budget = keys.form_budget(tenant, address)
         posted = int(await result(runtime.redis.incr(budget)))
         if posted == 1:

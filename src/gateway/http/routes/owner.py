@@ -15,10 +15,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from gateway.bootstrap import Runtime, TenantServices
+from gateway.http.client_address import client_address
 from gateway.http.dashboard_page import render
 from gateway.http.deps import runtime_of
 from gateway.http.errors import ApiError, read_body
 from gateway.http.webhooks import tenant_services
+from gateway.store import budgets
 
 router = APIRouter()
 
@@ -34,16 +36,32 @@ def _credentials(request: Request) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
-def authorized(request: Request, tenant: str) -> tuple[Runtime, TenantServices]:
+# Wrong passwords an address may try in a window before it is refused (429) until the window ends.
+# Counted per address, so a guesser elsewhere never locks the owner out of their own network.
+LOGIN_FAILURES_ALLOWED = 10
+LOGIN_WINDOW_SECONDS = 15 * 60
+
+
+async def authorized(request: Request, tenant: str) -> tuple[Runtime, TenantServices]:
     runtime = runtime_of(request)
     services = tenant_services(runtime, tenant)
     dashboard = services.config.dashboard
     if dashboard is None or runtime.store is None:
         raise ApiError(404, "dashboard_not_configured", "this tenant has no dashboard")
+    address = client_address(request, runtime.config.trusted_proxies)
+    if await budgets.login_failures(runtime.redis, tenant, address) >= LOGIN_FAILURES_ALLOWED:
+        runtime.metrics.login_failures.labels(tenant, "refused").inc()
+        wait = await budgets.retry_login_after(runtime.redis, tenant, address)
+        raise ApiError(
+            429, "too_many_attempts", "too many wrong passwords from this address", {"Retry-After": str(wait)}
+        )
     given = _credentials(request)
     user_ok = given is not None and secrets.compare_digest(given[0].encode(), tenant.encode())
     password_ok = given is not None and secrets.compare_digest(given[1].encode(), dashboard.password.encode())
     if not (user_ok and password_ok):
+        if given is not None:  # a browser's first request carries no password: that is not a guess
+            runtime.metrics.login_failures.labels(tenant, "wrong").inc()
+            await budgets.count_login_failure(runtime.redis, tenant, address, LOGIN_WINDOW_SECONDS)
         challenge = {"WWW-Authenticate": f'Basic realm="lead-gateway {tenant}", charset="UTF-8"'}
         raise ApiError(401, "unauthorized", "user is the tenant id, password the dashboard's", challenge)
     return runtime, services
@@ -67,7 +85,7 @@ async def analytics(tenant: str, request: Request) -> JSONResponse:
     from gateway.usecases.reports import BadPeriod
     from gateway.usecases.reports import analytics as numbers
 
-    runtime, services = authorized(request, tenant)
+    runtime, services = await authorized(request, tenant)
     period = _period(request, runtime, services)
     assert runtime.store is not None  # noqa: S101 - checked by authorized()
     try:
@@ -81,7 +99,7 @@ async def analytics(tenant: str, request: Request) -> JSONResponse:
 async def appointments(tenant: str, request: Request) -> JSONResponse:
     from gateway.usecases.reports import appointments as visits
 
-    runtime, services = authorized(request, tenant)
+    runtime, services = await authorized(request, tenant)
     period = _period(request, runtime, services)
     assert runtime.store is not None  # noqa: S101 - checked by authorized()
     return JSONResponse(await visits(runtime.store, tenant, services.config, period))
@@ -91,7 +109,7 @@ async def appointments(tenant: str, request: Request) -> JSONResponse:
 async def put_spend(tenant: str, request: Request) -> JSONResponse:
     from gateway.usecases.spend import BadSpend, parse_rows, save
 
-    runtime, _ = authorized(request, tenant)
+    runtime, _ = await authorized(request, tenant)
     body = await read_body(request, runtime.config.max_body_bytes)
     try:
         rows = parse_rows(json.loads(body))
@@ -104,5 +122,5 @@ async def put_spend(tenant: str, request: Request) -> JSONResponse:
 
 @router.get("/dashboard/{tenant}", summary="The owner's dashboard", response_class=HTMLResponse)
 async def dashboard(tenant: str, request: Request) -> HTMLResponse:
-    runtime, services = authorized(request, tenant)
+    runtime, services = await authorized(request, tenant)
     return HTMLResponse(render(tenant, _today(runtime, services)), headers={"Cache-Control": "no-store"})

@@ -30,6 +30,7 @@ from gateway.sandbox.telegram import TelegramSandbox
 from gateway.settings import AppConfig, parse_config
 from tests.clock import BusinessClock, set_running
 from tests.graph_stand_in import GraphStandIn
+from tests.max_stand_in import MaxStandIn
 from tests.vk_stand_in import VkStandIn
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
@@ -186,6 +187,15 @@ def portal() -> Iterator[Sandbox]:
 @pytest.fixture
 def vk() -> Iterator[VkStandIn]:
     stand_in = VkStandIn()
+    with LoopbackServer(stand_in.app) as server:
+        stand_in.base = server.base
+        yield stand_in
+
+
+@pytest.fixture
+def max_api() -> Iterator[MaxStandIn]:
+    """A recording MAX Bot API on a loopback port."""
+    stand_in = MaxStandIn()
     with LoopbackServer(stand_in.app) as server:
         stand_in.base = server.base
         yield stand_in

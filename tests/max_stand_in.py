@@ -17,6 +17,7 @@ class MaxStandIn:
         self.answers: list[str] = []
         self.updates: list[dict[str, Any]] = []  # served to GET /updates, the marker is their index
         self.refuse_status: int | None = None  # the next POST /messages gets this status
+        self.refuse_answers = False  # every POST /answers is refused with 400
         self.base = ""
         self.app = Starlette(
             routes=[
@@ -41,6 +42,10 @@ class MaxStandIn:
         return JSONResponse({"message": {"body": {"mid": f"mid.out{len(self.messages)}", "text": body.get("text")}}})
 
     async def _answer(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        # MAX's documented rule: an answer carries a `message` or a non-empty `notification`
+        if self.refuse_answers or not (body.get("message") or body.get("notification")):
+            return JSONResponse({"code": "proto.payload", "message": "empty answer"}, status_code=400)
         self.answers.append(request.query_params.get("callback_id", ""))
         return JSONResponse({"success": True})
 

@@ -4,26 +4,15 @@ pressed button answered, the deep link of bot_started as UTM, long polling, and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from gateway.store.conversations import load_dialogue
 from tests.conftest import SECRET as TG_SECRET
-from tests.conftest import LoopbackServer, fixture_json, gateway, wait_for, wait_for_async
+from tests.conftest import fixture_json, gateway, wait_for, wait_for_async
 from tests.max_stand_in import MaxStandIn
 
 MAX_SECRET, TOKEN, CHAT = "max-webhook-secret", "max-bot-token", "7012345"
 HEADERS = {"X-Max-Bot-Api-Secret": MAX_SECRET}
-
-
-@pytest.fixture
-def max_api() -> Iterator[MaxStandIn]:
-    stand_in = MaxStandIn()
-    with LoopbackServer(stand_in.app) as server:
-        stand_in.base = server.base
-        yield stand_in
 
 
 def max_config(make_config: Any, portal: Any, telegram: Any, api: MaxStandIn, **bot: Any) -> Any:
@@ -93,3 +82,34 @@ async def test_a_polled_bot_gets_its_updates_by_marker_and_a_stopped_bot_is_unre
 async def _unreachable(runtime: Any, key: str) -> Any:
     state = await load_dialogue(runtime.redis, key)
     return state if state is not None and state.unreachable else None
+
+
+async def test_a_refused_acknowledgement_loses_no_press(make_config, portal, telegram, max_api):
+    max_api.refuse_answers = True
+    async with gateway(max_config(make_config, portal, telegram, max_api)) as (client, _):
+        created = fixture_json("channels/max_01_message_created.json")
+        await client.post("/webhooks/salon/max", json=created, headers=HEADERS)
+        await wait_for(lambda: len(max_api.messages) == 1)
+        pressed = fixture_json("channels/max_02_message_callback.json")
+        assert (await client.post("/webhooks/salon/max", json=pressed, headers=HEADERS)).json()["status"] == "queued"
+        await wait_for(lambda: len(max_api.messages) == 2)  # answered though /answers said 400
+    assert max_api.answers == []
+
+
+async def test_a_group_chat_is_ignored_and_counted_and_odd_shapes_are_not_errors(
+    make_config, portal, telegram, max_api
+):
+    async with gateway(max_config(make_config, portal, telegram, max_api)) as (client, _):
+        in_group = fixture_json("channels/max_01_message_created.json")
+        in_group["message"]["recipient"] = {"chat_id": -7012345, "chat_type": "chat"}
+        answer = await client.post("/webhooks/salon/max", json=in_group, headers=HEADERS)
+        assert answer.json() == {"ok": True, "status": "ignored", "type": "group chat"}
+        odd = fixture_json("channels/max_01_message_created.json")
+        odd["timestamp"] = 10**30
+        odd["message"]["timestamp"] = 10**30
+        odd["message"]["body"].update(mid="mid.odd", attachments=7)
+        assert (await client.post("/webhooks/salon/max", json=odd, headers=HEADERS)).json()["status"] == "queued"
+        await wait_for(lambda: len(max_api.messages) == 1)  # the odd one answered, the group's never
+        metrics = (await client.get("/metrics")).text
+    assert max_api.messages[0]["chat_id"] == CHAT
+    assert 'lead_gateway_webhooks_total{channel="max",outcome="ignored",tenant="salon"} 1.0' in metrics

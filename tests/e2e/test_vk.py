@@ -204,3 +204,29 @@ async def test_two_answers_with_the_same_words_both_arrive_and_a_retry_keeps_its
     assert first_try["random_id"] == retry["random_id"]  # the same message: VK would drop a double
     assert second["message"] == retry["message"] and second["random_id"] != retry["random_id"]
     assert [d["message"] for d in vk.delivered()[1:]] == [retry["message"]] * 2
+
+
+async def test_a_group_chat_and_a_button_the_gateway_never_sent_are_ignored_and_odd_shapes_are_not_errors(
+    make_config, portal, telegram, vk
+):
+    async with gateway(vk_config(make_config, portal, telegram, vk)) as (client, _):
+        in_group = message_new()
+        in_group["event_id"] = "ev-g1"
+        in_group["object"]["message"]["peer_id"] = 2_000_000_007
+        foreign = event("message_event", "ev-g2", {"user_id": PEER, "peer_id": PEER, "payload": {"cmd": "start"}})
+        for body in (in_group, foreign):
+            assert (await client.post("/webhooks/salon/vk", json=body)).text == "ok"
+        shapes = [
+            {**event("message_new", "ev-g3", {}), "object": "text"},
+            {**event("message_allow", "ev-g4", {}), "object": [1]},
+        ]
+        refused = [(await client.post("/webhooks/salon/vk", json=body)).status_code for body in shapes]
+        odd = message_new()
+        odd["event_id"] = "ev-g5"
+        odd["object"]["message"].update(date=10**30, attachments=7, text="хочу маникюр")
+        assert (await client.post("/webhooks/salon/vk", json=odd)).text == "ok"
+        await wait_for(lambda: len(vk.sent()) == 1)  # only the odd one is a person's message
+        metrics = (await client.get("/metrics")).text
+    assert refused == [400, 400]
+    assert len(portal.state.deals) <= 1 and "Здравствуйте" in vk.sent()[0]["message"]
+    assert 'lead_gateway_webhooks_total{channel="vk",outcome="ignored",tenant="salon"} 2.0' in metrics

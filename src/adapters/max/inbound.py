@@ -33,8 +33,20 @@ class MaxIgnored(Exception):
     """An update type the gateway does not act on."""
 
 
+LAST_MILLISECOND = 253_402_300_800_000  # the year 10000: a timestamp past it is no time at all
+
+
 def _when(value: Any, now: datetime) -> datetime:
-    return datetime.fromtimestamp(value / 1000, UTC) if isinstance(value, int) and value > 0 else now
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < LAST_MILLISECOND:
+        return datetime.fromtimestamp(value / 1000, UTC)
+    return now
+
+
+def _in_group(message: dict[str, Any]) -> bool:
+    """A message in a group chat or a channel (`recipient.chat_type` other than `dialog`): not to a person."""
+    recipient = message.get("recipient")
+    kind = recipient.get("chat_type") if isinstance(recipient, dict) else None
+    return isinstance(kind, str) and kind != "dialog"
 
 
 def _user(raw: Any) -> dict[str, Any]:
@@ -62,9 +74,14 @@ def parse_max(update: object, tenant: str, now: datetime) -> InboundMessage:
         message = update.get("message")
         if not isinstance(message, dict) or not isinstance(message.get("body"), dict):
             raise MaxMalformed("message_created without message.body")
+        if _in_group(message):
+            raise MaxIgnored("group chat")
         sender, body = _user(message.get("sender")), message["body"]
+        attachments = body.get("attachments")
         attached = [
-            a for a in body.get("attachments") or [] if isinstance(a, dict) and a.get("type") != "inline_keyboard"
+            a
+            for a in (attachments if isinstance(attachments, list) else [])
+            if isinstance(a, dict) and a.get("type") != "inline_keyboard"
         ]
         labels = [ATTACHMENTS.get(str(a.get("type")), "[вложение]") for a in attached]
         text = " ".join(part for part in (str(body.get("text") or "").strip(), *labels) if part)
@@ -90,6 +107,8 @@ def parse_max(update: object, tenant: str, now: datetime) -> InboundMessage:
             raise MaxMalformed("message_callback without callback.callback_id")
         user = _user(callback.get("user"))
         message = update.get("message") if isinstance(update.get("message"), dict) else {}
+        if _in_group(message):  # type: ignore[arg-type]
+            raise MaxIgnored("group chat")
         callback_id = str(callback["callback_id"])
         return InboundMessage(
             tenant=tenant,

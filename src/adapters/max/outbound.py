@@ -12,6 +12,7 @@ import httpx
 from domain import CredentialsRejected, PlainSender, Recipient, Reply, SendRejected, SendRetryable, Unreachable
 
 MAX_TEXT = 4000
+ACKNOWLEDGED = "✓"  # the notification a pressed button gets
 MAX_ROWS, LABEL, PAYLOAD = 30, 64, 1024
 MAX_TIMEOUT = httpx.Timeout(connect=5.0, read=40.0, write=10.0, pool=10.0)
 
@@ -72,4 +73,5 @@ class MaxSender(PlainSender):
         await self.api.request("POST", "/messages", {"chat_id": to.chat_id}, body)
 
     async def acknowledge_button(self, callback_id: str) -> None:
-        await self.api.request("POST", "/answers", {"callback_id": callback_id}, {"notification": ""})
+        # MAX wants a `message` or a non-empty `notification`; a short one stops the spinner and says so
+        await self.api.request("POST", "/answers", {"callback_id": callback_id}, {"notification": ACKNOWLEDGED})

@@ -27,6 +27,8 @@ ATTACHMENTS = {
     "geo": "[место]",
 }
 BUTTON_KEY = "b"  # our payload inside a button's JSON payload: {"b": "v:c:17"}
+GROUP_CHATS_FROM = 2_000_000_000  # VK numbers group chats' peer_id from here on: the bot speaks to persons only
+LAST_SECOND = 253_402_300_800  # the year 10000: a `date` past it is no time at all
 
 
 class VkMalformed(ValueError):
@@ -47,7 +49,9 @@ def envelope(raw: object) -> dict[str, Any]:
 
 
 def _when(value: Any, now: datetime) -> datetime:
-    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) and value > 0 else now
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < LAST_SECOND:
+        return datetime.fromtimestamp(value, UTC)
+    return now
 
 
 def _button(payload: Any) -> str | None:
@@ -61,13 +65,19 @@ def _button(payload: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _object(body: dict[str, Any]) -> dict[str, Any]:
+    found = body.get("object")
+    return found if isinstance(found, dict) else {}
+
+
 def _message(tenant: str, body: dict[str, Any], event_id: str, now: datetime) -> InboundMessage:
-    message = body.get("object", {}).get("message")
+    message = _object(body).get("message")
     if not isinstance(message, dict) or not isinstance(message.get("peer_id"), int):
         raise VkMalformed("message_new without object.message.peer_id")
+    attachments = message.get("attachments")
     labels = [
         ATTACHMENTS.get(str(a.get("type")), "[вложение]")
-        for a in message.get("attachments") or []
+        for a in (attachments if isinstance(attachments, list) else [])
         if isinstance(a, dict)
     ]
     text = " ".join(part for part in (str(message.get("text") or "").strip(), *labels) if part)
@@ -93,8 +103,8 @@ def _message(tenant: str, body: dict[str, Any], event_id: str, now: datetime) ->
 
 
 def _pressed(tenant: str, body: dict[str, Any], event_id: str, now: datetime) -> InboundMessage:
-    pressed = body.get("object")
-    if not isinstance(pressed, dict) or not isinstance(pressed.get("peer_id"), int):
+    pressed = _object(body)
+    if not isinstance(pressed.get("peer_id"), int):
         raise VkMalformed("message_event without object.peer_id")
     user, peer = pressed.get("user_id", pressed["peer_id"]), pressed["peer_id"]
     return InboundMessage(
@@ -113,7 +123,7 @@ def _pressed(tenant: str, body: dict[str, Any], event_id: str, now: datetime) ->
 
 
 def _permission(tenant: str, body: dict[str, Any], event_id: str, now: datetime, allowed: bool) -> InboundMessage:
-    user = body.get("object", {}).get("user_id")
+    user = _object(body).get("user_id")
     if not isinstance(user, int):
         raise VkMalformed("message_allow/deny without object.user_id")
     return InboundMessage(
@@ -137,9 +147,15 @@ def parse_vk(body: dict[str, Any], tenant: str, now: datetime) -> VkBatch:
     if not isinstance(event_id, str) or not event_id:
         raise VkMalformed("an event without `event_id`")
     if kind == "message_new":
-        return VkBatch(events=[_message(tenant, body, event_id, now)])
+        message = _message(tenant, body, event_id, now)
+        return VkBatch(ignored="group chat") if int(message.chat_id) >= GROUP_CHATS_FROM else VkBatch(events=[message])
     if kind == "message_event":
-        return VkBatch(events=[_pressed(tenant, body, event_id, now)])
+        pressed = _pressed(tenant, body, event_id, now)
+        if int(pressed.chat_id) >= GROUP_CHATS_FROM:
+            return VkBatch(ignored="group chat")
+        if pressed.button is None:  # a payload the gateway never sent: nothing was pressed that it knows
+            return VkBatch(ignored="unknown button")
+        return VkBatch(events=[pressed])
     if kind in ("message_allow", "message_deny"):
         return VkBatch(events=[_permission(tenant, body, event_id, now, kind == "message_allow")])
     return VkBatch(ignored=kind)

@@ -167,23 +167,32 @@ def link_writes(pipe: Pipeline, key: str, link: CrmLink) -> None:
 
 
 async def record_message(
-    redis: Redis, state: DialogueState, entry: TimelineEntry, facts: Sequence[Fact] = (), *, count_reply: bool = False
+    redis: Redis,
+    state: DialogueState,
+    entry: TimelineEntry,
+    facts: Sequence[Fact] = (),
+    *,
+    count_reply: bool = False,
+    to_crm: bool = True,
 ) -> int:
     """The timeline entry, the state that marks it recorded and the CRM sync that will post it, in one
     transaction: a crash between separate writes would leave the entry without the mark (the retry
     would add it again) or without a sync. `count_reply`: the reply it got counts against the
-    conversation's budget; returns the replies counted in the budget's window so far (0 if not)."""
+    conversation's budget; returns the replies counted in the budget's window so far (0 if not).
+    `to_crm` False: only the state and the address book (an event that is nothing said opens no deal)."""
     key = state.conversation_key
     async with redis.pipeline(transaction=True) as pipe:
         if count_reply:
             count_use(pipe, keys.reply_budget(key), keys.REPLY_BUDGET_WINDOW_SECONDS)
-        pipe.rpush(keys.timeline(key), entry.model_dump_json())
-        pipe.expire(keys.timeline(key), keys.CONVERSATION_TTL_SECONDS)
+        if to_crm:
+            pipe.rpush(keys.timeline(key), entry.model_dump_json())
+            pipe.expire(keys.timeline(key), keys.CONVERSATION_TTL_SECONDS)
         pipe.set(keys.dialogue(key), state.model_dump_json(), ex=keys.CONVERSATION_TTL_SECONDS)
         for entry_address in state.addresses():  # the address book: as long as the conversation is kept
             pipe.set(keys.address(state.tenant, entry_address), key, ex=keys.CONVERSATION_TTL_SECONDS)
         append_facts(pipe, facts)
-        sync_writes(pipe, state.tenant, key)
+        if to_crm:
+            sync_writes(pipe, state.tenant, key)
         done = await pipe.execute()
     return int(done[0]) if count_reply else 0
 

@@ -20,6 +20,7 @@ from domain import (
     Recipient,
     Reply,
     Sender,
+    SendError,
     SendRejected,
     SendRetryable,
     Unbookable,
@@ -215,6 +216,9 @@ async def _handle_in_order(
     job: JobFinish | None,
 ) -> ReplyOutcome:
     throttled, about_person = False, False
+    # A block, an unblock, an edit or a deletion is nothing the client said: it updates a conversation the
+    # gateway has (its note, reachability), and for one it has not seen it opens no deal and no lead.
+    to_crm = held.state is not None or event.kind == MessageKind.MESSAGE
     if event.dedupe_key not in state.recorded:
         if ctx.visits is not None and event.kind == MessageKind.MESSAGE:
             if _about_offers(event):  # «стоп» after a visit is not a new request: no new deal for it
@@ -241,17 +245,18 @@ async def _handle_in_order(
             on_contact=about_person,  # the closed deal is never written to again
         )
         # with its CRM sync queued, and the reply counted against the conversation's budget
-        replies = await record_message(ctx.redis, state, entry, started, count_reply=event.dedupe_key in state.pending)
+        count_reply = event.dedupe_key in state.pending
+        replies = await record_message(ctx.redis, state, entry, started, count_reply=count_reply, to_crm=to_crm)
         if replies > ctx.replies_per_minute:  # recorded and synced to the CRM, just not answered again
             state.pending.pop(event.dedupe_key, None)
             throttled = True
             logger.info("%s: reply skipped, over %d a minute", state.conversation_key, ctx.replies_per_minute)
-    else:
+    elif to_crm:
         await on_recorded()  # a retry: the sync may have run since; another one is harmless
     pending = state.pending.get(event.dedupe_key)
     outcome = ReplyOutcome.THROTTLED if throttled else ReplyOutcome.SENT
     if event.callback_id:  # stops the client's spinner, answered or not
-        await ctx.sender.acknowledge_button(event.callback_id)
+        await _acknowledge(ctx, state, event.callback_id)
     replied = []
     if pending is not None:
         outcome = await _deliver(ctx, state, event.dedupe_key, now)
@@ -337,6 +342,15 @@ async def _deliver(ctx: ConversationContext, state: DialogueState, reply_to: str
         logger.warning("%s: reply refused: %s", state.conversation_key, exc)
         return ReplyOutcome.REJECTED
     return ReplyOutcome.SENT
+
+
+async def _acknowledge(ctx: ConversationContext, state: DialogueState, callback_id: str) -> None:
+    """Stop the button's spinner. A refused or failed acknowledgement loses nothing: the press is
+    answered all the same (the spinner stops by itself on the client's side)."""
+    try:
+        await ctx.sender.acknowledge_button(callback_id)
+    except SendError as exc:
+        logger.warning("%s: the button press was not acknowledged: %s", state.conversation_key, exc)
 
 
 def _has_new_intent(event: InboundMessage) -> bool:

@@ -22,7 +22,7 @@ run: install
 test: install
 	$(BIN)/pytest -q
 
-# The end-to-end tests with the machine's clock at each weekday, 23:59 and 00:01 (libfaketime; not CI).
+# The end-to-end tests with the wall clock at each weekday, 23:59 and 00:01 (not CI: nine runs).
 test-any-day: install
 	scripts/any-day
 

@@ -39,6 +39,8 @@ if _start:
             return issubclass(other, cls.__mro__[1])
 
     class _ShiftedDatetime(_real_datetime, metaclass=_SameType):
+        __slots__ = ()  # the real type's size: compiled modules (asyncpg) check it when they load
+
         @classmethod
         def now(cls, tz: _datetime_module.tzinfo | None = None) -> _ShiftedDatetime:  # type: ignore[override]
             return cls.fromtimestamp(_time(), tz)

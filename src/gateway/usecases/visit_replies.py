@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from domain import Choice, InboundMessage, Reply, VisitStatus
+from domain import Choice, InboundMessage, Reply, VisitStatus, why_not_bookable
 from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER
 from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline
 from gateway.store.sql import visits as store
@@ -123,8 +123,14 @@ class VisitReplies:
             state.service_ids = list(source.services)
         else:
             source = None
-        discount = await self._discount(source, now) if origin == FROM_NO_SHOW else None
         current = await self._current(state)
+        besides = current.id if current else None
+        # a button is what someone sent back, not what we offered: its time is checked as a typed one is
+        if why_not_bookable(start, None, now, self.appointments.tenant.opening_hours(), self._duration(state)):
+            return Reply(self.texts.visit_gone)  # past, closed, outside the hours or too far ahead
+        if not await self._free_start(state, start, now, besides):  # off the grid, or taken meanwhile
+            return await self._taken(state, start, now, local, besides)
+        discount = await self._discount(source, now) if origin == FROM_NO_SHOW else None
         visit = await self.appointments.book(
             conversation=state.conversation_key,
             to=Address(state.channel.value, state.chat_id, state.channel_phone),
@@ -139,11 +145,7 @@ class VisitReplies:
             recovered_from=source.id if discount is not None and source is not None else None,
         )
         if visit is None:  # filled meanwhile: the next free ones
-            besides = current.id if current else None
-            starts = await self.appointments.offer(
-                start, self._duration(state), now, besides=besides, services=state.service_ids
-            )
-            return Reply(self.texts.slot_taken, choices=slot_choices(starts, local))
+            return await self._taken(state, start, now, local, besides)
         state.visit_id, state.time_start, state.time_end, state.confirmed = visit.id, start, None, True
         values = {"service": service_label(self.dialogue, visit.services), "when": format_when(start, None, local)}
         if current is None:
@@ -152,6 +154,21 @@ class VisitReplies:
             await self._note_discount(state, discount, source, now)
             return Reply(self.texts.no_show_booked.format(percent=discount, **values))
         return Reply((self.texts.moved if current else self.texts.booked).format(**values))
+
+    async def _free_start(self, state: DialogueState, start: datetime, now: datetime, besides: int | None) -> bool:
+        """`start` is one the bot would offer now: on the slot grid, after the minimum lead, free."""
+        nearest = await self.appointments.offer(
+            start, self._duration(state), now, besides=besides, services=state.service_ids, count=1
+        )
+        return start in nearest
+
+    async def _taken(
+        self, state: DialogueState, start: datetime, now: datetime, local: datetime, besides: int | None
+    ) -> Reply:
+        starts = await self.appointments.offer(
+            start, self._duration(state), now, besides=besides, services=state.service_ids
+        )
+        return Reply(self.texts.slot_taken, choices=slot_choices(starts, local))
 
     async def _discount(self, source: Visit | None, now: datetime) -> int | None:
         """The no-show offer's discount, if the offer was made, is still valid and not used yet."""

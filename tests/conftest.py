@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import pytest
@@ -175,6 +175,21 @@ async def wait_for(predicate: Callable[[], bool], limit: float = 15.0) -> None:
         await asyncio.sleep(0.05)
 
 
+class StandIn(Protocol):
+    app: Any
+    base: str
+
+
+Served = TypeVar("Served", bound=StandIn)
+
+
+def served(stand_in: Served) -> Iterator[Served]:
+    """A stand-in of an outside API served on a loopback port, its `base` set, for the test's length."""
+    with LoopbackServer(stand_in.app) as server:
+        stand_in.base = server.base
+        yield stand_in
+
+
 @pytest.fixture
 def portal() -> Iterator[Sandbox]:
     """The sandbox Bitrix24 portal on a loopback port."""
@@ -186,28 +201,19 @@ def portal() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def vk() -> Iterator[VkStandIn]:
-    stand_in = VkStandIn()
-    with LoopbackServer(stand_in.app) as server:
-        stand_in.base = server.base
-        yield stand_in
+    yield from served(VkStandIn())
 
 
 @pytest.fixture
 def max_api() -> Iterator[MaxStandIn]:
     """A recording MAX Bot API on a loopback port."""
-    stand_in = MaxStandIn()
-    with LoopbackServer(stand_in.app) as server:
-        stand_in.base = server.base
-        yield stand_in
+    yield from served(MaxStandIn())
 
 
 @pytest.fixture
 def telegram() -> Iterator[TelegramSandbox]:
     """A recording Bot API on a loopback port."""
-    stand_in = TelegramSandbox()
-    with LoopbackServer(stand_in.app) as server:
-        stand_in.base = server.base
-        yield stand_in
+    yield from served(TelegramSandbox())
 
 
 @asynccontextmanager
@@ -257,10 +263,7 @@ NUMBER_ID, ACCOUNT = "106540352242922", "17841400000000001"
 
 @pytest.fixture
 def graph() -> Iterator[GraphStandIn]:
-    stand_in = GraphStandIn()
-    with LoopbackServer(stand_in.app) as server:
-        stand_in.base = server.base
-        yield stand_in
+    yield from served(GraphStandIn())
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from adapters.sms.outbound import Smsc, SmsRu, fit, segments
 from domain import CredentialsRejected, SendRetryable, Unreachable
 from gateway.store.sql.visits import reminder_outcomes
-from tests.conftest import LoopbackServer, gateway, wait_for, wait_for_async
+from tests.conftest import gateway, served, wait_for, wait_for_async
 from tests.e2e.test_appointments import CHAT, Clock, book, lifecycle_config, sent, store_of, visit_day
 from tests.e2e.test_bring_back import visit_of
 from tests.sms_stand_in import SmsStandIn
@@ -21,10 +21,7 @@ from tests.sms_stand_in import SmsStandIn
 
 @pytest.fixture
 def sms() -> Iterator[SmsStandIn]:
-    stand_in = SmsStandIn()
-    with LoopbackServer(stand_in.app) as server:
-        stand_in.base = server.base
-        yield stand_in
+    yield from served(SmsStandIn())
 
 
 async def test_a_reminder_the_blocked_telegram_cannot_take_goes_by_sms(make_config, portal, telegram, sms, store_url):

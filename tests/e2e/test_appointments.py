@@ -62,6 +62,14 @@ def press(update_id: int, data: str, chat: int = CHAT) -> dict[str, Any]:
     }
 
 
+def own_contact(update_id: int, chat: int, phone: str = "+79131234567") -> dict[str, Any]:
+    """The client shares their own number with Telegram's button: the contact's user_id is the sender's."""
+    body = message(update_id, "", chat)
+    del body["message"]["text"]
+    body["message"]["contact"] = {"phone_number": phone, "first_name": "Анна", "user_id": chat}
+    return body
+
+
 def sent(telegram: TelegramSandbox, chat: int = CHAT) -> list[dict[str, Any]]:
     return [m for m in telegram.sent if m["method"] == "sendMessage" and m.get("chat_id") == str(chat)]
 

@@ -122,7 +122,7 @@ async def test_a_reminder_the_blocked_telegram_cannot_take_goes_to_the_clients_w
     make_config, portal, graph, telegram, database_url
 ):
     from tests.conftest import NUMBER_ID, SECRET
-    from tests.e2e.test_appointments import book, sent
+    from tests.e2e.test_appointments import HEADERS, book, own_contact, sent
 
     channels = {
         "telegram": {"bot_token": "123456:test-token", "secret_token": SECRET, "api_base": telegram.base},
@@ -147,7 +147,10 @@ async def test_a_reminder_the_blocked_telegram_cannot_take_goes_to_the_clients_w
     config = make_config(portal.url, telegram.base, channels=channels, bitrix=bitrix, lifecycle=lifecycle_settings)
     clock, day = Clock(), visit_day()
     async with gateway(config, store_url=async_url(database_url, Path(".")), clock=clock) as (client, runtime):
-        await book(client, telegram, day)  # on Telegram, with the phone +79131234567
+        await book(client, telegram, day)  # on Telegram, with the phone +79131234567 typed
+        # shared with Telegram's own button: vouched for, so her WhatsApp from that number is her too
+        await client.post("/webhooks/salon/telegram", json=own_contact(9, 5512345678), headers=HEADERS)
+        await wait_for(lambda: len(sent(telegram)) == 3)  # the bot's answer to the shared contact
         await wait_for(lambda: any(d.get("UF_CRM_VISIT_AT") for d in portal.state.deals.values()))
         # the same person writes on WhatsApp from that number: the same contact, another conversation
         hello = whatsapp_text("wamid.C1", "Здравствуйте")
@@ -166,7 +169,7 @@ async def test_a_reminder_the_blocked_telegram_cannot_take_goes_to_the_clients_w
         visit = await latest_visit(runtime.store, "salon", "salon:telegram:5512345678")  # type: ignore[arg-type]
         assert visit is not None
         await wait_for_async(lambda: _outcomes(runtime.store, visit.id, [("24h", "template")]))
-        assert len(sent(telegram)) == 2  # the booking's two replies; the reminder could not go there
+        assert len(sent(telegram)) == 3  # the booking's two replies and the contact's; the reminder could not go there
         await wait_for(lambda: any("отправлено в WhatsApp" in c["COMMENT"] for c in portal.state.comments.values()))
 
 

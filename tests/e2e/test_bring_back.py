@@ -21,6 +21,7 @@ from tests.e2e.test_appointments import (
     event_form,
     lifecycle_config,
     message,
+    own_contact,
     press,
     said,
     sent,
@@ -91,7 +92,8 @@ async def test_the_consent_question_is_asked_once_and_each_answer_is_kept_as_evi
             (ConsentAnswer.ASKED, question_text, "2026-11"),
             (ConsentAnswer.YES, question_text, "2026-11"),
         ]
-        assert rows[1].person == "+79131234567" and rows[1].channel == "telegram"
+        # the phone was typed, not vouched for by Telegram: the person is this conversation
+        assert rows[1].person == f"salon:telegram:{CHAT}" and rows[1].channel == "telegram"
         await wait_for(
             lambda: any(
                 c["ENTITY_TYPE"] == "contact" and "дал согласие на рекламные сообщения" in c["COMMENT"]
@@ -236,6 +238,31 @@ async def test_a_client_who_said_no_never_gets_an_offer(make_config, portal, tel
         assert not texts_with(telegram, "Пора снова")
 
 
+async def test_a_stranger_who_typed_the_clients_phone_cannot_stop_her_reminders_or_get_her_messages(
+    make_config, portal, telegram, store_url
+):
+    clock = Clock()
+    config = offers_config(make_config, portal, telegram)
+    day = visit_day()
+    async with gateway(config, store_url=store_url, clock=clock) as (client, runtime):
+        engine = store_of(runtime)
+        visit = await book_and_answer(client, telegram, runtime, day, yes=True)
+        await client.post("/webhooks/salon/telegram", json=own_contact(9, CHAT), headers=HEADERS)
+        # a stranger types her number in a chat of his own and asks the bot to stop
+        await client.post(
+            "/webhooks/salon/telegram", json=message(60, "мой номер +7 913 123-45-67", OTHER_CHAT), headers=HEADERS
+        )
+        await wait_for(lambda: len(sent(telegram, OTHER_CHAT)) == 1)
+        await client.post("/webhooks/salon/telegram", json=message(61, "стоп", OTHER_CHAT), headers=HEADERS)
+        await wait_for(lambda: len(texts_with(telegram, "больше не будем писать вам первыми", OTHER_CHAT)) == 1)
+        her = ["+79131234567", f"salon:telegram:{CHAT}"]
+        assert await consents.standing_of(engine, "salon", her) == ConsentAnswer.YES
+        clock.move_to(day - timedelta(hours=24) + timedelta(seconds=5))
+        await wait_for_async(lambda: _outcome_is(engine, visit.id, "24h", "sent"))
+    assert any("Напоминаем" in m["text"] or "напомина" in m["text"].lower() for m in sent(telegram, CHAT)[3:])
+    assert not any("Маникюр" in m["text"] for m in sent(telegram, OTHER_CHAT))  # nothing about her visit
+
+
 async def test_stop_ends_even_reminders_on_every_channel_until_a_later_yes(make_config, portal, telegram, store_url):
     clock = Clock()
     config = offers_config(make_config, portal, telegram)
@@ -243,6 +270,8 @@ async def test_stop_ends_even_reminders_on_every_channel_until_a_later_yes(make_
     async with gateway(config, store_url=store_url, clock=clock) as (client, runtime):
         engine = store_of(runtime)
         visit = await book_and_answer(client, telegram, runtime, day, yes=True, chat=OTHER_CHAT)
+        # she shares her own contact: Telegram vouches for the number, so it is who she is everywhere
+        await client.post("/webhooks/salon/telegram", json=own_contact(49, OTHER_CHAT), headers=HEADERS)
         await client.post("/webhooks/salon/telegram", json=message(50, "СТОП!", OTHER_CHAT), headers=HEADERS)
         await wait_for(lambda: len(texts_with(telegram, "больше не будем писать вам первыми", OTHER_CHAT)) == 1)
         standing = await consents.standing_of(engine, "salon", ["+79131234567"])
@@ -316,3 +345,23 @@ async def test_stop_after_a_visit_opens_no_new_deal_and_is_written_on_the_contac
         clock.move_to(clock() + timedelta(hours=3, seconds=5))
         await wait_for_async(lambda: _outcome_is(engine, visit.id, "retention:3h", "stopped"))
         assert not texts_with(telegram, "Пора снова")
+
+
+async def test_a_reminder_her_blocked_chat_cannot_take_never_falls_back_to_a_stranger_who_typed_her_phone(
+    make_config, portal, telegram, store_url
+):
+    clock = Clock()
+    config = offers_config(make_config, portal, telegram)
+    day = visit_day()
+    async with gateway(config, store_url=store_url, clock=clock) as (client, runtime):
+        engine = store_of(runtime)
+        visit = await book_and_answer(client, telegram, runtime, day, yes=True)
+        stranger = message(60, "Хочу маникюр, мой номер +7 913 123-45-67", OTHER_CHAT)
+        await client.post("/webhooks/salon/telegram", json=stranger, headers=HEADERS)
+        await wait_for(lambda: len(sent(telegram, OTHER_CHAT)) == 1)
+        await wait_for(lambda: len(portal.state.deals) == 2)
+        assert len(portal.state.contacts) == 1  # the CRM matched his typed phone to her contact
+        telegram.blocked.add(CHAT)
+        clock.move_to(day - timedelta(hours=24) + timedelta(seconds=5))
+        await wait_for_async(lambda: _outcome_is(engine, visit.id, "24h", "unreachable"))
+    assert len(sent(telegram, OTHER_CHAT)) == 1  # his own answer only: nothing about her visit

@@ -43,6 +43,10 @@ class DialogueState(BaseModel):
     message_count: int = 0
     last_inbound_at: AwareDatetime | None = None
     channel_phone: str | None = None  # the number the platform says the client writes from
+    # The phone the platform vouches is this person's (WhatsApp's wa_id, an SMS sender, a Telegram
+    # contact shared by its own owner). Only it says who the person is across conversations: a phone
+    # typed in a chat or a form (`phone`) goes to the deal and the visit, and steers nothing else.
+    vouched_phone: str | None = None
     processed: list[str] = []  # dedupe keys fully handled
     recorded: list[str] = []  # dedupe keys whose message is in the state and timeline
     pending: dict[str, Reply] = {}  # replies decided but not yet delivered, by dedupe key
@@ -66,7 +70,7 @@ class DialogueState(BaseModel):
         """Where this client is reached in this conversation (none for a form: it has no chat)."""
         if self.channel in (Channel.FORM, Channel.SMS):
             return ()
-        return addresses_of(self.channel.value, self.chat_id, self.phone, self.username)
+        return addresses_of(self.channel.value, self.chat_id, self.vouched_phone, self.username)
 
     def mark(self, field: str, dedupe_key: str) -> None:
         bucket: list[str] = getattr(self, field)

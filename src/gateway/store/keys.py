@@ -110,6 +110,11 @@ HEALTH = f"{PREFIX}:health"
 FACTS = f"{PREFIX}:facts"
 
 
+def form_reach_today(conversation: str) -> str:
+    """The form whose offer this conversation got in the last day: strangers' forms add none."""
+    return f"{PREFIX}:form-reach:{conversation}"
+
+
 def login_failures(tenant: str, address: str) -> str:
     """Wrong owner passwords from an address for a tenant in the current window."""
     return f"{PREFIX}:login-failures:{tenant}:{address}"

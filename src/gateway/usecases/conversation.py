@@ -372,10 +372,12 @@ async def _update(state: DialogueState, event: InboundMessage, ctx: Conversation
     learned = pressed
     if event.sender_phone:
         state.channel_phone = normalize_phone(event.sender_phone) or event.sender_phone
+        state.vouched_phone = state.channel_phone
         if state.phone is None and state.channel_phone:
             state.phone, learned = state.channel_phone, True
     if event.contact_phone:
         phone = normalize_phone(event.contact_phone)
+        state.vouched_phone = phone or state.vouched_phone  # the adapter passes on only the sender's own
         if phone and phone != state.phone:
             state.phone, learned = phone, True
     if event.text and not pressed and event.kind != MessageKind.REVOKE:

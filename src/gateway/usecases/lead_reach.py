@@ -74,6 +74,7 @@ class Outcome:
     REFUSED = "refused"
     GONE = "gone"  # the conversation is no longer known
     HELD = "held"  # quiet hours: held until they end
+    REACHED_TODAY = "reached_today"  # another form's offer went to this client within the day
 
 
 VkResolver = Callable[[str], Awaitable[str | None]]  # a VK screen name -> the person's numeric id
@@ -176,12 +177,17 @@ async def reach(ctx: ReachContext, job: Reach, now: datetime) -> str:
         if mark in state.processed:
             return Outcome.REPLAYED
         refused = await _refusal(ctx, state, job, now)
+        if refused is None and not await _first_today(ctx, job):
+            refused = Outcome.REACHED_TODAY
         if refused is not None:
             return await _noted(ctx, job, refused, now)
         reply = await _offer(ctx.visits, job, now)
         if not reply.choices:
             return await _noted(ctx, job, Outcome.NO_SLOTS, now)
-        state.phone = state.phone or job.phone  # the form said who they are: a booking needs no question
+        # The form's phone is what its author typed: it stays on the form's deal and is never attached to
+        # this client (their visit notices would go by SMS to it); the bot asks if a booking needs one.
+        if job.phone is not None and job.phone == state.vouched_phone:
+            state.phone = state.phone or job.phone
         state.name = state.name or job.name
         state.mark("processed", mark)  # claimed before the send: a crash after it never sends twice
         await save_dialogue(app.redis, state)
@@ -213,6 +219,20 @@ async def _from_visits(ctx: ReachContext, job: Reach) -> DialogueState | None:
         phone=visit.phone,
         channel_phone=visit.reply_phone,
     )
+
+
+# Anyone who knows a client's username, VK id or phone can post forms naming them: whatever is posted,
+# the client hears from the bot about a form at most once a day.
+FORM_REACH_SECONDS = 24 * 3600
+
+
+async def _first_today(ctx: ReachContext, job: Reach) -> bool:
+    """Claims the day's one form offer to this conversation for this form (a retry of it keeps it)."""
+    redis, key = ctx.visits.appointments.redis, keys.form_reach_today(job.target)
+    if await redis.set(key, job.form_event, nx=True, ex=FORM_REACH_SECONDS):
+        return True
+    claimed = await redis.get(key)
+    return (claimed.decode() if isinstance(claimed, bytes) else claimed) == job.form_event
 
 
 async def _refusal(ctx: ReachContext, state: DialogueState, job: Reach, now: datetime) -> str | None:
@@ -271,6 +291,7 @@ NOTES = {
     Outcome.NO_SLOTS: "Свободного времени для заявки не нашлось: позвоните клиенту",
     Outcome.REFUSED: "Мессенджер не принял сообщение бота: позвоните клиенту",
     Outcome.GONE: "Переписка с клиентом больше не хранится: позвоните клиенту",
+    Outcome.REACHED_TODAY: "Бот уже писал клиенту по заявке с сайта сегодня: время не предложено, позвоните",
 }
 
 

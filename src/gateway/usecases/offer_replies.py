@@ -21,7 +21,9 @@ from qualifier.optout import asks_to_resume, asks_to_stop
 
 
 def person(state: DialogueState) -> Person:
-    return Person(state.tenant, state.conversation_key, state.channel.value, state.phone)
+    """Who answers or stops here: this conversation, and across channels only a phone the platform vouches
+    for (a typed one would let a stranger stop or consent for the number's owner)."""
+    return Person(state.tenant, state.conversation_key, state.channel.value, state.vouched_phone)
 
 
 class OfferReplies:
@@ -109,5 +111,8 @@ def _offered(app: Appointments, visit: Visit, offer: str) -> bool:
 
 
 def same_client(visit: Visit, state: DialogueState) -> bool:
-    """The press comes from the visit's conversation, or (an offer delivered on another channel) its phone."""
-    return visit.conversation == state.conversation_key or (visit.phone is not None and visit.phone == state.phone)
+    """The press comes from the visit's conversation, or (an offer delivered on another channel) from a
+    conversation whose phone the platform vouches is the visit's: a typed phone opens no one's visit."""
+    if visit.conversation == state.conversation_key:
+        return True
+    return visit.phone is not None and visit.phone == state.vouched_phone

@@ -234,17 +234,21 @@ async def _other_channels(
     ctx: ReminderContext, visit: Visit, due: DueReminder, now: datetime
 ) -> tuple[str, Visit] | None:
     """The person's other conversations (the same CRM contact on another channel), tried in turn when the
-    visit's own channel cannot take the message: (outcome, the visit as addressed there) of the first that does."""
+    visit's own channel cannot take the message: (outcome, the visit as addressed there) of the first that does.
+    Only where the platforms vouch for the same phone on both sides: a CRM contact is matched by a typed
+    phone too, and a stranger who typed the client's number must not receive her messages."""
     app = ctx.appointments
     link = await load_link(app.redis, visit.conversation)
-    if link.contact_id is None:
+    own = await load_dialogue(app.redis, visit.conversation)
+    vouched = own.vouched_phone if own is not None else None
+    if link.contact_id is None or vouched is None:
         return None
     scope = f"{app.tenant_id}@{app.portal}"
     for conversation in await crm_links.contact_conversations(app.redis, scope, link.contact_id):
         if conversation == visit.conversation:
             continue
         state = await load_dialogue(app.redis, conversation)
-        if state is None or state.unreachable:
+        if state is None or state.unreachable or state.vouched_phone != vouched:
             continue
         other = replace(
             visit,

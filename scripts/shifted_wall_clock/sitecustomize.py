@@ -12,7 +12,14 @@ import time as _time_module
 
 _start = os.environ.get("LG_WALL_CLOCK")
 if _start:
-    _shift = _datetime_module.datetime.fromisoformat(_start).timestamp() - _time_module.time()
+    # The first process fixes the shift and hands it down, so the processes it starts (a worker) agree
+    # with it instead of each starting its own clock at $LG_WALL_CLOCK.
+    _given = os.environ.get("LG_WALL_CLOCK_SHIFT")
+    if _given is not None:
+        _shift = float(_given)
+    else:
+        _shift = _datetime_module.datetime.fromisoformat(_start).timestamp() - _time_module.time()
+        os.environ["LG_WALL_CLOCK_SHIFT"] = repr(_shift)
     _real_time, _real_time_ns = _time_module.time, _time_module.time_ns
 
     def _time() -> float:

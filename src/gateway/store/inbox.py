@@ -8,6 +8,8 @@ worker's job is re-run after a later one's.
 
 from __future__ import annotations
 
+import time
+
 from redis.asyncio import Redis
 
 from gateway.store import keys
@@ -23,15 +25,17 @@ async def earlier_waiting(
     conversation: str,
     entries: list[str],
     dedupe_key: str,
-    now_ms: int,
     handled: list[str],
     give_up_ms: int,
 ) -> str | None:
     """The dedupe key of a message queued before `dedupe_key` and not yet handled, if any.
 
     Entries already handled, and any waiting longer than `give_up_ms` (its job parked or lost), are
-    dropped on the way: they no longer hold the others back, nor make the list grow.
+    dropped on the way: they no longer hold the others back, nor make the list grow. How long an entry
+    waited is counted on the queue's own clock (the wall clock the intake stamped it with, as arq scores
+    jobs), not the business clock, which a test or a replay may set elsewhere.
     """
+    now_ms = int(time.time() * 1000)
     name = keys.inbox(conversation)
     for text in entries:  # the inbox as read when the conversation was taken (store/conversation_hold.py)
         stamp, _, key = text.partition("|")

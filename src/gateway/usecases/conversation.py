@@ -194,11 +194,10 @@ async def handle_message(
             state = held.state or _new_state(event)
             if event.dedupe_key in state.processed:
                 return ReplyOutcome.REPLAYED
-            now_ms = int(now.timestamp() * 1000)
             # recorded is enough: an earlier message whose reply waits on a channel that is down must not
             # hold this one back from the CRM
             earlier = await inbox.earlier_waiting(
-                ctx.redis, key, held.inbox, event.dedupe_key, now_ms, state.recorded, ORDER_GIVE_UP_MS
+                ctx.redis, key, held.inbox, event.dedupe_key, state.recorded, ORDER_GIVE_UP_MS
             )
             if earlier is None:
                 return await _handle_in_order(ctx, held, state, event, now, on_recorded, job)

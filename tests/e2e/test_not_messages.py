@@ -19,6 +19,11 @@ async def _unreachable(runtime, key: str) -> bool:
     return state is not None and state.unreachable
 
 
+async def _reachable(runtime, key: str) -> bool:
+    state = await load_dialogue(runtime.redis, key)
+    return state is not None and not state.unreachable
+
+
 async def test_a_block_or_a_permission_from_someone_who_never_wrote_opens_no_deal(
     make_config, portal, telegram, vk, max_api
 ):
@@ -41,6 +46,10 @@ async def test_a_block_or_a_permission_from_someone_who_never_wrote_opens_no_dea
         await wait_for_async(lambda: _unreachable(runtime, "salon:max:7099887766"))
         await wait_for_async(lambda: _unreachable(runtime, "salon:vk:4455"))
         await wait_for_async(lambda: load_dialogue(runtime.redis, "salon:vk:4466"))
+        # a second such event for the same person: the conversation exists now, and still has no deal
+        again = event("message_allow", "ev-n3", {"user_id": 4455, "key": "site"})
+        assert (await client.post("/webhooks/salon/vk", json=again)).text == "ok"
+        await wait_for_async(lambda: _reachable(runtime, "salon:vk:4455"))
         await asyncio.sleep(1.0)  # a CRM sync, had one been queued, runs within this
         queued_syncs = await runtime.redis.zcard("lg:queue:crm")
     assert portal.state.deals == {} and portal.state.comments == {} and portal.state.contacts == {}

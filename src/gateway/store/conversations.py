@@ -40,7 +40,7 @@ class DialogueState(BaseModel):
     confirmed: bool = False
     handed_off: bool = False
     greeted: bool = False
-    message_count: int = 0
+    message_count: int = 0  # the client's events on the timeline: none yet, and the conversation is not in the CRM
     last_inbound_at: AwareDatetime | None = None
     channel_phone: str | None = None  # the number the platform says the client writes from
     # The phone the platform vouches is this person's (WhatsApp's wa_id, an SMS sender, a Telegram

@@ -216,15 +216,16 @@ async def _handle_in_order(
 ) -> ReplyOutcome:
     throttled, about_person = False, False
     # A block, an unblock, an edit or a deletion is nothing the client said: it updates a conversation the
-    # gateway has (its note, reachability), and for one it has not seen it opens no deal and no lead.
-    to_crm = held.state is not None or event.kind == MessageKind.MESSAGE
+    # gateway has in the CRM (its note, reachability), and for one with nothing there yet it opens no deal
+    # and no lead. Decided from the saved state, so a retry and a later event decide the same.
+    to_crm = event.kind == MessageKind.MESSAGE or state.message_count > 0
     if event.dedupe_key not in state.recorded:
         if ctx.visits is not None and event.kind == MessageKind.MESSAGE:
             if _about_offers(event):  # «стоп» after a visit is not a new request: no new deal for it
                 about_person = (await load_link(ctx.redis, state.conversation_key)).closed
             else:
                 await _new_episode_if_closed(ctx, state)
-        learned = await _update(state, event, ctx, now)
+        learned = await _update(state, event, ctx, now, on_timeline=to_crm)
         # An edit or revoke changes something already answered: recorded (and an edit learned from),
         # never answered again.
         if event.channel == Channel.FORM and ctx.on_form is not None:  # a known client: reached on a messenger
@@ -356,12 +357,15 @@ def _has_new_intent(event: InboundMessage) -> bool:
     return bool(event.text) and not event.button
 
 
-async def _update(state: DialogueState, event: InboundMessage, ctx: ConversationContext, now: datetime) -> bool:
+async def _update(
+    state: DialogueState, event: InboundMessage, ctx: ConversationContext, now: datetime, *, on_timeline: bool
+) -> bool:
+    if on_timeline:  # counted whatever the kind: a block noted on a deal's timeline is on it
+        state.message_count += 1
     if event.kind in (MessageKind.BLOCKED, MessageKind.UNBLOCKED):
         state.unreachable = event.kind == MessageKind.BLOCKED
         return False
     state.unreachable = False  # they wrote: the bot reaches them again
-    state.message_count += 1
     state.last_inbound_at = event.received_at
     state.name = state.name or event.sender_name
     state.username = state.username or event.sender_username

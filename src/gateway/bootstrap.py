@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # SQLAlchemy (~30 MB) is loaded only by a process that serves
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from gateway.usecases.appointments import Appointments
+    from gateway.usecases.manager_chat.context import AppContext
 
 logger = logging.getLogger("gateway.bootstrap")
 
@@ -114,6 +115,8 @@ class TenantServices:
     senders: dict[str, Sender]
     appointments: Appointments | None = None  # with `lifecycle:` only
     visit_replies: Any = None  # VisitReplies, with `lifecycle:` only
+    app: AppContext | None = None  # with `bitrix.app` only: the Bitrix24 app and its Open Line
+    raw_senders: dict[str, Sender] = field(default_factory=dict)  # without the line's mirror (app mode)
 
     def services_by_id(self) -> dict[str, str]:
         return {s.id: s.name for s in self.matcher.services}
@@ -150,6 +153,8 @@ class Runtime:
             clock=self.clock,
             analytics=t.config.analytics and self.store is not None,
             on_form=self._form_reach(t) if t.visit_replies is not None and channel == Channel.FORM else None,
+            manager_leads=functools.partial(manager_leads, self.redis) if t.app is not None else None,
+            log_for_line=functools.partial(_log_for_line, self.redis, tenant) if t.app is not None else None,
         )
 
     def _form_reach(self, t: TenantServices) -> Any:
@@ -233,7 +238,7 @@ def build_runtime(
     )
     if clock is not None:
         runtime.clock = clock
-    if store_url is not None and any(t.analytics for t in config.tenants.values()):
+    if store_url is not None and any(t.analytics or t.bitrix.app is not None for t in config.tenants.values()):
         from gateway.store.sql.engine import make_engine  # SQLAlchemy is loaded only when it is used
 
         runtime.store = make_engine(store_url)
@@ -263,17 +268,23 @@ def build_runtime(
             tenant.bitrix.rate_limit.burst,
             tenant.bitrix.rate_limit.per_second,
         )
+        access = _app_access(runtime, tenant_id, tenant) if tenant.bitrix.app is not None else None
+        if access is not None:  # as the app: its own address and token, one batcher a tenant
+            assert tenant.bitrix.app is not None  # noqa: S101 - checked above
+            webhook_url = f"app:{tenant.bitrix.app.client_id}:{tenant_id}"
         bitrix = BitrixClient(
             webhook_url,
             http,
             bucket,
             observe=lambda method, outcome: metrics.bitrix_calls.labels(method, outcome).inc(),
+            access=access,
         )
         crm = batchers.get(webhook_url)
         if crm is None:
             crm = batchers[webhook_url] = Batcher(bitrix, bucket)
             runtime._closers.append(crm.close)
-        senders = _senders(tenant, http, runtime)
+        raw_senders = _senders(tenant, http, runtime)
+        senders = _mirrored(raw_senders, runtime, tenant_id) if access is not None else raw_senders
         portal = hashlib.sha256(webhook_url.encode()).hexdigest()[:16]
         dialogue = Dialogue(services, hours, Texts(**tenant.texts))
         appointments, visit_replies = None, None
@@ -299,8 +310,75 @@ def build_runtime(
             senders=senders,
             appointments=appointments,
             visit_replies=visit_replies,
+            raw_senders=raw_senders,
         )
+        if access is not None:
+            runtime.tenants[tenant_id].app = _app_context(runtime, runtime.tenants[tenant_id], access)
     return runtime
+
+
+def _app_access(runtime: Runtime, tenant_id: str, tenant: TenantConfig) -> Any:
+    """The tenant's AppAccess: its installation kept in the business store (SQLAlchemy, cryptography)."""
+    from gateway.store.sql.bitrix_apps import Installations
+    from gateway.usecases.manager_chat.access import AppAccess
+
+    assert tenant.bitrix.app is not None and runtime.store is not None  # noqa: S101 - built for app tenants
+    assert runtime.config.secret_key is not None  # noqa: S101 - the config requires it with `bitrix.app`
+    return AppAccess(
+        tenant=tenant_id,
+        credentials=tenant.bitrix.app,
+        installations=Installations(runtime.store, runtime.config.secret_key),
+        redis=runtime.redis,
+        http=runtime.http,
+        health=runtime.health.record,
+        clock=runtime.clock,
+    )
+
+
+def _mirrored(senders: dict[str, Sender], runtime: Runtime, tenant_id: str) -> dict[str, Sender]:
+    """Every messenger's sender logs what it sent for the Open Line (SMS has no chat there)."""
+    from gateway.usecases.manager_chat.mirror import MirroringSender
+
+    return {
+        channel: sender
+        if channel == Channel.SMS
+        else MirroringSender(sender, runtime.redis, tenant_id, Channel(channel), runtime.clock)
+        for channel, sender in senders.items()
+    }
+
+
+def _app_context(runtime: Runtime, t: TenantServices, access: Any) -> AppContext:
+    from gateway.usecases.manager_chat.context import AppContext
+
+    assert t.config.bitrix.app is not None  # noqa: S101 - built for app tenants
+    channels = {Channel(c) for c in t.raw_senders if c != Channel.SMS}
+    if t.config.forms is not None:
+        channels.add(Channel.FORM)
+    return AppContext(
+        tenant=t.id,
+        config=t.config,
+        app=t.config.bitrix.app,
+        access=access,
+        installations=access.installations,
+        crm=t.crm,
+        redis=runtime.redis,
+        http=runtime.http,
+        health=runtime.health.record,
+        channels=frozenset(channels),
+        sender_of=lambda channel: t.raw_senders.get(channel, NoChannel()),
+        clock=runtime.clock,
+    )
+
+
+async def manager_leads(redis: ArqRedis, conversation: str) -> bool:
+    """Whether a manager leads the conversation (app mode): then the bot keeps quiet."""
+    return bool(await redis.exists(keys.manager_holds(conversation)))
+
+
+async def _log_for_line(redis: ArqRedis, tenant: str, state: Any, key: str, text: str, at: datetime) -> None:
+    from gateway.usecases.manager_chat.mirror import log_client
+
+    await log_client(redis, tenant, state.conversation_key, key, text, at, state.name or state.username or "")
 
 
 def make_llm_client(config: LlmConfig) -> Any:

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gateway.bootstrap import Runtime
 from gateway.http.errors import ApiError, api_error_handler, http_error_handler
 from gateway.http.routes import bitrix as routes_bitrix
+from gateway.http.routes import bitrix_app as routes_bitrix_app
 from gateway.http.routes import forms as routes_forms
 from gateway.http.routes import max as routes_max
 from gateway.http.routes import meta as routes_meta
@@ -108,6 +109,7 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
     app.include_router(routes_telegram.router)
     app.include_router(routes_meta.router)
     app.include_router(routes_bitrix.router)
+    app.include_router(routes_bitrix_app.router)
     app.include_router(routes_ops.router)
     app.include_router(routes_owner.router)
     app.include_router(routes_forms.router)

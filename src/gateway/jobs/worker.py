@@ -6,26 +6,20 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-import random
-import sys
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from arq import Retry
 from arq.worker import Worker, func
-from pydantic import ValidationError
-from redis.exceptions import LockError, RedisError
 
-from bitrix.errors import BitrixAuthError, BitrixRequestError, BitrixRetryable, OperationTimeLimit
-from domain import InboundMessage, SendRejected, SendRetryable
+from bitrix.errors import BitrixAuthError, BitrixRequestError
+from domain import InboundMessage, SendRejected
 from gateway.bootstrap import Runtime
 from gateway.jobs.claiming import FINISHED_JOBS, OneTripClaim
+from gateway.jobs.guard import JOB_DEADLINES, guarded
 from gateway.jobs.lifecycle import lifecycle_crons
-from gateway.logs import log_context
-from gateway.store import dlq, keys
+from gateway.store import keys
 from gateway.store.conversation_hold import hold_for_sync
 from gateway.store.job_format import JobFinish
 from gateway.store.queue import (
@@ -44,119 +38,8 @@ from gateway.usecases.crm_sync import deal_exists, forget_deal, sync_conversatio
 
 logger = logging.getLogger("gateway.jobs.worker")
 
-TRANSIENT = (SendRetryable, BitrixRetryable, LockError, RedisError, OSError, TimeoutError)
-# Refused for good: the request, the credentials or the payload is wrong, and the same call fails again.
-PERMANENT = (BitrixAuthError, BitrixRequestError, ValidationError, SendRejected)
-# An exception nobody foresaw (a bug, an odd answer) may still pass: retried this often, then parked.
-UNEXPECTED_ATTEMPTS = 3
 HEARTBEAT_SECONDS = 10
 KEEP_RESULT_SECONDS = 3600  # a job's result key: a re-delivered update within the hour is still a duplicate
-MAX_BACKOFF_SECONDS = 300.0  # a recovered portal is drained within five minutes
-# Seconds a job may run before it is retried. A Bitrix24 request may take 60 s; arq's own timeout is
-# 10 s longer, and a crashed worker's jobs are picked up again once that plus 10 s has passed.
-JOB_DEADLINES = {HANDLE_INBOUND: 50.0, SYNC_CRM: 90.0, HANDLE_BITRIX_EVENT: 30.0, REACH_LEAD: 50.0}
-
-
-def backoff_seconds(attempt: int, base: float, hint: float | None = None) -> float:
-    if hint is not None and hint > 0:
-        return hint
-    # jitter keeps a burst of failed jobs from hammering the portal in step
-    return float(min(base * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS) * (0.75 + random.random() / 2))  # noqa: S311
-
-
-async def _guarded(
-    ctx: dict[str, Any],
-    function: str,
-    args: list[Any],
-    tenant: str,
-    work: Callable[[], Awaitable[str]],
-    **log_ids: str,
-) -> str:
-    """Run a job's work so that every way it can end is one of: done, retried, or parked.
-
-    arq drops a job for good on any exception but `Retry`, so none may escape: transient failures are
-    retried with backoff until `queue.max_attempts`, refusals (bad request, credentials, payload) are
-    parked at once, anything unforeseen is retried `UNEXPECTED_ATTEMPTS` times and then parked. A parked
-    job is in the dead-letter queue with its reason, counted, and listed by `dlq list` and /readyz.
-    """
-    runtime: Runtime = ctx["runtime"]
-    attempt = int(ctx.get("job_try", 1))
-    limit = runtime.config.queue.max_attempts
-    with log_context(tenant=tenant, **log_ids):
-        try:
-            # Our own deadline, inside arq's: a job arq times out is not retried, one we time out is.
-            async with asyncio.timeout(JOB_DEADLINES[function]):
-                outcome = await work()
-        except TRANSIENT as exc:
-            if attempt >= limit:
-                return await _park(runtime, function, args, tenant, exc, attempt, f"after {attempt} attempts")
-            hint = getattr(exc, "retry_after", None)
-            if isinstance(exc, OperationTimeLimit) and exc.reset_at:
-                hint = max(exc.reset_at - datetime.now(UTC).timestamp(), 1.0)
-            _retrying(runtime, function, attempt, exc)
-            raise Retry(defer=backoff_seconds(attempt, ctx["retry_base"], hint)) from exc
-        except PERMANENT as exc:
-            return await _park(runtime, function, args, tenant, exc, attempt, "not retryable")
-        except Exception as exc:
-            if store_outage(exc):  # the business store is away: like Redis, retried until it is back
-                if attempt >= limit:
-                    return await _park(runtime, function, args, tenant, exc, attempt, f"after {attempt} attempts")
-                _retrying(runtime, function, attempt, exc)
-                raise Retry(defer=backoff_seconds(attempt, ctx["retry_base"])) from exc
-            logger.exception("%s attempt %d failed unexpectedly", function, attempt)
-            if attempt >= min(limit, UNEXPECTED_ATTEMPTS):
-                return await _park(runtime, function, args, tenant, exc, attempt, "unexpected error")
-            _retrying(runtime, function, attempt, exc)
-            raise Retry(defer=backoff_seconds(attempt, ctx["retry_base"])) from exc
-    runtime.metrics.jobs.labels(function, outcome).inc()
-    return outcome
-
-
-def store_outage(exc: BaseException) -> bool:
-    """An error of the business store's connection (down, restarting, unreachable), not of a statement.
-    Read from SQLAlchemy only if it is loaded: a process without `lifecycle:` never imports it."""
-    errors = sys.modules.get("sqlalchemy.exc")
-    if errors is None:
-        return False
-    if isinstance(exc, errors.InterfaceError | errors.TimeoutError):  # a connection (or the pool) failed
-        return True
-    if isinstance(exc, errors.DBAPIError) and exc.connection_invalidated:
-        return True
-    # SQLite and PostgreSQL both say OperationalError for a bad statement too: only these mean "away"
-    message = str(getattr(exc, "orig", exc)).lower()
-    return isinstance(exc, errors.OperationalError) and any(hint in message for hint in STORE_AWAY)
-
-
-STORE_AWAY = (
-    "database is locked",
-    "unable to open database",
-    "disk i/o error",
-    "could not connect",
-    "connection refused",
-    "server closed the connection",
-    "terminating connection",
-    "the database system is starting up",
-    "the database system is shutting down",
-)
-
-
-def _retrying(runtime: Runtime, function: str, attempt: int, exc: Exception) -> None:
-    runtime.metrics.jobs.labels(function, "retry").inc()
-    logger.warning("%s attempt %d failed, retrying: %s: %s", function, attempt, type(exc).__name__, exc)
-
-
-async def _park(
-    runtime: Runtime, function: str, args: list[Any], tenant: str, exc: Exception, attempt: int, why: str
-) -> str:
-    reason = f"{type(exc).__name__}: {exc}"
-    try:
-        await dlq.park(runtime.redis, function, args, tenant, reason, attempt)
-    except (RedisError, OSError) as redis_down:  # cannot park now: keep the job, and park it on a later try
-        logger.warning("%s could not be parked (%s); retried", function, type(redis_down).__name__)
-        raise Retry(defer=backoff_seconds(attempt, 1.0)) from exc
-    runtime.metrics.jobs.labels(function, "dead_letter").inc()
-    logger.error("%s parked (%s): %s", function, why, reason)
-    return "parked"
 
 
 async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
@@ -170,7 +53,7 @@ async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
     ids = {"event_id": str(payload.get("dedupe_key", "?"))}
     if "channel" in payload and "chat_id" in payload:
         ids["conversation"] = f"{tenant}:{payload['channel']}:{payload['chat_id']}"
-    return await _guarded(ctx, HANDLE_INBOUND, [payload], tenant, work, **ids)
+    return await guarded(ctx, HANDLE_INBOUND, [payload], tenant, work, **ids)
 
 
 def _job_finish(ctx: dict[str, Any], queue: str, function: str, args: tuple[Any, ...]) -> JobFinish | None:
@@ -221,7 +104,7 @@ async def sync_crm(ctx: dict[str, Any], tenant: str, conversation_key: str) -> s
         job = _job_finish(ctx, CRM_QUEUE, SYNC_CRM, (tenant, conversation_key))
         return await _sync(runtime, tenant, conversation_key, job)
 
-    return await _guarded(ctx, SYNC_CRM, [tenant, conversation_key], tenant, work, conversation=conversation_key)
+    return await guarded(ctx, SYNC_CRM, [tenant, conversation_key], tenant, work, conversation=conversation_key)
 
 
 async def _sync(runtime: Runtime, tenant: str, conversation_key: str, job: JobFinish | None = None) -> str:
@@ -259,7 +142,7 @@ async def handle_bitrix_event(ctx: dict[str, Any], tenant: str, event: str, enti
         return "ignored"
 
     args = [tenant, event, entity_id]
-    return await _guarded(ctx, HANDLE_BITRIX_EVENT, args, tenant, work, event_id=f"{event}:{entity_id}")
+    return await guarded(ctx, HANDLE_BITRIX_EVENT, args, tenant, work, event_id=f"{event}:{entity_id}")
 
 
 async def reach_lead(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
@@ -275,7 +158,7 @@ async def reach_lead(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
         return await reach(runtime.reach_context(tenant), Reach.model_validate(payload), runtime.clock())
 
     ids = {"conversation": str(payload.get("target", "?")), "event_id": str(payload.get("form_event", "?"))}
-    return await _guarded(ctx, REACH_LEAD, [payload], tenant, work, **ids)
+    return await guarded(ctx, REACH_LEAD, [payload], tenant, work, **ids)
 
 
 async def _deal_changed(runtime: Runtime, tenant: str, deal_id: int) -> str:
@@ -356,17 +239,19 @@ def build_workers(
             health.started()
 
     attempts = runtime.config.queue.max_attempts + 1  # our policy parks before arq gives up
-    functions = {
+    functions: dict[str, Any] = {
         HANDLE_INBOUND: handle_inbound,
         SYNC_CRM: sync_crm,
         HANDLE_BITRIX_EVENT: handle_bitrix_event,
         REACH_LEAD: reach_lead,
     }
+    if any(t.app is not None for t in runtime.tenants.values()):
+        from gateway.jobs.app_jobs import APP_JOBS
+
+        functions.update(APP_JOBS)
     jobs: dict[str, list[Any]] = {INBOUND_QUEUE: [], CRM_QUEUE: []}
     for name, coroutine in functions.items():
-        jobs[QUEUE_OF[name]].append(
-            func(coroutine, name=name, max_tries=attempts, timeout=JOB_DEADLINES[name] + 10)  # type: ignore[arg-type]
-        )
+        jobs[QUEUE_OF[name]].append(func(coroutine, name=name, max_tries=attempts, timeout=JOB_DEADLINES[name] + 10))
     workers = [
         IdleAwareWorker(
             functions=queue_jobs,

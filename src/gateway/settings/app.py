@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from urllib.parse import urlsplit
 
-from pydantic import Field, IPvAnyNetwork, field_validator
+from pydantic import Field, IPvAnyNetwork, field_validator, model_validator
 
 from gateway.settings.base import HttpsUrl, Secret, TenantId, _secure_url, _Strict
 from gateway.settings.tenant import TenantConfig
+
+
+def valid_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return False
 
 
 class LlmConfig(_Strict):
@@ -49,6 +58,18 @@ class AppConfig(_Strict):
     queue: QueueConfig = QueueConfig()
     limits: LimitsConfig = LimitsConfig()
     tenants: dict[TenantId, TenantConfig] = Field(min_length=1)
+    # A Fernet key (32 url-safe base64-encoded bytes) that encrypts the Bitrix24 app's tokens at rest;
+    # from LEAD_GATEWAY_SECRET_KEY. Needed once a tenant has `bitrix.app`.
+    secret_key: str | None = Field(default=None, repr=False)
+
+    @model_validator(mode="after")
+    def _app_tokens_need_a_key(self) -> AppConfig:
+        if any(t.bitrix.app is not None for t in self.tenants.values()):
+            if not self.secret_key:
+                raise ValueError("secret_key: a tenant has bitrix.app; set LEAD_GATEWAY_SECRET_KEY (a Fernet key)")
+            if not valid_fernet_key(self.secret_key):
+                raise ValueError("secret_key: not a Fernet key (32 url-safe base64-encoded bytes)")
+        return self
 
     @field_validator("database_url")
     @classmethod

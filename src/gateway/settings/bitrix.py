@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from domain import Channel
+from domain import Channel, parse_duration
 from gateway.settings.base import HttpsUrl, Secret, _secure_url, _Strict
 from gateway.settings.lifecycle import Stages
 
@@ -30,8 +31,45 @@ def _source(channel: Channel) -> str:
     return "WEB" if channel == Channel.FORM else channel.value.upper()
 
 
+class AppCredentials(_Strict):
+    """The portal's local application (Developer resources → local app): Open Lines need app context."""
+
+    client_id: Secret
+    client_secret: Secret
+    public_url: HttpsUrl  # how Bitrix24 reaches the gateway (handlers and connector links are built on it)
+    oauth_base: HttpsUrl = "https://oauth.bitrix.info"  # the token endpoint's host (a stand-in replaces it)
+    line: int = Field(default=1, ge=1)  # the Open Line the connectors join (created when absent)
+
+    @field_validator("public_url", "oauth_base")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _secure_url(value).rstrip("/")
+
+
+class Handoff(_Strict):
+    """A manager's turn: the to-do's deadline in opening hours, and how long the bot keeps quiet after a
+    manager's last message when the dialog is not finished in Bitrix24."""
+
+    sla: str = "15m"
+    quiet_for: str = "2h"
+
+    @field_validator("sla", "quiet_for")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)  # a ValueError names the forms it takes
+        return value
+
+    def quiet(self) -> timedelta:
+        return parse_duration(self.quiet_for)
+
+    def deadline(self) -> timedelta:
+        return parse_duration(self.sla)
+
+
 class BitrixConfig(_Strict):
     webhook_url: HttpsUrl | None = None
+    app: AppCredentials | None = None
+    handoff: Handoff = Handoff()
     application_token: Secret | None = None
     rate_limit: RateLimit = RateLimit()
     category_id: int | None = Field(default=None, ge=0)

@@ -15,6 +15,7 @@ from gateway.settings.base import ConfigError
 
 DEFAULT_CONFIG_PATH = "lead-gateway.yaml"
 CONFIG_ENV = "LEAD_GATEWAY_CONFIG"
+SECRET_KEY_ENV = "LEAD_GATEWAY_SECRET_KEY"  # noqa: S105 - a variable's name; the Fernet key of the Bitrix24 app's tokens at rest
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -71,6 +72,8 @@ def parse_config(data: object, environ: dict[str, str] | None = None) -> AppConf
     if not isinstance(data, dict):
         raise ConfigError(["the config file must be a YAML mapping"])
     expanded = expand_env(data, environ)
+    if environ.get(SECRET_KEY_ENV) and "secret_key" not in expanded:
+        expanded["secret_key"] = environ[SECRET_KEY_ENV]
     try:
         return AppConfig.model_validate(expanded)
     except ValidationError as exc:

@@ -21,7 +21,22 @@ INBOUND_QUEUE = "lg:queue:inbound"
 CRM_QUEUE = "lg:queue:crm"
 HANDLE_BITRIX_EVENT = "handle_bitrix_event"
 REACH_LEAD = "reach_lead"  # a website form's lead offered slots on a messenger the gateway knows them on
-QUEUE_OF = {HANDLE_INBOUND: INBOUND_QUEUE, SYNC_CRM: CRM_QUEUE, HANDLE_BITRIX_EVENT: CRM_QUEUE, REACH_LEAD: CRM_QUEUE}
+# Bitrix24 app mode. A manager's reply and the end of their dialog are on a client's path (the inbound
+# queue); the app's setup and the chat's mirror into the Open Line are not.
+MANAGER_REPLY = "manager_reply"
+DIALOG_FINISH = "dialog_finish"
+APP_SETUP = "app_setup"
+MIRROR_CHAT = "mirror_chat"
+QUEUE_OF = {
+    HANDLE_INBOUND: INBOUND_QUEUE,
+    SYNC_CRM: CRM_QUEUE,
+    HANDLE_BITRIX_EVENT: CRM_QUEUE,
+    REACH_LEAD: CRM_QUEUE,
+    MANAGER_REPLY: INBOUND_QUEUE,
+    DIALOG_FINISH: INBOUND_QUEUE,
+    APP_SETUP: CRM_QUEUE,
+    MIRROR_CHAT: CRM_QUEUE,
+}
 JOB_EXPIRES_SECONDS = 7 * 24 * 3600  # a job waits out a long CRM outage instead of expiring
 
 

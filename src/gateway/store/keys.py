@@ -127,3 +127,55 @@ def form_budget(tenant: str, address: str) -> str:
 
 def facts_lock() -> str:
     return f"{PREFIX}:lock:facts"
+
+
+# ---- Bitrix24 app mode: the client's chat in an Open Line -----------------------------------------
+def chat_log(conversation: str) -> str:
+    """What the client and the bot said, in order, for the Open Line's chat (app mode); as long as the
+    conversation."""
+    return f"{PREFIX}:chat:{conversation}"
+
+
+def chat_logged(conversation: str) -> str:
+    """The keys already in the chat log: a retried message or send is logged once."""
+    return f"{PREFIX}:chat:keys:{conversation}"
+
+
+def chat_mirrored(conversation: str) -> str:
+    """How many chat log entries the Open Line has taken."""
+    return f"{PREFIX}:chat:posted:{conversation}"
+
+
+def chat_lock(conversation: str) -> str:
+    return f"{PREFIX}:lock:chat:{conversation}"
+
+
+def echo(conversation: str, digest: str) -> str:
+    """A bot message the gateway put in the line: if Bitrix24 hands it back as a manager's, it is not sent."""
+    return f"{PREFIX}:echo:{conversation}:{digest}"
+
+
+ECHO_SECONDS = 600
+
+
+def manager_holds(conversation: str) -> str:
+    """Present while a manager leads the conversation: the bot does not answer (expires after quiet_for)."""
+    return f"{PREFIX}:manager:{conversation}"
+
+
+def manager_sent(tenant: str, message_id: int) -> str:
+    """A manager's message (Bitrix24's id) delivered to the client: never sent twice."""
+    return f"{PREFIX}:manager:sent:{tenant}:{message_id}"
+
+
+MANAGER_SENT_SECONDS = 30 * 24 * 3600
+
+
+def app_renewal_lock(tenant: str) -> str:
+    """One renewal of a tenant's app tokens at a time, across replicas (each renewal spends the old one)."""
+    return f"{PREFIX}:lock:b24app:{tenant}"
+
+
+def line_chat(tenant: str, im_chat_id: int) -> str:
+    """The conversation a line's chat (Bitrix24's chat id) holds: a finished dialog names only that chat."""
+    return f"{PREFIX}:linechat:{tenant}:{im_chat_id}"

@@ -90,6 +90,10 @@ class ConversationContext:
     analytics: bool = False  # record lead and first-reply facts (a tenant with `lifecycle:` or `dashboard:`)
     # a website form's lead the gateway knows on a messenger: offered slots there (lifecycle tenants)
     on_form: Callable[[DialogueState, InboundMessage, datetime], Awaitable[None]] | None = None
+    # Bitrix24 app mode: whether a manager leads the conversation (the bot keeps quiet), and the client's
+    # message logged for the Open Line's chat (key, text, when, name).
+    manager_leads: Callable[[str], Awaitable[bool]] | None = None
+    log_for_line: Callable[[DialogueState, str, str, datetime], Awaitable[None]] | None = None
 
 
 def _new_state(event: InboundMessage) -> DialogueState:
@@ -230,9 +234,7 @@ async def _handle_in_order(
         # never answered again.
         if event.channel == Channel.FORM and ctx.on_form is not None:  # a known client: reached on a messenger
             await ctx.on_form(state, event, now)
-        if event.kind == MessageKind.MESSAGE and event.channel != Channel.FORM:  # a form has no chat to answer in
-            about_visit = await ctx.visits.reply(state, event, now) if ctx.visits is not None else None
-            _decide_reply(ctx, state, event, learned, now, about_visit)
+        await _answer_or_hand_over(ctx, state, event, learned, now, to_crm)
         state.mark("recorded", event.dedupe_key)
         started = []
         if ctx.analytics and event.kind == MessageKind.MESSAGE and state.lead_episode != state.episode:
@@ -268,6 +270,34 @@ async def _handle_in_order(
     state.mark("processed", event.dedupe_key)
     await held.save_and_release(state, replied, job)
     return outcome
+
+
+async def _answer_or_hand_over(
+    ctx: ConversationContext, state: DialogueState, event: InboundMessage, learned: bool, now: datetime, to_crm: bool
+) -> None:
+    """Decide the bot's reply (a form has no chat to answer in), unless a manager leads the conversation;
+    in app mode the message is also logged for the Open Line's chat (once, whatever is retried)."""
+    if (
+        event.kind == MessageKind.MESSAGE
+        and event.channel != Channel.FORM
+        and not await _manager_leads(ctx, state, event)
+    ):
+        about_visit = await ctx.visits.reply(state, event, now) if ctx.visits is not None else None
+        _decide_reply(ctx, state, event, learned, now, about_visit)
+    if ctx.log_for_line is not None and to_crm:
+        at = event.sent_at.astimezone(ctx.tenant.tz)
+        await ctx.log_for_line(state, event.dedupe_key, _timeline_text(event, state.intent), at)
+
+
+async def _manager_leads(ctx: ConversationContext, state: DialogueState, event: InboundMessage) -> bool:
+    """A manager answering in Bitrix24 leads the conversation: the bot does not answer the client's words
+    meanwhile (a press on a reminder's or an offer's button is still handled)."""
+    if ctx.manager_leads is None or event.button is not None:
+        return False
+    leads = await ctx.manager_leads(state.conversation_key)
+    if leads:
+        logger.info("%s: a manager leads the conversation; the bot keeps quiet", state.conversation_key)
+    return leads
 
 
 def _about_offers(event: InboundMessage) -> bool:

@@ -49,7 +49,7 @@ async def test_a_business_store_that_cannot_be_reached_is_retried_and_a_bad_stat
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
-    from gateway.jobs.worker import store_outage
+    from gateway.jobs.guard import store_outage
     from gateway.store.sql.engine import make_engine
 
     unreachable = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing-dir' / 'store.db'}")

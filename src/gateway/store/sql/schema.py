@@ -167,3 +167,24 @@ spend = Table(
     Column("amount", Float, nullable=False),
     UniqueConstraint("tenant", "day", "utm_source", "utm_campaign", name="uq_spend_day"),
 )
+
+# A tenant's Bitrix24 local application: the portal it is installed in and its tokens. The tokens are
+# Fernet-encrypted (LEAD_GATEWAY_SECRET_KEY); one row a tenant, replaced by a reinstall from the same portal.
+bitrix_apps = Table(
+    "bitrix_apps",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("member_id", String(64), nullable=False),
+    Column("domain", String(255), nullable=False, server_default=""),
+    Column("client_endpoint", String(512), nullable=False),
+    Column("access_token", Text, nullable=False),  # encrypted
+    Column("refresh_token", Text, nullable=False),  # encrypted
+    Column("application_token", Text, nullable=False),  # encrypted: what its events are checked against
+    Column("expires_at", UtcDateTime, nullable=False),  # the access token's end
+    Column("user_id", BigInteger),  # who installed: the bot's own messages are posted as them
+    Column("installed_at", UtcDateTime, nullable=False),
+    Column("renewed_at", UtcDateTime, nullable=False),  # the refresh token's start (it lasts 180 days)
+    Column("renewal_error", String(512)),  # the last refused renewal, until one succeeds
+    Column("line_id", BigInteger),  # the Open Line the connectors joined (the configured one, or created)
+    Column("setup_done", UtcDateTime),  # connectors, line and events all in place
+)

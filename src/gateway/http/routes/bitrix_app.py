@@ -1,0 +1,161 @@
+"""The gateway as a Bitrix24 local application: the install callback, the app's events (Open Line
+connectors, deal changes) checked by the installation's application token, and the connector's settings
+page. Like every webhook, an event is queued before the answer (Bitrix24 never sends it again)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from bitrix.errors import BitrixRetryable
+from bitrix.openlines import DIALOG_FINISH, MESSAGE_ADD, dialog_finished, manager_messages
+from bitrix.querystring import parse_query
+from gateway.bootstrap import Runtime, TenantServices
+from gateway.http.deps import runtime_of
+from gateway.http.errors import ApiError, read_body
+from gateway.http.routes.bitrix import BOOKING_EVENTS, HANDLED
+from gateway.http.webhooks import counting_refusals, queued, tenant_services
+from gateway.store import keys
+from gateway.store.job_format import APP_SETUP, HANDLE_BITRIX_EVENT, MANAGER_REPLY
+from gateway.store.job_format import DIALOG_FINISH as FINISH_JOB
+from gateway.store.queue import Outcome
+
+router = APIRouter()
+
+
+def _app_tenant(runtime: Runtime, tenant: str) -> TenantServices:
+    services = tenant_services(runtime, tenant)
+    if services.app is None:
+        raise ApiError(404, "channel_not_configured", f"tenant {tenant!r} has no bitrix.app")
+    return services
+
+
+async def _form(request: Request, runtime: Runtime) -> dict[str, Any]:
+    body = await read_body(request, runtime.config.max_body_bytes)
+    try:
+        return parse_query(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ApiError(400, "malformed_body", "body is not a form") from None
+
+
+def _auth(form: dict[str, Any]) -> dict[str, Any]:
+    auth = form.get("auth")
+    return auth if isinstance(auth, dict) else {}
+
+
+@router.post("/bitrix/{tenant}/app/install", summary="Bitrix24 local app: install callback")
+async def install(tenant: str, request: Request) -> JSONResponse:
+    from gateway.usecases.manager_chat.install import InstallRefused, accept
+
+    runtime = runtime_of(request)
+    with counting_refusals(runtime, tenant, "bitrix_app"):
+        services = _app_tenant(runtime, tenant)
+        assert services.app is not None  # noqa: S101 - checked by _app_tenant
+        form = await _form(request, runtime)
+        try:
+            installed = await accept(services.app, _auth(form))
+        except InstallRefused as exc:
+            raise ApiError(exc.status, exc.code, str(exc)) from None
+        except BitrixRetryable:
+            raise ApiError(503, "token_server_unavailable", "the token server did not answer; install again") from None
+        now_ms = int(runtime.clock().timestamp() * 1000)
+        await queued(
+            runtime.intake.enqueue(
+                keys.dedupe(tenant, "bitrix_app", f"setup:{now_ms}"), f"setup:{tenant}:{now_ms}", APP_SETUP, (tenant,)
+            )
+        )
+    runtime.metrics.webhooks.labels(tenant, "bitrix_app", "installed").inc()
+    return JSONResponse(
+        {"ok": True, "status": "reinstalled" if installed.reinstalled else "installed", "portal": installed.domain}
+    )
+
+
+@router.post("/bitrix/{tenant}/app/events", summary="Bitrix24 local app: events")
+async def events(tenant: str, request: Request) -> JSONResponse:
+    runtime = runtime_of(request)
+    counter = runtime.metrics.webhooks
+    with counting_refusals(runtime, tenant, "bitrix_app"):
+        services = _app_tenant(runtime, tenant)
+        assert services.app is not None  # noqa: S101 - checked by _app_tenant
+        form = await _form(request, runtime)
+        token = _auth(form).get("application_token")
+        if not token:
+            raise ApiError(401, "missing_token", "auth[application_token] is required")
+        installation = await services.app.installations.load(tenant)
+        expected = installation.application_token if installation is not None else ""
+        if not expected or not secrets.compare_digest(str(token).encode(), expected.encode()):
+            raise ApiError(403, "bad_token", "auth[application_token] does not match the installation")
+        event = str(form.get("event") or "").upper()
+        raw = form.get("data")
+        data: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        outcome = await _queue(runtime, services, tenant, event, data, str(form.get("ts", "")))
+    counter.labels(tenant, "bitrix_app", outcome).inc()
+    return JSONResponse({"ok": True, "status": outcome})
+
+
+async def _queue(
+    runtime: Runtime, services: TenantServices, tenant: str, event: str, data: dict[str, Any], ts: str
+) -> str:
+    if event == MESSAGE_ADD:
+        found = manager_messages(data)
+        if not found:
+            raise ApiError(400, "malformed_body", "data[MESSAGES] holds no message with its ids")
+        outcomes = []
+        for message in found:
+            payload = {**message.__dict__, "files": [list(f) for f in message.files]}
+            outcomes.append(
+                await queued(
+                    runtime.intake.enqueue(
+                        keys.dedupe(tenant, "bitrix_app", f"msg:{message.message_id}"),
+                        f"mgr:{tenant}:{message.message_id}",
+                        MANAGER_REPLY,
+                        (tenant, payload),
+                    )
+                )
+            )
+        return Outcome.QUEUED.value if Outcome.QUEUED in outcomes else Outcome.DUPLICATE.value
+    if event == DIALOG_FINISH:
+        closed = dialog_finished(data)
+        if not closed:
+            raise ApiError(400, "malformed_body", "data[DATA][0][connector][chat_id] is required")
+        outcomes = []
+        for finished in closed:
+            identity = f"finish:{finished.im_chat_id}:{ts}"
+            seen = keys.dedupe(tenant, "bitrix_app", identity)
+            job = runtime.intake.enqueue(seen, f"fin:{tenant}:{identity}", FINISH_JOB, (tenant, finished.__dict__))
+            outcomes.append(await queued(job))
+        return Outcome.QUEUED.value if Outcome.QUEUED in outcomes else Outcome.DUPLICATE.value
+    if event in HANDLED or event in BOOKING_EVENTS or event == "ONCRMDEALDELETE":
+        fields = data.get("FIELDS") if isinstance(data.get("FIELDS"), dict) else data
+        entity = str(fields.get("ID", "")) if isinstance(fields, dict) else ""
+        if not (entity.isascii() and entity.isdecimal() and len(entity) <= 18):
+            raise ApiError(400, "malformed_body", "data[FIELDS][ID] is required")
+        if services.config.lifecycle is None and event != "ONCRMDEALDELETE":
+            return "ignored"
+        identity = f"{event}:{entity}:{ts}"
+        job = runtime.intake.enqueue(
+            keys.dedupe(tenant, "bitrix", identity),
+            f"b24:{tenant}:{identity}",
+            HANDLE_BITRIX_EVENT,
+            (tenant, event, int(entity)),
+        )
+        return (await queued(job)).value
+    return "ignored"
+
+
+@router.api_route("/bitrix/{tenant}/app/placement", methods=["GET", "POST"], summary="the connector's settings page")
+async def placement(tenant: str, request: Request) -> HTMLResponse:
+    runtime = runtime_of(request)
+    services = _app_tenant(runtime, tenant)
+    assert services.app is not None  # noqa: S101 - checked by _app_tenant
+    try:
+        line = await services.app.line()
+    except BitrixRetryable:
+        return HTMLResponse("<!doctype html><meta charset=utf-8><p>lead-gateway: приложение ещё не установлено.</p>")
+    return HTMLResponse(
+        "<!doctype html><meta charset=utf-8><title>lead-gateway</title>"
+        f"<p>lead-gateway подключён к открытой линии {line}. Настройки каналов задаются в конфигурации шлюза.</p>"
+    )

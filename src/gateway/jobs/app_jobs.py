@@ -1,0 +1,55 @@
+"""The Bitrix24 app's jobs: its setup after an install, the chat mirrored into the Open Line, a manager's
+message to the client, and the end of a manager's dialog. Each runs guarded like every job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bitrix.openlines import DialogFinished, ManagerMessage
+from domain import SendRejected
+from gateway.bootstrap import Runtime
+from gateway.jobs.guard import guarded
+from gateway.store.job_format import APP_SETUP, DIALOG_FINISH, MANAGER_REPLY, MIRROR_CHAT
+from gateway.usecases.manager_chat import install, mirror, replies
+from gateway.usecases.manager_chat.context import AppContext
+
+
+def _app(runtime: Runtime, tenant: str) -> AppContext:
+    services = runtime.tenants.get(tenant)
+    if services is None or services.app is None:
+        raise SendRejected(f"tenant {tenant!r} no longer runs as a Bitrix24 app")
+    return services.app
+
+
+async def app_setup(ctx: dict[str, Any], tenant: str) -> str:
+    async def work() -> str:
+        return await install.set_up(_app(ctx["runtime"], tenant))
+
+    return await guarded(ctx, APP_SETUP, [tenant], tenant, work)
+
+
+async def mirror_chat(ctx: dict[str, Any], tenant: str, conversation: str) -> str:
+    async def work() -> str:
+        return await mirror.mirror(_app(ctx["runtime"], tenant), conversation)
+
+    return await guarded(ctx, MIRROR_CHAT, [tenant, conversation], tenant, work, conversation=conversation)
+
+
+async def manager_reply(ctx: dict[str, Any], tenant: str, payload: dict[str, Any]) -> str:
+    async def work() -> str:
+        fields = {**payload, "files": tuple(tuple(f) for f in payload.get("files", ()))}
+        message = ManagerMessage(**fields)
+        return await replies.deliver(_app(ctx["runtime"], tenant), message)
+
+    ids = {"event_id": f"b24msg:{payload.get('message_id')}"}
+    return await guarded(ctx, MANAGER_REPLY, [tenant, payload], tenant, work, **ids)
+
+
+async def dialog_finish(ctx: dict[str, Any], tenant: str, payload: dict[str, Any]) -> str:
+    async def work() -> str:
+        return await replies.finish(_app(ctx["runtime"], tenant), DialogFinished(**payload))
+
+    return await guarded(ctx, DIALOG_FINISH, [tenant, payload], tenant, work)
+
+
+APP_JOBS = {APP_SETUP: app_setup, MIRROR_CHAT: mirror_chat, MANAGER_REPLY: manager_reply, DIALOG_FINISH: dialog_finish}

@@ -1,0 +1,126 @@
+"""A manager's message in the line reaches the client on their channel, once; the bot keeps quiet while a
+manager leads the conversation, and speaks again when the dialog is finished or the manager falls silent."""
+
+from __future__ import annotations
+
+import logging
+
+from bitrix.openlines import DialogFinished, ManagerMessage, plain_text
+from domain import Channel, Recipient, Reply
+from domain.sending import CredentialsRejected, SendRejected, Unreachable, WindowClosed
+from gateway.store import keys
+from gateway.store.conversations import load_dialogue
+from gateway.store.redis_result import result
+from gateway.usecases.manager_chat.context import AppContext
+from gateway.usecases.manager_chat.install import CHANNEL_OF
+from gateway.usecases.manager_chat.mirror import echo_digest, remember_chat
+
+logger = logging.getLogger("gateway.usecases.manager_chat.replies")
+
+
+def conversation_of(ctx: AppContext, connector: str, chat: str) -> tuple[Channel, str] | None:
+    """The conversation a line's chat is, if the chat id is one this tenant's connector gave."""
+    channel = CHANNEL_OF.get(connector)
+    if channel is None or channel not in ctx.channels or not chat.startswith(channel.value + ":"):
+        return None
+    return channel, f"{ctx.tenant}:{chat}"
+
+
+def client_text(message: ManagerMessage) -> str:
+    text = plain_text(message.text)
+    links = "\n".join(f"{name}: {link}" for name, link in message.files)
+    return "\n".join(part for part in (text, links) if part)
+
+
+async def deliver(ctx: AppContext, message: ManagerMessage) -> str:
+    found = conversation_of(ctx, message.connector, message.chat)
+    if found is None:
+        logger.warning(
+            "manager message %s for chat %r of %r: not a chat of ours",
+            message.message_id,
+            message.chat,
+            message.connector,
+        )
+        return "not_ours"
+    channel, conversation = found
+    await remember_chat(ctx, message.im_chat_id, conversation)
+    text = client_text(message)
+    if not text:
+        await _delivered(ctx, message)
+        return "empty"
+    echo = keys.echo(conversation, echo_digest(message.text))
+    if await result(ctx.redis.delete(echo)):  # the bot's own message, handed back: never sent to the client
+        await _delivered(ctx, message)
+        return "echo"
+    sent_key = keys.manager_sent(ctx.tenant, message.message_id)
+    if await result(ctx.redis.exists(sent_key)):  # delivered before (a re-delivered event, a retry)
+        await _delivered(ctx, message)
+        return "replayed"
+    state = await load_dialogue(ctx.redis, conversation)
+    if state is None:
+        return await _not_delivered(ctx, message, "переписка с клиентом не найдена (возможно, данные удалены)")
+    sender = ctx.sender_of(channel)
+    now = ctx.clock()
+    if sender.window is not None and state.last_inbound_at is not None and now - state.last_inbound_at > sender.window:
+        return await _not_delivered(
+            ctx, message, "клиент писал больше 24 часов назад; платформа разрешает только одобренный шаблон"
+        )
+    reply = Reply(text=text, key=f"manager:{message.message_id}")
+    try:
+        await sender.send(Recipient(state.chat_id, state.channel_phone), reply)
+    except Unreachable:
+        return await _not_delivered(ctx, message, "клиент заблокировал бота или удалил чат")
+    except WindowClosed:
+        return await _not_delivered(ctx, message, "окно ответа платформы закрыто")
+    except CredentialsRejected:
+        return await _not_delivered(ctx, message, f"токен канала {channel.value} отклонён; проверьте настройки")
+    except SendRejected as exc:
+        return await _not_delivered(ctx, message, f"платформа отказала: {str(exc)[:200]}")
+    async with ctx.redis.pipeline(transaction=True) as pipe:
+        pipe.set(sent_key, 1, ex=keys.MANAGER_SENT_SECONDS)
+        # the bot keeps quiet from now until the dialog is finished or the manager is quiet this long
+        pipe.set(
+            keys.manager_holds(conversation), message.user_id, ex=int(ctx.config.bitrix.handoff.quiet().total_seconds())
+        )
+        await pipe.execute()
+    await _delivered(ctx, message)
+    logger.info("%s: manager %s's message %s delivered", conversation, message.user_id, message.message_id)
+    return "sent"
+
+
+async def finish(ctx: AppContext, finished: DialogFinished) -> str:
+    """The manager closed the dialog: the bot answers the client again."""
+    conversation = await result(ctx.redis.get(keys.line_chat(ctx.tenant, finished.im_chat_id)))
+    if conversation is None:
+        return "not_ours"
+    await result(ctx.redis.delete(keys.manager_holds(conversation.decode())))
+    logger.info("%s: the manager finished the dialog; the bot answers again", conversation.decode())
+    return "done"
+
+
+async def _delivered(ctx: AppContext, message: ManagerMessage) -> None:
+    """Marks the message delivered (and read) in the line, which also stops the manager's spinner."""
+    await ctx.crm.call(
+        "imconnector.send.status.delivery",
+        {
+            "CONNECTOR": message.connector,
+            "LINE": message.line or await ctx.line(),
+            "MESSAGES": [
+                {
+                    "im": {"chat_id": message.im_chat_id, "message_id": message.message_id},
+                    "message": {"id": [f"manager:{message.message_id}"], "date": int(ctx.clock().timestamp())},
+                    "chat": {"id": message.chat},
+                }
+            ],
+        },
+    )
+
+
+async def _not_delivered(ctx: AppContext, message: ManagerMessage, why: str) -> str:
+    """Said in the line's chat, where the manager is looking (there is no "failed" delivery status)."""
+    logger.warning("manager message %s not delivered: %s", message.message_id, why)
+    await ctx.crm.call(
+        "im.message.add",
+        {"DIALOG_ID": f"chat{message.im_chat_id}", "MESSAGE": f"⚠ Не доставлено клиенту: {why}", "SYSTEM": "Y"},
+    )
+    return "not_delivered"

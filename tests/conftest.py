@@ -95,10 +95,11 @@ def free_port() -> int:
 class LoopbackServer:
     """An ASGI app served by uvicorn on 127.0.0.1 in a thread: a real HTTP peer for clients."""
 
-    def __init__(self, app: Any, lifespan: Literal["on", "off"] = "off") -> None:
+    def __init__(self, app: Any, lifespan: Literal["on", "off"] = "off", port: int | None = None) -> None:
         """`lifespan="on"` runs the app's start-up and shutdown in the server's loop (the gateway's own
-        app: its shutdown closes the store's connections there, before that loop closes)."""
-        self.port = free_port()
+        app: its shutdown closes the store's connections there, before that loop closes). `port`: one
+        chosen beforehand (a config that names the gateway's own address)."""
+        self.port = port or free_port()
         self.server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, lifespan=lifespan)
         )

@@ -127,6 +127,9 @@ class Sandbox:
         self._event_tasks: set[asyncio.Task[None]] = set()
         self._event_client: Any = None
         self.events_sent: list[tuple[str, int]] = []
+        # Methods that exist only in an application's context (Open Lines: bitrix/sandbox_app.py); through
+        # the webhook they are refused as Bitrix24 does (WRONG_AUTH_TYPE).
+        self.app_methods: dict[str, Any] = {}
         # contact ids by (PHONE|EMAIL|IM, value as compared): lookups stay cheap with thousands of contacts
         self._contact_index: dict[tuple[str, str], set[int]] = {}
         self._indexed: dict[int, set[tuple[str, str]]] = {}
@@ -165,6 +168,8 @@ class Sandbox:
         if fault and not fault_after:
             return self._fault()
         method = request.path_params["method"].removesuffix(".json")
+        if method in self.app_methods:
+            return self._error(401, "WRONG_AUTH_TYPE", "Current authorization type is denied for this method")
         try:
             params = await self._params(request)
             result = self.dispatch(method, params)
@@ -267,6 +272,8 @@ class Sandbox:
     # ---- methods -------------------------------------------------------------------------
     def dispatch(self, method: str, params: dict[str, Any]) -> Any:
         self.state.calls[method] = self.state.calls.get(method, 0) + 1
+        if method in self.app_methods:
+            return self.app_methods[method](params)
         handler = _METHODS.get(method)
         if method in self.faults.refuse:
             raise SandboxError(400, "", self.faults.refuse[method])

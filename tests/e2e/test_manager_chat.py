@@ -1,0 +1,235 @@
+"""Managers answer in the chat (Bitrix24 app mode), end to end: the sandbox portal installs the app into a
+gateway served on a loopback port, the client writes to the Telegram stand-in, the chat shows up in the
+Open Line, the manager answers there, and the answer reaches the client; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+
+from bitrix.sandbox import Sandbox
+from bitrix.sandbox_app import SandboxApp
+from gateway.bootstrap import Runtime, build_runtime
+from gateway.http.app import AppOptions, create_app
+from gateway.sandbox.telegram import TelegramSandbox
+from gateway.settings import AppConfig, parse_config
+from gateway.store import keys
+from gateway.store.conversations import load_dialogue
+from tests.clock import BusinessClock, set_running
+from tests.conftest import REDIS_URL, SECRET, LoopbackServer, free_port, tenant_config, wait_for, wait_for_async
+
+HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+CHAT = 5512345678
+CONVERSATION = f"salon:telegram:{CHAT}"
+CLIENT_ID, CLIENT_SECRET = "local.65f0000000000.00000001", "sandbox-client-secret"
+SECRET_KEY = Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def app_portal() -> Any:
+    """The sandbox portal with its app side (token server, Open Lines) on a loopback port."""
+    portal = Sandbox(enforce_rate=False)
+    app = SandboxApp(portal, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    with LoopbackServer(portal.app) as server:
+        portal.url = f"{server.base}/rest/1/sandbox/"
+        app.base = server.base
+        yield app
+
+
+def app_config(app_portal: SandboxApp, telegram: TelegramSandbox, port: int) -> AppConfig:
+    tenant = tenant_config(None, telegram.base)
+    tenant["bitrix"] = {
+        "app": {
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "public_url": f"http://127.0.0.1:{port}",
+            "oauth_base": app_portal.base,
+        },
+        "handoff": {"quiet_for": "2h"},
+    }
+    config = {"redis_url": REDIS_URL, "queue": {"max_attempts": 3}, "tenants": {"salon": tenant}}
+    return parse_config(config, {"LEAD_GATEWAY_SECRET_KEY": SECRET_KEY})
+
+
+@asynccontextmanager
+async def served_gateway(
+    config: AppConfig, store_url: str, port: int
+) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
+    """The gateway with its worker, on a real port: the portal posts its install form and events to it."""
+    from gateway.store.sql.migrate import migrate_url
+
+    await migrate_url(store_url)
+    clock = BusinessClock()
+    set_running(clock)
+    runtime = build_runtime(config, REDIS_URL, sandbox_base="http://127.0.0.1:1", store_url=store_url, clock=clock)
+    options = AppOptions(with_worker=True, retry_base=0.05, shutdown_grace=2, poll_wait_seconds=0.2, agenda_seconds=1)
+    with LoopbackServer(create_app(runtime, options), lifespan="on", port=port) as server:
+        async with httpx.AsyncClient(base_url=server.base, timeout=30) as client:
+            yield client, runtime
+
+
+def message(update_id: int, text: str) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1763800000,
+            "text": text,
+            "from": {"id": CHAT, "is_bot": False, "first_name": "Анна", "username": "anna_p"},
+            "chat": {"id": CHAT, "type": "private"},
+        },
+    }
+
+
+def sent_texts(telegram: TelegramSandbox) -> list[str]:
+    return [m["text"] for m in telegram.sent if m["method"] == "sendMessage"]
+
+
+def the_chat(app_portal: SandboxApp) -> Any:
+    return next(iter(app_portal.chats.values()), None)
+
+
+async def handled(redis: Any, update_id: int) -> bool:
+    state = await load_dialogue(redis, CONVERSATION)
+    return state is not None and f"tg:{update_id}" in state.processed
+
+
+async def install(app_portal: SandboxApp, port: int) -> httpx.Response:
+    return await app_portal.install(f"http://127.0.0.1:{port}/bitrix/salon/app/install")
+
+
+async def test_a_manager_answers_the_client_from_the_open_line(app_portal, telegram, redis, store_url, redis_url):
+    port = free_port()
+    config = app_config(app_portal, telegram, port)
+    handler = f"http://127.0.0.1:{port}/bitrix/salon/app/events"
+    async with served_gateway(config, store_url, port) as (client, _runtime):
+        # install: the tokens are proven with the token server and kept encrypted; the setup follows
+        answer = await install(app_portal, port)
+        assert answer.status_code == 200 and answer.json()["status"] == "installed"
+        await wait_for(lambda: len(app_portal.bindings) == 2)
+        assert set(app_portal.connectors) == {"lg_telegram"}  # one per channel the tenant has, lower case
+        assert ("lg_telegram", 1) in app_portal.active and app_portal.connector_data[("lg_telegram", 1)]["id"]
+        assert {(b["event"], b["handler"]) for b in app_portal.bindings} == {
+            ("ONIMCONNECTORMESSAGEADD", handler),
+            ("ONIMCONNECTORDIALOGFINISH", handler),
+        }
+        assert app_portal.connectors["lg_telegram"]["NEED_SIGNATURE"] == "N"
+        row = await installation_row(store_url)
+        assert row["member_id"] == "sandbox-member"
+        assert row["refresh_token"] not in app_portal.refresh  # kept encrypted, not as issued
+        assert Fernet(SECRET_KEY.encode()).decrypt(row["refresh_token"].encode()).decode() in app_portal.refresh
+
+        # installing again repairs and duplicates nothing
+        again = await install(app_portal, port)
+        assert again.status_code == 200 and again.json()["status"] == "reinstalled"
+        await wait_for_async(lambda: _set_up(store_url))
+        assert len(app_portal.bindings) == 2 and set(app_portal.connectors) == {"lg_telegram"}
+
+        # the client writes; the bot answers; both are in the line's chat, in order, the bot's as the bot's
+        await client.post("/webhooks/salon/telegram", json=message(1, "здравствуйте"), headers=HEADERS)
+        await wait_for(lambda: len(sent_texts(telegram)) == 1)
+        await wait_for(lambda: the_chat(app_portal) is not None and len(the_chat(app_portal).messages) >= 2)
+        chat = the_chat(app_portal)
+        assert [m["author"] for m in chat.messages[:2]] == ["client", "bot"]
+        assert chat.messages[0]["text"] == "здравствуйте" and chat.external_id == f"telegram:{CHAT}"
+        assert chat.messages[1]["text"].startswith("🤖 Здравствуйте, Анна!")
+        # the portal hands the bot's message back as a manager's (posted on a user's behalf): not sent again
+        await app_portal.settle()
+        echo_id = chat.messages[1]["id"]
+        await wait_for(lambda: echo_id in app_portal.delivered)
+        assert len(sent_texts(telegram)) == 1
+
+        # the manager answers with markup: the client reads plain text, and the spinner stops
+        manager_message = app_portal.answer(chat.im_chat_id, "Добрый день! [b]Запишу[/b] вас[br]на завтра")
+        await app_portal.settle()
+        await wait_for(lambda: len(sent_texts(telegram)) == 2)
+        assert sent_texts(telegram)[1] == "Добрый день! Запишу вас\nна завтра"
+        await wait_for(lambda: manager_message in app_portal.delivered)
+
+        # while the manager leads, the bot keeps quiet; the client's words still reach the chat
+        await client.post("/webhooks/salon/telegram", json=message(2, "а можно в 5?"), headers=HEADERS)
+        await wait_for_async(lambda: handled(redis, 2))
+        await wait_for(lambda: any(m["text"] == "а можно в 5?" for m in chat.messages))
+        assert len(sent_texts(telegram)) == 2
+
+        # the manager finishes the dialog: the bot answers again
+        app_portal.finish(chat.im_chat_id)
+        await app_portal.settle()
+        await wait_for_async(lambda: _released(redis))
+        await client.post("/webhooks/salon/telegram", json=message(3, "хочу на маникюр"), headers=HEADERS)
+        await wait_for(lambda: len(sent_texts(telegram)) == 3)
+
+        # an event without the installation's token, or with another, is refused and queues nothing
+        body = {"event": "ONIMCONNECTORMESSAGEADD", "data[CONNECTOR]": "lg_telegram"}
+        assert (await client.post("/bitrix/salon/app/events", data=body)).status_code == 401
+        forged = {**body, "auth[application_token]": "not-the-token"}
+        refused = await client.post("/bitrix/salon/app/events", data=forged)
+        assert refused.status_code == 403 and refused.json()["error"] == "bad_token"
+
+        # the access token's hour ends: renewed on the portal's refusal, and the manager's reply still goes
+        app_portal.expire_access_tokens()
+        second = app_portal.answer(chat.im_chat_id, "Ждём вас!")
+        await app_portal.settle()
+        await wait_for(lambda: second in app_portal.delivered)
+        assert sent_texts(telegram)[-1] == "Ждём вас!"
+
+        # the token server refuses a renewal (the app removed): shown in /readyz
+        app_portal.refuse_renewal = "PAYMENT_REQUIRED"
+        app_portal.expire_access_tokens()
+        app_portal.answer(chat.im_chat_id, "Ещё вопрос?")
+        await app_portal.settle()
+
+        async def refused_in_readyz() -> bool:
+            tenants = (await client.get("/readyz")).json()["tenants"]
+            state = tenants["salon"].get("bitrix_app", {})
+            return state.get("ok") is False and "PAYMENT_REQUIRED" in state.get("detail", "")
+
+        await wait_for_async(refused_in_readyz)
+
+
+async def installation_row(store_url: str) -> Any:
+    """The tenant's row as stored (read with an engine of the test's own: the gateway's runs in its server's loop)."""
+    from gateway.store.sql.engine import make_engine
+    from gateway.store.sql.schema import bitrix_apps
+
+    engine = make_engine(store_url)
+    try:
+        async with engine.connect() as connection:
+            return (await connection.execute(select(bitrix_apps))).one()._mapping
+    finally:
+        await engine.dispose()
+
+
+async def _set_up(store_url: str) -> bool:
+    return (await installation_row(store_url))["setup_done"] is not None
+
+
+async def _released(redis: Any) -> bool:
+    return not await redis.exists(keys.manager_holds(CONVERSATION))
+
+
+async def test_an_install_form_with_tokens_the_token_server_does_not_vouch_for_is_refused(
+    app_portal, telegram, store_url
+):
+    port = free_port()
+    config = app_config(app_portal, telegram, port)
+    async with served_gateway(config, store_url, port) as (client, _runtime):
+        made_up = {
+            "auth[access_token]": "a" * 32,
+            "auth[refresh_token]": "b" * 32,
+            "auth[client_endpoint]": "https://evil.example/rest/",
+            "auth[member_id]": "sandbox-member",
+            "auth[application_token]": "chosen-by-the-caller",
+        }
+        refused = await client.post("/bitrix/salon/app/install", data=made_up)
+        assert refused.status_code == 403 and refused.json()["error"] == "tokens_refused"
+        assert (await client.post("/bitrix/salon/app/install", data={"auth[member_id]": "x"})).status_code == 400
+        # nothing was kept: events signed with the caller's token are refused
+        forged = {"event": "ONIMCONNECTORDIALOGFINISH", "auth[application_token]": "chosen-by-the-caller"}
+        assert (await client.post("/bitrix/salon/app/events", data=forged)).status_code == 403

@@ -356,7 +356,8 @@ class SandboxApp:
 
     async def settle(self) -> None:
         """Wait until the events sent so far have been delivered (tests)."""
-        while self._tasks:  # the tasks may run in the portal's loop or the caller's: watched, not awaited
+        # the tasks may run in the portal's loop or the caller's: watched, not awaited
+        while self._tasks:  # noqa: ASYNC110 - an Event would be bound to one of the two loops
             await asyncio.sleep(0.02)
 
     # ---- the manager's page ------------------------------------------------------------------

@@ -152,6 +152,8 @@ def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
             if tenant.bitrix.webhook_url is None and tenant.bitrix.application_token:
                 handler = f"{local_base}/bitrix/{tenant_id}/events"
                 runtime.bitrix_sandbox.event_handlers.append((handler, tenant.bitrix.application_token))
+    if runtime.bitrix_sandbox is not None:
+        _sandbox_app(runtime.bitrix_sandbox, config, local_base)
     app = create_app(runtime, AppOptions(with_worker=with_worker))
     # X-Forwarded-For is read by the gateway itself, and only from `trusted_proxies` (http/client_address.py)
     server = QuietServer(
@@ -164,6 +166,22 @@ def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
         if embedded is not None:
             embedded.stop()
     return 0 if server.started else 1
+
+
+def _sandbox_app(sandbox: Any, config: Any, local_base: str) -> None:
+    """Tenants whose `bitrix.app` names the sandbox's token server install into the sandbox portal (its
+    page /sandbox/bitrix/chats has the button, and is where a person plays the manager)."""
+    from bitrix.sandbox_app import SandboxApp
+
+    base = f"{local_base}/sandbox/bitrix"
+    apps = {t: c.bitrix.app for t, c in config.tenants.items() if c.bitrix.app and c.bitrix.app.oauth_base == base}
+    stand_in = None
+    for tenant_id, app in apps.items():
+        if stand_in is None:  # one app side a sandbox portal: the first tenant's credentials
+            stand_in = SandboxApp(sandbox, client_id=app.client_id, client_secret=app.client_secret)
+            stand_in.base = base
+        stand_in.install_handlers[tenant_id] = f"{local_base}/bitrix/{tenant_id}/app/install"
+        logger.info("tenant %s installs its Bitrix24 app into the sandbox portal: %s/chats", tenant_id, base)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

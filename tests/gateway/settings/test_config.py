@@ -244,3 +244,34 @@ def test_a_real_portals_dashboard_behind_the_examples_password_is_refused():
     config = parse_config({"tenants": {"salon": {**tenant, "dashboard": {"password": "a-long-own-one"}}}}, {})
     assert config.tenants["salon"].analytics
     assert parse_config({"tenants": {"salon": {"dashboard": {"password": "change-me-dashboard"}}}}, {})  # sandbox
+
+
+def test_app_mode_needs_a_fernet_key_and_reads_it_from_the_environment():
+    app = {"client_id": "local.1", "client_secret": "s", "public_url": "https://gw.example.com"}
+    data = {"tenants": {"salon": {"channels": minimal()["tenants"]["salon"]["channels"], "bitrix": {"app": app}}}}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, {})
+    assert info.value.problems == ["secret_key: a tenant has bitrix.app; set LEAD_GATEWAY_SECRET_KEY (a Fernet key)"]
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, {"LEAD_GATEWAY_SECRET_KEY": "not-a-key"})
+    assert info.value.problems == ["secret_key: not a Fernet key (32 url-safe base64-encoded bytes)"]
+    key = "n3Fv0n0S4e1XzvWb3C0D8nU7pZ1Qy9lK2mRr4tYw6Hs="
+    config = parse_config(data, {"LEAD_GATEWAY_SECRET_KEY": key})
+    assert config.secret_key == key and "n3Fv" not in repr(config)  # never printed with the config
+    with pytest.raises(ConfigError) as info:
+        parse_config(
+            {
+                **data,
+                "secret_key": key,
+                "tenants": {
+                    "salon": {
+                        **data["tenants"]["salon"],
+                        "bitrix": {"app": {**app, "public_url": "http://gw.example.com"}},
+                    }
+                },
+            },
+            {},
+        )
+    assert info.value.problems == [
+        "tenants.salon.bitrix.app.public_url: must be an https:// URL (http:// only for loopback addresses)"
+    ]

@@ -125,6 +125,9 @@ async def test_a_manager_answers_the_client_from_the_open_line(app_portal, teleg
         assert row["refresh_token"] not in app_portal.refresh  # kept encrypted, not as issued
         assert Fernet(SECRET_KEY.encode()).decrypt(row["refresh_token"].encode()).decode() in app_portal.refresh
 
+        name, ok, detail = await app_check(config, store_url)
+        assert ok and "installed in sandbox.bitrix24.local, line 1" in detail, detail
+
         # installing again repairs and duplicates nothing
         again = await install(app_portal, port)
         assert again.status_code == 200 and again.json()["status"] == "reinstalled"
@@ -191,6 +194,14 @@ async def test_a_manager_answers_the_client_from_the_open_line(app_portal, teleg
             return state.get("ok") is False and "PAYMENT_REQUIRED" in state.get("detail", "")
 
         await wait_for_async(refused_in_readyz)
+        name, ok, detail = await app_check(config, store_url)  # and in `lead-gateway check`
+        assert not ok and "PAYMENT_REQUIRED" in detail and "install the app again" in detail
+
+
+async def app_check(config: AppConfig, store_url: str) -> tuple[str, bool, str]:
+    from gateway.cli.check import _bitrix_app
+
+    return await _bitrix_app("salon", config, store_url)
 
 
 async def installation_row(store_url: str) -> Any:

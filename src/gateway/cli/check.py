@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import UTC, datetime
 
 import httpx
 from redis.exceptions import RedisError
@@ -20,6 +21,8 @@ from domain import Channel, SendError
 from gateway.bootstrap import connect_redis
 from gateway.settings import AppConfig
 from gateway.settings.channels import MaxConfig, SmsConfig, VkConfig
+
+REFRESH_TOKEN_DAYS = 180  # a refresh token's life from its last renewal (Bitrix24's OAuth documents)
 
 
 async def _redis(config: AppConfig) -> tuple[str, bool, str]:
@@ -112,10 +115,39 @@ async def sms_balance(http: httpx.AsyncClient, sms: SmsConfig) -> str:
     return await sms_provider_balance(http, sms.base() + "/sys/balance.php", params)
 
 
-async def run_checks(config: AppConfig) -> int:
+async def _bitrix_app(tenant: str, config: AppConfig, store_url: str) -> tuple[str, bool, str]:
+    """The app's installation as the business store keeps it: installed, renewal refused, or a refresh
+    token within two weeks of its 180 days (a portal quiet that long; the worker renews it before)."""
+    from gateway.store.sql.bitrix_apps import Installations, TokensUnreadable
+    from gateway.store.sql.engine import make_engine
+
+    name = f"{tenant}: bitrix24 app"
+    engine = make_engine(store_url)
+    try:
+        found = await Installations(engine, config.secret_key or "").load(tenant)
+    except TokensUnreadable as exc:
+        return name, False, str(exc)
+    except Exception as exc:
+        return name, False, f"business store: {type(exc).__name__}"
+    finally:
+        await engine.dispose()
+    if found is None:
+        return name, False, f"not installed: install the local app (handler /bitrix/{tenant}/app/install)"
+    if found.renewal_error:
+        return name, False, f"{found.domain}: {found.renewal_error}; install the app again"
+    left = REFRESH_TOKEN_DAYS - (datetime.now(UTC) - found.renewed_at).days
+    if left < 14:
+        return name, False, f"{found.domain}: the refresh token lapses in {left} days"
+    return name, True, f"installed in {found.domain}, line {found.line_id or '-'}, refresh token good {left} days"
+
+
+async def run_checks(config: AppConfig, store_url: str | None = None) -> int:
     checks = [_redis(config)]
     for tenant_id, tenant in config.tenants.items():
-        checks.append(_bitrix(tenant_id, tenant.bitrix.webhook_url))
+        if tenant.bitrix.app is not None and store_url is not None:
+            checks.append(_bitrix_app(tenant_id, config, store_url))
+        else:
+            checks.append(_bitrix(tenant_id, tenant.bitrix.webhook_url))
         if tenant.channels.telegram is not None:
             tg = tenant.channels.telegram
             checks.append(_telegram(tenant_id, tg.bot_token, tg.api_base))

@@ -282,7 +282,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from gateway.cli.check import run_checks
 
     config = _load(args)
-    return asyncio.run(run_checks(config))
+    return asyncio.run(run_checks(config, _store_url(config, args)))
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:

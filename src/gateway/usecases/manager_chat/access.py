@@ -45,6 +45,7 @@ class AppAccess:
         if self._known is None:
             self._known = await self.installations.load(self.tenant)
         if self._known is None:  # retried: the admin may be installing it right now
+            await self.health(self.tenant, "bitrix_app", False, "not installed in the portal yet")
             raise BitrixRetryable("NOT_INSTALLED", "the Bitrix24 app is not installed in the portal yet")
         return self._known
 

@@ -84,6 +84,11 @@ async def _forget_conversation(redis: Redis, tenant: str, conversation: str, era
         keys.inbox(conversation),
         keys.llm_budget(conversation),
         keys.reply_budget(conversation),
+        # app mode: the chat's log for the Open Line (what Bitrix24 itself holds is the portal's to erase)
+        keys.chat_log(conversation),
+        keys.chat_logged(conversation),
+        keys.chat_mirrored(conversation),
+        keys.manager_holds(conversation),
     ]
     if state is not None:  # the address book's entries that lead to this conversation
         own += [keys.address(tenant, entry) for entry in state.addresses()]

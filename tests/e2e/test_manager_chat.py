@@ -125,7 +125,7 @@ async def test_a_manager_answers_the_client_from_the_open_line(app_portal, teleg
         assert row["refresh_token"] not in app_portal.refresh  # kept encrypted, not as issued
         assert Fernet(SECRET_KEY.encode()).decrypt(row["refresh_token"].encode()).decode() in app_portal.refresh
 
-        name, ok, detail = await app_check(config, store_url)
+        _, ok, detail = await app_check(config, store_url)
         assert ok and "installed in sandbox.bitrix24.local, line 1" in detail, detail
 
         # installing again repairs and duplicates nothing
@@ -194,7 +194,7 @@ async def test_a_manager_answers_the_client_from_the_open_line(app_portal, teleg
             return state.get("ok") is False and "PAYMENT_REQUIRED" in state.get("detail", "")
 
         await wait_for_async(refused_in_readyz)
-        name, ok, detail = await app_check(config, store_url)  # and in `lead-gateway check`
+        _, ok, detail = await app_check(config, store_url)  # and in `lead-gateway check`
         assert not ok and "PAYMENT_REQUIRED" in detail and "install the app again" in detail
 
 

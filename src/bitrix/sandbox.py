@@ -69,6 +69,7 @@ class PortalState:
     contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
     deals: dict[int, dict[str, Any]] = field(default_factory=dict)
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    activities: dict[int, dict[str, Any]] = field(default_factory=dict)  # to-dos (crm.activity.todo.add)
     statuses: list[dict[str, Any]] = field(
         default_factory=lambda: [
             *(
@@ -482,6 +483,40 @@ class Sandbox:
         return len(self.state.statuses)
 
 
+class _Activities:
+    """To-dos on a deal's timeline (crm.activity.todo.add), closed by crm.activity.update COMPLETED=Y."""
+
+    @staticmethod
+    def todo_add(sandbox: Sandbox, params: dict[str, Any]) -> Any:
+        owner_type, owner = _int(params.get("ownerTypeId")), _int(params.get("ownerId"))
+        if owner_type != 2 or owner not in sandbox.state.deals:
+            raise SandboxError(400, "NOT_FOUND", "Owner not found")
+        if not params.get("deadline"):
+            raise SandboxError(400, "ERROR_CORE", "deadline is required")
+        activity_id = sandbox.state.new_id()
+        sandbox.state.activities[activity_id] = {
+            "ID": activity_id,
+            "OWNER_TYPE_ID": owner_type,
+            "OWNER_ID": owner,
+            "DEADLINE": str(params["deadline"]),
+            "SUBJECT": str(params.get("title", "")),
+            "DESCRIPTION": str(params.get("description", "")),
+            "RESPONSIBLE_ID": _int(params.get("responsibleId") or 1),
+            "COMPLETED": "N",
+        }
+        return {"id": activity_id}
+
+    @staticmethod
+    def update(sandbox: Sandbox, params: dict[str, Any]) -> Any:
+        activity = sandbox.state.activities.get(_int(params.get("id", params.get("ID"))))
+        if activity is None:
+            raise SandboxError(400, "NOT_FOUND", "Activity not found")
+        fields = params.get("fields") or {}
+        if "COMPLETED" in fields:
+            activity["COMPLETED"] = "Y" if str(fields["COMPLETED"]) in ("Y", "1", "true") else "N"
+        return True
+
+
 class _ProductRows:
     """crm.item.productrow.set/list for deals (ownerType D): `set` replaces every row, `price` is the unit
     price after the discount, and the deal's OPPORTUNITY becomes the rows' total."""
@@ -883,6 +918,9 @@ _METHODS: dict[str, Any] = {
     "crm.deal.list": lambda s, p: s._list(s.state.deals, p),
     "crm.duplicate.findbycomm": Sandbox._findbycomm,
     "crm.timeline.comment.add": Sandbox._comment_add,
+    "crm.activity.todo.add": lambda s, p: _Activities.todo_add(s, p),
+    "crm.activity.update": lambda s, p: _Activities.update(s, p),
+    "crm.activity.get": lambda s, p: s._get(s.state.activities, p),
     "crm.timeline.comment.list": Sandbox._comment_list,
     "crm.status.list": Sandbox._status_list,
     "crm.item.productrow.set": _ProductRows.set,

@@ -20,7 +20,15 @@ from domain.consent import ConsentAnswer, Purpose, may_send, purpose_of, standin
 from domain.conversation import SLOTS, Intent, Slot
 from domain.messages import UTM_FIELDS, Attribution, InboundMessage, MessageKind
 from domain.replies import Choice, Recipient, Reply, Template
-from domain.schedule import OpenHours, Unbookable, WeekHours, hours_on, is_open, why_not_bookable
+from domain.schedule import (
+    OpenHours,
+    Unbookable,
+    WeekHours,
+    after_open_time,
+    hours_on,
+    is_open,
+    why_not_bookable,
+)
 from domain.sending import (
     CredentialsRejected,
     OptedOut,
@@ -67,6 +75,7 @@ __all__ = [
     "VisitStatus",
     "WeekHours",
     "WindowClosed",
+    "after_open_time",
     "conversation_key",
     "conversation_parts",
     "duration_label",

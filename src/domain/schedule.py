@@ -62,3 +62,24 @@ def why_not_bookable(
     # a window ("завтра вечером"): bookable if a visit fits where it meets the hours, after now
     first = max(start, opens, now)
     return None if first + duration <= min(end, closes) else Unbookable.OUTSIDE_HOURS
+
+
+def after_open_time(start: datetime, work: timedelta, week: WeekHours, horizon_days: int = 14) -> datetime:
+    """When `work` of opening time has passed since `start` (aware, in the business's zone): a hand-off at
+    20:55 with 15 minutes, at a salon open 10-21, is due at 10:10 the next open morning."""
+    left, moment = work, start
+    for _ in range(horizon_days + 1):
+        opened = hours_on(moment, week)
+        if opened is not None:
+            day = moment.date()
+            opens = datetime.combine(day, opened[0], start.tzinfo)
+            closes = datetime.combine(day, opened[1], start.tzinfo) + (
+                timedelta(minutes=1) if opened[1] == MIDNIGHT else timedelta()
+            )
+            begin = max(moment, opens)
+            if begin < closes:
+                if begin + left <= closes:
+                    return begin + left
+                left -= closes - begin
+        moment = datetime.combine(moment.date() + timedelta(days=1), time(0), start.tzinfo)
+    return start + work  # never open in the horizon: counted as plain time

@@ -155,6 +155,7 @@ class Runtime:
             on_form=self._form_reach(t) if t.visit_replies is not None and channel == Channel.FORM else None,
             manager_leads=functools.partial(manager_leads, self.redis) if t.app is not None else None,
             log_for_line=functools.partial(_log_for_line, self.redis, tenant) if t.app is not None else None,
+            on_handoff=functools.partial(_queue_handoff, self.intake, tenant) if t.app is not None else None,
         )
 
     def _form_reach(self, t: TenantServices) -> Any:
@@ -373,6 +374,15 @@ def _app_context(runtime: Runtime, t: TenantServices, access: Any) -> AppContext
 async def manager_leads(redis: ArqRedis, conversation: str) -> bool:
     """Whether a manager leads the conversation (app mode): then the bot keeps quiet."""
     return bool(await redis.exists(keys.manager_holds(conversation)))
+
+
+async def _queue_handoff(intake: Intake, tenant: str, state: Any, at: datetime) -> None:
+    """The bot handed the client over: the manager's to-do is made by a job (the deal may not exist yet)."""
+    from gateway.store.job_format import HANDOFF_TODO
+
+    identity = f"{state.conversation_key}:{state.episode}"
+    args = (tenant, state.conversation_key, at.isoformat())
+    await intake.enqueue(keys.dedupe(tenant, "handoff", identity), f"handoff:{identity}", HANDOFF_TODO, args)
 
 
 async def _log_for_line(redis: ArqRedis, tenant: str, state: Any, key: str, text: str, at: datetime) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -244,3 +245,35 @@ async def test_an_install_form_with_tokens_the_token_server_does_not_vouch_for_i
         # nothing was kept: events signed with the caller's token are refused
         forged = {"event": "ONIMCONNECTORDIALOGFINISH", "auth[application_token]": "chosen-by-the-caller"}
         assert (await client.post("/bitrix/salon/app/events", data=forged)).status_code == 403
+
+
+async def test_a_hand_off_gives_the_deals_responsible_a_to_do_in_opening_hours_closed_by_the_reply(
+    app_portal, telegram, redis, store_url
+):
+    port = free_port()
+    config = app_config(app_portal, telegram, port)
+    async with served_gateway(config, store_url, port) as (client, _runtime):
+        assert (await install(app_portal, port)).status_code == 200
+        await wait_for(lambda: len(app_portal.bindings) == 2)
+        # four messages that answer none of the bot's three questions: it hands the client over
+        for number, text in enumerate(("здравствуйте", "ну", "не знаю", "а?"), 1):
+            await client.post("/webhooks/salon/telegram", json=message(number, text), headers=HEADERS)
+            await wait_for_async(lambda n=number: handled(redis, n))
+        portal = app_portal.portal
+        await wait_for(lambda: len(portal.state.activities) == 1)
+        (todo,) = portal.state.activities.values()
+        deal = next(iter(portal.state.deals.values()))
+        assert todo["OWNER_ID"] == deal["ID"] and todo["COMPLETED"] == "N"
+        # handed over a moment after Wednesday 12:00 in Novosibirsk (the pinned clock): due 15 minutes on
+        due = datetime.fromisoformat(todo["DEADLINE"])
+        assert due.utcoffset() == timedelta(hours=7)
+        assert (
+            datetime(2026, 12, 2, 12, 15, tzinfo=due.tzinfo) <= due < datetime(2026, 12, 2, 12, 17, tzinfo=due.tzinfo)
+        )
+        # the manager's first reply closes it
+        await wait_for(lambda: the_chat(app_portal) is not None)
+        app_portal.answer(the_chat(app_portal).im_chat_id, "Здравствуйте, я администратор. Чем помочь?")
+        await app_portal.settle()
+        await wait_for(lambda: todo["COMPLETED"] == "Y")
+        assert sent_texts(telegram)[-1] == "Здравствуйте, я администратор. Чем помочь?"
+        assert not await redis.exists(keys.handoff(CONVERSATION))

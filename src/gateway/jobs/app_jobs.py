@@ -3,14 +3,15 @@ message to the client, and the end of a manager's dialog. Each runs guarded like
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bitrix.openlines import DialogFinished, ManagerMessage
 from domain import SendRejected
 from gateway.bootstrap import Runtime
 from gateway.jobs.guard import guarded
-from gateway.store.job_format import APP_SETUP, DIALOG_FINISH, MANAGER_REPLY, MIRROR_CHAT
-from gateway.usecases.manager_chat import install, mirror, replies
+from gateway.store.job_format import APP_SETUP, DIALOG_FINISH, HANDOFF_TODO, MANAGER_REPLY, MIRROR_CHAT
+from gateway.usecases.manager_chat import handoff, install, mirror, replies
 from gateway.usecases.manager_chat.context import AppContext
 
 
@@ -52,4 +53,17 @@ async def dialog_finish(ctx: dict[str, Any], tenant: str, payload: dict[str, Any
     return await guarded(ctx, DIALOG_FINISH, [tenant, payload], tenant, work)
 
 
-APP_JOBS = {APP_SETUP: app_setup, MIRROR_CHAT: mirror_chat, MANAGER_REPLY: manager_reply, DIALOG_FINISH: dialog_finish}
+async def handoff_todo(ctx: dict[str, Any], tenant: str, conversation: str, handed_at: str) -> str:
+    async def work() -> str:
+        return await handoff.open_todo(_app(ctx["runtime"], tenant), conversation, datetime.fromisoformat(handed_at))
+
+    return await guarded(ctx, HANDOFF_TODO, [tenant, conversation, handed_at], tenant, work, conversation=conversation)
+
+
+APP_JOBS = {
+    HANDOFF_TODO: handoff_todo,
+    APP_SETUP: app_setup,
+    MIRROR_CHAT: mirror_chat,
+    MANAGER_REPLY: manager_reply,
+    DIALOG_FINISH: dialog_finish,
+}

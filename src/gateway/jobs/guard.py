@@ -25,6 +25,7 @@ from gateway.store.job_format import (
     DIALOG_FINISH,
     HANDLE_BITRIX_EVENT,
     HANDLE_INBOUND,
+    HANDOFF_TODO,
     MANAGER_REPLY,
     MIRROR_CHAT,
     REACH_LEAD,
@@ -50,6 +51,7 @@ JOB_DEADLINES = {
     MIRROR_CHAT: 60.0,
     MANAGER_REPLY: 30.0,
     DIALOG_FINISH: 10.0,
+    HANDOFF_TODO: 60.0,
 }
 
 

@@ -27,6 +27,7 @@ MANAGER_REPLY = "manager_reply"
 DIALOG_FINISH = "dialog_finish"
 APP_SETUP = "app_setup"
 MIRROR_CHAT = "mirror_chat"
+HANDOFF_TODO = "handoff_todo"  # the bot handed the client over: a to-do for the deal's responsible
 QUEUE_OF = {
     HANDLE_INBOUND: INBOUND_QUEUE,
     SYNC_CRM: CRM_QUEUE,
@@ -36,6 +37,7 @@ QUEUE_OF = {
     DIALOG_FINISH: INBOUND_QUEUE,
     APP_SETUP: CRM_QUEUE,
     MIRROR_CHAT: CRM_QUEUE,
+    HANDOFF_TODO: CRM_QUEUE,
 }
 JOB_EXPIRES_SECONDS = 7 * 24 * 3600  # a job waits out a long CRM outage instead of expiring
 

@@ -179,3 +179,8 @@ def app_renewal_lock(tenant: str) -> str:
 def line_chat(tenant: str, im_chat_id: int) -> str:
     """The conversation a line's chat (Bitrix24's chat id) holds: a finished dialog names only that chat."""
     return f"{PREFIX}:linechat:{tenant}:{im_chat_id}"
+
+
+def handoff(conversation: str) -> str:
+    """The open hand-off to-do of a conversation (its id, since when, and when due), until a manager answers."""
+    return f"{PREFIX}:handoff:{conversation}"

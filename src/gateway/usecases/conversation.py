@@ -94,6 +94,7 @@ class ConversationContext:
     # message logged for the Open Line's chat (key, text, when, name).
     manager_leads: Callable[[str], Awaitable[bool]] | None = None
     log_for_line: Callable[[DialogueState, str, str, datetime], Awaitable[None]] | None = None
+    on_handoff: Callable[[DialogueState, datetime], Awaitable[None]] | None = None  # a to-do for a manager
 
 
 def _new_state(event: InboundMessage) -> DialogueState:
@@ -282,8 +283,11 @@ async def _answer_or_hand_over(
         and event.channel != Channel.FORM
         and not await _manager_leads(ctx, state, event)
     ):
+        handed_off = state.handed_off
         about_visit = await ctx.visits.reply(state, event, now) if ctx.visits is not None else None
         _decide_reply(ctx, state, event, learned, now, about_visit)
+        if ctx.on_handoff is not None and state.handed_off and not handed_off:
+            await ctx.on_handoff(state, now)
     if ctx.log_for_line is not None and to_crm:
         at = event.sent_at.astimezone(ctx.tenant.tz)
         await ctx.log_for_line(state, event.dedupe_key, _timeline_text(event, state.intent), at)

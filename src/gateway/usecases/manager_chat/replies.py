@@ -12,6 +12,7 @@ from gateway.store import keys
 from gateway.store.conversations import load_dialogue
 from gateway.store.redis_result import result
 from gateway.usecases.manager_chat.context import AppContext
+from gateway.usecases.manager_chat.handoff import close_todo
 from gateway.usecases.manager_chat.install import CHANNEL_OF
 from gateway.usecases.manager_chat.mirror import echo_digest, remember_chat
 
@@ -84,6 +85,7 @@ async def deliver(ctx: AppContext, message: ManagerMessage) -> str:
         )
         await pipe.execute()
     await _delivered(ctx, message)
+    await close_todo(ctx, conversation, message.user_id)
     logger.info("%s: manager %s's message %s delivered", conversation, message.user_id, message.message_id)
     return "sent"
 

@@ -1,0 +1,66 @@
+"""The bot hands a client over: the deal's responsible gets a to-do due `handoff.sla` later, counted in
+opening hours; a manager's first reply in the line closes it, and how long it took is logged."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+
+from bitrix.errors import BitrixRetryable
+from domain import after_open_time
+from gateway.store import keys
+from gateway.store.conversations import load_link
+from gateway.store.redis_result import result
+from gateway.usecases.manager_chat.context import AppContext
+
+logger = logging.getLogger("gateway.usecases.manager_chat.handoff")
+
+DEAL_TYPE = 2  # crm.activity.todo.add ownerTypeId of a deal
+KEEP_SECONDS = 30 * 24 * 3600
+
+
+async def open_todo(ctx: AppContext, conversation: str, handed_at: datetime) -> str:
+    if await result(ctx.redis.exists(keys.handoff(conversation))):
+        return "open_already"
+    link = await load_link(ctx.redis, conversation)
+    if link.deal_id is None:  # the sync that makes the deal is queued with the message: soon
+        raise BitrixRetryable("NO_DEAL_YET", f"{conversation} has no deal yet; the to-do waits for it")
+    local = handed_at.astimezone(ctx.config.tz)
+    due = after_open_time(local, ctx.config.bitrix.handoff.deadline(), ctx.config.opening_hours())
+    deal = await ctx.crm.call("crm.deal.get", {"id": link.deal_id})
+    responsible = deal.get("ASSIGNED_BY_ID") if isinstance(deal, dict) else None
+    params: dict[str, object] = {
+        "ownerTypeId": DEAL_TYPE,
+        "ownerId": link.deal_id,
+        "deadline": due.isoformat(timespec="seconds"),
+        "title": "Ответить клиенту в чате",
+        "description": f"Бот передал клиента менеджеру {local:%d.%m %H:%M}; ответьте в открытой линии.",
+    }
+    if responsible:
+        params["responsibleId"] = responsible
+    created = await ctx.crm.call("crm.activity.todo.add", params)
+    todo = created.get("id") if isinstance(created, dict) else created
+    record = {"todo": todo, "at": handed_at.isoformat(), "due": due.isoformat()}
+    await result(ctx.redis.set(keys.handoff(conversation), json.dumps(record), ex=KEEP_SECONDS))
+    logger.info("%s: handed over; to-do %s for the deal %s due %s", conversation, todo, link.deal_id, due)
+    return "opened"
+
+
+async def close_todo(ctx: AppContext, conversation: str, manager: int) -> None:
+    """A manager answered: the hand-off's to-do is done."""
+    raw = await result(ctx.redis.get(keys.handoff(conversation)))
+    if raw is None:
+        return
+    record = json.loads(raw)
+    await ctx.crm.call("crm.activity.update", {"id": record["todo"], "fields": {"COMPLETED": "Y"}})
+    await result(ctx.redis.delete(keys.handoff(conversation)))
+    waited = (ctx.clock() - datetime.fromisoformat(record["at"])).total_seconds()
+    late = ctx.clock() > datetime.fromisoformat(record["due"])
+    logger.info(
+        "%s: manager %s answered %.0f s after the hand-off%s",
+        conversation,
+        manager,
+        waited,
+        " (past the deadline)" if late else "",
+    )

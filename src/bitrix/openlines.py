@@ -167,6 +167,7 @@ def line_message(
 class Taken:
     ok: bool
     im_chat_id: int | None  # the line's chat the message went to (its session's CHAT_ID)
+    user: int | None = None  # the portal's user the connector's client is (who their messages are by)
 
 
 def sent_results(result: Any) -> list[Taken]:
@@ -178,5 +179,25 @@ def sent_results(result: Any) -> list[Taken]:
     for item in _items(data.get("RESULT")):
         element = _dict(item)
         ok = bool(element) and not element.get("ERRORS") and element.get("SUCCESS", True) not in (False, "N")
-        outcome.append(Taken(ok, _int(_dict(element.get("session")).get("CHAT_ID"))))
+        chat = _int(_dict(element.get("session")).get("CHAT_ID"))
+        outcome.append(Taken(ok, chat, _int(element.get("user"))))
     return outcome
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    id: int
+    author_id: int  # 0: the system
+    text: str
+
+
+def chat_messages(result: Any) -> list[ChatMessage]:
+    """`im.dialog.messages.get`'s messages, oldest first (the portal answers newest first)."""
+    found = []
+    for item in _items(_dict(result).get("messages")):
+        element = _dict(item)
+        message_id, author = _int(element.get("id")), _int(element.get("author_id"))
+        if message_id is not None:
+            text = element.get("text")
+            found.append(ChatMessage(message_id, author or 0, text if isinstance(text, str) else ""))
+    return sorted(found, key=lambda m: m.id)

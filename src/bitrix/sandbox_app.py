@@ -87,6 +87,7 @@ class SandboxApp:
             "event.bind": self._bind,
             "event.get": lambda params: list(self.bindings),
             "im.message.add": self._im_message_add,
+            "im.dialog.messages.get": self._dialog_messages,
         }
         portal.app_methods.update(methods)
         portal.app.router.routes[:0] = [
@@ -262,12 +263,15 @@ class SandboxApp:
             entry: dict[str, Any] = {
                 "id": next(self._ids),
                 "author": "bot" if posted_by else "client",
+                "author_id": int(posted_by) if posted_by else CLIENT_USERS + line_chat.im_chat_id,
                 "text": str(message.get("text", "")),
                 "at": message.get("date"),
                 "external_id": str(message.get("id", "")),
             }
             line_chat.messages.append(entry)
-            results.append({**item, "SUCCESS": True, "session": {"ID": "1", "CHAT_ID": str(line_chat.im_chat_id)}})
+            session = {"ID": "1", "CHAT_ID": str(line_chat.im_chat_id)}
+            user_id = str(CLIENT_USERS + line_chat.im_chat_id)
+            results.append({**item, "user": user_id, "SUCCESS": True, "session": session})
             if posted_by and self.echo_bot_messages:  # pitfall: it comes back as an operator's message
                 self._emit_message(line_chat, entry["id"], int(posted_by), entry["text"])
         return {"SUCCESS": True, "DATA": {"RESULT": results}}
@@ -285,8 +289,21 @@ class SandboxApp:
             raise SandboxError(400, "DIALOG_ID_EMPTY", "Dialog not found")
         message_id = next(self._ids)
         author = "system" if str(params.get("SYSTEM", "N")) == "Y" else "manager"
-        chat.messages.append({"id": message_id, "author": author, "text": str(params.get("MESSAGE", "")), "at": None})
+        text = str(params.get("MESSAGE", ""))
+        chat.messages.append({"id": message_id, "author": author, "author_id": 0, "text": text, "at": None})
         return message_id
+
+    def _dialog_messages(self, params: dict[str, Any]) -> Any:
+        dialog = str(params.get("DIALOG_ID", "")).removeprefix("chat")
+        chat = self.chats.get(int(dialog)) if dialog.isdigit() else None
+        if chat is None:
+            raise SandboxError(400, "DIALOG_ID_EMPTY", "Dialog not found")
+        limit = int(params.get("LIMIT") or 20)
+        newest = sorted(chat.messages, key=lambda m: m["id"], reverse=True)[:limit]
+        shown = [
+            {"id": m["id"], "chat_id": chat.im_chat_id, "author_id": m["author_id"], "text": m["text"]} for m in newest
+        ]
+        return {"chat_id": chat.im_chat_id, "messages": shown, "users": []}
 
     # ---- a manager, and the events ------------------------------------------------------------
     def answer(self, im_chat_id: int, text: str, manager: int = 7, name: str = "Анна") -> int:
@@ -298,7 +315,8 @@ class SandboxApp:
             if self.connectors[chat.connector].get("NEED_SIGNATURE") in ("N", False, "false", 0)
             else (f"[b]{name}:[/b] [br]{text}")
         )
-        chat.messages.append({"id": message_id, "author": "manager", "text": signed, "at": int(time.time())})
+        entry = {"id": message_id, "author": "manager", "author_id": manager, "text": signed, "at": int(time.time())}
+        chat.messages.append(entry)
         self._emit_message(chat, message_id, manager, signed)
         return message_id
 
@@ -398,6 +416,7 @@ class SandboxApp:
 
 
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+CLIENT_USERS = 9000  # the portal user a connector's client is: 9000 + the chat's id
 
 
 def _items(value: Any) -> list[dict[str, Any]]:

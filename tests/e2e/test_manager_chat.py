@@ -4,6 +4,7 @@ Open Line, the manager answers there, and the answer reaches the client; on SQLi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -69,7 +70,14 @@ async def served_gateway(
     clock = BusinessClock()
     set_running(clock)
     runtime = build_runtime(config, REDIS_URL, sandbox_base="http://127.0.0.1:1", store_url=store_url, clock=clock)
-    options = AppOptions(with_worker=True, retry_base=0.05, shutdown_grace=2, poll_wait_seconds=0.2, agenda_seconds=1)
+    options = AppOptions(
+        with_worker=True,
+        retry_base=0.05,
+        shutdown_grace=2,
+        poll_wait_seconds=0.2,
+        agenda_seconds=1,
+        reconcile_seconds=1,
+    )
     with LoopbackServer(create_app(runtime, options), lifespan="on", port=port) as server:
         async with httpx.AsyncClient(base_url=server.base, timeout=30) as client:
             yield client, runtime
@@ -258,7 +266,7 @@ async def test_a_hand_off_gives_the_deals_responsible_a_to_do_in_opening_hours_c
         # four messages that answer none of the bot's three questions: it hands the client over
         for number, text in enumerate(("здравствуйте", "ну", "не знаю", "а?"), 1):
             await client.post("/webhooks/salon/telegram", json=message(number, text), headers=HEADERS)
-            await wait_for_async(lambda n=number: handled(redis, n))
+            await wait_for_async(functools.partial(handled, redis, number))
         portal = app_portal.portal
         await wait_for(lambda: len(portal.state.activities) == 1)
         (todo,) = portal.state.activities.values()
@@ -277,3 +285,27 @@ async def test_a_hand_off_gives_the_deals_responsible_a_to_do_in_opening_hours_c
         await wait_for(lambda: todo["COMPLETED"] == "Y")
         assert sent_texts(telegram)[-1] == "Здравствуйте, я администратор. Чем помочь?"
         assert not await redis.exists(keys.handoff(CONVERSATION))
+
+
+async def test_with_half_the_events_lost_every_manager_message_reaches_the_client_once(
+    app_portal, telegram, redis, store_url
+):
+    port = free_port()
+    config = app_config(app_portal, telegram, port)
+    async with served_gateway(config, store_url, port) as (client, _runtime):
+        assert (await install(app_portal, port)).status_code == 200
+        await wait_for(lambda: len(app_portal.bindings) == 2)
+        await client.post("/webhooks/salon/telegram", json=message(1, "здравствуйте"), headers=HEADERS)
+        await wait_for(lambda: the_chat(app_portal) is not None and len(the_chat(app_portal).messages) >= 2)
+        chat = the_chat(app_portal)
+        app_portal.drop_events = 0.5  # Bitrix24's queue loses events and never sends them again
+        answers = [f"Ответ менеджера номер {n}" for n in range(1, 21)]
+        for text in answers:
+            app_portal.answer(chat.im_chat_id, text)
+        await app_portal.settle()
+        assert app_portal.events_dropped > 0
+        await wait_for(lambda: set(answers) <= set(sent_texts(telegram)), limit=30)
+        sent = sent_texts(telegram)
+        assert all(sent.count(text) == 1 for text in answers)  # none twice, whichever way it was found
+        manager_ids = {m["id"] for m in chat.messages if m["author"] == "manager"}
+        await wait_for(lambda: manager_ids <= app_portal.delivered)

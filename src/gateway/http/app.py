@@ -39,6 +39,7 @@ class AppOptions:
     # `run`: /healthz fails once the in-process workers have not reached Redis for this long
     unhealthy_after: float = 60.0
     agenda_seconds: int = 5  # how often due reminders are looked for (tests: every second)
+    reconcile_seconds: int = 120  # how often the Open Line's chats are read back for lost events (app mode)
 
 
 async def _finish_jobs(workers: list[Worker], grace: float) -> None:
@@ -70,6 +71,7 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
                 retry_base=options.retry_base,
                 health=health,
                 agenda_seconds=options.agenda_seconds,
+                reconcile_seconds=options.reconcile_seconds,
                 with_webhooks=True,
             )
             app.state.worker_health = health

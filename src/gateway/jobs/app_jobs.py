@@ -3,16 +3,25 @@ message to the client, and the end of a manager's dialog. Each runs guarded like
 
 from __future__ import annotations
 
+import logging
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from arq.cron import CronJob, cron
+from redis.exceptions import RedisError
+
+from bitrix.errors import BitrixError
 from bitrix.openlines import DialogFinished, ManagerMessage
 from domain import SendRejected
 from gateway.bootstrap import Runtime
 from gateway.jobs.guard import guarded
 from gateway.store.job_format import APP_SETUP, DIALOG_FINISH, HANDOFF_TODO, MANAGER_REPLY, MIRROR_CHAT
-from gateway.usecases.manager_chat import handoff, install, mirror, replies
+from gateway.store.queue import Outcome, queue_manager_reply
+from gateway.usecases.manager_chat import handoff, install, mirror, reconcile, replies
 from gateway.usecases.manager_chat.context import AppContext
+
+logger = logging.getLogger("gateway.jobs.app_jobs")
 
 
 def _app(runtime: Runtime, tenant: str) -> AppContext:
@@ -60,6 +69,35 @@ async def handoff_todo(ctx: dict[str, Any], tenant: str, conversation: str, hand
     return await guarded(ctx, HANDOFF_TODO, [tenant, conversation, handed_at], tenant, work, conversation=conversation)
 
 
+async def reconcile_chats(ctx: dict[str, Any]) -> str:
+    """Cron: every app tenant's open chats read back for manager messages whose event was lost."""
+    runtime: Runtime = ctx["runtime"]
+    found = 0
+    for tenant, services in runtime.tenants.items():
+        if services.app is None:
+            continue
+
+        async def queue_reply(message: ManagerMessage, tenant: str = tenant) -> bool:
+            outcome = await queue_manager_reply(runtime.intake, tenant, message.message_id, asdict(message))
+            return outcome == Outcome.QUEUED
+
+        try:
+            found += await reconcile.reconcile(services.app, queue_reply)
+        except (BitrixError, RedisError, OSError) as exc:  # the next run tries again; the others go on
+            logger.warning("reconciling %s's open chats failed: %s", tenant, exc)
+    return f"queued {found}"
+
+
+def app_crons(every_seconds: int) -> list[CronJob]:
+    """The open chats' reconciliation every `every_seconds` (2 minutes in production, a second in tests)."""
+    if every_seconds >= 60:
+        minutes = set(range(0, 60, max(1, every_seconds // 60)))
+        return [cron(reconcile_chats, name=RECONCILE_CHATS, minute=minutes, second=0, microsecond=0, timeout=120)]
+    seconds = set(range(0, 60, max(1, every_seconds)))
+    return [cron(reconcile_chats, name=RECONCILE_CHATS, second=seconds, microsecond=0, timeout=120)]
+
+
+RECONCILE_CHATS = "reconcile_chats"
 APP_JOBS = {
     HANDOFF_TODO: handoff_todo,
     APP_SETUP: app_setup,

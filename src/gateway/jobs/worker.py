@@ -227,6 +227,7 @@ def build_workers(
     retry_base: float = 1.0,
     health: WorkerHealth | None = None,
     agenda_seconds: int = 5,
+    reconcile_seconds: int = 120,
     with_webhooks: bool = False,
 ) -> list[Worker]:
     """One worker per queue, so a CRM backlog never delays a reply; run them side by side.
@@ -270,13 +271,24 @@ def build_workers(
             health_check_key=keys.WORKER_HEARTBEAT,
             log_results=False,
             # the lifecycle's scheduled work rides the CRM worker: nobody waits on it by the second
-            cron_jobs=lifecycle_crons(agenda_seconds) if queue == CRM_QUEUE and runtime.store is not None else None,
+            cron_jobs=_crons(runtime, agenda_seconds, reconcile_seconds) if queue == CRM_QUEUE else None,
         )
         for queue, queue_jobs in jobs.items()
     ]
     for worker in workers:
         runtime.intake.on_queued.append(worker.woken)
     return list(workers)
+
+
+def _crons(runtime: Runtime, agenda_seconds: int, reconcile_seconds: int) -> list[Any] | None:
+    """The lifecycle's scheduled work and the app's reconciliation ride the CRM worker: nobody waits on
+    them by the second."""
+    crons: list[Any] = list(lifecycle_crons(agenda_seconds)) if runtime.store is not None else []
+    if any(t.app is not None for t in runtime.tenants.values()):
+        from gateway.jobs.app_jobs import app_crons
+
+        crons += app_crons(reconcile_seconds)
+    return crons or None
 
 
 @dataclass

@@ -184,3 +184,18 @@ def line_chat(tenant: str, im_chat_id: int) -> str:
 def handoff(conversation: str) -> str:
     """The open hand-off to-do of a conversation (its id, since when, and when due), until a manager answers."""
     return f"{PREFIX}:handoff:{conversation}"
+
+
+def open_chats(tenant: str) -> str:
+    """The tenant's line chats by their last activity (ms): those reconciled against lost events."""
+    return f"{PREFIX}:openchats:{tenant}"
+
+
+def chat_client_user(tenant: str, im_chat_id: int) -> str:
+    """The portal's user id of the client in a line chat: their messages are not a manager's."""
+    return f"{PREFIX}:linechat:client:{tenant}:{im_chat_id}"
+
+
+def chat_examined(tenant: str, im_chat_id: int) -> str:
+    """The newest message id of a line chat the reconciliation has looked at."""
+    return f"{PREFIX}:linechat:seen:{tenant}:{im_chat_id}"

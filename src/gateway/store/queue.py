@@ -22,6 +22,7 @@ from gateway.store.job_format import (
     INBOUND_QUEUE,
     JOB_EXPIRES_SECONDS,
     JOB_KEY_PREFIX,
+    MANAGER_REPLY,
     QUEUE_OF,
     QUEUE_SYNC,
     REACH_LEAD,
@@ -168,3 +169,14 @@ __all__ = [  # the job format's names, for those that queue jobs
     "job_deserializer",
     "job_serializer",
 ]
+
+
+async def queue_manager_reply(intake: Intake, tenant: str, message_id: int, payload: dict[str, Any]) -> Outcome:
+    """A manager's message from the Open Line, keyed by Bitrix24's message id: its event and the
+    reconciliation that finds it without one queue it once between them."""
+    return await intake.enqueue(
+        keys.dedupe(tenant, "bitrix_app", f"msg:{message_id}"),
+        f"mgr:{tenant}:{message_id}",
+        MANAGER_REPLY,
+        (tenant, payload),
+    )

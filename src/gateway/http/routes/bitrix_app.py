@@ -5,6 +5,7 @@ page. Like every webhook, an event is queued before the answer (Bitrix24 never s
 from __future__ import annotations
 
 import secrets
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,9 +20,9 @@ from gateway.http.errors import ApiError, read_body
 from gateway.http.routes.bitrix import BOOKING_EVENTS, HANDLED
 from gateway.http.webhooks import counting_refusals, queued, tenant_services
 from gateway.store import keys
-from gateway.store.job_format import APP_SETUP, HANDLE_BITRIX_EVENT, MANAGER_REPLY
+from gateway.store.job_format import APP_SETUP, HANDLE_BITRIX_EVENT
 from gateway.store.job_format import DIALOG_FINISH as FINISH_JOB
-from gateway.store.queue import Outcome
+from gateway.store.queue import Outcome, queue_manager_reply
 
 router = APIRouter()
 
@@ -103,19 +104,10 @@ async def _queue(
         found = manager_messages(data)
         if not found:
             raise ApiError(400, "malformed_body", "data[MESSAGES] holds no message with its ids")
-        outcomes = []
-        for message in found:
-            payload = {**message.__dict__, "files": [list(f) for f in message.files]}
-            outcomes.append(
-                await queued(
-                    runtime.intake.enqueue(
-                        keys.dedupe(tenant, "bitrix_app", f"msg:{message.message_id}"),
-                        f"mgr:{tenant}:{message.message_id}",
-                        MANAGER_REPLY,
-                        (tenant, payload),
-                    )
-                )
-            )
+        outcomes = [
+            await queued(queue_manager_reply(runtime.intake, tenant, message.message_id, asdict(message)))
+            for message in found
+        ]
         return Outcome.QUEUED.value if Outcome.QUEUED in outcomes else Outcome.DUPLICATE.value
     if event == DIALOG_FINISH:
         closed = dialog_finished(data)

@@ -22,6 +22,7 @@ from gateway.usecases.manager_chat.install import CONNECTORS
 logger = logging.getLogger("gateway.usecases.manager_chat.mirror")
 
 BATCH = 20  # entries a request: a burst arrives in a few requests, in order
+BOT_MARK = "🤖 "  # what the bot's messages in the line start with (a manager does not type it)
 
 
 def chat_id(conversation: str) -> str:
@@ -110,7 +111,7 @@ async def mirror(ctx: AppContext, conversation: str) -> str:
                     logger.warning("%s: the line refused entry %s", conversation, entry.key)
                     continue
                 if outcome.im_chat_id is not None:
-                    await remember_chat(ctx, outcome.im_chat_id, conversation)
+                    await remember_chat(ctx, outcome.im_chat_id, conversation, outcome.user)
                 if entry.author == "bot":  # if it comes back as a manager's message, it is not sent
                     echo = keys.echo(conversation, echo_digest(_posted_text(entry)))
                     await result(ctx.redis.set(echo, 1, ex=keys.ECHO_SECONDS))
@@ -119,8 +120,15 @@ async def mirror(ctx: AppContext, conversation: str) -> str:
     return "mirrored" if posted_total else "nothing"
 
 
-async def remember_chat(ctx: AppContext, im_chat_id: int, conversation: str) -> None:
-    await result(ctx.redis.set(keys.line_chat(ctx.tenant, im_chat_id), conversation, ex=keys.CONVERSATION_TTL_SECONDS))
+async def remember_chat(ctx: AppContext, im_chat_id: int, conversation: str, client_user: int | None = None) -> None:
+    """Which conversation a line chat holds (and who its client is there), and that it is active now."""
+    ttl = keys.CONVERSATION_TTL_SECONDS
+    async with ctx.redis.pipeline(transaction=False) as pipe:
+        pipe.set(keys.line_chat(ctx.tenant, im_chat_id), conversation, ex=ttl)
+        if client_user is not None:
+            pipe.set(keys.chat_client_user(ctx.tenant, im_chat_id), client_user, ex=ttl)
+        pipe.zadd(keys.open_chats(ctx.tenant), {str(im_chat_id): ctx.clock().timestamp()})
+        await pipe.execute()
 
 
 def _element(conversation: str, entry: ChatEntry, bot_user: int | None) -> dict[str, object]:
@@ -137,4 +145,4 @@ def _element(conversation: str, entry: ChatEntry, bot_user: int | None) -> dict[
 
 
 def _posted_text(entry: ChatEntry) -> str:
-    return entry.text if entry.author == "client" else "🤖 " + entry.text
+    return entry.text if entry.author == "client" else BOT_MARK + entry.text

@@ -1,0 +1,70 @@
+"""Bitrix24 never sends an event again: every open chat's newest messages are read back, and a manager's
+message with no delivery yet is queued as if its event had come (the same once-key, so never twice)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from bitrix.openlines import ManagerMessage, chat_messages
+from domain import conversation_parts
+from gateway.store import keys
+from gateway.store.redis_result import result
+from gateway.usecases.manager_chat.context import AppContext
+from gateway.usecases.manager_chat.install import CONNECTORS
+from gateway.usecases.manager_chat.mirror import BOT_MARK
+
+logger = logging.getLogger("gateway.usecases.manager_chat.reconcile")
+
+OPEN_FOR = timedelta(hours=24)  # a chat quiet this long is no longer looked at
+LOOK_BACK = 20  # messages read a chat: more than a manager writes between two looks
+
+QueueReply = Callable[[ManagerMessage], Awaitable[bool]]  # True when newly queued
+
+
+async def reconcile(ctx: AppContext, queue_reply: QueueReply) -> int:
+    """Queue the manager messages of open chats that no event brought; how many were queued."""
+    now = ctx.clock().timestamp()
+    await result(ctx.redis.zremrangebyscore(keys.open_chats(ctx.tenant), "-inf", now - OPEN_FOR.total_seconds()))
+    chats = [int(c) for c in await result(ctx.redis.zrange(keys.open_chats(ctx.tenant), 0, -1))]
+    queued = 0
+    for chat in chats:
+        queued += await _chat(ctx, chat, queue_reply)
+    return queued
+
+
+async def _chat(ctx: AppContext, chat: int, queue_reply: QueueReply) -> int:
+    raw_conversation = await result(ctx.redis.get(keys.line_chat(ctx.tenant, chat)))
+    if raw_conversation is None:
+        return 0
+    conversation = raw_conversation.decode()
+    _, channel, chat_id = conversation_parts(conversation)
+    connector = next((c for ch, c in CONNECTORS.items() if ch.value == channel), None)
+    if connector is None:
+        return 0
+    answer: Any = await ctx.crm.call("im.dialog.messages.get", {"DIALOG_ID": f"chat{chat}", "LIMIT": LOOK_BACK})
+    client = await result(ctx.redis.get(keys.chat_client_user(ctx.tenant, chat)))
+    seen = int(await result(ctx.redis.get(keys.chat_examined(ctx.tenant, chat))) or 0)
+    queued, newest = 0, seen
+    for message in chat_messages(answer):
+        newest = max(newest, message.id)
+        if message.id <= seen or message.author_id == 0 or (client and message.author_id == int(client)):
+            continue
+        if message.text.startswith(BOT_MARK):  # the bot's own, posted on a user's behalf
+            continue
+        missed = ManagerMessage(
+            connector=connector,
+            line=await ctx.line(),
+            chat=f"{channel}:{chat_id}",
+            im_chat_id=chat,
+            message_id=message.id,
+            user_id=message.author_id,
+            text=message.text,
+        )
+        if await queue_reply(missed):
+            queued += 1
+            logger.warning("%s: manager message %s had no event; queued by reconciliation", conversation, message.id)
+    await result(ctx.redis.set(keys.chat_examined(ctx.tenant, chat), newest, ex=keys.CONVERSATION_TTL_SECONDS))
+    return queued

@@ -20,7 +20,7 @@ async def test_a_portal_refusing_a_field_parks_the_sync_with_its_reason_and_show
     lines: list[dict] = []
     handler = logging.Handler()
     handler.emit = lambda record: lines.append(json.loads(JsonFormatter().format(record)))  # type: ignore[method-assign]
-    logging.getLogger("gateway.jobs.worker").addHandler(handler)
+    logging.getLogger("gateway.jobs.guard").addHandler(handler)
     async with gateway(make_config(portal.url, telegram.base)) as (client, runtime):
         await client.post("/webhooks/salon/telegram", json=update(1, "хочу маникюр"), headers=HEADERS)
         (parked,) = await wait_for_async(lambda: dlq.entries(runtime.redis))
@@ -38,7 +38,7 @@ async def test_a_portal_refusing_a_field_parks_the_sync_with_its_reason_and_show
         portal.faults.refuse = {}  # fixed in the portal: the parked work replays into a deal
         assert await dlq.replay(runtime.redis) == 1
         await wait_for_async(lambda: _deals(portal))
-    logging.getLogger("gateway.jobs.worker").removeHandler(handler)
+    logging.getLogger("gateway.jobs.guard").removeHandler(handler)
 
 
 async def _deals(portal):

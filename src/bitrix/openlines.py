@@ -151,7 +151,8 @@ def line_message(
 ) -> dict[str, Any]:
     """One element of `imconnector.send.messages` MESSAGES. `as_user`: posted as that portal user
     (the bot's own messages), otherwise as the client."""
-    message: dict[str, Any] = {"id": message_id, "date": int(at), "text": text}
+    # the deal and contact are the gateway's: the line's own CRM tracker would open a second lead
+    message: dict[str, Any] = {"id": message_id, "date": int(at), "text": text, "disable_crm": "Y"}
     if as_user is not None:
         message["user_id"] = as_user
     user: dict[str, Any] = {"id": user_id, "name": person_name(name), "skip_phone_validate": "Y"}

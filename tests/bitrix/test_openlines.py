@@ -73,6 +73,7 @@ def test_the_bots_message_is_posted_on_a_users_behalf_and_the_clients_as_the_cli
     client = line_message(user_id="telegram:42", name="Анна", chat_id="telegram:42", message_id="m1", text="Да", at=1.0)
     assert bot["message"]["user_id"] == 1 and "user_id" not in client["message"]
     assert client["user"]["skip_phone_validate"] == "Y" and client["chat"] == {"id": "telegram:42"}
+    assert client["message"]["disable_crm"] == "Y"  # the deal is the gateway's; no second lead from the line
 
 
 def test_the_portals_answer_is_read_per_element():

@@ -4,8 +4,12 @@ Open Line, the manager answers there, and the answer reaches the client; on SQLi
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import AsyncIterator
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -309,3 +313,62 @@ async def test_with_half_the_events_lost_every_manager_message_reaches_the_clien
         assert all(sent.count(text) == 1 for text in answers)  # none twice, whichever way it was found
         manager_ids = {m["id"] for m in chat.messages if m["author"] == "manager"}
         await wait_for(lambda: manager_ids <= app_portal.delivered)
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+REQUIRED = os.environ.get("LG_REQUIRE_CHROMIUM") == "1"  # CI installs Chromium: there it must run
+
+
+@pytest.mark.skipif(CHROMIUM is None and not REQUIRED, reason="Chromium is not installed (apt-get install chromium)")
+def test_a_person_plays_the_manager_on_the_sandbox_chats_page_in_chromium(app_portal, telegram, tmp_path):
+    """The newcomer's walk: install with the page's button, a client writes, the answer typed on the page
+    reaches the client (SQLite: the page is what is tested here, the stores are above)."""
+    from playwright.sync_api import sync_playwright
+
+    from gateway.store.sql.migrate import migrate_url
+
+    store_url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    asyncio.run(migrate_url(store_url))
+    port = free_port()
+    config = app_config(app_portal, telegram, port)
+    app_portal.install_handlers["salon"] = f"http://127.0.0.1:{port}/bitrix/salon/app/install"
+    set_running(BusinessClock())
+    runtime = build_runtime(config, REDIS_URL, sandbox_base="http://127.0.0.1:1", store_url=store_url)
+    options = AppOptions(with_worker=True, retry_base=0.05, shutdown_grace=2, poll_wait_seconds=0.2)
+    with LoopbackServer(create_app(runtime, options), lifespan="on", port=port), sync_playwright() as driver:
+        assert CHROMIUM is not None, "Chromium is required here (LG_REQUIRE_CHROMIUM=1)"
+        browser = driver.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        try:
+            page = browser.new_page()
+            page.goto(f"{app_portal.base}/chats")
+            assert "не установлено" in page.inner_text("body")
+            page.click("text=Установить приложение (salon)")
+            page.wait_for_url(f"{app_portal.base}/chats")
+            _wait(lambda: len(app_portal.bindings) == 2)
+            page.reload()
+            assert "коннекторы: lg_telegram" in page.inner_text("body")
+            gateway_url = f"http://127.0.0.1:{port}/webhooks/salon/telegram"
+            assert httpx.post(gateway_url, json=message(1, "здравствуйте"), headers=HEADERS).status_code == 200
+            _wait(lambda: the_chat(app_portal) is not None and len(the_chat(app_portal).messages) >= 2)
+            page.reload()
+            chat = page.locator("section[data-chat]")
+            assert "здравствуйте" in chat.inner_text() and "🤖 Здравствуйте, Анна!" in chat.inner_text()
+            chat.get_by_label("Ответ клиенту").fill("Анна, добрый день! Записать вас на завтра?")
+            chat.get_by_role("button", name="Ответить").click()
+            _wait(lambda: "Анна, добрый день! Записать вас на завтра?" in sent_texts(telegram))
+            page.wait_for_url(f"{app_portal.base}/chats#chat*")
+            page.reload()
+            assert "Анна, добрый день! Записать вас на завтра? ✓" in page.inner_text("section[data-chat]")
+        finally:
+            browser.close()
+
+
+def _wait(predicate: Callable[[], bool], limit: float = 15.0) -> None:
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)

@@ -11,6 +11,7 @@ class Intent(StrEnum):
     PRICE = "price"
     RESCHEDULE = "reschedule"
     CANCEL = "cancel"
+    HUMAN = "human"  # asks for a person («позовите администратора»): the bot hands over
     OTHER = "other"
 
 

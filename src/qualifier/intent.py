@@ -1,4 +1,4 @@
-"""What the client wants: booking, price, reschedule, cancel or other."""
+"""What the client wants: booking, price, reschedule, cancel, a person, or other."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ import re
 
 from domain import Intent
 
+# A person asked for by name or role: the bot hands the conversation over at once.
+_HUMAN = re.compile(
+    r"администратор|\bадмин[аеу]?\b|менеджер|оператор|жив(ой|ого|ому|ым) человек|с человеком|позов(и|ите)\b"
+    r"|соедините|переключите на"
+)
 _RESCHEDULE = re.compile(
     r"перенес|перенест|перезапис|перезапиш|поменять (время|дат|день|на)|поменяйте|другое время|другой день"
     r"|сдвинуть|передвинуть|\bпозже\b|\bраньше\b|не подходит время"
@@ -33,6 +38,8 @@ _BOOKING = re.compile(
 
 def find_intent(text: str, *, has_service: bool = False, has_time: bool = False) -> Intent:
     lowered = text.lower().replace("ё", "е").strip()
+    if _HUMAN.search(lowered):
+        return Intent.HUMAN
     if _RESCHEDULE.search(lowered):
         return Intent.RESCHEDULE
     if _CANCEL.search(lowered):

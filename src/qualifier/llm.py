@@ -36,7 +36,7 @@ _INSTRUCTIONS = """Ты извлекаешь данные для записи к
 - phone: номер телефона клиента, только если он написан в сообщении; номера вида +7913***4567 скрыты — верни null;
 - name: имя клиента, если он его назвал;
 - intent: booking (хочет записаться), price (спрашивает цену), reschedule (перенести запись),
-  cancel (отменить запись), other (всё остальное)."""
+  cancel (отменить запись), human (просит администратора, менеджера или живого человека), other (всё остальное)."""
 
 
 class LlmAnswer(BaseModel):
@@ -49,7 +49,7 @@ class LlmAnswer(BaseModel):
     end: str | None
     phone: str | None
     name: str | None
-    intent: Literal["booking", "price", "reschedule", "cancel", "other"]
+    intent: Literal["booking", "price", "reschedule", "cancel", "human", "other"]
 
 
 def _digits(text: str) -> str:

@@ -267,10 +267,11 @@ async def test_a_hand_off_gives_the_deals_responsible_a_to_do_in_opening_hours_c
     async with served_gateway(config, store_url, port) as (client, _runtime):
         assert (await install(app_portal, port)).status_code == 200
         await wait_for(lambda: len(app_portal.bindings) == 2)
-        # four messages that answer none of the bot's three questions: it hands the client over
-        for number, text in enumerate(("здравствуйте", "ну", "не знаю", "а?"), 1):
+        # a client who asks for a person is handed over at once
+        for number, text in enumerate(("здравствуйте", "позовите администратора"), 1):
             await client.post("/webhooks/salon/telegram", json=message(number, text), headers=HEADERS)
             await wait_for_async(functools.partial(handled, redis, number))
+        assert sent_texts(telegram)[-1] == "Спасибо! Администратор свяжется с вами и уточнит детали."
         portal = app_portal.portal
         await wait_for(lambda: len(portal.state.activities) == 1)
         (todo,) = portal.state.activities.values()

@@ -93,6 +93,9 @@ class Dialogue:
             return Reply(self.texts.cancel)
         if intent == "reschedule":
             return Reply(self.texts.reschedule)
+        if intent == "human":  # asked for a person: handed over now, whatever the bot still lacks
+            state.handed_off = True
+            return Reply(self.texts.handoff)
         prefix = self._prices(state.service_ids or list(self.services)) if intent == "price" else ""
         prefix = prefix + "\n" if prefix else ""
         missing = state.missing()

@@ -48,8 +48,8 @@ def app_portal() -> Any:
         yield app
 
 
-def app_config(app_portal: SandboxApp, telegram: TelegramSandbox, port: int) -> AppConfig:
-    tenant = tenant_config(None, telegram.base)
+def app_config(app_portal: SandboxApp, telegram: TelegramSandbox, port: int, **extra: Any) -> AppConfig:
+    tenant = tenant_config(None, telegram.base, **extra)
     tenant["bitrix"] = {
         "app": {
             "client_id": CLIENT_ID,
@@ -263,7 +263,7 @@ async def test_a_hand_off_gives_the_deals_responsible_a_to_do_in_opening_hours_c
     app_portal, telegram, redis, store_url
 ):
     port = free_port()
-    config = app_config(app_portal, telegram, port)
+    config = app_config(app_portal, telegram, port, dashboard={"password": "owner-secret-1"})  # with the numbers
     async with served_gateway(config, store_url, port) as (client, _runtime):
         assert (await install(app_portal, port)).status_code == 200
         await wait_for(lambda: len(app_portal.bindings) == 2)
@@ -290,6 +290,15 @@ async def test_a_hand_off_gives_the_deals_responsible_a_to_do_in_opening_hours_c
         await wait_for(lambda: todo["COMPLETED"] == "Y")
         assert sent_texts(telegram)[-1] == "Здравствуйте, я администратор. Чем помочь?"
         assert not await redis.exists(keys.handoff(CONVERSATION))
+        # the manager's first response is in the owner's numbers by manager (7: the sandbox's manager)
+        auth = ("salon", "owner-secret-1")
+
+        async def first_response() -> Any:
+            body = (await client.get("/api/salon/analytics?by=manager&from=2026-12-01&to=2026-12-03", auth=auth)).json()
+            return next((r for r in body["rows"] if r["key"] == 7 and r["first_response_p50_s"] is not None), None)
+
+        row = await wait_for_async(first_response)
+        assert 0 < row["first_response_p50_s"] < 60 and row["sla_missed"] == 0
 
 
 async def test_with_half_the_events_lost_every_manager_message_reaches_the_client_once(

@@ -60,9 +60,12 @@ class _Row:
     revenue: float = 0.0
     new_clients: int = 0
     spend: float | None = None
+    manager_replies: list[float] | None = None  # seconds from hand-off to a manager's first reply
+    sla_missed: int = 0
 
     def __post_init__(self) -> None:
         self.replies = []
+        self.manager_replies = []
 
 
 class Lifetime:
@@ -124,6 +127,9 @@ class _Tally:
                 for row in self.of(leads[fact.lead]):
                     row.replies.append(fact.seconds)  # type: ignore[union-attr]
         for fact in in_period:
+            if fact.kind in (Kind.MANAGER_REPLY, Kind.SLA_MISSED):
+                self._manager(fact)
+                continue
             name = COUNTED.get(fact.kind)
             if name is None:
                 continue
@@ -131,6 +137,13 @@ class _Tally:
                 setattr(row, name, getattr(row, name) + 1)
                 if fact.kind == Kind.VISIT:
                     row.revenue += fact.amount or 0.0
+
+    def _manager(self, fact: Fact) -> None:
+        for row in self.of(fact):
+            if fact.kind == Kind.SLA_MISSED:
+                row.sla_missed += 1
+            elif fact.seconds is not None:
+                row.manager_replies.append(fact.seconds)  # type: ignore[union-attr]
 
     def new_clients(self, visits: Sequence[Fact]) -> None:
         """People whose first visit ever is in the period, in the row of that visit."""
@@ -176,6 +189,7 @@ def compute(
     if by == "manager":
         for numbers in body:
             numbers.update(_manager_kpis(numbers, kpi))
+            numbers.update(_first_responses(rows[numbers["key"]]))
     return {
         "tenant": tenant,
         "from": first.isoformat(),
@@ -212,6 +226,15 @@ def _numbers(key: Any, row: _Row, with_spend: bool, costs: Costs, lifetime: Life
         "ltv": lifetime.ltv(aov),
         "contribution": contribution,
         "stop": contribution is not None and contribution < 0,
+    }
+
+
+def _first_responses(row: _Row) -> dict[str, Any]:
+    """App mode: how fast a manager answered a client the bot handed over, and how often past the deadline."""
+    return {
+        "first_response_p50_s": percentile(row.manager_replies or [], 0.5),
+        "first_response_p90_s": percentile(row.manager_replies or [], 0.9),
+        "sla_missed": row.sla_missed,
     }
 
 

@@ -158,3 +158,32 @@ def test_a_period_without_facts_gives_nulls_not_zeros():
     total = body["total"]
     assert body["rows"] == [] and total["leads"] == 0 and total["no_show_rate"] is None and total["aov"] is None
     assert total["ltv"] is None and total["cac"] is None and total["first_reply_p50_s"] is None
+
+
+def test_managers_first_responses_after_a_hand_off_and_missed_deadlines():
+    handed = [
+        fact(Kind.MANAGER_REPLY, "manager_reply:t1", "t1", at(3), manager=7, seconds=120.0, **TG_VK),
+        fact(Kind.MANAGER_REPLY, "manager_reply:t2", "t2", at(4), manager=7, seconds=600.0, **TG),
+        fact(Kind.MANAGER_REPLY, "manager_reply:t3", "t3", at(5), manager=7, seconds=1800.0, **TG),
+        fact(Kind.SLA_MISSED, "sla_missed:t3", "t3", at(5), manager=7, **TG),
+        fact(Kind.MANAGER_REPLY, "manager_reply:w3", "w3", at(5), manager=8, seconds=60.0, **WA_IG),
+        fact(Kind.MANAGER_REPLY, "manager_reply:old", "t9", at(20, 10), manager=8, seconds=9999.0, **TG),  # October
+    ]
+    body = compute(
+        tenant="salon",
+        first=date(2026, 11, 1),
+        last=date(2026, 11, 30),
+        by="manager",
+        start=START,
+        end=END,
+        period=[*PERIOD, *handed],
+        history=HISTORY,
+        spend=SPEND,
+        costs=Costs(variable_per_visit=300),
+    )
+    by = rows(body)
+    # 7: 120, 600, 1800 s -> the median 600, p90 between 600 and 1800: 600 + 0.8 * 1200 = 1560; one past its deadline
+    assert (by[7]["first_response_p50_s"], by[7]["first_response_p90_s"], by[7]["sla_missed"]) == (600.0, 1560.0, 1)
+    assert (by[8]["first_response_p50_s"], by[8]["sla_missed"]) == (60.0, 0)  # October's is outside the period
+    assert by[None]["first_response_p50_s"] is None
+    assert "first_response_p50_s" not in body["total"] and by[7]["leads_handled"] == 2  # other numbers as before

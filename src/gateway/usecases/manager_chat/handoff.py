@@ -8,9 +8,10 @@ import logging
 from datetime import datetime
 
 from bitrix.errors import BitrixRetryable
-from domain import after_open_time
-from gateway.store import keys
-from gateway.store.conversations import load_link
+from domain import after_open_time, conversation_parts
+from gateway.store import facts, keys
+from gateway.store.conversations import load_dialogue, load_link
+from gateway.store.facts import Fact, Kind
 from gateway.store.redis_result import result
 from gateway.usecases.manager_chat.context import AppContext
 
@@ -55,8 +56,9 @@ async def close_todo(ctx: AppContext, conversation: str, manager: int) -> None:
     record = json.loads(raw)
     await ctx.crm.call("crm.activity.update", {"id": record["todo"], "fields": {"COMPLETED": "Y"}})
     await result(ctx.redis.delete(keys.handoff(conversation)))
-    waited = (ctx.clock() - datetime.fromisoformat(record["at"])).total_seconds()
-    late = ctx.clock() > datetime.fromisoformat(record["due"])
+    now = ctx.clock()
+    waited = (now - datetime.fromisoformat(record["at"])).total_seconds()
+    late = now > datetime.fromisoformat(record["due"])
     logger.info(
         "%s: manager %s answered %.0f s after the hand-off%s",
         conversation,
@@ -64,3 +66,31 @@ async def close_todo(ctx: AppContext, conversation: str, manager: int) -> None:
         waited,
         " (past the deadline)" if late else "",
     )
+    if ctx.config.analytics:
+        await facts.emit(ctx.redis, await _response_facts(ctx, conversation, manager, waited, late))
+
+
+async def _response_facts(ctx: AppContext, conversation: str, manager: int, waited: float, late: bool) -> list[Fact]:
+    """The manager's first response, in the owner's numbers by manager (and a missed deadline)."""
+    state = await load_dialogue(ctx.redis, conversation)
+    episode = state.episode if state is not None else 1
+    lead = facts.lead_key(conversation, episode)
+    channel = conversation_parts(conversation)[1]
+    at = ctx.clock()
+
+    def fact(kind: str, seconds: float | None = None) -> Fact:
+        return Fact(
+            key=f"{kind}:{lead}",
+            kind=kind,
+            tenant=ctx.tenant,
+            at=at,
+            lead=lead,
+            channel=channel,
+            manager=manager,
+            seconds=seconds,
+        )
+
+    found = [fact(Kind.MANAGER_REPLY, round(waited, 1))]
+    if late:
+        found.append(fact(Kind.SLA_MISSED))
+    return found

@@ -98,6 +98,7 @@ class SandboxApp:
             Route("/chats/{chat:int}/answer", self._answer_form, methods=["POST"]),
             Route("/chats/{chat:int}/finish", self._finish_form, methods=["POST"]),
             Route("/app/install", self._install_form, methods=["POST"]),
+            Route("/app/faults", self._faults_form, methods=["POST"]),
         ]
 
     # ---- OAuth ---------------------------------------------------------------------------
@@ -394,7 +395,25 @@ class SandboxApp:
         ]
 
     async def _chats_json(self, request: Request) -> Response:
-        return JSONResponse({"chats": self.chats_view(), "delivered": sorted(self.delivered), "lines": self.lines})
+        return JSONResponse(
+            {
+                "chats": self.chats_view(),
+                "delivered": sorted(self.delivered),
+                "lines": self.lines,
+                "bindings": len(self.bindings),
+                "events_dropped": self.events_dropped,
+            }
+        )
+
+    async def _faults_form(self, request: Request) -> Response:
+        """`drop_events=0.1`: that share of the events is lost on the way (benchmarks, by hand)."""
+        form = parse_query((await request.body()).decode())
+        try:
+            share = float(form.get("drop_events", 0))
+        except (TypeError, ValueError):
+            return JSONResponse({"error": "drop_events must be a number"}, status_code=400)
+        self.drop_events = min(max(share, 0.0), 1.0)
+        return JSONResponse({"drop_events": self.drop_events})
 
     async def _answer_form(self, request: Request) -> Response:
         text = str(parse_query((await request.body()).decode()).get("text", "")).strip()

@@ -4,7 +4,6 @@ page. Like every webhook, an event is queued before the answer (Bitrix24 never s
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import asdict
 from typing import Any
 
@@ -13,14 +12,21 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from bitrix.errors import BitrixRetryable
 from bitrix.openlines import DIALOG_FINISH, MESSAGE_ADD, dialog_finished, manager_messages
-from bitrix.querystring import parse_query
 from gateway.bootstrap import Runtime, TenantServices
 from gateway.http.deps import runtime_of
-from gateway.http.errors import ApiError, read_body
-from gateway.http.routes.bitrix import BOOKING_EVENTS, HANDLED
+from gateway.http.errors import ApiError
+from gateway.http.routes.bitrix import (
+    BOOKING_EVENTS,
+    HANDLED,
+    check_application_token,
+    entity_id,
+    queue_portal_event,
+    read_form,
+    wanted,
+)
 from gateway.http.webhooks import counting_refusals, queued, tenant_services
 from gateway.store import keys
-from gateway.store.job_format import APP_SETUP, HANDLE_BITRIX_EVENT
+from gateway.store.job_format import APP_SETUP
 from gateway.store.job_format import DIALOG_FINISH as FINISH_JOB
 from gateway.store.queue import Outcome, queue_manager_reply
 
@@ -34,17 +40,13 @@ def _app_tenant(runtime: Runtime, tenant: str) -> TenantServices:
     return services
 
 
-async def _form(request: Request, runtime: Runtime) -> dict[str, Any]:
-    body = await read_body(request, runtime.config.max_body_bytes)
-    try:
-        return parse_query(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ApiError(400, "malformed_body", "body is not a form") from None
-
-
 def _auth(form: dict[str, Any]) -> dict[str, Any]:
     auth = form.get("auth")
     return auth if isinstance(auth, dict) else {}
+
+
+def _any_queued(outcomes: list[Outcome]) -> str:
+    return Outcome.QUEUED.value if Outcome.QUEUED in outcomes else Outcome.DUPLICATE.value
 
 
 @router.post("/bitrix/{tenant}/app/install", summary="Bitrix24 local app: install callback")
@@ -55,7 +57,7 @@ async def install(tenant: str, request: Request) -> JSONResponse:
     with counting_refusals(runtime, tenant, "bitrix_app"):
         services = _app_tenant(runtime, tenant)
         assert services.app is not None  # noqa: S101 - checked by _app_tenant
-        form = await _form(request, runtime)
+        form = await read_form(request, runtime)
         try:
             installed = await accept(services.app, _auth(form))
         except InstallRefused as exc:
@@ -81,14 +83,9 @@ async def events(tenant: str, request: Request) -> JSONResponse:
     with counting_refusals(runtime, tenant, "bitrix_app"):
         services = _app_tenant(runtime, tenant)
         assert services.app is not None  # noqa: S101 - checked by _app_tenant
-        form = await _form(request, runtime)
-        token = _auth(form).get("application_token")
-        if not token:
-            raise ApiError(401, "missing_token", "auth[application_token] is required")
+        form = await read_form(request, runtime)
         installation = await services.app.installations.load(tenant)
-        expected = installation.application_token if installation is not None else ""
-        if not expected or not secrets.compare_digest(str(token).encode(), expected.encode()):
-            raise ApiError(403, "bad_token", "auth[application_token] does not match the installation")
+        check_application_token(form, installation.application_token if installation is not None else "")
         event = str(form.get("event") or "").upper()
         raw = form.get("data")
         data: dict[str, Any] = raw if isinstance(raw, dict) else {}
@@ -104,11 +101,9 @@ async def _queue(
         found = manager_messages(data)
         if not found:
             raise ApiError(400, "malformed_body", "data[MESSAGES] holds no message with its ids")
-        outcomes = [
-            await queued(queue_manager_reply(runtime.intake, tenant, message.message_id, asdict(message)))
-            for message in found
-        ]
-        return Outcome.QUEUED.value if Outcome.QUEUED in outcomes else Outcome.DUPLICATE.value
+        return _any_queued(
+            [await queued(queue_manager_reply(runtime.intake, tenant, m.message_id, asdict(m))) for m in found]
+        )
     if event == DIALOG_FINISH:
         closed = dialog_finished(data)
         if not closed:
@@ -117,24 +112,16 @@ async def _queue(
         for finished in closed:
             identity = f"finish:{finished.im_chat_id}:{ts}"
             seen = keys.dedupe(tenant, "bitrix_app", identity)
-            job = runtime.intake.enqueue(seen, f"fin:{tenant}:{identity}", FINISH_JOB, (tenant, finished.__dict__))
+            job = runtime.intake.enqueue(seen, f"fin:{tenant}:{identity}", FINISH_JOB, (tenant, asdict(finished)))
             outcomes.append(await queued(job))
-        return Outcome.QUEUED.value if Outcome.QUEUED in outcomes else Outcome.DUPLICATE.value
-    if event in HANDLED or event in BOOKING_EVENTS or event == "ONCRMDEALDELETE":
-        fields = data.get("FIELDS") if isinstance(data.get("FIELDS"), dict) else data
-        entity = str(fields.get("ID", "")) if isinstance(fields, dict) else ""
-        if not (entity.isascii() and entity.isdecimal() and len(entity) <= 18):
+        return _any_queued(outcomes)
+    if event in HANDLED or event in BOOKING_EVENTS:
+        entity = entity_id(data)
+        if not entity:
             raise ApiError(400, "malformed_body", "data[FIELDS][ID] is required")
-        if services.config.lifecycle is None and event != "ONCRMDEALDELETE":
+        if not wanted(services, event):
             return "ignored"
-        identity = f"{event}:{entity}:{ts}"
-        job = runtime.intake.enqueue(
-            keys.dedupe(tenant, "bitrix", identity),
-            f"b24:{tenant}:{identity}",
-            HANDLE_BITRIX_EVENT,
-            (tenant, event, int(entity)),
-        )
-        return (await queued(job)).value
+        return (await queue_portal_event(runtime, tenant, event, entity, ts)).value
     return "ignored"
 
 

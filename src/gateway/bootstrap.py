@@ -360,7 +360,6 @@ def _app_context(runtime: Runtime, t: TenantServices, access: Any) -> AppContext
         config=t.config,
         app=t.config.bitrix.app,
         access=access,
-        installations=access.installations,
         crm=t.crm,
         redis=runtime.redis,
         http=runtime.http,

@@ -22,8 +22,6 @@ from gateway.bootstrap import connect_redis
 from gateway.settings import AppConfig
 from gateway.settings.channels import MaxConfig, SmsConfig, VkConfig
 
-REFRESH_TOKEN_DAYS = 180  # a refresh token's life from its last renewal (Bitrix24's OAuth documents)
-
 
 async def _redis(config: AppConfig) -> tuple[str, bool, str]:
     if not config.redis_url:
@@ -117,9 +115,10 @@ async def sms_balance(http: httpx.AsyncClient, sms: SmsConfig) -> str:
 
 async def _bitrix_app(tenant: str, config: AppConfig, store_url: str) -> tuple[str, bool, str]:
     """The app's installation as the business store keeps it: installed, renewal refused, or a refresh
-    token within two weeks of its 180 days (a portal quiet that long; the worker renews it before)."""
+    token within two weeks of its 180 days (a portal quiet that long)."""
     from gateway.store.sql.bitrix_apps import Installations, TokensUnreadable
     from gateway.store.sql.engine import make_engine
+    from gateway.usecases.manager_chat.access import REFRESH_TOKEN_DAYS
 
     name = f"{tenant}: bitrix24 app"
     engine = make_engine(store_url)

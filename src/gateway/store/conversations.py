@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel
 from redis.asyncio import Redis
@@ -71,6 +71,10 @@ class DialogueState(BaseModel):
         if self.channel in (Channel.FORM, Channel.SMS):
             return ()
         return addresses_of(self.channel.value, self.chat_id, self.vouched_phone, self.username)
+
+    def window_closed(self, window: timedelta | None, now: datetime) -> bool:
+        """The platform's customer-service window (None: none) has closed since the client last wrote."""
+        return window is not None and self.last_inbound_at is not None and now - self.last_inbound_at > window
 
     def mark(self, field: str, dedupe_key: str) -> None:
         bucket: list[str] = getattr(self, field)

@@ -349,8 +349,7 @@ async def _deliver(ctx: ConversationContext, state: DialogueState, reply_to: str
     do what the window allows (an approved template, or nothing)."""
     reply = replace(state.pending[reply_to], key=f"reply:{reply_to}")
     to = Recipient(state.chat_id, state.channel_phone)
-    window = ctx.sender.window
-    if window is not None and state.last_inbound_at is not None and now - state.last_inbound_at > window:
+    if state.window_closed(ctx.sender.window, now):
         sent = await ctx.sender.send_outside_window(to, reply)
         logger.info("%s: window closed, %s", state.conversation_key, "template sent" if sent else "reply not sent")
         return ReplyOutcome.TEMPLATE if sent else ReplyOutcome.WINDOW_CLOSED

@@ -20,10 +20,7 @@ from gateway.store.sql.bitrix_apps import Installation, Installations
 logger = logging.getLogger("gateway.usecases.manager_chat.access")
 
 RENEW_BEFORE = timedelta(minutes=5)  # of the access token's hour: renewed on use, never on a timer
-# The refresh token lasts 180 days from its renewal; a tenant whose portal is quiet that long renews it by
-# the daily check once it is this old, so it never lapses.
-REFRESH_TOKEN_DAYS = 180
-RENEW_REFRESH_AFTER = timedelta(days=150)
+REFRESH_TOKEN_DAYS = 180  # a refresh token's life from its last renewal (Bitrix24's OAuth documents)
 
 HealthRecord = Callable[[str, str, bool, str], Awaitable[None]]
 
@@ -61,14 +58,6 @@ class AppAccess:
 
     async def expired(self, access_token: str) -> None:
         await self._renew(access_token)
-
-    async def keep_alive(self) -> bool:
-        """Renew a refresh token nearing its 180 days; True if it was renewed."""
-        found = await self.installation()
-        if self.clock() - found.renewed_at < RENEW_REFRESH_AFTER:
-            return False
-        await self._renew(found.access_token)
-        return True
 
     async def _renew(self, spent: str) -> Installation:
         async with self.redis.lock(keys.app_renewal_lock(self.tenant), timeout=60, blocking_timeout=60):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -14,9 +14,7 @@ from domain import Channel, Sender
 from gateway.settings.bitrix import AppCredentials
 from gateway.settings.tenant import TenantConfig
 from gateway.store.sql.bitrix_apps import Installations
-from gateway.usecases.manager_chat.access import AppAccess
-
-HealthRecord = Callable[[str, str, bool, str], Awaitable[None]]
+from gateway.usecases.manager_chat.access import AppAccess, HealthRecord
 
 
 @dataclass(frozen=True)
@@ -25,7 +23,6 @@ class AppContext:
     config: TenantConfig
     app: AppCredentials
     access: AppAccess
-    installations: Installations
     crm: Batcher  # the tenant's, calling as the app
     redis: Redis
     http: httpx.AsyncClient
@@ -33,6 +30,10 @@ class AppContext:
     channels: frozenset[Channel]  # those the tenant has: one connector each
     sender_of: Callable[[Channel], Sender]  # the channel's own sender (a manager's words are not mirrored back)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    @property
+    def installations(self) -> Installations:
+        return self.access.installations
 
     async def line(self) -> int:
         return (await self.access.installation()).line_id or self.app.line

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from bitrix.errors import BitrixAuthError, BitrixRequestError
 from bitrix.oauth import pair_from, renew
 from bitrix.openlines import CONNECTOR_EVENTS
-from domain import Channel
+from domain import Channel, conversation_parts
 from gateway.store.sql.bitrix_apps import Installation
 from gateway.usecases.manager_chat.context import AppContext
 
@@ -29,6 +29,14 @@ CONNECTORS = {
     Channel.FORM: "lg_forms",
 }
 CHANNEL_OF = {connector: channel for channel, connector in CONNECTORS.items()}
+_BY_NAME = {channel.value: connector for channel, connector in CONNECTORS.items()}
+
+
+def connector_of(conversation: str) -> str | None:
+    """The connector a conversation's chat goes through (None: a channel without one, such as SMS)."""
+    return _BY_NAME.get(conversation_parts(conversation)[1])
+
+
 TITLES = {
     Channel.TELEGRAM: "Telegram",
     Channel.WHATSAPP: "WhatsApp",

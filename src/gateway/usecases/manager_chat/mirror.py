@@ -17,7 +17,7 @@ from gateway.store import chat_log, keys
 from gateway.store.chat_log import ChatEntry
 from gateway.store.redis_result import result
 from gateway.usecases.manager_chat.context import AppContext
-from gateway.usecases.manager_chat.install import CONNECTORS
+from gateway.usecases.manager_chat.install import connector_of
 
 logger = logging.getLogger("gateway.usecases.manager_chat.mirror")
 
@@ -89,8 +89,7 @@ async def log_client(
 async def mirror(ctx: AppContext, conversation: str) -> str:
     """Post what the line has not taken yet; per element, the portal's refusal is logged and passed
     over (one bad element must not hold the chat back), a failed request is retried whole."""
-    _, channel_name, _ = conversation_parts(conversation)
-    connector = CONNECTORS.get(Channel(channel_name)) if channel_name in Channel._value2member_map_ else None
+    connector = connector_of(conversation)
     if connector is None:
         return "no_connector"
     posted_total = 0
@@ -106,12 +105,13 @@ async def mirror(ctx: AppContext, conversation: str) -> str:
                 "imconnector.send.messages", {"CONNECTOR": connector, "LINE": line, "MESSAGES": messages}
             )
             taken = sent_results(answer) or [Taken(True, None)] * len(entries)
+            chat = next((t for t in taken if t.ok and t.im_chat_id is not None), None)
+            if chat is not None and chat.im_chat_id is not None:  # one conversation, one chat in the line
+                await remember_chat(ctx, chat.im_chat_id, conversation, chat.user)
             for entry, outcome in zip(entries, taken, strict=False):
                 if not outcome.ok:
                     logger.warning("%s: the line refused entry %s", conversation, entry.key)
                     continue
-                if outcome.im_chat_id is not None:
-                    await remember_chat(ctx, outcome.im_chat_id, conversation, outcome.user)
                 if entry.author == "bot":  # if it comes back as a manager's message, it is not sent
                     echo = keys.echo(conversation, echo_digest(_posted_text(entry)))
                     await result(ctx.redis.set(echo, 1, ex=keys.ECHO_SECONDS))

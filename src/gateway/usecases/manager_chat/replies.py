@@ -61,8 +61,7 @@ async def deliver(ctx: AppContext, message: ManagerMessage) -> str:
     if state is None:
         return await _not_delivered(ctx, message, "переписка с клиентом не найдена (возможно, данные удалены)")
     sender = ctx.sender_of(channel)
-    now = ctx.clock()
-    if sender.window is not None and state.last_inbound_at is not None and now - state.last_inbound_at > sender.window:
+    if state.window_closed(sender.window, ctx.clock()):
         return await _not_delivered(
             ctx, message, "клиент писал больше 24 часов назад; платформа разрешает только одобренный шаблон"
         )

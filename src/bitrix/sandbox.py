@@ -158,10 +158,10 @@ class Sandbox:
         started = time.time()
         self.state.requests += 1
         if request.path_params["user"] != self.user_id or request.path_params["code"] != self.code:
-            return self._error(401, "NO_AUTH_FOUND", "Wrong authorization data")
+            return self.error_response(401, "NO_AUTH_FOUND", "Wrong authorization data")
         if not self._admit():
             self.state.rejected += 1
-            return self._error(503, "QUERY_LIMIT_EXCEEDED", "Too many requests")
+            return self.error_response(503, "QUERY_LIMIT_EXCEEDED", "Too many requests")
         if self.faults.latency_ms:
             await asyncio.sleep(self.faults.latency_ms / 1000)
         fault = bool(self.faults.error_rate) and self._random.random() < self.faults.error_rate
@@ -170,24 +170,24 @@ class Sandbox:
             return self._fault()
         method = request.path_params["method"].removesuffix(".json")
         if method in self.app_methods:
-            return self._error(401, "WRONG_AUTH_TYPE", "Current authorization type is denied for this method")
+            return self.error_response(401, "WRONG_AUTH_TYPE", "Current authorization type is denied for this method")
         try:
-            params = await self._params(request)
+            params = await self.request_params(request)
             result = self.dispatch(method, params)
         except SandboxError as exc:
-            return self._error(exc.status, exc.code, exc.description)
+            return self.error_response(exc.status, exc.code, exc.description)
         if fault_after:
             return self._fault()
         if self.faults.latency_after_ms and (
             not self.faults.slow_methods or self.faults.slow_methods & _methods_called(method, params)
         ):
             await asyncio.sleep(self.faults.latency_after_ms / 1000)
-        body: dict[str, Any] = {"result": result, "time": self._time(started)}
+        body: dict[str, Any] = {"result": result, "time": self.timing(started)}
         if method.endswith(".list") and isinstance(result, list):
             body["total"] = len(result)
         return JSONResponse(body)
 
-    async def _params(self, request: Request) -> dict[str, Any]:
+    async def request_params(self, request: Request) -> dict[str, Any]:
         raw = await request.body()
         content_type = request.headers.get("content-type", "")
         params: dict[str, Any] = parse_query(request.url.query) if request.url.query else {}
@@ -218,9 +218,9 @@ class Sandbox:
         self.state.failed += 1
         if self._random.random() < 0.5:
             return PlainTextResponse("<html>502 Bad Gateway</html>", status_code=502)
-        return self._error(500, "INTERNAL_SERVER_ERROR", "Internal server error")
+        return self.error_response(500, "INTERNAL_SERVER_ERROR", "Internal server error")
 
-    def _time(self, started: float) -> dict[str, Any]:
+    def timing(self, started: float) -> dict[str, Any]:
         finish = time.time()
         return {
             "start": started,
@@ -234,7 +234,7 @@ class Sandbox:
         }
 
     @staticmethod
-    def _error(status: int, code: str, description: str) -> JSONResponse:
+    def error_response(status: int, code: str, description: str) -> JSONResponse:
         return JSONResponse({"error": code, "error_description": description}, status_code=status)
 
     async def _deals_view(self, request: Request) -> Response:

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import html
 import itertools
-import json
 import random
 import re
 import secrets
@@ -125,12 +124,12 @@ class SandboxApp:
         if request.method == "POST":
             params.update(parse_query((await request.body()).decode()))
         if params.get("client_id") != self.client_id or params.get("client_secret") != self.client_secret:
-            return JSONResponse({"error": "invalid_client", "error_description": "Invalid client"}, status_code=401)
+            return Sandbox.error_response(401, "invalid_client", "Invalid client")
         if self.refuse_renewal:
-            return JSONResponse({"error": self.refuse_renewal, "error_description": "refused"}, status_code=400)
+            return Sandbox.error_response(400, self.refuse_renewal, "refused")
         refresh = params.get("refresh_token", "")
         if params.get("grant_type") != "refresh_token" or refresh not in self.refresh:
-            return JSONResponse({"error": "invalid_grant", "error_description": "Invalid grant"}, status_code=400)
+            return Sandbox.error_response(400, "invalid_grant", "Invalid grant")
         self.refresh.discard(refresh)  # a refresh token is spent by its use
         return JSONResponse(self._pair())
 
@@ -162,31 +161,23 @@ class SandboxApp:
 
     # ---- REST as the app -----------------------------------------------------------------
     async def _rest(self, request: Request) -> Response:
+        started = time.time()
         method = request.path_params["method"].removesuffix(".json")
-        raw = await request.body()
-        params: dict[str, Any] = parse_query(request.url.query) if request.url.query else {}
-        if raw:
-            try:
-                loaded = json.loads(raw) if "json" in request.headers.get("content-type", "") else None
-            except ValueError:
-                loaded = None
-            params.update(loaded if isinstance(loaded, dict) else parse_query(raw.decode("utf-8", "replace")))
-        token = str(params.pop("auth", ""))
-        expires = self.access.get(token)
+        try:
+            params = await self.portal.request_params(request)
+        except SandboxError as exc:
+            return Sandbox.error_response(exc.status, exc.code, exc.description)
+        expires = self.access.get(str(params.pop("auth", "")))
         if expires is None:
-            return JSONResponse(
-                {"error": "invalid_token", "error_description": "Unable to get application by token"}, 401
-            )
+            return Sandbox.error_response(401, "invalid_token", "Unable to get application by token")
         if expires < time.time():
-            return JSONResponse(
-                {"error": "expired_token", "error_description": "The access token provided has expired."}, 401
-            )
+            return Sandbox.error_response(401, "expired_token", "The access token provided has expired.")
         self.portal.state.requests += 1
         try:
             result = self.portal.dispatch(method, params)
         except SandboxError as exc:
-            return JSONResponse({"error": exc.code, "error_description": exc.description}, status_code=exc.status)
-        return JSONResponse({"result": result, "time": {"start": time.time(), "operating": 0}})
+            return Sandbox.error_response(exc.status, exc.code, exc.description)
+        return JSONResponse({"result": result, "time": self.portal.timing(started)})
 
     # ---- Open Lines ------------------------------------------------------------------------
     def _register(self, params: dict[str, Any]) -> Any:

@@ -28,10 +28,9 @@ from gateway.settings import AppConfig, parse_config
 from gateway.store import keys
 from gateway.store.conversations import load_dialogue
 from tests.clock import BusinessClock, set_running
-from tests.conftest import REDIS_URL, SECRET, LoopbackServer, free_port, tenant_config, wait_for, wait_for_async
+from tests.conftest import REDIS_URL, LoopbackServer, free_port, tenant_config, wait_for, wait_for_async
+from tests.e2e.test_telegram import CHAT, HEADERS, sent_texts, update
 
-HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-CHAT = 5512345678
 CONVERSATION = f"salon:telegram:{CHAT}"
 CLIENT_ID, CLIENT_SECRET = "local.65f0000000000.00000001", "sandbox-client-secret"
 SECRET_KEY = Fernet.generate_key().decode()
@@ -87,23 +86,6 @@ async def served_gateway(
             yield client, runtime
 
 
-def message(update_id: int, text: str) -> dict[str, Any]:
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "date": 1763800000,
-            "text": text,
-            "from": {"id": CHAT, "is_bot": False, "first_name": "Анна", "username": "anna_p"},
-            "chat": {"id": CHAT, "type": "private"},
-        },
-    }
-
-
-def sent_texts(telegram: TelegramSandbox) -> list[str]:
-    return [m["text"] for m in telegram.sent if m["method"] == "sendMessage"]
-
-
 def the_chat(app_portal: SandboxApp) -> Any:
     return next(iter(app_portal.chats.values()), None)
 
@@ -148,7 +130,7 @@ async def test_a_manager_answers_the_client_from_the_open_line(app_portal, teleg
         assert len(app_portal.bindings) == 2 and set(app_portal.connectors) == {"lg_telegram"}
 
         # the client writes; the bot answers; both are in the line's chat, in order, the bot's as the bot's
-        await client.post("/webhooks/salon/telegram", json=message(1, "здравствуйте"), headers=HEADERS)
+        await client.post("/webhooks/salon/telegram", json=update(1, "здравствуйте"), headers=HEADERS)
         await wait_for(lambda: len(sent_texts(telegram)) == 1)
         await wait_for(lambda: the_chat(app_portal) is not None and len(the_chat(app_portal).messages) >= 2)
         chat = the_chat(app_portal)
@@ -169,7 +151,7 @@ async def test_a_manager_answers_the_client_from_the_open_line(app_portal, teleg
         await wait_for(lambda: manager_message in app_portal.delivered)
 
         # while the manager leads, the bot keeps quiet; the client's words still reach the chat
-        await client.post("/webhooks/salon/telegram", json=message(2, "а можно в 5?"), headers=HEADERS)
+        await client.post("/webhooks/salon/telegram", json=update(2, "а можно в 5?"), headers=HEADERS)
         await wait_for_async(lambda: handled(redis, 2))
         await wait_for(lambda: any(m["text"] == "а можно в 5?" for m in chat.messages))
         assert len(sent_texts(telegram)) == 2
@@ -178,7 +160,7 @@ async def test_a_manager_answers_the_client_from_the_open_line(app_portal, teleg
         app_portal.finish(chat.im_chat_id)
         await app_portal.settle()
         await wait_for_async(lambda: _released(redis))
-        await client.post("/webhooks/salon/telegram", json=message(3, "хочу на маникюр"), headers=HEADERS)
+        await client.post("/webhooks/salon/telegram", json=update(3, "хочу на маникюр"), headers=HEADERS)
         await wait_for(lambda: len(sent_texts(telegram)) == 3)
 
         # an event without the installation's token, or with another, is refused and queues nothing
@@ -269,7 +251,7 @@ async def test_a_hand_off_gives_the_deals_responsible_a_to_do_in_opening_hours_c
         await wait_for(lambda: len(app_portal.bindings) == 2)
         # a client who asks for a person is handed over at once
         for number, text in enumerate(("здравствуйте", "позовите администратора"), 1):
-            await client.post("/webhooks/salon/telegram", json=message(number, text), headers=HEADERS)
+            await client.post("/webhooks/salon/telegram", json=update(number, text), headers=HEADERS)
             await wait_for_async(functools.partial(handled, redis, number))
         assert sent_texts(telegram)[-1] == "Спасибо! Администратор свяжется с вами и уточнит детали."
         portal = app_portal.portal
@@ -309,7 +291,7 @@ async def test_with_half_the_events_lost_every_manager_message_reaches_the_clien
     async with served_gateway(config, store_url, port) as (client, _runtime):
         assert (await install(app_portal, port)).status_code == 200
         await wait_for(lambda: len(app_portal.bindings) == 2)
-        await client.post("/webhooks/salon/telegram", json=message(1, "здравствуйте"), headers=HEADERS)
+        await client.post("/webhooks/salon/telegram", json=update(1, "здравствуйте"), headers=HEADERS)
         await wait_for(lambda: the_chat(app_portal) is not None and len(the_chat(app_portal).messages) >= 2)
         chat = the_chat(app_portal)
         app_portal.drop_events = 0.5  # Bitrix24's queue loses events and never sends them again
@@ -361,7 +343,7 @@ def test_a_person_plays_the_manager_on_the_sandbox_chats_page_in_chromium(app_po
             page.reload()
             assert "коннекторы: lg_telegram" in page.inner_text("body")
             gateway_url = f"http://127.0.0.1:{port}/webhooks/salon/telegram"
-            assert httpx.post(gateway_url, json=message(1, "здравствуйте"), headers=HEADERS).status_code == 200
+            assert httpx.post(gateway_url, json=update(1, "здравствуйте"), headers=HEADERS).status_code == 200
             _wait(lambda: the_chat(app_portal) is not None and len(the_chat(app_portal).messages) >= 2)
             page.reload()
             chat = page.locator("section[data-chat]")

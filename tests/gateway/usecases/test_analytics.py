@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -53,7 +54,8 @@ HISTORY = [
 SPEND = [SpendRow(date(2026, 11, 5), "vk", "spring", 3000), SpendRow(date(2026, 11, 6), "ig", "reels", 1000)]
 
 
-def numbers(by: str) -> dict:
+def numbers(by: str, more: Sequence[Fact] = ()) -> dict:
+    """The scripted month by `by`, with `more` facts in the period."""
     return compute(
         tenant="salon",
         first=date(2026, 11, 1),
@@ -61,7 +63,7 @@ def numbers(by: str) -> dict:
         by=by,
         start=START,
         end=END,
-        period=PERIOD,
+        period=[*PERIOD, *more],
         history=HISTORY,
         spend=SPEND,
         costs=Costs(variable_per_visit=300),
@@ -169,18 +171,7 @@ def test_managers_first_responses_after_a_hand_off_and_missed_deadlines():
         fact(Kind.MANAGER_REPLY, "manager_reply:w3", "w3", at(5), manager=8, seconds=60.0, **WA_IG),
         fact(Kind.MANAGER_REPLY, "manager_reply:old", "t9", at(20, 10), manager=8, seconds=9999.0, **TG),  # October
     ]
-    body = compute(
-        tenant="salon",
-        first=date(2026, 11, 1),
-        last=date(2026, 11, 30),
-        by="manager",
-        start=START,
-        end=END,
-        period=[*PERIOD, *handed],
-        history=HISTORY,
-        spend=SPEND,
-        costs=Costs(variable_per_visit=300),
-    )
+    body = numbers("manager", handed)
     by = rows(body)
     # 7: 120, 600, 1800 s -> the median 600, p90 between 600 and 1800: 600 + 0.8 * 1200 = 1560; one past its deadline
     assert (by[7]["first_response_p50_s"], by[7]["first_response_p90_s"], by[7]["sla_missed"]) == (600.0, 1560.0, 1)

@@ -153,6 +153,7 @@ class Runtime:
             clock=self.clock,
             analytics=t.config.analytics and self.store is not None,
             on_form=self._form_reach(t) if t.visit_replies is not None and channel == Channel.FORM else None,
+            form_answers=self._form_answers(t) if t.visit_replies is not None else None,
             manager_leads=functools.partial(manager_leads, self.redis) if t.app is not None else None,
             log_for_line=functools.partial(_log_for_line, self.redis, tenant) if t.app is not None else None,
             on_handoff=functools.partial(_queue_handoff, self.intake, tenant) if t.app is not None else None,
@@ -166,6 +167,11 @@ class Runtime:
         vk = t.senders.get(Channel.VK)
         resolve_vk = vk.person_id if isinstance(vk, VkSender) else None
         return functools.partial(lead_reach.plan, t.visit_replies, messengers, queue, resolve_vk)
+
+    def _form_answers(self, t: TenantServices) -> Any:
+        from gateway.usecases.form_answers import FormAnswers
+
+        return FormAnswers(t.visit_replies, functools.partial(queue_crm_sync, self.redis, t.id))
 
     def reach_context(self, tenant: str) -> Any:
         """The tenant's ReachContext (lifecycle tenants only; it brings SQLAlchemy)."""

@@ -1,10 +1,12 @@
 """A website form from someone the bot already talks to: the form's Telegram or VK link (or a phone a
-conversation knows) leads to that conversation, where the bot offers the form's service's slots; never
-after a stop, never at night, and the form's deal says what became of it. Telegram and VK stand-ins,
-the sandbox portal, the business store, a clock the test moves."""
+conversation knows) leads to that conversation, where the bot first asks whether the form was theirs and
+offers the form's service's slots only on a yes; never after a stop, never at night, and the form's deal
+says what became of it. Telegram and VK stand-ins, the sandbox portal, the business store, a clock the
+test moves."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -52,7 +54,24 @@ def comments_on_deals(portal: Any) -> list[str]:
     return [c["COMMENT"] for c in portal.state.comments.values() if c.get("ENTITY_TYPE") == "deal"]
 
 
-async def test_a_telegram_link_in_a_form_offers_its_slots_in_that_chat_and_never_attaches_the_forms_phone(
+QUESTION = "заявка с сайта"  # «Нам пришла заявка с сайта (…) с вашими контактами. Это вы её оставили?»
+OFFER = "заявку с сайта"  # «Получили вашу заявку с сайта: …. Выберите удобное время:»
+
+
+def answers(entry: dict[str, Any]) -> list[str]:
+    """The question's two buttons, «Да, это я» then «Нет, не я»."""
+    markup = json.loads(entry.get("reply_markup") or "{}")
+    return [button["callback_data"] for row in markup.get("inline_keyboard", []) for button in row]
+
+
+async def asked(client: Any, telegram: Any, body: str) -> list[str]:
+    """Post the form and wait for the question in Anna's chat; its buttons."""
+    assert (await client.post("/forms/salon", content=body, headers=FORM)).json()["status"] == "queued"
+    await wait_for(lambda: any(QUESTION in m["text"] for m in sent(telegram, CHAT)))
+    return answers(next(m for m in sent(telegram, CHAT) if QUESTION in m["text"]))
+
+
+async def test_a_telegram_link_in_a_form_asks_first_then_offers_slots_and_never_attaches_the_forms_phone(
     make_config, portal, telegram, store_url
 ):
     from gateway.store.sql.visits import latest_visit
@@ -63,12 +82,19 @@ async def test_a_telegram_link_in_a_form_offers_its_slots_in_that_chat_and_never
         )
         await wait_for(lambda: len(sent(telegram, CHAT)) == 1)
         body = form("r1", Textarea="Мужская стрижка", Telegram="https://t.me/anna_k")
-        assert (await client.post("/forms/salon", content=body, headers=FORM)).json()["status"] == "queued"
-        await wait_for(lambda: any("заявку с сайта" in m["text"] for m in sent(telegram, CHAT)))
-        offer = next(m for m in sent(telegram, CHAT) if "заявку с сайта" in m["text"])
+        yes, no = await asked(client, telegram, body)
+        assert yes.startswith("f:y:") and no.startswith("f:n:")
+        assert not any(OFFER in m["text"] for m in sent(telegram, CHAT))  # nothing offered before she answers
+        await wait_for(lambda: any("Клиента спросили в telegram" in c for c in comments_on_deals(portal)))
+
+        await client.post("/webhooks/salon/telegram", json=press(20, yes, CHAT), headers=HEADERS)
+        await wait_for(lambda: any(OFFER in m["text"] for m in sent(telegram, CHAT)))
+        offer = next(m for m in sent(telegram, CHAT) if OFFER in m["text"])
         slots = buttons(offer)
         assert slots and all(s.endswith("|shaircut_men") for s in slots), slots
-        await wait_for(lambda: any("Клиенту предложено время в telegram" in c for c in comments_on_deals(portal)))
+        await wait_for(lambda: any("подтвердил заявку; ему предложено время" in c for c in comments_on_deals(portal)))
+        await client.post("/webhooks/salon/telegram", json=press(21, yes, CHAT), headers=HEADERS)  # pressed twice
+        await wait_for(lambda: sent(telegram, CHAT)[-1]["text"].startswith("Этот вопрос уже неактуален"))
 
         await client.post("/webhooks/salon/telegram", json=press(2, slots[0], CHAT), headers=HEADERS)
         await wait_for(lambda: sent(telegram, CHAT)[-1]["text"].startswith("Вы записаны: Мужская стрижка"))
@@ -83,7 +109,23 @@ async def test_a_telegram_link_in_a_form_offers_its_slots_in_that_chat_and_never
         await client.post("/forms/salon", content=body, headers=FORM)
         await client.post("/webhooks/salon/telegram", json=said_by_anna(3, "спасибо"), headers=HEADERS)
         await wait_for(lambda: sent(telegram, CHAT)[-1]["text"] != offer["text"] and len(sent(telegram, CHAT)) >= 4)
-        assert sum("заявку с сайта" in m["text"] for m in sent(telegram, CHAT)) == 1
+        assert sum(QUESTION in m["text"] for m in sent(telegram, CHAT)) == 1
+
+
+async def test_a_client_who_says_the_form_was_not_theirs_gets_nothing_offered_and_the_deal_says_so(
+    make_config, portal, telegram, store_url
+):
+    async with gateway(config_with(make_config, portal, telegram), store_url=store_url) as (client, runtime):
+        await client.post("/webhooks/salon/telegram", json=said_by_anna(1, "Добрый день"), headers=HEADERS)
+        await wait_for(lambda: len(sent(telegram, CHAT)) == 1)
+        _, no = await asked(client, telegram, form("x1", Textarea="маникюр", Telegram="t.me/anna_k"))
+        await client.post("/webhooks/salon/telegram", json=press(5, no, CHAT), headers=HEADERS)
+        await wait_for(lambda: sent(telegram, CHAT)[-1]["text"].startswith("Спасибо, что ответили"))
+        await wait_for(lambda: any("не оставлял эту заявку" in c for c in comments_on_deals(portal)))
+        assert not any(OFFER in m["text"] for m in sent(telegram, CHAT))
+        state = await runtime.redis.get(f"lg:conv:salon:telegram:{CHAT}")
+        assert b"+79135550011" not in state  # the form's phone is not hers
+        assert not await runtime.redis.hlen(f"lg:form-questions:salon:telegram:{CHAT}")
 
 
 async def test_no_offer_after_a_stop_and_none_at_night_until_the_quiet_hours_end(
@@ -103,7 +145,7 @@ async def test_no_offer_after_a_stop_and_none_at_night_until_the_quiet_hours_end
         await _a_while()
         assert len(sent(telegram, CHAT)) == answered  # nothing at night
         clock.move_to(night + timedelta(hours=10, seconds=5))  # 09:00:05
-        await wait_for(lambda: any("заявку с сайта" in m["text"] for m in sent(telegram, CHAT)))
+        await wait_for(lambda: any(QUESTION in m["text"] for m in sent(telegram, CHAT)))
 
         await client.post("/webhooks/salon/telegram", json=said_by_anna(2, "стоп"), headers=HEADERS)
         await wait_for(lambda: "первыми" in sent(telegram, CHAT)[-1]["text"])
@@ -122,17 +164,17 @@ async def test_a_vk_id_link_reaches_a_person_who_allowed_the_communitys_messages
         await wait_for_async(lambda: runtime.redis.get(f"lg:addr:salon:vk:{PEER}"))  # in the address book
         body = form("v1", Textarea="маникюр", VK=f"https://vk.com/id{PEER}")
         assert (await client.post("/forms/salon", content=body, headers=FORM)).json()["status"] == "queued"
-        await wait_for(lambda: any("заявку с сайта" in m["message"] for m in vk.sent()))
-        offer = next(m for m in vk.sent() if "заявку с сайта" in m["message"])
+        await wait_for(lambda: any(QUESTION in m["message"] for m in vk.sent()))
+        offer = next(m for m in vk.sent() if QUESTION in m["message"])
         assert offer["peer_id"] == str(PEER) and offer["intent"] == "confirmed_notification"
-        assert "keyboard" in offer and "|smanicure" in offer["keyboard"]
+        assert "keyboard" in offer and "f:y:" in offer["keyboard"]
         # a screen name is asked of VK (utils.resolveScreenName); the same person is not written to again
         # within the day, whatever forms name them: the form's deal says to call instead
         vk.screen_names["anna.petrova"] = PEER
         body = form("v2", Textarea="мужская стрижка", Comment="я тут: https://vk.com/anna.petrova")
         await client.post("/forms/salon", content=body, headers=FORM)
         await wait_for(lambda: any("уже писал клиенту по заявке с сайта" in c for c in comments_on_deals(portal)))
-        assert sum("заявку с сайта" in m["message"] for m in vk.sent()) == 1
+        assert sum(QUESTION in m["message"] for m in vk.sent()) == 1
         assert any(name == "utils.resolveScreenName" for name, _ in vk.calls)
 
 

@@ -4,6 +4,7 @@ the honeypot and the per-address limit."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -63,11 +64,12 @@ async def test_a_tenant_without_forms_takes_none(make_config, portal, telegram):
         assert response.status_code == 404 and response.json()["error"] == "channel_not_configured"
 
 
-async def test_a_form_from_a_client_known_on_telegram_is_offered_slots_there(make_config, portal, telegram, store_url):
+async def test_a_form_from_a_client_with_a_booked_visit_never_changes_it(make_config, portal, telegram, store_url):
     from tests.conftest import wait_for_async
-    from tests.e2e.test_appointments import CHAT, HEADERS, buttons, lifecycle_config, press, sent, visit_day
+    from tests.e2e.test_appointments import CHAT, HEADERS, lifecycle_config, press, sent, visit_day
     from tests.e2e.test_appointments import book as book_in_telegram
     from tests.e2e.test_bring_back import visit_of
+    from tests.e2e.test_form_reach import QUESTION, answers
 
     config = lifecycle_config(make_config, portal, telegram, forms={"require_consent": False})
     async with gateway(config, store_url=store_url) as (client, runtime):
@@ -81,18 +83,16 @@ async def test_a_form_from_a_client_known_on_telegram_is_offered_slots_there(mak
             "formid": "f1",
         }
         assert (await client.post("/forms/salon", content=urlencode(form), headers=FORM)).json()["status"] == "queued"
-        await wait_for(lambda: any("заявку с сайта" in m["text"] for m in sent(telegram)))
-        offer = next(m for m in sent(telegram) if "заявку с сайта" in m["text"])
-        assert offer["text"].startswith("Получили вашу заявку с сайта: Мужская стрижка")
-        slots = buttons(offer)
-        assert slots and all(s.endswith("|shaircut_men") for s in slots), slots
-        await client.post("/webhooks/salon/telegram", json=press(90, slots[0]), headers=HEADERS)
-        await wait_for(
-            lambda: any(
-                m["text"].startswith("Запись перенесена: Мужская стрижка")
-                or m["text"].startswith("Вы записаны: Мужская стрижка")
-                for m in sent(telegram)
-            )
-        )
-        booked = await wait_for_async(lambda: visit_of(runtime, CHAT))
-        assert booked.services == ("haircut_men",) and booked.id == first.id  # the active visit moved to it
+        await wait_for(lambda: any(QUESTION in m["text"] for m in sent(telegram)))
+        yes, _ = answers(next(m for m in sent(telegram) if QUESTION in m["text"]))
+        await client.post("/webhooks/salon/telegram", json=press(90, yes), headers=HEADERS)
+        await wait_for(lambda: sent(telegram)[-1]["text"].startswith("У вас уже есть запись"))
+        assert not any("Выберите удобное время" in m["text"] for m in sent(telegram))
+        # a form's slot button, crafted or from before the visit was booked, does not move it either
+        start = first.start_at.astimezone(runtime.tenants["salon"].config.tz) + timedelta(hours=2)
+        crafted = f"b:{start:%Y-%m-%dT%H:%M}|shaircut_men"
+        await client.post("/webhooks/salon/telegram", json=press(91, crafted), headers=HEADERS)
+        await wait_for(lambda: len([m for m in sent(telegram) if m["text"].startswith("У вас уже есть запись")]) == 2)
+        kept = await wait_for_async(lambda: visit_of(runtime, CHAT))
+        assert (kept.id, kept.start_at, kept.services) == (first.id, first.start_at, first.services)
+        await wait_for(lambda: any("уже есть запись" in c["COMMENT"] for c in portal.state.comments.values()))

@@ -151,7 +151,8 @@ async def reach_lead(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
     tenant = str(payload.get("tenant", "?"))
 
     async def work() -> str:
-        from gateway.usecases.lead_reach import Reach, reach
+        from gateway.usecases.form_answers import Reach
+        from gateway.usecases.lead_reach import reach
 
         if tenant not in runtime.tenants or runtime.tenants[tenant].visit_replies is None:
             raise SendRejected(f"tenant {tenant!r} no longer has the lifecycle")

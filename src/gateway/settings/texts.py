@@ -66,6 +66,12 @@ class Texts:
     upsell_declined: str = "Хорошо, оставляем запись как есть."
     button_upsell_yes: str = "Добавить"
     button_upsell_no: str = "Нет, спасибо"
+    form_question: str = "Нам пришла заявка с сайта ({service}) с вашими контактами. Это вы её оставили?"
+    button_form_mine: str = "Да, это я"
+    button_form_not_mine: str = "Нет, не я"
+    form_not_mine: str = "Спасибо, что ответили! Эту заявку не учитываем, у вас ничего не меняется."
+    form_has_visit: str = "У вас уже есть запись: {service}, {when}. Её не меняем — администратор свяжется с вами."
+    form_question_gone: str = "Этот вопрос уже неактуален. Напишите, если хотите записаться."
     form_offer: str = "Получили вашу заявку с сайта: {service}. Выберите удобное время:"
     sms_reminder: str = "Напоминаем о записи: {service}, {when}."  # one SMS segment: 70 characters of Cyrillic
 

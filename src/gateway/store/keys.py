@@ -115,6 +115,11 @@ def form_reach_today(conversation: str) -> str:
     return f"{PREFIX}:form-reach:{conversation}"
 
 
+def form_questions(conversation: str) -> str:
+    """Forms this conversation was asked about and has not answered: token -> the form's lead."""
+    return f"{PREFIX}:form-questions:{conversation}"
+
+
 def login_failures(tenant: str, address: str) -> str:
     """Wrong owner passwords from an address for a tenant in the current window."""
     return f"{PREFIX}:login-failures:{tenant}:{address}"

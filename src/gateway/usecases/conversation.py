@@ -47,6 +47,7 @@ from gateway.usecases.dialogue import SERVICE_PREFIX, TIME_PREFIX, Dialogue
 from gateway.usecases.visit_buttons import CONSENT_PREFIX, describe
 
 if TYPE_CHECKING:  # loaded only for a tenant with `lifecycle:` (it brings SQLAlchemy)
+    from gateway.usecases.form_answers import FormAnswers
     from gateway.usecases.visit_replies import VisitReplies
 from qualifier.optout import asks_to_resume, asks_to_stop
 from qualifier.phone import normalize_phone
@@ -88,8 +89,10 @@ class ConversationContext:
     visits: VisitReplies | None = None  # a tenant with `lifecycle:` books and keeps visits in the chat
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     analytics: bool = False  # record lead and first-reply facts (a tenant with `lifecycle:` or `dashboard:`)
-    # a website form's lead the gateway knows on a messenger: offered slots there (lifecycle tenants)
+    # a website form's lead the gateway knows on a messenger: asked there whether it was theirs, and the
+    # answer taken (lifecycle tenants)
     on_form: Callable[[DialogueState, InboundMessage, datetime], Awaitable[None]] | None = None
+    form_answers: FormAnswers | None = None
     # Bitrix24 app mode: whether a manager leads the conversation (the bot keeps quiet), and the client's
     # message logged for the Open Line's chat (key, text, when, name).
     manager_leads: Callable[[str], Awaitable[bool]] | None = None
@@ -284,7 +287,9 @@ async def _answer_or_hand_over(
         and not await _manager_leads(ctx, state, event)
     ):
         handed_off = state.handed_off
-        about_visit = await ctx.visits.reply(state, event, now) if ctx.visits is not None else None
+        about_visit = await ctx.form_answers.reply(state, event, now) if ctx.form_answers is not None else None
+        if about_visit is None and ctx.visits is not None:
+            about_visit = await ctx.visits.reply(state, event, now)
         _decide_reply(ctx, state, event, learned, now, about_visit)
         if ctx.on_handoff is not None and state.handed_off and not handed_off:
             await ctx.on_handoff(state, now)

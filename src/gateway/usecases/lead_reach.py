@@ -1,24 +1,22 @@
 """A website form from someone the gateway has talked to on a messenger: the form named their Telegram,
-VK or MAX, or gave a phone one of its conversations knows. The form's service's free slots are offered in
-that conversation, as a message the bot starts: once, outside quiet hours, never after a stop; whatever
-becomes of it is written on the form's deal, so a manager knows to call when it could not go."""
+VK or MAX, or gave a phone one of its conversations knows. A form is only a claim, so that conversation is
+asked whether the request was theirs (form_answers takes the answer), as a message the bot starts: once,
+at most one a day, outside quiet hours, never after a stop; whatever becomes of it is written on the
+form's deal, so a manager knows to call when it could not go."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-
-from pydantic import AwareDatetime, BaseModel
 
 from domain import (
     Channel,
     ConsentAnswer,
     CredentialsRejected,
     InboundMessage,
-    Purpose,
     Recipient,
     Reply,
     Sender,
@@ -41,27 +39,13 @@ from gateway.store.conversations import (
 )
 from gateway.store.sql import consents
 from gateway.store.sql import visits as store
-from gateway.usecases.visit_buttons import FOR_SERVICE
-from gateway.usecases.visit_replies import VisitReplies, service_label, slot_choices
+from gateway.usecases.form_answers import Reach, keep_question, note_on_form, question
+from gateway.usecases.visit_replies import VisitReplies, service_label
 
 logger = logging.getLogger("gateway.usecases.lead_reach")
 
 MESSENGERS = frozenset({Channel.TELEGRAM, Channel.WHATSAPP, Channel.INSTAGRAM, Channel.VK, Channel.MAX})
-MARK = "reach:"  # in the target's `processed`: this form's offer was claimed there (sent at most once)
-OFFER_HOUR = 12  # without a time in the form, slots are offered around noon the next day
-
-
-class Reach(BaseModel):
-    """One form's offer, as the job carries it."""
-
-    tenant: str
-    target: str  # the messenger conversation it goes to
-    form: str  # the form's conversation (its deal gets the outcome)
-    form_event: str  # the form's dedupe key: one offer per form
-    service: str | None = None
-    wished: AwareDatetime | None = None
-    phone: str | None = None
-    name: str | None = None
+MARK = "reach:"  # in the target's `processed`: this form's question was claimed there (sent at most once)
 
 
 class Outcome:
@@ -70,7 +54,6 @@ class Outcome:
     STOPPED = "stopped"
     UNREACHABLE = "unreachable"
     WINDOW_CLOSED = "window_closed"
-    NO_SLOTS = "no_slots"
     REFUSED = "refused"
     GONE = "gone"  # the conversation is no longer known
     HELD = "held"  # quiet hours: held until they end
@@ -136,14 +119,15 @@ async def plan(
     event: InboundMessage,
     now: datetime,
 ) -> None:
-    """Queue the offer for a form's lead the gateway knows on a messenger; at once, or when quiet hours end."""
+    """Queue the question for a form's lead the gateway knows on a messenger; at once, or when quiet hours
+    end."""
     found = await find(visits, state, event.reach_at, channels, resolve_vk)
     if found is None:
         return
     job = found.model_copy(update={"form_event": event.dedupe_key})
     job_id = f"{MARK}{job.form}:{job.form_event}"
     await queue(job.model_dump(mode="json"), job_id, first_moment(visits, now))
-    logger.info("%s: a website form's lead is offered slots in %s", job.form, job.target)
+    logger.info("%s: a website form's lead is asked about it in %s", job.form, job.target)
 
 
 def first_moment(visits: VisitReplies, now: datetime) -> datetime | None:
@@ -162,7 +146,7 @@ class ReachContext:
 
 
 async def reach(ctx: ReachContext, job: Reach, now: datetime) -> str:
-    """Offer the form's slots in the target conversation, or say on the form's deal why not."""
+    """Ask in the target conversation whether the form was the client's, or say on the form's deal why not."""
     app = ctx.visits.appointments
     if (later := first_moment(ctx.visits, now)) is not None:  # a backlog ran into the night: held again
         await ctx.queue(
@@ -181,23 +165,17 @@ async def reach(ctx: ReachContext, job: Reach, now: datetime) -> str:
             refused = Outcome.REACHED_TODAY
         if refused is not None:
             return await _noted(ctx, job, refused, now)
-        reply = await _offer(ctx.visits, job, now)
-        if not reply.choices:
-            return await _noted(ctx, job, Outcome.NO_SLOTS, now)
-        # The form's phone is what its author typed: it stays on the form's deal and is never attached to
-        # this client (their visit notices would go by SMS to it); the bot asks if a booking needs one.
-        if job.phone is not None and job.phone == state.vouched_phone:
-            state.phone = state.phone or job.phone
-        state.name = state.name or job.name
+        # Nothing of the form (its phone, its name) is attached to this client before they say it was theirs.
+        await keep_question(ctx.visits, job)
         state.mark("processed", mark)  # claimed before the send: a crash after it never sends twice
         await save_dialogue(app.redis, state)
-        outcome = await _send(ctx, state, reply, mark)
+        outcome = await _send(ctx, state, question(ctx.visits, job), mark)
         await save_dialogue(app.redis, state)
     if outcome != Outcome.SENT:
         return await _noted(ctx, job, outcome, now)
     label = service_label(ctx.visits.dialogue, [job.service] if job.service else [])
     entry = TimelineEntry(
-        key=mark, text=f"Бот предложил время по заявке с сайта ({label})", at=app.local(now), author="Бот"
+        key=mark, text=f"Бот спросил, оставлял ли клиент заявку с сайта ({label})", at=app.local(now), author="Бот"
     )
     await append_timeline(app.redis, job.target, entry)
     await ctx.queue_crm_sync(job.target)
@@ -248,22 +226,6 @@ async def _refusal(ctx: ReachContext, state: DialogueState, job: Reach, now: dat
     return None
 
 
-async def _offer(visits: VisitReplies, job: Reach, now: datetime) -> Reply:
-    app, dialogue = visits.appointments, visits.dialogue
-    local = app.local(now)
-    wished = job.wished if job.wished is not None and job.wished > now else None
-    if wished is None:
-        wished = (local + timedelta(days=1)).replace(hour=OFFER_HOUR, minute=0, second=0, microsecond=0)
-    services = [job.service] if job.service else []
-    duration = timedelta(minutes=dialogue.duration_min(services))
-    starts = await app.offer(wished, duration, now, services=services)
-    origin = f"{FOR_SERVICE}{job.service or ''}"
-    choices = slot_choices(starts, local, origin)
-    text = visits.texts.form_offer.format(service=service_label(dialogue, services))
-    # the client asked for it in the form: a service message, not an advertisement (VK's intent)
-    return Reply(text, choices=choices, initiated=Purpose.TRANSACTIONAL.value)
-
-
 async def _send(ctx: ReachContext, state: DialogueState, reply: Reply, mark: str) -> str:
     try:
         to = Recipient(state.chat_id, state.channel_phone)
@@ -284,23 +246,18 @@ async def _send(ctx: ReachContext, state: DialogueState, reply: Reply, mark: str
 
 
 NOTES = {
-    Outcome.SENT: "Клиенту предложено время в {where}, в переписке, которую он уже вёл",
+    Outcome.SENT: "Клиента спросили в {where}, в переписке, которую он уже вёл, его ли это заявка: ответ будет здесь",
     Outcome.STOPPED: "Клиент просил бота не писать ему: время не предложено, позвоните клиенту",
     Outcome.UNREACHABLE: "Клиент недоступен в мессенджере, где его знает бот: позвоните клиенту",
     Outcome.WINDOW_CLOSED: "Окно переписки в мессенджере закрыто: позвоните клиенту",
-    Outcome.NO_SLOTS: "Свободного времени для заявки не нашлось: позвоните клиенту",
     Outcome.REFUSED: "Мессенджер не принял сообщение бота: позвоните клиенту",
     Outcome.GONE: "Переписка с клиентом больше не хранится: позвоните клиенту",
-    Outcome.REACHED_TODAY: "Бот уже писал клиенту по заявке с сайта сегодня: время не предложено, позвоните",
+    Outcome.REACHED_TODAY: "Бот уже писал клиенту по заявке с сайта сегодня: не спрашивал снова, позвоните",
 }
 
 
 async def _noted(ctx: ReachContext, job: Reach, outcome: str, now: datetime, where: str = "") -> str:
-    """The outcome on the form's deal's timeline (once: a note's key is the form's)."""
-    app = ctx.visits.appointments
-    text = NOTES[outcome].format(where=where)
-    entry = TimelineEntry(key=f"{MARK}{job.form_event}", text=text, at=app.local(now), author="Бот")
-    await append_timeline(app.redis, job.form, entry)
-    await ctx.queue_crm_sync(job.form)
+    """The outcome on the form's deal's timeline."""
+    await note_on_form(ctx.visits, ctx.queue_crm_sync, job, NOTES[outcome].format(where=where), now)
     logger.info("%s: the form's lead in %s: %s", job.form, job.target, outcome)
     return outcome

@@ -16,6 +16,8 @@ FOR_SERVICE = "s"  # b:...|smanicure -- a slot offered for a website form's requ
 UPSELL_PREFIX_BUTTON = "u:"  # u:a:17:hair_mask add the offer to visit 17, u:n:17:hair_mask decline
 UPSELL_YES, UPSELL_NO = "a", "n"
 CONSENT_PREFIX = "k:"  # k:y yes to offers, k:n no
+FORM_PREFIX = "f:"  # f:y:<token> the website form asked about was the client's, f:n:<token> it was not
+FORM_MINE, FORM_NOT_MINE = "y", "n"
 
 
 def split_origin(raw: str) -> tuple[str, str | None, int | None]:
@@ -48,6 +50,9 @@ def describe(payload: str) -> str | None:
         return f"{'добавил' if answer == UPSELL_YES else 'отказался от'} доп. услуги {offer}"
     if payload.startswith(CONSENT_PREFIX):
         return "согласился на рекламные сообщения" if payload.endswith("y") else "отказался от рекламных сообщений"
+    if payload.startswith(FORM_PREFIX):
+        mine = payload[len(FORM_PREFIX) :].startswith(FORM_MINE)
+        return "подтвердил, что оставил заявку с сайта" if mine else "ответил, что не оставлял заявку с сайта"
     if payload.startswith(VISIT_PREFIX):
         action = payload[len(VISIT_PREFIX) :].partition(":")[0]
         return ACTIONS.get(action)

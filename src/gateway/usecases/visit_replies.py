@@ -116,14 +116,18 @@ class VisitReplies:
             start = datetime.fromisoformat(raw).replace(tzinfo=self.appointments.tenant.tz)
         except ValueError:
             return Reply(self.texts.visit_gone)
-        if (wanted := service_of(payload)) in self.dialogue.services:  # slots offered for a website form's request
+        current = await self._current(state)
+        if (wanted := service_of(payload)) is not None and current is not None:  # a form never moves a visit
+            when = format_when(self.appointments.local(current.start_at), None, local)
+            label = service_label(self.dialogue, current.services)
+            return Reply(self.texts.form_has_visit.format(service=label, when=when))
+        if wanted in self.dialogue.services:  # slots offered for a website form's request
             state.service_ids = [wanted]
         source = await store.visit_by_id(self.appointments.engine, source_id) if source_id is not None else None
         if source is not None and same_client(source, state):  # an offer's slot: that visit's services
             state.service_ids = list(source.services)
         else:
             source = None
-        current = await self._current(state)
         besides = current.id if current else None
         # a button is what someone sent back, not what we offered: its time is checked as a typed one is
         if why_not_bookable(start, None, now, self.appointments.tenant.opening_hours(), self._duration(state)):

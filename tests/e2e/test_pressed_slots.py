@@ -18,6 +18,12 @@ REFUSED = [
     ("b:2027-12-02T15:00", "Эта запись уже неактуальна"),  # a year ahead
     ("b:2026-12-03T23:59", "Эта запись уже неактуальна"),  # after closing, running past midnight
     ("b:2026-12-03T12:17", "Это время только что заняли"),  # off the grid: the nearest real starts instead
+    # poison: the ends of the calendar, where shifting by the zone or a duration overflows (issue 26 #13)
+    ("b:9999-12-31T23:59", "Эта запись уже неактуальна"),
+    ("b:0001-01-01T00:00", "Эта запись уже неактуальна"),
+    ("b:0001-01-01T00:00|n1", "Эта запись уже неактуальна"),
+    ("b:9999-12-31T23:59|shaircut_men", "Эта запись уже неактуальна"),
+    ("v:c:99999999999999999999999", "Эта запись уже неактуальна"),  # an id past any integer column
 ]
 
 

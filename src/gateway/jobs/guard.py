@@ -39,6 +39,7 @@ TRANSIENT = (SendRetryable, BitrixRetryable, LockError, RedisError, OSError, Tim
 PERMANENT = (BitrixAuthError, BitrixRequestError, ValidationError, SendRejected)
 # An exception nobody foresaw (a bug, an odd answer) may still pass: retried this often, then parked.
 UNEXPECTED_ATTEMPTS = 3
+PARKED = "parked"  # the outcome of a job left in the dead-letter queue
 MAX_BACKOFF_SECONDS = 300.0  # a recovered portal is drained within five minutes
 # Seconds a job may run before it is retried. A Bitrix24 request may take 60 s; arq's own timeout is
 # 10 s longer, and a crashed worker's jobs are picked up again once that plus 10 s has passed.
@@ -154,4 +155,4 @@ async def _park(
         raise Retry(defer=backoff_seconds(attempt, 1.0)) from exc
     runtime.metrics.jobs.labels(function, "dead_letter").inc()
     logger.error("%s parked (%s): %s", function, why, reason)
-    return "parked"
+    return PARKED

@@ -17,9 +17,9 @@ from bitrix.errors import BitrixAuthError, BitrixRequestError
 from domain import InboundMessage, SendRejected
 from gateway.bootstrap import Runtime
 from gateway.jobs.claiming import FINISHED_JOBS, OneTripClaim
-from gateway.jobs.guard import JOB_DEADLINES, guarded
+from gateway.jobs.guard import JOB_DEADLINES, PARKED, guarded
 from gateway.jobs.lifecycle import lifecycle_crons
-from gateway.store import keys
+from gateway.store import inbox, keys
 from gateway.store.conversation_hold import hold_for_sync
 from gateway.store.job_format import JobFinish
 from gateway.store.queue import (
@@ -53,7 +53,10 @@ async def handle_inbound(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
     ids = {"event_id": str(payload.get("dedupe_key", "?"))}
     if "channel" in payload and "chat_id" in payload:
         ids["conversation"] = f"{tenant}:{payload['channel']}:{payload['chat_id']}"
-    return await guarded(ctx, HANDLE_INBOUND, [payload], tenant, work, **ids)
+    outcome = await guarded(ctx, HANDLE_INBOUND, [payload], tenant, work, **ids)
+    if outcome == PARKED and "conversation" in ids:  # a poisoned message no longer holds up the client's next
+        await inbox.give_up(runtime.redis, ids["conversation"], ids["event_id"])
+    return outcome
 
 
 def _job_finish(ctx: dict[str, Any], queue: str, function: str, args: tuple[Any, ...]) -> JobFinish | None:

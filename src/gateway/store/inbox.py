@@ -45,3 +45,13 @@ async def earlier_waiting(
             return key
         await result(redis.lrem(name, 0, text))
     return None
+
+
+async def give_up(redis: Redis, conversation: str, dedupe_key: str) -> None:
+    """Drop a message whose job was parked: the conversation's later messages go on at once instead of
+    waiting out the give-up time. A replay from the dead-letter queue is handled whenever it comes."""
+    name = keys.inbox(conversation)
+    for text in await result(redis.lrange(name, 0, -1)):
+        raw = text.decode() if isinstance(text, bytes) else text
+        if raw.partition("|")[2] == dedupe_key:
+            await result(redis.lrem(name, 0, raw))

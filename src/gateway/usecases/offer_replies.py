@@ -16,7 +16,7 @@ from gateway.usecases import fact_log
 from gateway.usecases.appointments import BOOKING_LOCK_SECONDS, Appointments
 from gateway.usecases.consent import NO_VERSION, YES, ConsentBook, Person, question
 from gateway.usecases.dialogue import Dialogue, format_when
-from gateway.usecases.visit_buttons import CONSENT_PREFIX, UPSELL_PREFIX_BUTTON, UPSELL_YES
+from gateway.usecases.visit_buttons import CONSENT_PREFIX, UPSELL_PREFIX_BUTTON, UPSELL_YES, visit_id_of
 from qualifier.optout import asks_to_resume, asks_to_stop
 
 
@@ -61,7 +61,8 @@ class OfferReplies:
     async def _upsell(self, state: DialogueState, raw: str, now: datetime) -> Reply:
         answer, _, rest = raw.partition(":")
         raw_id, _, offer = rest.partition(":")
-        visit = await store.visit_by_id(self.appointments.engine, int(raw_id)) if raw_id.isdigit() else None
+        visit_id = visit_id_of(raw_id)
+        visit = await store.visit_by_id(self.appointments.engine, visit_id) if visit_id is not None else None
         if visit is None or not _offered(self.appointments, visit, offer) or not same_client(visit, state):
             return Reply(self.texts.visit_gone)
         local = self.appointments.local(now)

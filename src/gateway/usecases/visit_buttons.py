@@ -20,11 +20,17 @@ FORM_PREFIX = "f:"  # f:y:<token> the website form asked about was the client's,
 FORM_MINE, FORM_NOT_MINE = "y", "n"
 
 
+def visit_id_of(raw: str) -> int | None:
+    """A visit id from a payload, or None: only ASCII digits ('²' is a digit to str.isdigit, not to int)
+    and within a 64-bit column, so a crafted id is a visit not found, not a failed job."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
 def split_origin(raw: str) -> tuple[str, str | None, int | None]:
     """(the start as written, the offer kind letter, its visit id) of a slot button's payload after `b:`."""
     start, _, origin = raw.partition(ORIGIN_SEPARATOR)
-    if origin[:1] in (FROM_NO_SHOW, FROM_RETENTION) and origin[1:].isdigit():
-        return start, origin[:1], int(origin[1:])
+    if origin[:1] in (FROM_NO_SHOW, FROM_RETENTION) and (visit_id := visit_id_of(origin[1:])) is not None:
+        return start, origin[:1], visit_id
     return start, None, None
 
 

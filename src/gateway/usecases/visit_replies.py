@@ -23,6 +23,7 @@ from gateway.usecases.visit_buttons import (
     VISIT_PREFIX,
     service_of,
     split_origin,
+    visit_id_of,
 )
 
 logger = logging.getLogger("gateway.usecases.visit_replies")
@@ -65,7 +66,8 @@ class VisitReplies:
             return await self._book(state, button[len(BOOK_PREFIX) :], now, local)
         if button.startswith(VISIT_PREFIX):
             action, _, raw_id = button[len(VISIT_PREFIX) :].partition(":")
-            visit = await store.visit_by_id(self.appointments.engine, int(raw_id)) if raw_id.isdigit() else None
+            visit_id = visit_id_of(raw_id)
+            visit = await store.visit_by_id(self.appointments.engine, visit_id) if visit_id is not None else None
             if visit is None or visit.conversation != state.conversation_key or not visit.active:
                 return Reply(self.texts.visit_gone)
             return await self._act(state, visit, action, now, local)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import phonenumbers
 
@@ -74,3 +75,33 @@ def mask_phones_in(text: str) -> str:
         return mask_phone(phone) if phone else match.group(0)
 
     return _ANY_PHONE.sub(masked, text)
+
+
+_EXTENSION = re.compile(r"(?:доб(?:авочный)?|ext(?:ension)?|вн(?:утр)?|#)\.?\s*(\d{1,6})\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TypedPhone:
+    """A phone field as a person filled it: what a call can use, and the rest for a manager to read."""
+
+    typed: str  # the field as given
+    phone: str | None  # the first number valid for its country, in E.164
+    others: tuple[str, ...] = ()  # more numbers in the same field
+    extension: str | None = None
+
+
+def read_phone_field(raw: str) -> TypedPhone:
+    """`+7 913 123-45-67 доб. 12`, `8 913 123 45 67, 8 383 211 22 33`, `+1 650 253 0000`, `0044 20 7946 0000`:
+    the numbers in one field, each kept only if valid for its country; an extension apart."""
+    extension = None
+    phones: list[str] = []
+    for chunk in (c.strip() for c in re.split(r"[,;]|\s(?:или|or)\s", raw) if c.strip()):
+        if (found := _EXTENSION.search(chunk)) is not None:
+            extension, chunk = extension or found.group(1), chunk[: found.start()].strip()
+        if chunk.startswith("00"):  # the international prefix written as 00
+            chunk = "+" + chunk[2:]
+        single = normalize_phone(chunk)
+        for phone in [single] if single else find_phones(chunk):
+            if phone not in phones:
+                phones.append(phone)
+    return TypedPhone(raw.strip(), phones[0] if phones else None, tuple(phones[1:]), extension)

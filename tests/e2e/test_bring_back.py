@@ -365,3 +365,22 @@ async def test_a_reminder_her_blocked_chat_cannot_take_never_falls_back_to_a_str
         clock.move_to(day - timedelta(hours=24) + timedelta(seconds=5))
         await wait_for_async(lambda: _outcome_is(engine, visit.id, "24h", "unreachable"))
     assert len(sent(telegram, OTHER_CHAT)) == 1  # his own answer only: nothing about her visit
+
+
+async def test_a_consent_yes_pressed_before_any_question_is_not_kept_as_consent(
+    make_config, portal, telegram, store_url
+):
+    """Issue 26 #16: a crafted `k:y` from someone never asked gets the question (kept as asked), not a yes
+    with no question before it in the export."""
+    config = offers_config(make_config, portal, telegram)
+    async with gateway(config, store_url=store_url, clock=Clock()) as (client, runtime):
+        await client.post("/webhooks/salon/telegram", json=press(1, "k:y"), headers=HEADERS)
+        await wait_for(lambda: len(sent(telegram)) == 1)
+        assert POLICY in sent(telegram)[0]["text"] and buttons(sent(telegram)[0]) == ["k:y", "k:n"]
+        rows = await consents.export(store_of(runtime), "salon")
+        assert [r.answer for r in rows] == [ConsentAnswer.ASKED]
+        await client.post("/webhooks/salon/telegram", json=press(2, "k:y"), headers=HEADERS)
+        await wait_for(lambda: len(sent(telegram)) == 2)
+        rows = await consents.export(store_of(runtime), "salon")
+        assert [r.answer for r in rows] == [ConsentAnswer.ASKED, ConsentAnswer.YES]
+        assert rows[1].text == rows[0].text and sent(telegram)[0]["text"].endswith(rows[0].text)  # after a greeting

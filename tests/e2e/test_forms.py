@@ -96,3 +96,46 @@ async def test_a_form_from_a_client_with_a_booked_visit_never_changes_it(make_co
         kept = await wait_for_async(lambda: visit_of(runtime, CHAT))
         assert (kept.id, kept.start_at, kept.services) == (first.id, first.start_at, first.services)
         await wait_for(lambda: any("уже есть запись" in c["COMMENT"] for c in portal.state.comments.values()))
+
+
+async def test_phones_as_typed_reach_the_deal_and_only_valid_ones_the_contact(make_config, portal, telegram, caplog):
+    """Issue 25 (form data lost) and 26 #14: an international number is kept in E.164; one valid nowhere,
+    an extension or a second number is on the timeline as typed, flagged for a manager, and the digits of
+    one that cannot be read stay out of the logs."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    async with gateway(forms_config(make_config, portal, telegram)) as (client, _):
+        forms = [
+            {"name": {"first": "John", "last": "Smith"}, "phone": "+1 650 253 0000", "consent": "on", "tranid": "i1"},
+            {"Name": "Tilda test", "Phone": "+11111111", "Checkbox": "yes", "tranid": "i2"},
+            {"Name": "Вера", "Phone": "8 913 765-43-21 доб. 7, 8 383 211 22 33", "consent": "1", "tranid": "i3"},
+            {"Name": "Опечатка", "Phone": "8 913 987-65-4", "consent": "yes", "tranid": "i4"},
+        ]
+        for body in forms:
+            assert (await client.post("/forms/salon", json=body)).json()["status"] == "queued"
+        await wait_for(lambda: len(portal.state.deals) == 4 and len(portal.state.comments) >= 4)
+        contacts = {c["NAME"]: [p["VALUE"] for p in c.get("PHONE", [])] for c in portal.state.contacts.values()}
+        comments = "\n".join(c["COMMENT"] for c in portal.state.comments.values())
+    assert contacts["John Smith"] == ["+16502530000"]
+    assert contacts["Tilda test"] == [] and contacts["Опечатка"] == []
+    assert contacts["Вера"] == ["+79137654321"]
+    assert "Телефон (не распознан, проверьте и позвоните): +11111111" in comments
+    assert "Телефон (не распознан, проверьте и позвоните): 8 913 987-65-4" in comments
+    assert "Телефон: +79137654321, доб. 7" in comments and "Ещё телефон: +73832112233" in comments
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "89139876" not in logged and "9139876" not in logged
+
+
+async def test_builders_shapes_and_a_mixed_case_json_type_become_leads(make_config, portal, telegram):
+    elementor = (ROOT / "tests/fixtures/channels/forms_02_elementor_advanced.txt").read_text(encoding="utf-8")
+    wpforms = (ROOT / "tests/fixtures/channels/forms_03_wpforms_entry.json").read_bytes()
+    async with gateway(make_config(portal.url, telegram.base, forms={"require_consent": False})) as (client, _):
+        assert (await client.post("/forms/salon", content=elementor, headers=FORM)).json()["status"] == "queued"
+        mixed = {"Content-Type": "Application/JSON; charset=UTF-8"}
+        assert (await client.post("/forms/salon", content=wpforms, headers=mixed)).json()["status"] == "queued"
+        await wait_for(lambda: len(portal.state.contacts) == 2 and len(portal.state.deals) == 2)
+        names = {c["NAME"]: c["PHONE"][0]["VALUE"] for c in portal.state.contacts.values()}
+        utm = {d.get("UTM_SOURCE") for d in portal.state.deals.values()}
+    assert names == {"Мария": "+79132223344", "Ольга Смирнова": "+79134445566"}
+    assert "vk" in utm  # read from Elementor's page address

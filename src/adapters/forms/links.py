@@ -48,8 +48,13 @@ def _person_on_telegram(name: str) -> bool:
     return lowered not in _TELEGRAM_NOT_PEOPLE and not lowered.endswith("bot")
 
 
+# A person leaves one or two; a form naming thousands is an attack on the community's VK token (each
+# screen name costs a lookup), so only the first few are read.
+MAX_LINKS = 5
+
+
 def links_in(fields: dict[str, str]) -> tuple[str, ...]:
-    """Every messenger address found in the form's fields, in the order the fields came."""
+    """The first `MAX_LINKS` messenger addresses found in the form's fields, in the order the fields came."""
     found: list[str] = []
     for key, value in fields.items():
         text = value.strip()
@@ -61,4 +66,4 @@ def links_in(fields: dict[str, str]) -> tuple[str, ...]:
         if channel is not None and bare is not None and (channel != "telegram" or _person_on_telegram(bare.group(1))):
             named = _vk(bare.group(1)) if channel == "vk" else address(channel, bare.group(1))
             found += [named] if named else []
-    return tuple(dict.fromkeys(a for a in found if a))
+    return tuple(dict.fromkeys(a for a in found if a))[:MAX_LINKS]

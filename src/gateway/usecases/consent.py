@@ -95,9 +95,14 @@ class ConsentBook:
         await facts.emit(self.redis, [replace(said, channel=who.channel, person=person, service=answer.value)])
 
     async def answer(self, who: Person, said_yes: bool, texts: Texts, config: ConsentConfig, now: datetime) -> Reply:
-        """A press of the question's yes or no: kept with the text that was shown."""
+        """A press of the question's yes or no: kept with the text that was shown. A press with no question
+        on record (a crafted or replayed button) answers nothing: the question is asked, and kept, first."""
         shown = await consents.last_question(self.engine, who.tenant, who.keys)
-        text, version = shown or (question(texts, config).text, config.text_version)
+        if shown is None:
+            asked = question(texts, config)
+            await self.record(who, ConsentAnswer.ASKED, asked.text, config.text_version, "button_unasked", now)
+            return asked
+        text, version = shown
         answer = ConsentAnswer.YES if said_yes else ConsentAnswer.NO
         await self.record(who, answer, text, version, "button", now)
         return Reply(texts.consent_yes if said_yes else texts.consent_no)

@@ -177,7 +177,7 @@ def _timeline_text(event: InboundMessage, intent: str) -> str:
         return f"{note} {event.text}"
     if event.button:
         return f"[кнопка] {event.text or describe(event.button) or event.button}"
-    if event.contact_phone:
+    if event.contact_phone and event.channel != Channel.FORM:  # a form's phone is on its own line
         return f"[поделился номером] {event.text}".strip()
     return event.text or "[/start]"
 

@@ -4,6 +4,7 @@ form without a phone, or with the tenant's consent box unticked, is refused with
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from fastapi import APIRouter, Request
@@ -18,37 +19,48 @@ from gateway.http.errors import ApiError, read_body
 from gateway.http.webhooks import counting_refusals, parse_json_body, queued, tenant_services
 from gateway.store import keys
 from gateway.store.redis_result import result
-from qualifier.phone import normalize_phone
+from qualifier.phone import TypedPhone, read_phone_field
 
 router = APIRouter()
 
 
 def _fields(body: bytes, content_type: str) -> dict[str, str]:
-    if content_type.startswith("application/json"):
+    if content_type.strip().lower().startswith("application/json"):  # media types are case-insensitive
         return flatten(parse_json_body(body))
     try:
-        parsed = parse_query(body.decode("utf-8"))
+        return flatten(parse_query(body.decode("utf-8")))
     except UnicodeDecodeError:
         raise ApiError(400, "malformed_body", "the form is not UTF-8") from None
-    return {str(k): v if isinstance(v, str) else str(v) for k, v in parsed.items()}
+
+
+def _phone_lines(typed: TypedPhone) -> tuple[str, ...]:
+    """The phone as the client typed it, for the deal's timeline; flagged when no number could be read."""
+    if typed.phone is None:
+        return (f"Телефон (не распознан, проверьте и позвоните): {typed.typed}",)
+    lines = [f"Телефон: {typed.phone}" + (f", доб. {typed.extension}" if typed.extension else "")]
+    lines += [f"Ещё телефон: {other}" for other in typed.others]
+    return tuple(lines)
 
 
 def _lead(tenant: str, submission: Submission, now: datetime) -> InboundMessage:
-    phone = normalize_phone(submission.phone) or submission.phone
-    person = "".join(ch for ch in phone if ch.isdigit())
+    typed = read_phone_field(submission.phone)
+    if typed.phone is not None:
+        person = typed.phone.lstrip("+")  # one conversation per phone: the same person's next form joins it
+    else:  # what was typed names the conversation, but its digits stay out of keys and logs
+        person = "typed-" + hashlib.sha256(submission.phone.encode()).hexdigest()[:16]
     utm = Attribution(code=f"form:{submission.form_id}", **submission.utm) if submission.utm else None
     return InboundMessage(
         tenant=tenant,
         channel=Channel.FORM,
-        chat_id=person,  # one conversation per phone: the same person's next form joins it
+        chat_id=person,
         sender_id=person,
         dedupe_key=f"{submission.form_id}:{submission.submission_id}",
         message_id=submission.submission_id,
         sent_at=now,
         received_at=now,
-        text=text_of(submission),
+        text=text_of(submission, _phone_lines(typed)),
         sender_name=submission.name,
-        contact_phone=phone,
+        contact_phone=typed.phone,
         attribution=utm,
         reach_at=submission.links,
     )

@@ -162,11 +162,7 @@ class Runtime:
     def _form_reach(self, t: TenantServices) -> Any:
         from gateway.usecases import lead_reach
 
-        messengers = {c for c in t.senders if c in lead_reach.MESSENGERS}
-        queue = functools.partial(queue_reach, self.redis)
-        vk = t.senders.get(Channel.VK)
-        resolve_vk = vk.person_id if isinstance(vk, VkSender) else None
-        return functools.partial(lead_reach.plan, t.visit_replies, messengers, queue, resolve_vk)
+        return functools.partial(lead_reach.plan, t.visit_replies, functools.partial(queue_reach, self.redis))
 
     def _form_answers(self, t: TenantServices) -> Any:
         from gateway.usecases.form_answers import FormAnswers
@@ -175,13 +171,17 @@ class Runtime:
 
     def reach_context(self, tenant: str) -> Any:
         """The tenant's ReachContext (lifecycle tenants only; it brings SQLAlchemy)."""
-        from gateway.usecases.lead_reach import ReachContext
+        from gateway.usecases.lead_reach import MESSENGERS, ReachContext
 
+        t = self.tenants[tenant]
+        vk = t.senders.get(Channel.VK)
         return ReachContext(
-            visits=self.tenants[tenant].visit_replies,
+            visits=t.visit_replies,
             sender_of=functools.partial(self.sender, tenant),
             queue_crm_sync=functools.partial(queue_crm_sync, self.redis, tenant),
             queue=functools.partial(queue_reach, self.redis),
+            channels=frozenset(c for c in t.senders if c in MESSENGERS),
+            resolve_vk=vk.person_id if isinstance(vk, VkSender) else None,
         )
 
     def crm_context(self, tenant: str) -> CrmContext:

@@ -193,3 +193,24 @@ async def _a_while() -> None:
     import asyncio
 
     await asyncio.sleep(2.5)  # the agenda is looked at every second in tests: two looks and a half
+
+
+async def test_vk_screen_names_in_forms_are_bounded_and_never_hold_up_the_deal(
+    make_config, portal, telegram, vk, store_url
+):
+    """Issue 26 #8: a form naming hundreds of VK pages reads five; a tenant's forms look up at most
+    VK_LOOKUPS_PER_MINUTE names a minute; every form still becomes its deal."""
+    from gateway.usecases.lead_reach import VK_LOOKUPS_PER_MINUTE
+
+    async with gateway(config_with(make_config, portal, telegram, vk), store_url=store_url) as (client, _):
+        for n in range(5):  # the per-address limit
+            names = " ".join(f"https://vk.com/page{n}x{i}" for i in range(300))
+            body = urlencode(
+                {"Name": f"Гость {n}", "Phone": f"+7 913 555-00-{n:02d}", "tranid": f"f{n}", "Comment": names}
+            )
+            assert (await client.post("/forms/salon", content=body, headers=FORM)).json()["status"] == "queued"
+        await wait_for(lambda: len(portal.state.deals) == 5)
+        await wait_for(lambda: len([c for c in vk.calls if c[0] == "utils.resolveScreenName"]) >= VK_LOOKUPS_PER_MINUTE)
+        await _a_while()
+        lookups = [c for c in vk.calls if c[0] == "utils.resolveScreenName"]
+    assert len(lookups) == VK_LOOKUPS_PER_MINUTE  # 5 forms x 5 names read, 20 of them looked up this minute

@@ -149,7 +149,7 @@ async def handle_bitrix_event(ctx: dict[str, Any], tenant: str, event: str, enti
 
 
 async def reach_lead(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
-    """A website form's lead offered slots on the messenger the gateway knows them on."""
+    """A website form's lead looked for among the conversations the gateway knows, and asked there."""
     runtime: Runtime = ctx["runtime"]
     tenant = str(payload.get("tenant", "?"))
 
@@ -161,7 +161,10 @@ async def reach_lead(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
             raise SendRejected(f"tenant {tenant!r} no longer has the lifecycle")
         return await reach(runtime.reach_context(tenant), Reach.model_validate(payload), runtime.clock())
 
-    ids = {"conversation": str(payload.get("target", "?")), "event_id": str(payload.get("form_event", "?"))}
+    ids = {
+        "conversation": str(payload.get("target") or payload.get("form", "?")),
+        "event_id": str(payload.get("form_event", "?")),
+    }
     return await guarded(ctx, REACH_LEAD, [payload], tenant, work, **ids)
 
 

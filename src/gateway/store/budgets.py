@@ -1,4 +1,5 @@
-"""Per-conversation budgets (replies a minute, LLM calls an hour) as fixed windows shared through Redis."""
+"""Budgets (a conversation's replies a minute and LLM calls an hour, a tenant's VK lookups a minute) as
+fixed windows shared through Redis."""
 
 from __future__ import annotations
 
@@ -43,3 +44,7 @@ async def retry_login_after(redis: Redis, tenant: str, address: str) -> int:
 
 async def take_llm_call(redis: Redis, conversation: str, per_hour: int) -> bool:
     return await _within(redis, keys.llm_budget(conversation), keys.LLM_BUDGET_WINDOW_SECONDS, per_hour)
+
+
+async def take_vk_lookup(redis: Redis, tenant: str, per_minute: int) -> bool:
+    return await _within(redis, keys.vk_lookups(tenant), 60, per_minute)

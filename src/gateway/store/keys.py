@@ -120,6 +120,11 @@ def form_questions(conversation: str) -> str:
     return f"{PREFIX}:form-questions:{conversation}"
 
 
+def vk_lookups(tenant: str) -> str:
+    """VK screen names a tenant's forms had looked up this minute."""
+    return f"{PREFIX}:vk-lookups:{tenant}"
+
+
 def login_failures(tenant: str, address: str) -> str:
     """Wrong owner passwords from an address for a tenant in the current window."""
     return f"{PREFIX}:login-failures:{tenant}:{address}"

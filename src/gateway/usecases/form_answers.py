@@ -30,9 +30,10 @@ class Reach(BaseModel):
     """One form's lead in a conversation the bot knows: the question's job, then its pending answer."""
 
     tenant: str
-    target: str  # the messenger conversation it goes to
     form: str  # the form's conversation (its deal gets the outcome)
     form_event: str  # the form's dedupe key: one question per form
+    target: str = ""  # the messenger conversation it goes to, once found
+    left: tuple[str, ...] = ()  # the messenger addresses the form named
     service: str | None = None
     wished: AwareDatetime | None = None
     phone: str | None = None

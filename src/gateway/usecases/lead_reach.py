@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from redis.asyncio import Redis
+
 from domain import (
     Channel,
     ConsentAnswer,
@@ -28,7 +30,7 @@ from domain import (
     conversation_parts,
 )
 from domain.addresses import PHONE, address
-from gateway.store import keys
+from gateway.store import budgets, keys
 from gateway.store.conversations import (
     DialogueState,
     TimelineEntry,
@@ -58,76 +60,66 @@ class Outcome:
     GONE = "gone"  # the conversation is no longer known
     HELD = "held"  # quiet hours: held until they end
     REACHED_TODAY = "reached_today"  # another form's offer went to this client within the day
+    NOBODY = "nobody"  # the form names no conversation the bot has
 
 
 VkResolver = Callable[[str], Awaitable[str | None]]  # a VK screen name -> the person's numeric id
+# Each VK screen name costs a call on the community's token, shared with its replies: a tenant's forms
+# may look up this many a minute; past it a name is left unread (the form still makes its deal).
+VK_LOOKUPS_PER_MINUTE = 20
 
 
-async def _by_id(entries: tuple[str, ...], resolve_vk: VkResolver | None) -> list[str]:
+async def _by_id(redis: Redis, tenant: str, entries: tuple[str, ...], resolve_vk: VkResolver | None) -> list[str]:
     """The addresses with VK screen names read as the ids the address book files VK people under."""
     found = []
     for entry in entries:
         kind, _, name = entry.partition(":")
         if kind == Channel.VK and not name.isdigit():
-            try:
-                person = await resolve_vk(name) if resolve_vk is not None else None
-            except SendError as exc:  # VK away: the form's lead is not held up for it
-                logger.warning("a VK screen name could not be resolved: %s", exc)
-                person = None
+            person = None
+            if resolve_vk is not None and await budgets.take_vk_lookup(redis, tenant, VK_LOOKUPS_PER_MINUTE):
+                try:
+                    person = await resolve_vk(name)
+                except SendError as exc:  # VK away: the form's lead is not held up for it
+                    logger.warning("a VK screen name could not be resolved: %s", exc)
             entry = address(Channel.VK, person) if person else ""
         found.append(entry)
     return [e for e in found if e]
 
 
-async def find(
-    visits: VisitReplies,
-    state: DialogueState,
-    left: tuple[str, ...],
-    channels: set[str],
-    resolve_vk: VkResolver | None = None,
-) -> Reach | None:
+async def find(ctx: ReachContext, job: Reach) -> str | None:
     """The conversation to reach a form's lead in: the addresses the form left first (the person chose
     them), then the phone; only on a messenger the tenant has configured."""
-    app = visits.appointments
-    left_ids = await _by_id(left, resolve_vk)
-    entries = [*left_ids, address(PHONE, state.phone)] if state.phone else left_ids
+    app = ctx.visits.appointments
+    left_ids = await _by_id(app.redis, app.tenant_id, job.left, ctx.resolve_vk)
+    entries = [*left_ids, address(PHONE, job.phone)] if job.phone else left_ids
     found = await reached_at(app.redis, app.tenant_id, [e for e in entries if e])
-    target = next((c for c in found if conversation_parts(c)[1] in channels), None)
-    if target is None and state.phone:  # a conversation Redis has forgotten, still known by its visits
-        known = await store.latest_on_a_messenger(app.engine, app.tenant_id, state.phone, sorted(channels))
+    target = next((c for c in found if conversation_parts(c)[1] in ctx.channels), None)
+    if target is None and job.phone:  # a conversation Redis has forgotten, still known by its visits
+        known = await store.latest_on_a_messenger(app.engine, app.tenant_id, job.phone, sorted(ctx.channels))
         target = known.conversation if known is not None else None
-    if target is None:
-        return None
-    return Reach(
-        tenant=app.tenant_id,
-        target=target,
+    return target
+
+
+async def plan(
+    visits: VisitReplies,
+    queue: Callable[[dict[str, Any], str, datetime | None], Awaitable[None]],  # store.queue.queue_reach
+    state: DialogueState,
+    event: InboundMessage,
+    now: datetime,
+) -> None:
+    """Queue the look for a form's lead among the conversations the gateway knows: its own job, so the
+    form's deal never waits for the address book or VK."""
+    job = Reach(
+        tenant=visits.appointments.tenant_id,
         form=state.conversation_key,
-        form_event="",
+        form_event=event.dedupe_key,
+        left=event.reach_at,
         service=state.service_ids[0] if state.service_ids else None,
         wished=state.time_start,
         phone=state.phone,
         name=state.name,
     )
-
-
-async def plan(
-    visits: VisitReplies,
-    channels: set[str],
-    queue: Callable[[dict[str, Any], str, datetime | None], Awaitable[None]],  # store.queue.queue_reach
-    resolve_vk: VkResolver | None,
-    state: DialogueState,
-    event: InboundMessage,
-    now: datetime,
-) -> None:
-    """Queue the question for a form's lead the gateway knows on a messenger; at once, or when quiet hours
-    end."""
-    found = await find(visits, state, event.reach_at, channels, resolve_vk)
-    if found is None:
-        return
-    job = found.model_copy(update={"form_event": event.dedupe_key})
-    job_id = f"{MARK}{job.form}:{job.form_event}"
-    await queue(job.model_dump(mode="json"), job_id, first_moment(visits, now))
-    logger.info("%s: a website form's lead is asked about it in %s", job.form, job.target)
+    await queue(job.model_dump(mode="json"), f"{MARK}{job.form}:{job.form_event}", None)
 
 
 def first_moment(visits: VisitReplies, now: datetime) -> datetime | None:
@@ -143,12 +135,20 @@ class ReachContext:
     sender_of: Callable[[str], Sender]
     queue_crm_sync: Callable[[str], Awaitable[None]]
     queue: Callable[[dict[str, Any], str, datetime | None], Awaitable[None]]  # store.queue.queue_reach
+    channels: frozenset[str] = MESSENGERS  # the messengers the tenant has
+    resolve_vk: VkResolver | None = None
 
 
 async def reach(ctx: ReachContext, job: Reach, now: datetime) -> str:
     """Ask in the target conversation whether the form was the client's, or say on the form's deal why not."""
     app = ctx.visits.appointments
-    if (later := first_moment(ctx.visits, now)) is not None:  # a backlog ran into the night: held again
+    if not job.target:  # the form's own job: whom it names is looked up here, not while its deal waits
+        target = await find(ctx, job)
+        if target is None:
+            return Outcome.NOBODY
+        job = job.model_copy(update={"target": target})
+        logger.info("%s: a website form's lead is known in %s", job.form, target)
+    if (later := first_moment(ctx.visits, now)) is not None:  # quiet hours: held until they end
         await ctx.queue(
             job.model_dump(mode="json"), f"{MARK}{job.form}:{job.form_event}:{int(later.timestamp())}", later
         )

@@ -52,6 +52,8 @@ def report(erased: Erased, out: TextIO) -> None:
         f"  episodes: {erased.episodes}",
         f"  consent records: {erased.consents}",
         f"  analytics facts: {erased.facts} (the numbers of periods they were in drop them)",
+        f"  job results and dead letters: {erased.job_traces}",
+        f"  redis append-only file: {erased.append_only_file}",
     ]
     if erased.crm_contacts or erased.crm_deals:
         contacts = ", ".join(str(c) for c in sorted(erased.crm_contacts)) or "none"

@@ -384,3 +384,64 @@ async def test_a_consent_yes_pressed_before_any_question_is_not_kept_as_consent(
         rows = await consents.export(store_of(runtime), "salon")
         assert [r.answer for r in rows] == [ConsentAnswer.ASKED, ConsentAnswer.YES]
         assert rows[1].text == rows[0].text and sent(telegram)[0]["text"].endswith(rows[0].text)  # after a greeting
+
+
+async def test_a_press_whose_booking_was_made_before_a_crash_is_answered_as_a_booking(
+    make_config, portal, telegram, store_url
+):
+    """Issue 26 #7: a worker killed right after the press's booking was written, before it answered. The
+    retried press finds the visit booked at that very slot: «Вы записаны» (not «Запись перенесена»), the
+    consent question follows, and the booking is in the numbers once."""
+    import asyncio
+
+    from gateway.store.facts import Kind
+    from gateway.store.sql.analytics import facts_between
+    from gateway.store.sql.visits import Address, book_visit
+
+    config = offers_config(make_config, portal, telegram)
+    day = visit_day()
+    async with gateway(config, store_url=store_url, clock=Clock()) as (client, runtime):
+        await client.post(
+            "/webhooks/salon/telegram",
+            json=message(1, f"Хочу маникюр {said(day)}, мой номер 8 913 123-45-67"),
+            headers=HEADERS,
+        )
+        await wait_for(lambda: len(sent(telegram)) == 1)
+        slot = f"b:{day:%Y-%m-%dT%H:%M}"
+        assert slot in buttons(sent(telegram)[0])
+        app = runtime.tenants["salon"].appointments
+        # what the press's first run wrote before the process died: the visit's row, nothing after it (no
+        # reminders planned, no booking fact, no answer)
+        await book_visit(
+            store_of(runtime),
+            tenant="salon",
+            portal=app.portal,
+            conversation=f"salon:telegram:{CHAT}",
+            to=Address("telegram", str(CHAT)),
+            deal_id=None,
+            start_at=day,
+            end_at=day + timedelta(minutes=60),
+            services=["manicure"],
+            capacity=app.tenant.capacity,
+            now=runtime.clock(),
+        )
+        await client.post("/webhooks/salon/telegram", json=press(2, slot), headers=HEADERS)
+        await wait_for(lambda: len(sent(telegram)) == 3)
+        assert sent(telegram)[1]["text"].startswith("Вы записаны: Маникюр")
+        assert POLICY in sent(telegram)[2]["text"]  # the consent question after a first booking
+
+        async def bookings() -> list[Any]:
+            every = await facts_between(
+                store_of(runtime), "salon", day - timedelta(days=400), day + timedelta(days=400)
+            )
+            return [f for f in every if f.kind == Kind.BOOKING]
+
+        visit = await visit_of_any(runtime)
+        assert [kind for kind, _ in await planned_reminders(store_of(runtime), visit.id)]  # the agenda is planned
+        await wait_for_async(bookings)
+        await asyncio.sleep(1.5)  # a second booking fact, were there one, would be folded by now
+        assert len(await bookings()) == 1
+
+
+async def visit_of_any(runtime: Any, chat: int = CHAT) -> Any:
+    return await latest_visit(store_of(runtime), "salon", f"salon:telegram:{chat}")

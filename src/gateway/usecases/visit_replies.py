@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 from domain import Choice, InboundMessage, Reply, VisitStatus, why_not_bookable
 from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER
 from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline
+from gateway.store.facts import Kind
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import Address, Visit
+from gateway.usecases import fact_log
 from gateway.usecases.appointments import Appointments
 from gateway.usecases.dialogue import Dialogue, format_when
 from gateway.usecases.offer_replies import OfferReplies, person, same_client
@@ -125,6 +127,8 @@ class VisitReplies:
             return Reply(self.texts.form_has_visit.format(service=label, when=when))
         if wanted in self.dialogue.services:  # slots offered for a website form's request
             state.service_ids = [wanted]
+        if current is not None and current.start_at == start and list(current.services) == state.service_ids:
+            return await self._booked_before(state, current, now, local)
         source = await store.visit_by_id(self.appointments.engine, source_id) if source_id is not None else None
         if source is not None and same_client(source, state):  # an offer's slot: that visit's services
             state.service_ids = list(source.services)
@@ -160,6 +164,21 @@ class VisitReplies:
             await self._note_discount(state, discount, source, now)
             return Reply(self.texts.no_show_booked.format(percent=discount, **values))
         return Reply((self.texts.moved if current else self.texts.booked).format(**values))
+
+    async def _booked_before(self, state: DialogueState, visit: Visit, now: datetime, local: datetime) -> Reply:
+        """The press finds its visit booked already: pressed twice, or the process that booked it died
+        before it could answer. Whatever was left undone after the booking is done (each step is
+        idempotent: the agenda is planned anew, the booking fact keyed by the visit, the consent
+        question asked once a person), and the client hears they are booked, not that a visit moved."""
+        await self.appointments.plan(visit, now)
+        await fact_log.visit_facts(self.appointments.redis, visit, [Kind.BOOKING], now)
+        await self._ask_consent(state, visit, now)
+        state.visit_id, state.time_start, state.time_end, state.confirmed = visit.id, visit.start_at, None, True
+        values = {
+            "service": service_label(self.dialogue, visit.services),
+            "when": format_when(visit.start_at, None, local),
+        }
+        return Reply(self.texts.booked.format(**values))
 
     async def _free_start(self, state: DialogueState, start: datetime, now: datetime, besides: int | None) -> bool:
         """`start` is one the bot would offer now: on the slot grid, after the minimum lead, free."""

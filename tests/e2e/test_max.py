@@ -60,6 +60,10 @@ async def test_a_keyboard_is_an_inline_attachment_of_callback_buttons(make_confi
         await wait_for(lambda: bool(portal.state.deals))
         deal = next(iter(portal.state.deals.values()))
         assert (deal["UTM_SOURCE"], deal["UTM_CAMPAIGN"]) == ("instagram", "spring")  # the deep link's tags
+        # the client typed nothing: the timeline says what happened, never a «/start» they did not write
+        await wait_for(lambda: bool(portal.state.comments))
+        comment = next(iter(portal.state.comments.values()))["COMMENT"]
+        assert "[клиент открыл бота, код ссылки spring_ig]" in comment and "/start" not in comment
 
 
 async def test_a_polled_bot_gets_its_updates_by_marker_and_a_stopped_bot_is_unreachable(

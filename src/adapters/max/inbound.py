@@ -138,7 +138,7 @@ def parse_max(update: object, tenant: str, now: datetime) -> InboundMessage:
             message_id=f"{kind}:{update.get('timestamp')}",
             sent_at=at,
             received_at=now,
-            text="/start" if started else "",
+            text="",  # the client typed nothing: the timeline says what happened (opened the bot)
             sender_name=_name(user),
             attribution=Attribution(code=code) if code else None,
             kind=MessageKind.MESSAGE if started else MessageKind.BLOCKED,

@@ -179,7 +179,10 @@ def _timeline_text(event: InboundMessage, intent: str) -> str:
         return f"[кнопка] {event.text or describe(event.button) or event.button}"
     if event.contact_phone and event.channel != Channel.FORM:  # a form's phone is on its own line
         return f"[поделился номером] {event.text}".strip()
-    return event.text or "[/start]"
+    if event.text:
+        return event.text
+    code = event.attribution.code if event.attribution is not None else None
+    return f"[клиент открыл бота, код ссылки {code}]" if code else "[клиент открыл бота]"
 
 
 async def handle_message(

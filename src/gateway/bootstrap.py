@@ -34,7 +34,7 @@ from gateway.store import health, keys
 from gateway.store.queue import Intake, job_deserializer, job_serializer, queue_crm_sync, queue_reach
 from gateway.store.redis_connection import TcpConnection, UnixConnection
 from gateway.usecases.conversation import ConversationContext
-from gateway.usecases.crm_sync import CrmContext
+from gateway.usecases.crm_sync import CrmContext, deal_closed
 from gateway.usecases.dialogue import Dialogue
 from qualifier.catalog import ServiceMatcher
 from qualifier.llm import LlmObserver, LlmQualifier
@@ -157,6 +157,7 @@ class Runtime:
             manager_leads=functools.partial(manager_leads, self.redis) if t.app is not None else None,
             log_for_line=functools.partial(_log_for_line, self.redis, tenant) if t.app is not None else None,
             on_handoff=functools.partial(_queue_handoff, self.intake, tenant) if t.app is not None else None,
+            deal_closed=functools.partial(deal_closed, self.crm_context(tenant)) if t.visit_replies is None else None,
         )
 
     def _form_reach(self, t: TenantServices) -> Any:

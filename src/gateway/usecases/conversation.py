@@ -98,6 +98,8 @@ class ConversationContext:
     manager_leads: Callable[[str], Awaitable[bool]] | None = None
     log_for_line: Callable[[DialogueState, str, str, datetime], Awaitable[None]] | None = None
     on_handoff: Callable[[DialogueState, datetime], Awaitable[None]] | None = None  # a to-do for a manager
+    # without `lifecycle:`: whether the portal has this deal closed (crm_sync.deal_closed)
+    deal_closed: Callable[[int], Awaitable[bool]] | None = None
 
 
 def _new_state(event: InboundMessage) -> DialogueState:
@@ -236,6 +238,9 @@ async def _handle_in_order(
                 about_person = (await load_link(ctx.redis, state.conversation_key)).closed
             else:
                 await _new_episode_if_closed(ctx, state)
+        elif ctx.deal_closed is not None and event.kind == MessageKind.MESSAGE:
+            await _learn_if_closed(ctx, state, event)
+            await _new_episode_if_closed(ctx, state)
         learned = await _update(state, event, ctx, now, on_timeline=to_crm)
         # An edit or revoke changes something already answered: recorded (and an edit learned from),
         # never answered again.
@@ -333,6 +338,26 @@ async def _new_episode_if_closed(ctx: ConversationContext, state: DialogueState)
         await save_link(ctx.redis, key, link.next_episode(int(length)))
     state.start_episode(link.episode + 1)
     logger.info("%s: deal %s was closed; a new one is opened (episode %d)", key, link.deal_id, state.episode)
+
+
+# Without `lifecycle:` the gateway follows no deal stages (no events, no poll): a client who writes after
+# this long a silence has their deal's stage read once (one request) before their message is posted.
+RETURNING_AFTER = timedelta(hours=1)
+
+
+async def _learn_if_closed(ctx: ConversationContext, state: DialogueState, event: InboundMessage) -> None:
+    """A deal a manager closed (won or lost) while the client was silent: the next message opens a new one."""
+    assert ctx.deal_closed is not None  # noqa: S101 - the caller checks
+    if state.last_inbound_at is not None and event.received_at - state.last_inbound_at < RETURNING_AFTER:
+        return
+    link = await load_link(ctx.redis, state.conversation_key)
+    if link.deal_id is None or link.closed or not await ctx.deal_closed(link.deal_id):
+        return
+    async with ctx.redis.lock(keys.crm_lock(state.conversation_key), timeout=120, blocking_timeout=130):
+        link = await load_link(ctx.redis, state.conversation_key)
+        if link.deal_id is not None and not link.closed:
+            link.closed = True
+            await save_link(ctx.redis, state.conversation_key, link)
 
 
 def _decide_reply(

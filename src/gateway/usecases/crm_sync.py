@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from bitrix.batcher import Batcher, Command, GroupResult
-from bitrix.errors import BitrixRequestError, BitrixRetryable
+from bitrix.errors import BitrixError, BitrixRequestError, BitrixRetryable
 from domain import Channel
 from gateway.settings import TenantConfig
 from gateway.store import crm_links
@@ -489,6 +489,26 @@ async def deal_exists(ctx: CrmContext, deal_id: int) -> bool:
     """Ask the portal: an event's word alone is not enough to drop a link (its token may have leaked)."""
     rows = await ctx.crm.call("crm.deal.list", {"filter": {"ID": deal_id}, "select": ["ID"]})
     return isinstance(rows, list) and any(str(row.get("ID")) == str(deal_id) for row in rows if isinstance(row, dict))
+
+
+CLOSED_SEMANTICS = ("S", "F")  # STAGE_SEMANTIC_ID of a won or lost deal (P: in progress)
+
+
+async def deal_closed(ctx: CrmContext, deal_id: int) -> bool:
+    """Whether the portal has the deal at a final stage (one request). A portal that cannot answer now
+    says no: the client's message is never held up for it, and goes on the deal it has."""
+    try:
+        rows = await ctx.crm.call("crm.deal.list", {"filter": {"ID": deal_id}, "select": ["ID", "STAGE_SEMANTIC_ID"]})
+    except BitrixError as exc:
+        logger.warning("deal %s: its stage could not be read (%s); taken as open", deal_id, exc)
+        return False
+    rows = rows if isinstance(rows, list) else []
+    return any(
+        isinstance(row, dict)
+        and str(row.get("ID")) == str(deal_id)
+        and row.get("STAGE_SEMANTIC_ID") in CLOSED_SEMANTICS
+        for row in rows
+    )
 
 
 async def forget_deal(ctx: CrmContext, deal_id: int) -> str | None:

@@ -28,7 +28,7 @@ from gateway.store.sql import visits as store
 from gateway.store.sql.episodes import close_episode
 from gateway.store.sql.visits import Address, Visit
 from gateway.usecases.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
-from gateway.usecases.crm_sync import ORIGINATOR, CrmContext
+from gateway.usecases.crm_sync import CLOSED_SEMANTICS, ORIGINATOR, CrmContext
 from gateway.usecases.discount_rows import discount_rows
 from gateway.usecases.online_booking import PortalBooking
 
@@ -36,7 +36,6 @@ logger = logging.getLogger("gateway.usecases.portal_changes")
 
 PAGE = 50  # rows a Bitrix24 list returns at most
 POLL_OVERLAP = timedelta(seconds=120)  # the portal's clock and ours may differ; re-reading a deal is harmless
-CLOSED_SEMANTICS = ("S", "F")
 
 
 @dataclass(frozen=True)

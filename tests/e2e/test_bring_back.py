@@ -445,3 +445,27 @@ async def test_a_press_whose_booking_was_made_before_a_crash_is_answered_as_a_bo
 
 async def visit_of_any(runtime: Any, chat: int = CHAT) -> Any:
     return await latest_visit(store_of(runtime), "salon", f"salon:telegram:{chat}")
+
+
+async def test_an_upsell_at_confirmation_comes_right_after_a_retention_offer(make_config, portal, telegram, store_url):
+    """Issue 25: a client who got a retention offer books again from it; when the visit is confirmed, the
+    pedicure-style upsell at confirmation comes with it, not a `marketing_gap` later: it is part of the
+    exchange about the booking, not another push."""
+    clock = Clock()
+    upsell = [{"service": "manicure", "offer": "paraffin", "at": ["confirmation"]}]
+    config = offers_config(make_config, portal, telegram, retention=["1h"], upsell=upsell, marketing_gap="1d")
+    async with gateway(config, store_url=store_url, clock=clock) as (client, runtime):
+        engine = store_of(runtime)
+        visit = await book_and_answer(client, telegram, runtime, visit_day(), yes=True)
+        await move_deal(client, portal, visit.deal_id, "WON")
+        await wait_for_async(lambda: _planned_kinds(engine, visit.id, ["retention:3h"]))
+        clock.move_to(clock() + timedelta(hours=3, seconds=5))
+        await wait_for(lambda: len(texts_with(telegram, "Пора снова на Маникюр")) == 1)
+        slots = buttons(texts_with(telegram, "Пора снова на Маникюр")[0])
+        await client.post("/webhooks/salon/telegram", json=press(40, slots[0]), headers=HEADERS)
+        await wait_for(lambda: len(texts_with(telegram, "Вы записаны: Маникюр")) == 2)
+        again = await wait_for_async(lambda: visit_of(runtime))
+        assert again.id != visit.id
+        await move_deal(client, portal, again.deal_id, "PREPAYMENT_INVOICE")  # the sandbox's `confirmed` stage
+        await wait_for(lambda: len(texts_with(telegram, "можно добавить парафинотерапия")) == 1)
+        assert await outcome_of(engine, again.id, "upsell:paraffin:confirmation") == "sent"

@@ -204,6 +204,11 @@ class Appointments:
         await store.set_status(self.engine, visit.id, status.value, now)
         if status in (VisitStatus.CANCELLED, VisitStatus.VISITED, VisitStatus.NO_SHOW):
             await store.clear_agenda(self.engine, visit.id)
+        await self.status_changed(visit, status, now)
+
+    async def status_changed(self, visit: Visit, status: VisitStatus, now: datetime) -> None:
+        """What a status the visit just got starts, however it got it (a button, a stage, a stage and a new
+        time at once): its fact for the numbers, and the offers it opens."""
         if status in STATUS_FACTS:  # read again: the revenue and manager were just written
             fresh = await store.visit_by_id(self.engine, visit.id) or visit
             await fact_log.visit_facts(self.redis, fresh, [STATUS_FACTS[status]], now)

@@ -15,7 +15,7 @@ from gateway.store.sql.visits import Visit
 from gateway.usecases.appointments import Appointments
 from gateway.usecases.consent import question
 from gateway.usecases.dialogue import Dialogue, format_when
-from gateway.usecases.offer_plan import upsell_offer
+from gateway.usecases.offer_plan import CONFIRMATION, upsell_kind, upsell_offer
 from gateway.usecases.visit_buttons import (
     FROM_NO_SHOW,
     FROM_RETENTION,
@@ -68,8 +68,10 @@ async def refusal(app: Appointments, visit: Visit, kind: str, now: datetime) -> 
 
 
 async def not_before(app: Appointments, visit: Visit, kind: str, now: datetime) -> datetime | None:
-    """When an offer may go at the soonest, if not now: one per person per `marketing_gap`."""
-    if purpose_of(kind) != Purpose.MARKETING:
+    """When an offer may go at the soonest, if not now: one per person per `marketing_gap`. An upsell at
+    a visit's confirmation is not a push but part of the exchange about the booking the client is making:
+    it goes with the confirmation whatever was offered before (consent, a stop and quiet hours still rule)."""
+    if purpose_of(kind) != Purpose.MARKETING or kind == upsell_kind(upsell_offer(kind), CONFIRMATION):
         return None
     last = await store.last_sent(app.engine, app.tenant_id, visit.conversation, visit.phone, _marketing)
     if last is None or last + app.lifecycle.gap() <= now:

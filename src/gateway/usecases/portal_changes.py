@@ -134,6 +134,9 @@ async def _apply_locked(changes: PortalChanges, row: dict[str, Any], deal_id: in
     final = status is not None and status not in ACTIVE
     if start is not None and not final and (start_changed or stage_changed):
         outcome = await _booked_or_moved(changes, conv, deal_id, visit, start, status if stage_changed else None, now)
+        if stage_changed and status is not None and visit is not None and visit.active and visit.status != status.value:
+            # confirmed with its time in the same save: the upsell at confirmation and the fact as a button's
+            await app.status_changed(visit, status, now)
     elif stage_changed and status is not None and visit is not None and visit.status != status.value:
         outcome = await _stage_moved(app, visit, status, row, now)
     if status is not None:

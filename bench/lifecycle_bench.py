@@ -120,7 +120,7 @@ async def scheduling(url: str, label: str) -> dict[str, float]:
     replanned = time.perf_counter() - started
     started, fired = time.perf_counter(), 0
     horizon = now + timedelta(days=120)
-    while batch := await due_reminders(engine, horizon, limit=1000):
+    while batch := await due_reminders(engine, horizon, [("bench", "p")], limit=1000):
         for due in batch:
             if await claim_reminder(engine, due.id, now):
                 await record_reminder(engine, due.id, "sent", "", now)

@@ -169,7 +169,7 @@ async def test_booked_in_the_chat_reminded_confirmed_moved_by_a_manager_and_canc
         ]
         # the old moment passes: nothing is sent for the old time
         clock.move_to(day - timedelta(hours=2) + timedelta(seconds=5))
-        await wait_for_async(lambda: _nothing_due(store_of(runtime), clock()))
+        await wait_for_async(lambda: _nothing_due(store_of(runtime), clock(), runtime.tenants["salon"].portal))
         assert len(sent(telegram)) == 5
 
         # the client cancels in words: the stage moves to cancelled and the slot is free again
@@ -191,8 +191,8 @@ async def _visit_with_deal(engine: Any) -> Any:
     return visit if visit is not None and visit.deal_id is not None else None
 
 
-async def _nothing_due(engine: Any, now: datetime) -> bool:
-    return not await due_reminders(engine, now)
+async def _nothing_due(engine: Any, now: datetime, portal: str) -> bool:
+    return not await due_reminders(engine, now, [("salon", portal)])
 
 
 async def test_a_manager_change_whose_event_was_lost_is_found_by_the_poll(make_config, portal, telegram, store_url):
@@ -259,7 +259,7 @@ async def test_a_reminder_claimed_by_a_worker_that_died_after_sending_is_not_sen
         await book(client, telegram, day)
         visit = await wait_for_async(lambda: _visit_with_deal(store_of(runtime)))
         due = day - timedelta(hours=24)
-        (first, _second) = await due_reminders(store_of(runtime), day)
+        (first, _second) = await due_reminders(store_of(runtime), day, [("salon", runtime.tenants["salon"].portal)])
         # what a worker killed between the send and its record leaves: the claim, no outcome
         assert await claim_reminder(store_of(runtime), first.id, due)
         clock.move_to(day - timedelta(hours=2) + timedelta(seconds=5))

@@ -8,6 +8,7 @@ misses while everything is down, the next run finds (the agenda is in the busine
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -34,12 +35,25 @@ def lifecycle_tenants(runtime: Runtime) -> list[TenantServices]:
     return [t for t in runtime.tenants.values() if t.appointments is not None]
 
 
+def served(runtime: Runtime) -> list[tuple[str, str]]:
+    """The (tenant, portal) pairs whose agenda this process sends: a tenant of the same name on another
+    portal is another business."""
+    return sorted((t.id, t.portal) for t in lifecycle_tenants(runtime))
+
+
+def served_digest(pairs: Sequence[tuple[str, str]]) -> str:
+    return hashlib.sha256(repr(list(pairs)).encode()).hexdigest()[:16]
+
+
 async def drain_agenda(ctx: dict[str, Any]) -> str:
     runtime: Runtime = ctx["runtime"]
     if runtime.store is None or not lifecycle_tenants(runtime):
         return "off"
+    # one drain at a time per set of tenants served: processes with another config (a rolling deploy)
+    # drain their own tenants' rows beside it; a row both serve is claimed once (claim_reminder)
+    lock = keys.agenda_lock(served_digest(served(runtime)))
     try:
-        async with runtime.redis.lock(keys.agenda_lock(), timeout=DRAIN_SECONDS + 30, blocking_timeout=0.01):
+        async with runtime.redis.lock(lock, timeout=DRAIN_SECONDS + 30, blocking_timeout=0.01):
             await release_reaches(runtime.redis, runtime.clock())
             sent = await _drain(runtime, ctx.setdefault("pacer", _pacer()))
     except LockError:
@@ -88,18 +102,15 @@ async def _drain(runtime: Runtime, pacer: Any) -> int:
     started, handled = time.monotonic(), 0
     while time.monotonic() - started < DRAIN_SECONDS:
         now = runtime.clock()
-        batch = await due_reminders(runtime.store, now)
+        batch = await due_reminders(runtime.store, now, served(runtime))
         if not batch:
             break
         progressed = False
         for due in batch:
             visit = await visit_by_id(runtime.store, due.visit_id)
             tenant = runtime.tenants.get(visit.tenant) if visit is not None else None
-            if visit is None or tenant is None or tenant.appointments is None:
-                from gateway.store.sql.visits import record_reminder
-
-                await record_reminder(runtime.store, due.id, "stale", "visit gone or tenant without lifecycle", now)
-                continue
+            if visit is None or tenant is None or tenant.appointments is None or visit.portal != tenant.portal:
+                continue  # gone since the batch was read, or (a config reloaded meanwhile) not ours
             context = ReminderContext(
                 appointments=tenant.appointments,
                 dialogue=tenant.dialogue,

@@ -55,8 +55,9 @@ def booking_lock(tenant: str) -> str:
     return f"{PREFIX}:lock:booking:{tenant}"
 
 
-def agenda_lock() -> str:
-    return f"{PREFIX}:lock:agenda"
+def agenda_lock(served: str) -> str:
+    """One agenda drain at a time among the processes serving the same tenants (`served`: their digest)."""
+    return f"{PREFIX}:lock:agenda:{served}"
 
 
 def pruned() -> str:

@@ -29,6 +29,9 @@ NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 MSK = ZoneInfo("Europe/Moscow")
 
 
+SERVED = [("salon", "p1")]  # the (tenant, portal) pairs the test process serves
+
+
 async def test_several_processes_migrating_at_once_end_with_one_schema_at_head(database_url):
     engines = [make_engine(async_url(database_url, Path("."))) for _ in range(3)]
     try:
@@ -96,22 +99,24 @@ async def test_a_reminder_is_claimed_once_however_many_workers_try(database_url)
         )
         due = start - timedelta(hours=24)
         await plan_reminders(engine, visit.id, [("24h", due), ("2h", start - timedelta(hours=2))])
-        assert await due_reminders(engine, due - timedelta(seconds=1)) == []
-        (first,) = await due_reminders(engine, due)
+        assert await due_reminders(engine, due - timedelta(seconds=1), SERVED) == []
+        (first,) = await due_reminders(engine, due, SERVED)
         claims = await asyncio.gather(*(claim_reminder(engine, first.id, NOW) for _ in range(8)))
         assert claims.count(True) == 1
         await record_reminder(engine, first.id, "sent", "telegram message 12", NOW)
         assert await claim_reminder(engine, first.id, NOW) is False  # a retry after the send
-        assert await due_reminders(engine, due) == []
+        assert await due_reminders(engine, due, SERVED) == []
         # the visit moved: its unclaimed reminders are planned anew, the one sent stays sent
         moved_due = due + timedelta(hours=3)
         await plan_reminders(engine, visit.id, [("24h", moved_due)])
-        (again,) = await due_reminders(engine, moved_due)
+        (again,) = await due_reminders(engine, moved_due, SERVED)
         assert (again.kind, again.due_at) == ("24h", moved_due) and again.id != first.id
         assert await claim_reminder(engine, again.id, NOW) is True
         await release_reminder(engine, again.id)  # the platform refused it for now: planned again
-        assert [r.id for r in await due_reminders(engine, moved_due)] == [again.id]
+        assert [r.id for r in await due_reminders(engine, moved_due, SERVED)] == [again.id]
         assert await reminder_outcomes(engine, visit.id) == [("24h", "sent")]
+        # a process serving another tenant, or the same tenant on another portal, does not see them
+        assert await due_reminders(engine, moved_due, [("spa", "p1"), ("salon", "p2")]) == []
     finally:
         await engine.dispose()
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -357,11 +357,19 @@ async def _add(connection: AsyncConnection, visit_id: int, moments: Sequence[tup
         )
 
 
-async def due_reminders(engine: AsyncEngine, now: datetime, limit: int = 500) -> list[DueReminder]:
-    """Planned reminders whose moment has come, oldest first."""
+async def due_reminders(
+    engine: AsyncEngine, now: datetime, served: Sequence[tuple[str, str]], limit: int = 500
+) -> list[DueReminder]:
+    """Planned reminders whose moment has come, oldest first, of the visits of the (tenant, portal) pairs a
+    process serves: another process's tenants (a rolling deploy, a second deployment on the same database)
+    are left to it, neither sent from the wrong config nor marked stale."""
+    if not served:
+        return []
+    ours = or_(*(and_(visits.c.tenant == tenant, visits.c.portal == portal) for tenant, portal in served))
     query = (
         select(reminders.c.id, reminders.c.visit_id, reminders.c.kind, reminders.c.due_at)
-        .where(reminders.c.claimed_at.is_(None), reminders.c.due_at <= now)
+        .join(visits, visits.c.id == reminders.c.visit_id)
+        .where(reminders.c.claimed_at.is_(None), reminders.c.due_at <= now, ours)
         .order_by(reminders.c.due_at)
         .limit(limit)
     )

@@ -102,6 +102,11 @@ def sms_provider(http: httpx.AsyncClient, sms: SmsConfig) -> SmsProvider:
     return Smsc(http, sms.base(), sms.login or "", sms.password or "", sms.sender)
 
 
+def portal_of(webhook_url: str) -> str:
+    """The name the CRM ids we keep, and the visits, are filed under: a digest of the portal's address."""
+    return hashlib.sha256(webhook_url.encode()).hexdigest()[:16]
+
+
 @dataclass
 class TenantServices:
     id: str
@@ -293,7 +298,7 @@ def build_runtime(
             runtime._closers.append(crm.close)
         raw_senders = _senders(tenant, http, runtime)
         senders = _mirrored(raw_senders, runtime, tenant_id) if access is not None else raw_senders
-        portal = hashlib.sha256(webhook_url.encode()).hexdigest()[:16]
+        portal = portal_of(webhook_url)
         dialogue = Dialogue(services, hours, Texts(**tenant.texts))
         appointments, visit_replies = None, None
         if tenant.lifecycle is not None and runtime.store is not None:

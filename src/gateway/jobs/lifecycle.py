@@ -7,6 +7,7 @@ misses while everything is down, the next run finds (the agenda is in the busine
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import logging
@@ -89,46 +90,66 @@ async def _prune(runtime: Runtime) -> None:
 
 
 def _pacer() -> Any:
-    from gateway.usecases.reminders import Pacer
+    from gateway.usecases.pacing import Pacer
 
     return Pacer()
 
 
+# A reminder whose moment is this close is waited for within the drain; one farther off is left to the
+# next run of the cron, so a drain never sits idle holding its lock.
+WAIT_WITHIN_DRAIN = timedelta(seconds=2)
+READ_AT_ONCE = 2000  # due rows read a pass: a burst must be seen whole to be spread before its moment
+
+
 async def _drain(runtime: Runtime, pacer: Any) -> int:
-    from gateway.store.sql.visits import due_reminders, visit_by_id
-    from gateway.usecases.reminders import ReminderContext, deliver
+    from gateway.store.sql.visits import due_reminders
+    from gateway.usecases.pacing import EARLY_AT_MOST, send_moments
 
     assert runtime.store is not None  # noqa: S101 - checked by the caller
     started, handled = time.monotonic(), 0
     while time.monotonic() - started < DRAIN_SECONDS:
-        now = runtime.clock()
-        batch = await due_reminders(runtime.store, now, served(runtime))
-        if not batch:
-            break
+        batch = await due_reminders(runtime.store, runtime.clock() + EARLY_AT_MOST, served(runtime), READ_AT_ONCE)
+        moments = send_moments(batch, pacer.per_second)
         progressed = False
-        for due in batch:
-            visit = await visit_by_id(runtime.store, due.visit_id)
-            tenant = runtime.tenants.get(visit.tenant) if visit is not None else None
-            if visit is None or tenant is None or tenant.appointments is None or visit.portal != tenant.portal:
-                continue  # gone since the batch was read, or (a config reloaded meanwhile) not ours
-            context = ReminderContext(
-                appointments=tenant.appointments,
-                dialogue=tenant.dialogue,
-                sender_of=functools.partial(runtime.sender, tenant.id),
-                queue_crm_sync=functools.partial(queue_crm_sync, runtime.redis, tenant.id),
-                pacer=pacer,
-            )
-            try:
-                outcome = await deliver(context, due, visit, runtime.clock())
-            except Exception:  # one reminder's fault (a bug, the store away) must not stop the rest
-                logger.exception("reminder %s could not be handled; tried again on the next run", due.id)
-                continue
-            runtime.metrics.reminders.labels(visit.tenant, due.kind, outcome).inc()
-            handled += 1
-            progressed = progressed or outcome != "postponed"
+        for due in sorted(batch, key=lambda d: (moments[d.id], d.id)):
+            ahead = moments[due.id] - runtime.clock()
+            if ahead > WAIT_WITHIN_DRAIN or time.monotonic() - started >= DRAIN_SECONDS:
+                break
+            if ahead > timedelta():
+                await asyncio.sleep(ahead.total_seconds())
+            outcome = await _deliver_one(runtime, pacer, due)
+            if outcome is not None:
+                handled += 1
+                progressed = progressed or outcome != "postponed"
         if not progressed:
             break
     return handled
+
+
+async def _deliver_one(runtime: Runtime, pacer: Any, due: Any) -> str | None:
+    """Send one reminder of a tenant this process serves; its outcome, None if it was not handled."""
+    from gateway.store.sql.visits import visit_by_id
+    from gateway.usecases.reminders import ReminderContext, deliver
+
+    assert runtime.store is not None  # noqa: S101 - checked by the caller
+    visit = await visit_by_id(runtime.store, due.visit_id)
+    tenant = runtime.tenants.get(visit.tenant) if visit is not None else None
+    if visit is None or tenant is None or tenant.appointments is None or visit.portal != tenant.portal:
+        return None  # gone since the batch was read, or (a config reloaded meanwhile) not ours
+    context = ReminderContext(
+        appointments=tenant.appointments,
+        dialogue=tenant.dialogue,
+        sender_of=functools.partial(runtime.sender, tenant.id),
+        queue_crm_sync=functools.partial(queue_crm_sync, runtime.redis, tenant.id),
+        pacer=pacer,
+    )
+    try:
+        outcome: str = await deliver(context, due, visit, runtime.clock())
+    except Exception:  # one reminder's fault (a bug, the store away) must not stop the rest
+        logger.exception("reminder %s could not be handled; tried again on the next run", due.id)
+        return None
+    runtime.metrics.reminders.labels(visit.tenant, due.kind, outcome).inc()
+    return outcome
 
 
 async def poll_portals(ctx: dict[str, Any]) -> str:

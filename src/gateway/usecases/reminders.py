@@ -5,11 +5,9 @@ sent (so it goes at most once), and what became of it is kept in the store and o
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from domain import (
@@ -41,12 +39,12 @@ from gateway.usecases.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTIC
 from gateway.usecases.consent import NO_VERSION, ConsentBook, Person, question
 from gateway.usecases.dialogue import Dialogue, format_when
 from gateway.usecases.offer_plan import upsell_offer
+from gateway.usecases.pacing import Pacer
 from gateway.usecases.visit_replies import service_label, visit_buttons
 
 logger = logging.getLogger("gateway.usecases.reminders")
 
 RETRY_AFTER = timedelta(seconds=60)  # a platform down for now: the reminder waits this long
-PER_SECOND = 25.0  # per bot: under Telegram's ~30 messages a second, so a busy minute meets no 429
 
 
 class Outcome:
@@ -61,21 +59,6 @@ class Outcome:
     POSTPONED = "postponed"  # inside quiet hours, or the platform asked to wait
     TAKEN = "taken"  # another worker claimed it
     OPTED_OUT = "opted_out"  # the platform says the person stopped the business's offers
-
-
-@dataclass
-class Pacer:
-    """Spaces the messages of one bot `1 / per_second` apart (one drain runs at a time)."""
-
-    per_second: float = PER_SECOND
-    _next: dict[str, float] = field(default_factory=dict)
-
-    async def wait(self, bot: str) -> None:
-        now = time.monotonic()
-        at = max(now, self._next.get(bot, now))
-        self._next[bot] = at + 1 / self.per_second
-        if at > now:
-            await asyncio.sleep(at - now)
 
 
 @dataclass(frozen=True)

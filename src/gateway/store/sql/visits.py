@@ -58,6 +58,7 @@ class DueReminder:
     visit_id: int
     kind: str
     due_at: datetime
+    sender: str = ""  # `tenant:channel`: the bot that sends it (one pace per bot)
 
 
 def _insert(engine: AsyncEngine | AsyncConnection):  # type: ignore[no-untyped-def]
@@ -367,14 +368,22 @@ async def due_reminders(
         return []
     ours = or_(*(and_(visits.c.tenant == tenant, visits.c.portal == portal) for tenant, portal in served))
     query = (
-        select(reminders.c.id, reminders.c.visit_id, reminders.c.kind, reminders.c.due_at)
+        select(
+            reminders.c.id,
+            reminders.c.visit_id,
+            reminders.c.kind,
+            reminders.c.due_at,
+            visits.c.tenant,
+            visits.c.channel,
+        )
         .join(visits, visits.c.id == reminders.c.visit_id)
         .where(reminders.c.claimed_at.is_(None), reminders.c.due_at <= now, ours)
         .order_by(reminders.c.due_at)
         .limit(limit)
     )
     async with engine.connect() as connection:
-        return [DueReminder(r.id, r.visit_id, r.kind, r.due_at) for r in await connection.execute(query)]
+        rows = await connection.execute(query)
+        return [DueReminder(r.id, r.visit_id, r.kind, r.due_at, f"{r.tenant}:{r.channel}") for r in rows]
 
 
 async def planned_reminders(engine: AsyncEngine, visit_id: int) -> list[tuple[str, datetime]]:

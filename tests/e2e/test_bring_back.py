@@ -410,6 +410,7 @@ async def test_a_press_whose_booking_was_made_before_a_crash_is_answered_as_a_bo
         slot = f"b:{day:%Y-%m-%dT%H:%M}"
         assert slot in buttons(sent(telegram)[0])
         app = runtime.tenants["salon"].appointments
+        assert app is not None
         # what the press's first run wrote before the process died: the visit's row, nothing after it (no
         # reminders planned, no booking fact, no answer)
         await book_visit(

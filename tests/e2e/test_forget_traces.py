@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from gateway.cli.embedded_redis import EmbeddedRedis
 from gateway.store import dlq
@@ -61,5 +62,5 @@ async def test_forget_erases_job_results_dead_letters_and_the_append_only_file(m
         server.stop()
 
 
-async def _mentions(results, text: str) -> bool:  # type: ignore[no-untyped-def]
+async def _mentions(results: Any, text: str) -> bool:
     return any(text.encode() in (raw or b"") for raw in await results())

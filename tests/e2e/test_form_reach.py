@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from gateway.store.redis_result import result
 from tests.clock import tomorrow
 from tests.conftest import SECRET as TG_SECRET
 from tests.conftest import gateway, wait_for, wait_for_async
@@ -125,7 +126,7 @@ async def test_a_client_who_says_the_form_was_not_theirs_gets_nothing_offered_an
         assert not any(OFFER in m["text"] for m in sent(telegram, CHAT))
         state = await runtime.redis.get(f"lg:conv:salon:telegram:{CHAT}")
         assert b"+79135550011" not in state  # the form's phone is not hers
-        assert not await runtime.redis.hlen(f"lg:form-questions:salon:telegram:{CHAT}")
+        assert not await result(runtime.redis.hlen(f"lg:form-questions:salon:telegram:{CHAT}"))
 
 
 async def test_no_offer_after_a_stop_and_none_at_night_until_the_quiet_hours_end(

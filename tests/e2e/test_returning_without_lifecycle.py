@@ -5,13 +5,14 @@ nobody sees. The stage is read once, only after an hour's silence; a running con
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from tests.conftest import gateway, wait_for
 from tests.e2e.test_appointments import Clock
 from tests.e2e.test_telegram import CHAT, HEADERS, sent_texts, update
 
 
-def deal_reads(portal) -> int:  # type: ignore[no-untyped-def]
+def deal_reads(portal: Any) -> int:
     return portal.state.calls.get("crm.deal.list", 0)
 
 

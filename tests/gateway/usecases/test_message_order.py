@@ -11,6 +11,7 @@ from adapters.telegram.inbound import parse_update
 from domain import InboundMessage
 from gateway.store import inbox, keys
 from gateway.store.queue import HANDLE_INBOUND, INBOUND_QUEUE, inbound_job_id
+from gateway.store.redis_result import result
 from tests.conftest import gateway, wait_for
 from tests.e2e.test_telegram import sent_texts, update
 
@@ -59,4 +60,4 @@ async def test_a_parked_message_does_not_hold_up_the_next_one(make_config, porta
         await wait_for(lambda: runtime.metrics.jobs.labels(HANDLE_INBOUND, "dead_letter")._value.get() == 1)
         await runtime.intake.accept(second)
         await wait_for(lambda: len(sent_texts(telegram)) == 1)
-        assert await runtime.redis.llen(keys.inbox(first.conversation_key)) <= 1
+        assert await result(runtime.redis.llen(keys.inbox(first.conversation_key))) <= 1

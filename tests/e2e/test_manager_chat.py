@@ -364,3 +364,26 @@ def _wait(predicate: Callable[[], bool], limit: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.05)
+
+
+async def test_an_idle_portals_tokens_are_renewed_daily_so_the_refresh_token_never_runs_out(
+    app_portal, telegram, store_url
+):
+    """Issue 27: renewal otherwise happens only when a call finds the hour spent; a portal with no chats
+    and no deals for 180 days would lose its refresh token. The app's cron renews it once a day."""
+    port = free_port()
+    config = app_config(app_portal, telegram, port)
+    async with served_gateway(config, store_url, port) as (_client, runtime):
+        assert (await install(app_portal, port)).status_code == 200
+        await wait_for(lambda: len(app_portal.bindings) == 2)
+        first = await installation_row(store_url)
+        issued = Fernet(SECRET_KEY.encode()).decrypt(first["refresh_token"].encode()).decode()
+        await asyncio.sleep(2.5)  # the cron runs every second here: nothing to renew within the day
+        assert (await installation_row(store_url))["renewed_at"] == first["renewed_at"]
+        runtime.clock.move_to(runtime.clock() + timedelta(days=1, minutes=1))  # type: ignore[attr-defined]
+
+        async def renewed() -> bool:
+            return (await installation_row(store_url))["renewed_at"] != first["renewed_at"]
+
+        await wait_for_async(renewed)
+        assert issued not in app_portal.refresh  # the old refresh token was spent on the renewal

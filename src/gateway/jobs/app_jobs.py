@@ -70,7 +70,8 @@ async def handoff_todo(ctx: dict[str, Any], tenant: str, conversation: str, hand
 
 
 async def reconcile_chats(ctx: dict[str, Any]) -> str:
-    """Cron: every app tenant's open chats read back for manager messages whose event was lost."""
+    """Cron: every app tenant's open chats read back for manager messages whose event was lost, and the
+    tokens of a portal left idle for a day renewed."""
     runtime: Runtime = ctx["runtime"]
     found = 0
     for tenant, services in runtime.tenants.items():
@@ -82,6 +83,7 @@ async def reconcile_chats(ctx: dict[str, Any]) -> str:
             return outcome == Outcome.QUEUED
 
         try:
+            await services.app.access.keep_alive()  # an idle portal's refresh token never runs out
             found += await reconcile.reconcile(services.app, queue_reply)
         except (BitrixError, RedisError, OSError) as exc:  # the next run tries again; the others go on
             logger.warning("reconciling %s's open chats failed: %s", tenant, exc)

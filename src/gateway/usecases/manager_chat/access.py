@@ -21,6 +21,9 @@ logger = logging.getLogger("gateway.usecases.manager_chat.access")
 
 RENEW_BEFORE = timedelta(minutes=5)  # of the access token's hour: renewed on use, never on a timer
 REFRESH_TOKEN_DAYS = 180  # a refresh token's life from its last renewal (Bitrix24's OAuth documents)
+# A portal the gateway has not called for this long (no chats, no deals) gets its tokens renewed anyway,
+# so the refresh token never reaches its 180 days unused.
+KEEP_ALIVE_AFTER = timedelta(days=1)
 
 HealthRecord = Callable[[str, str, bool, str], Awaitable[None]]
 
@@ -55,6 +58,15 @@ class AppAccess:
         if found.expires_at - self.clock() < RENEW_BEFORE:
             found = await self._renew(found.access_token)
         return found.client_endpoint, found.access_token
+
+    async def keep_alive(self) -> bool:
+        """Renew the tokens if they were last renewed over KEEP_ALIVE_AFTER ago; whether it renewed them.
+        Run by the app's cron: renewal otherwise happens only when a call finds the hour spent."""
+        found = await self.installations.load(self.tenant)
+        if found is None or found.renewal_error is not None or self.clock() - found.renewed_at < KEEP_ALIVE_AFTER:
+            return False
+        await self._renew(found.access_token)
+        return True
 
     async def expired(self, access_token: str) -> None:
         await self._renew(access_token)

@@ -5,6 +5,7 @@ a tenant, or a second deployment sharing a PostgreSQL. A process drains only the
 from __future__ import annotations
 
 import asyncio
+from contextlib import AsyncExitStack
 from datetime import timedelta
 from typing import Any
 
@@ -39,16 +40,22 @@ async def test_a_process_without_a_tenant_leaves_its_reminders_to_one_with_it(ma
     clock = Clock()
     old = lifecycle_config(make_config, portal, telegram)
     new = old.model_copy(update={"tenants": {**old.tenants, "spa": old.tenants["salon"]}})
-    async with gateway(old, store_url=store_url, clock=clock) as (_client, runtime):
+    async with AsyncExitStack() as stack:
+        old_replica = AsyncExitStack()
+        _client, runtime = await old_replica.enter_async_context(gateway(old, store_url=store_url, clock=clock))
+        stack.push_async_callback(old_replica.aclose)
         portal_of_spa = runtime.tenants["salon"].portal  # the same webhook: the same portal
         visit_id = await _visit_due_now(runtime, "spa", portal_of_spa, clock)
         await asyncio.sleep(2.5)  # the agenda is looked at every second in tests
         assert await reminder_outcomes(store_of(runtime), visit_id) == []  # not stale: not its tenant
         assert [kind for kind, _ in await planned_reminders(store_of(runtime), visit_id)] == ["24h"]
-        async with gateway(new, store_url=store_url, clock=clock) as (_other, updated):
-            await wait_for(lambda: len(sent(telegram, SPA_CHAT)) == 1)
-            assert sent(telegram, SPA_CHAT)[0]["text"].startswith("Напоминаем")
-            assert await reminder_outcomes(store_of(updated), visit_id) == [("24h", "sent")]
+        # the new replica starts, then the old one stops (while both run, each tick's drain goes to
+        # whichever takes it: the old one leaves the row again, the new one sends it)
+        _other, updated = await stack.enter_async_context(gateway(new, store_url=store_url, clock=clock))
+        await old_replica.aclose()
+        await wait_for(lambda: len(sent(telegram, SPA_CHAT)) == 1)
+        assert sent(telegram, SPA_CHAT)[0]["text"].startswith("Напоминаем")
+        assert await reminder_outcomes(store_of(updated), visit_id) == [("24h", "sent")]
 
 
 async def test_a_tenant_of_the_same_name_on_another_portal_is_another_business(

@@ -428,7 +428,7 @@ async def test_a_press_whose_booking_was_made_before_a_crash_is_answered_as_a_bo
         )
         await client.post("/webhooks/salon/telegram", json=press(2, slot), headers=HEADERS)
         await wait_for(lambda: len(sent(telegram)) == 3)
-        assert sent(telegram)[1]["text"].startswith("Вы записаны: Маникюр")
+        assert sent(telegram)[1]["text"].startswith(f"Вы записаны: Маникюр, {said(day)}")  # the salon's time
         assert POLICY in sent(telegram)[2]["text"]  # the consent question after a first booking
 
         async def bookings() -> list[Any]:

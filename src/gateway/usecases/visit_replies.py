@@ -173,12 +173,10 @@ class VisitReplies:
         await self.appointments.plan(visit, now)
         await fact_log.visit_facts(self.appointments.redis, visit, [Kind.BOOKING], now)
         await self._ask_consent(state, visit, now)
-        state.visit_id, state.time_start, state.time_end, state.confirmed = visit.id, visit.start_at, None, True
-        values = {
-            "service": service_label(self.dialogue, visit.services),
-            "when": format_when(visit.start_at, None, local),
-        }
-        return Reply(self.texts.booked.format(**values))
+        start = self.appointments.local(visit.start_at)  # the store's time is UTC; the client's is local
+        state.visit_id, state.time_start, state.time_end, state.confirmed = visit.id, start, None, True
+        label = service_label(self.dialogue, visit.services)
+        return Reply(self.texts.booked.format(service=label, when=format_when(start, None, local)))
 
     async def _free_start(self, state: DialogueState, start: datetime, now: datetime, besides: int | None) -> bool:
         """`start` is one the bot would offer now: on the slot grid, after the minimum lead, free."""

@@ -239,8 +239,7 @@ async def _handle_in_order(
             else:
                 await _new_episode_if_closed(ctx, state)
         elif ctx.deal_closed is not None and event.kind == MessageKind.MESSAGE:
-            await _learn_if_closed(ctx, state, event)
-            await _new_episode_if_closed(ctx, state)
+            await _new_episode_if_closed(ctx, state, await _closed_in_portal(ctx, state, event))
         learned = await _update(state, event, ctx, now, on_timeline=to_crm)
         # An edit or revoke changes something already answered: recorded (and an edit learned from),
         # never answered again.
@@ -324,15 +323,18 @@ def _about_offers(event: InboundMessage) -> bool:
     return bool(event.text) and (asks_to_stop(event.text) or asks_to_resume(event.text))
 
 
-async def _new_episode_if_closed(ctx: ConversationContext, state: DialogueState) -> None:
+async def _new_episode_if_closed(
+    ctx: ConversationContext, state: DialogueState, closed_deal: int | None = None
+) -> None:
     """A message after the conversation's deal was closed (won or lost) opens a new deal for the same
-    contact; the closed one is never written to again."""
+    contact; the closed one is never written to again. `closed_deal`: the deal the portal was just asked
+    about and has at a final stage (a tenant without `lifecycle:`, whose link hears of no stage)."""
     key = state.conversation_key
-    if not (await load_link(ctx.redis, key)).closed:
+    if closed_deal is None and not (await load_link(ctx.redis, key)).closed:
         return
     async with ctx.redis.lock(keys.crm_lock(key), timeout=120, blocking_timeout=130):  # the CRM sync's lock
         link = await load_link(ctx.redis, key)
-        if not link.closed:
+        if not link.closed and (closed_deal is None or link.deal_id != closed_deal):
             return
         length = await result(ctx.redis.llen(keys.timeline(key)))
         await save_link(ctx.redis, key, link.next_episode(int(length)))
@@ -345,19 +347,15 @@ async def _new_episode_if_closed(ctx: ConversationContext, state: DialogueState)
 RETURNING_AFTER = timedelta(hours=1)
 
 
-async def _learn_if_closed(ctx: ConversationContext, state: DialogueState, event: InboundMessage) -> None:
-    """A deal a manager closed (won or lost) while the client was silent: the next message opens a new one."""
+async def _closed_in_portal(ctx: ConversationContext, state: DialogueState, event: InboundMessage) -> int | None:
+    """The conversation's deal, if a manager closed it (won or lost) while the client was silent."""
     assert ctx.deal_closed is not None  # noqa: S101 - the caller checks
     if state.last_inbound_at is not None and event.received_at - state.last_inbound_at < RETURNING_AFTER:
-        return
+        return None
     link = await load_link(ctx.redis, state.conversation_key)
-    if link.deal_id is None or link.closed or not await ctx.deal_closed(link.deal_id):
-        return
-    async with ctx.redis.lock(keys.crm_lock(state.conversation_key), timeout=120, blocking_timeout=130):
-        link = await load_link(ctx.redis, state.conversation_key)
-        if link.deal_id is not None and not link.closed:
-            link.closed = True
-            await save_link(ctx.redis, state.conversation_key, link)
+    if link.deal_id is None or link.closed:  # none yet, or its closing is known already
+        return None
+    return link.deal_id if await ctx.deal_closed(link.deal_id) else None
 
 
 def _decide_reply(

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arq.cron import CronJob, cron
 from redis.exceptions import LockError
@@ -23,6 +23,9 @@ from gateway.bootstrap import Runtime, TenantServices
 from gateway.store import keys
 from gateway.store.queue import queue_crm_sync, release_reaches
 from gateway.store.redis_result import result
+
+if TYPE_CHECKING:  # the store is loaded only for tenants with `lifecycle:` (it brings SQLAlchemy)
+    from gateway.store.sql.visits import DueReminder
 
 logger = logging.getLogger("gateway.jobs.lifecycle")
 
@@ -52,11 +55,13 @@ async def drain_agenda(ctx: dict[str, Any]) -> str:
         return "off"
     # one drain at a time per set of tenants served: processes with another config (a rolling deploy)
     # drain their own tenants' rows beside it; a row both serve is claimed once (claim_reminder)
-    lock = keys.agenda_lock(served_digest(served(runtime)))
+    pairs = served(runtime)
     try:
-        async with runtime.redis.lock(lock, timeout=DRAIN_SECONDS + 30, blocking_timeout=0.01):
+        async with runtime.redis.lock(
+            keys.agenda_lock(served_digest(pairs)), timeout=DRAIN_SECONDS + 30, blocking_timeout=0.01
+        ):
             await release_reaches(runtime.redis, runtime.clock())
-            sent = await _drain(runtime, ctx.setdefault("pacer", _pacer()))
+            sent = await _drain(runtime, ctx.setdefault("pacer", _pacer()), pairs)
     except LockError:
         return "busy"  # another process is draining
     await _prune(runtime)
@@ -101,14 +106,14 @@ WAIT_WITHIN_DRAIN = timedelta(seconds=2)
 READ_AT_ONCE = 2000  # due rows read a pass: a burst must be seen whole to be spread before its moment
 
 
-async def _drain(runtime: Runtime, pacer: Any) -> int:
+async def _drain(runtime: Runtime, pacer: Any, pairs: Sequence[tuple[str, str]]) -> int:
     from gateway.store.sql.visits import due_reminders
     from gateway.usecases.pacing import EARLY_AT_MOST, send_moments
 
     assert runtime.store is not None  # noqa: S101 - checked by the caller
     started, handled = time.monotonic(), 0
     while time.monotonic() - started < DRAIN_SECONDS:
-        batch = await due_reminders(runtime.store, runtime.clock() + EARLY_AT_MOST, served(runtime), READ_AT_ONCE)
+        batch = await due_reminders(runtime.store, runtime.clock() + EARLY_AT_MOST, pairs, READ_AT_ONCE)
         moments = send_moments(batch, pacer.per_second)
         progressed = False
         for due in sorted(batch, key=lambda d: (moments[d.id], d.id)):
@@ -126,7 +131,7 @@ async def _drain(runtime: Runtime, pacer: Any) -> int:
     return handled
 
 
-async def _deliver_one(runtime: Runtime, pacer: Any, due: Any) -> str | None:
+async def _deliver_one(runtime: Runtime, pacer: Any, due: DueReminder) -> str | None:
     """Send one reminder of a tenant this process serves; its outcome, None if it was not handled."""
     from gateway.store.sql.visits import visit_by_id
     from gateway.usecases.reminders import ReminderContext, deliver

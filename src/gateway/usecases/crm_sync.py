@@ -485,10 +485,18 @@ async def _deal_written(ctx: CrmContext, state: DialogueState, link: CrmLink, co
             await attach_deal(ctx.appointments.engine, ctx.tenant_id, ctx.portal, conv, link.deal_id)
 
 
+async def _deal_row(ctx: CrmContext, deal_id: int, fields: list[str]) -> dict[str, Any] | None:
+    """The deal's row as the portal has it now, or None when it has none (one request)."""
+    rows = await ctx.crm.call("crm.deal.list", {"filter": {"ID": deal_id}, "select": ["ID", *fields]})
+    found = (
+        (r for r in rows if isinstance(r, dict) and str(r.get("ID")) == str(deal_id)) if isinstance(rows, list) else ()
+    )
+    return next(iter(found), None)
+
+
 async def deal_exists(ctx: CrmContext, deal_id: int) -> bool:
     """Ask the portal: an event's word alone is not enough to drop a link (its token may have leaked)."""
-    rows = await ctx.crm.call("crm.deal.list", {"filter": {"ID": deal_id}, "select": ["ID"]})
-    return isinstance(rows, list) and any(str(row.get("ID")) == str(deal_id) for row in rows if isinstance(row, dict))
+    return await _deal_row(ctx, deal_id, []) is not None
 
 
 CLOSED_SEMANTICS = ("S", "F")  # STAGE_SEMANTIC_ID of a won or lost deal (P: in progress)
@@ -498,17 +506,11 @@ async def deal_closed(ctx: CrmContext, deal_id: int) -> bool:
     """Whether the portal has the deal at a final stage (one request). A portal that cannot answer now
     says no: the client's message is never held up for it, and goes on the deal it has."""
     try:
-        rows = await ctx.crm.call("crm.deal.list", {"filter": {"ID": deal_id}, "select": ["ID", "STAGE_SEMANTIC_ID"]})
+        row = await _deal_row(ctx, deal_id, ["STAGE_SEMANTIC_ID"])
     except BitrixError as exc:
         logger.warning("deal %s: its stage could not be read (%s); taken as open", deal_id, exc)
         return False
-    rows = rows if isinstance(rows, list) else []
-    return any(
-        isinstance(row, dict)
-        and str(row.get("ID")) == str(deal_id)
-        and row.get("STAGE_SEMANTIC_ID") in CLOSED_SEMANTICS
-        for row in rows
-    )
+    return row is not None and row.get("STAGE_SEMANTIC_ID") in CLOSED_SEMANTICS
 
 
 async def forget_deal(ctx: CrmContext, deal_id: int) -> str | None:

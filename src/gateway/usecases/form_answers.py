@@ -5,7 +5,6 @@ a form never changes it); no, nothing. Either way the form's deal says what they
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -23,6 +22,9 @@ from gateway.usecases.visit_replies import VisitReplies, service_label, slot_cho
 logger = logging.getLogger("gateway.usecases.form_answers")
 
 QUESTION_SECONDS = 3 * 24 * 3600  # an answer after three days is too late to act on
+# A form's keys: its job ids, its mark in the target's `processed` (the question claimed there, sent at
+# most once) and its notes on the form's deal.
+MARK = "reach:"
 OFFER_HOUR = 12  # without a time in the form, slots are offered around noon the next day
 
 
@@ -72,7 +74,7 @@ async def take_question(visits: VisitReplies, target: str, token: str) -> Reach 
         pipe.hget(key, token)
         pipe.hdel(key, token)
         raw, _ = await pipe.execute()
-    return Reach.model_validate(json.loads(raw)) if raw else None
+    return Reach.model_validate_json(raw) if raw else None
 
 
 async def note_on_form(
@@ -85,7 +87,7 @@ async def note_on_form(
 ) -> None:
     """A line on the form's deal's timeline (once per form and step: a note's key is the form's)."""
     app = visits.appointments
-    entry = TimelineEntry(key=f"reach:{job.form_event}{step}", text=text, at=app.local(now), author="Бот")
+    entry = TimelineEntry(key=f"{MARK}{job.form_event}{step}", text=text, at=app.local(now), author="Бот")
     await append_timeline(app.redis, job.form, entry)
     await queue_crm_sync(job.form)
 

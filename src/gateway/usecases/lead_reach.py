@@ -41,13 +41,12 @@ from gateway.store.conversations import (
 )
 from gateway.store.sql import consents
 from gateway.store.sql import visits as store
-from gateway.usecases.form_answers import Reach, keep_question, note_on_form, question
+from gateway.usecases.form_answers import MARK, Reach, keep_question, note_on_form, question
 from gateway.usecases.visit_replies import VisitReplies, service_label
 
 logger = logging.getLogger("gateway.usecases.lead_reach")
 
 MESSENGERS = frozenset({Channel.TELEGRAM, Channel.WHATSAPP, Channel.INSTAGRAM, Channel.VK, Channel.MAX})
-MARK = "reach:"  # in the target's `processed`: this form's question was claimed there (sent at most once)
 
 
 class Outcome:

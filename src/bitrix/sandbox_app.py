@@ -2,7 +2,8 @@
 REST at the client endpoint with the app's token, Open Lines with connectors and chats, events POSTed to
 the bound handlers (never re-sent; a share can be dropped), and a page where a person plays the manager.
 
-Written from Bitrix24's REST documents (imconnector.*, imopenlines.config.*, event.*, oauth/token).
+Written from Bitrix24's REST documents (imconnector.*, imopenlines.config.*, event.*, oauth/token,
+messageservice.*).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bitrix.querystring import build_query, parse_query
 from bitrix.sandbox import Sandbox, SandboxError
 
 _CONNECTOR_ID = re.compile(r"^[a-z0-9_]+$")
+_PROVIDER_CODE = re.compile(r"^[A-Za-z0-9._-]+$")
 _NAME = re.compile(r"^[^\W\d_]+(?:[\s'\-][^\W\d_]+)*$")  # letters, spaces, hyphens, apostrophes
 
 
@@ -70,6 +72,8 @@ class SandboxApp:
         self.drop_events = 0.0  # share of events lost on the way, as Bitrix24's queue may
         self.events_dropped = 0
         self.echo_bot_messages = True  # a message posted on a user's behalf comes back as a manager's event
+        self.providers: dict[str, dict[str, Any]] = {}  # message providers by CODE (messageservice)
+        self.statuses: dict[str, list[str]] = {}  # a provider message's id -> the statuses reported, in order
         self.install_handlers: dict[str, str] = {}  # tenant -> its install callback, for the page's button
         self._ids = itertools.count(1001)
         self._random = random.Random(7)  # noqa: S311 - fault injection
@@ -87,6 +91,10 @@ class SandboxApp:
             "event.get": lambda params: list(self.bindings),
             "im.message.add": self._im_message_add,
             "im.dialog.messages.get": self._dialog_messages,
+            "messageservice.sender.add": self._sender_add,
+            "messageservice.sender.update": self._sender_update,
+            "messageservice.sender.list": lambda params: sorted(self.providers),
+            "messageservice.message.status.update": self._message_status,
         }
         portal.app_methods.update(methods)
         portal.app.router.routes[:0] = [
@@ -98,6 +106,7 @@ class SandboxApp:
             Route("/chats/{chat:int}/finish", self._finish_form, methods=["POST"]),
             Route("/app/install", self._install_form, methods=["POST"]),
             Route("/app/faults", self._faults_form, methods=["POST"]),
+            Route("/app/robot", self._robot_form, methods=["POST"]),
         ]
 
     # ---- OAuth ---------------------------------------------------------------------------
@@ -297,6 +306,71 @@ class SandboxApp:
         ]
         return {"chat_id": chat.im_chat_id, "messages": shown, "users": []}
 
+    # ---- message providers (robots, a card's "send SMS") ---------------------------------------------
+    def _sender_add(self, params: dict[str, Any]) -> Any:
+        code = str(params.get("CODE", ""))
+        if not code or not _PROVIDER_CODE.match(code):
+            raise SandboxError(400, "ERROR_SENDER_VALIDATION_FAILURE", "Wrong sender code!")
+        if str(params.get("TYPE", "")) != "SMS":
+            raise SandboxError(400, "ERROR_SENDER_VALIDATION_FAILURE", "Unknown sender message TYPE!")
+        if not params.get("NAME") or not params.get("HANDLER"):
+            raise SandboxError(400, "ERROR_SENDER_VALIDATION_FAILURE", "Empty sender NAME!")
+        if code in self.providers:
+            raise SandboxError(400, "ERROR_SENDER_ALREADY_INSTALLED", "Sender already installed!")
+        self.providers[code] = dict(params)
+        return True
+
+    def _sender_update(self, params: dict[str, Any]) -> Any:
+        code = str(params.get("CODE", ""))
+        if code not in self.providers:
+            raise SandboxError(400, "ERROR_SENDER_NOT_FOUND", "Sender not found!")
+        self.providers[code].update({k: v for k, v in params.items() if k in ("HANDLER", "NAME", "DESCRIPTION")})
+        return True
+
+    def _message_status(self, params: dict[str, Any]) -> Any:
+        status, message = str(params.get("STATUS", "")), str(params.get("MESSAGE_ID", ""))
+        if str(params.get("CODE", "")) not in self.providers or not message:
+            raise SandboxError(400, "ERROR_MESSAGE_NOT_FOUND", "Message not found")
+        if status not in ("queued", "sent", "delivered", "undelivered", "failed"):
+            raise SandboxError(400, "ERROR_WRONG_STATUS", "Unknown status")
+        self.statuses.setdefault(message, []).append(status)
+        return True
+
+    async def robot_sends(
+        self, code: str, to: str, text: str, bindings: tuple[tuple[int, int], ...] = (), module: str = "crm"
+    ) -> tuple[str, httpx.Response]:
+        """A robot (or a manager's "send SMS") sends through the provider: Bitrix24 calls its HANDLER."""
+        provider = self.providers[code]
+        message_id = secrets.token_hex(16)
+        form: dict[str, Any] = {
+            "module_id": module,
+            "bindings": [{"OWNER_TYPE_ID": kind, "OWNER_ID": owner} for kind, owner in bindings],
+            "properties": {"phone_number": to, "message_text": text},
+            "type": "SMS",
+            "code": code,
+            "message_id": message_id,
+            "message_to": to,
+            "message_body": text,
+            "ts": int(time.time()),
+            "auth": {
+                "access_token": "",
+                "domain": "sandbox.bitrix24.local",
+                "member_id": self.member_id,
+                "application_token": self.application_token,
+            },
+        }
+        async with httpx.AsyncClient(timeout=30) as client:
+            answer = await client.post(str(provider["HANDLER"]), content=build_query(form), headers=_FORM)
+        return message_id, answer
+
+    async def _robot_form(self, request: Request) -> Response:
+        form = parse_query((await request.body()).decode())
+        code, to, text = str(form.get("code", "")), str(form.get("to", "")).strip(), str(form.get("text", "")).strip()
+        if code not in self.providers or not to or not text:
+            return JSONResponse({"error": "no such provider, or no number or text"}, status_code=400)
+        await self.robot_sends(code, to, text)
+        return RedirectResponse("../chats#robots", status_code=303)
+
     # ---- a manager, and the events ------------------------------------------------------------
     def answer(self, im_chat_id: int, text: str, manager: int = 7, name: str = "Анна") -> int:
         """A manager writes in the line's chat: the connector's app gets OnImConnectorMessageAdd."""
@@ -393,6 +467,8 @@ class SandboxApp:
                 "lines": self.lines,
                 "bindings": len(self.bindings),
                 "events_dropped": self.events_dropped,
+                "providers": sorted(self.providers),
+                "statuses": self.statuses,
             }
         )
 
@@ -453,6 +529,15 @@ def render_chats(sandbox: SandboxApp) -> str:
         f"<p>Приложение {'установлено' if installed else 'не установлено'}; "
         f"коннекторы: {', '.join(sorted(sandbox.connectors)) or 'нет'}.</p>"
     )
+    for code in sandbox.providers:
+        parts.append(
+            f"<form id=robots method=post action='app/robot'><input type=hidden name=code value='{html.escape(code)}'>"
+            "Робот отправляет SMS через приложение: <input name=to size=14 placeholder='+7…' aria-label='Номер'> "
+            "<input name=text size=30 aria-label='Текст робота'> <button>Отправить</button></form>"
+        )
+    if sandbox.statuses:
+        shown = "; ".join(f"{m[:8]}…: {' → '.join(s)}" for m, s in sandbox.statuses.items())
+        parts.append(f"<p class=statuses>Статусы сообщений робота: {html.escape(shown)}</p>")
     if not sandbox.chats:
         parts.append("<p>Чатов пока нет: напишите боту как клиент.</p>")
     for chat in sandbox.chats.values():

@@ -362,6 +362,7 @@ def _mirrored(senders: dict[str, Sender], runtime: Runtime, tenant_id: str) -> d
 
 def _app_context(runtime: Runtime, t: TenantServices, access: Any) -> AppContext:
     from gateway.usecases.manager_chat.context import AppContext
+    from gateway.usecases.messaging.delivery import Outbox
 
     assert t.config.bitrix.app is not None  # noqa: S101 - built for app tenants
     channels = {Channel(c) for c in t.raw_senders if c != Channel.SMS}
@@ -378,6 +379,16 @@ def _app_context(runtime: Runtime, t: TenantServices, access: Any) -> AppContext
         health=runtime.health.record,
         channels=frozenset(channels),
         sender_of=lambda channel: t.raw_senders.get(channel, NoChannel()),
+        outbox=Outbox(
+            tenant=t.id,
+            portal=t.portal,
+            redis=runtime.redis,
+            engine=runtime.store,
+            tz=t.config.tz,
+            sender_of=lambda channel: t.senders.get(channel, NoChannel()),
+            sms=t.config.sms is not None,
+            queue_crm_sync=functools.partial(queue_crm_sync, runtime.redis, t.id),
+        ),
         clock=runtime.clock,
     )
 

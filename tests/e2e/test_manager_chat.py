@@ -48,8 +48,10 @@ def app_portal() -> Any:
 
 
 def app_config(app_portal: SandboxApp, telegram: TelegramSandbox, port: int, **extra: Any) -> AppConfig:
+    bitrix = extra.pop("bitrix", {})  # more of the tenant's bitrix block (a visit field with `lifecycle:`)
     tenant = tenant_config(None, telegram.base, **extra)
     tenant["bitrix"] = {
+        **bitrix,
         "app": {
             "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET,

@@ -12,13 +12,21 @@ from arq.cron import CronJob, cron
 from redis.exceptions import RedisError
 
 from bitrix.errors import BitrixError
+from bitrix.messageservice import ProviderMessage
 from bitrix.openlines import DialogFinished, ManagerMessage
 from domain import SendRejected
 from gateway.bootstrap import Runtime
 from gateway.jobs.guard import guarded
-from gateway.store.job_format import APP_SETUP, DIALOG_FINISH, HANDOFF_TODO, MANAGER_REPLY, MIRROR_CHAT
-from gateway.store.queue import Outcome, queue_manager_reply
-from gateway.usecases.manager_chat import handoff, install, mirror, reconcile, replies
+from gateway.store.job_format import (
+    APP_SETUP,
+    DIALOG_FINISH,
+    HANDOFF_TODO,
+    MANAGER_REPLY,
+    MIRROR_CHAT,
+    PROVIDER_MESSAGE,
+)
+from gateway.store.queue import Outcome, queue_manager_reply, queue_provider_message
+from gateway.usecases.manager_chat import handoff, install, mirror, reconcile, replies, robots
 from gateway.usecases.manager_chat.context import AppContext
 
 logger = logging.getLogger("gateway.jobs.app_jobs")
@@ -55,6 +63,18 @@ async def manager_reply(ctx: dict[str, Any], tenant: str, payload: dict[str, Any
     return await guarded(ctx, MANAGER_REPLY, [tenant, payload], tenant, work, **ids)
 
 
+async def provider_message(ctx: dict[str, Any], tenant: str, payload: dict[str, Any]) -> str:
+    async def work() -> str:
+        return await robots.send(_app(ctx["runtime"], tenant), provider_message_of(payload))
+
+    ids = {"event_id": f"b24sms:{payload.get('message_id')}"}
+    return await guarded(ctx, PROVIDER_MESSAGE, [tenant, payload], tenant, work, **ids)
+
+
+def provider_message_of(payload: dict[str, Any]) -> ProviderMessage:
+    return ProviderMessage(**{**payload, "bindings": tuple(tuple(b) for b in payload.get("bindings", ()))})
+
+
 async def dialog_finish(ctx: dict[str, Any], tenant: str, payload: dict[str, Any]) -> str:
     async def work() -> str:
         return await replies.finish(_app(ctx["runtime"], tenant), DialogFinished(**payload))
@@ -70,8 +90,8 @@ async def handoff_todo(ctx: dict[str, Any], tenant: str, conversation: str, hand
 
 
 async def reconcile_chats(ctx: dict[str, Any]) -> str:
-    """Cron: every app tenant's open chats read back for manager messages whose event was lost, and the
-    tokens of a portal left idle for a day renewed."""
+    """Cron: every app tenant's open chats read back for manager messages whose event was lost, robots'
+    messages held through quiet hours released, and the tokens of a portal left idle for a day renewed."""
     runtime: Runtime = ctx["runtime"]
     found = 0
     for tenant, services in runtime.tenants.items():
@@ -82,8 +102,14 @@ async def reconcile_chats(ctx: dict[str, Any]) -> str:
             outcome = await queue_manager_reply(runtime.intake, tenant, message.message_id, asdict(message))
             return outcome == Outcome.QUEUED
 
+        async def queue_released(message: ProviderMessage, tenant: str = tenant) -> bool:
+            release = f":{int(runtime.clock().timestamp())}"
+            outcome = await queue_provider_message(runtime.intake, tenant, message.message_id, asdict(message), release)
+            return outcome == Outcome.QUEUED
+
         try:
             await services.app.access.keep_alive()  # an idle portal's refresh token never runs out
+            found += await robots.release(services.app, queue_released)
             found += await reconcile.reconcile(services.app, queue_reply)
         except (BitrixError, RedisError, OSError) as exc:  # the next run tries again; the others go on
             logger.warning("reconciling %s's open chats failed: %s", tenant, exc)
@@ -106,4 +132,5 @@ APP_JOBS = {
     MIRROR_CHAT: mirror_chat,
     MANAGER_REPLY: manager_reply,
     DIALOG_FINISH: dialog_finish,
+    PROVIDER_MESSAGE: provider_message,
 }

@@ -28,6 +28,7 @@ from gateway.store.job_format import (
     HANDOFF_TODO,
     MANAGER_REPLY,
     MIRROR_CHAT,
+    PROVIDER_MESSAGE,
     REACH_LEAD,
     SYNC_CRM,
 )
@@ -53,6 +54,7 @@ JOB_DEADLINES = {
     MANAGER_REPLY: 30.0,
     DIALOG_FINISH: 10.0,
     HANDOFF_TODO: 60.0,
+    PROVIDER_MESSAGE: 50.0,
 }
 
 

@@ -28,6 +28,7 @@ DIALOG_FINISH = "dialog_finish"
 APP_SETUP = "app_setup"
 MIRROR_CHAT = "mirror_chat"
 HANDOFF_TODO = "handoff_todo"  # the bot handed the client over: a to-do for the deal's responsible
+PROVIDER_MESSAGE = "provider_message"  # a robot's message through the app's provider, to the client
 QUEUE_OF = {
     HANDLE_INBOUND: INBOUND_QUEUE,
     SYNC_CRM: CRM_QUEUE,
@@ -38,6 +39,7 @@ QUEUE_OF = {
     APP_SETUP: CRM_QUEUE,
     MIRROR_CHAT: CRM_QUEUE,
     HANDOFF_TODO: CRM_QUEUE,
+    PROVIDER_MESSAGE: INBOUND_QUEUE,
 }
 JOB_EXPIRES_SECONDS = 7 * 24 * 3600  # a job waits out a long CRM outage instead of expiring
 

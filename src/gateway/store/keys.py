@@ -210,3 +210,13 @@ def chat_client_user(tenant: str, im_chat_id: int) -> str:
 def chat_examined(tenant: str, im_chat_id: int) -> str:
     """The newest message id of a line chat the reconciliation has looked at."""
     return f"{PREFIX}:linechat:seen:{tenant}:{im_chat_id}"
+
+
+def provider_message(tenant: str, message_id: str) -> str:
+    """A message Bitrix24 sent through the app's provider (a robot's), once claimed: never sent twice."""
+    return f"{PREFIX}:b24sms:{tenant}:{message_id}"
+
+
+def provider_held(tenant: str) -> str:
+    """Provider messages that arrived in quiet hours, by the moment they may go (unix seconds)."""
+    return f"{PREFIX}:b24sms:held:{tenant}"

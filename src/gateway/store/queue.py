@@ -23,6 +23,7 @@ from gateway.store.job_format import (
     JOB_EXPIRES_SECONDS,
     JOB_KEY_PREFIX,
     MANAGER_REPLY,
+    PROVIDER_MESSAGE,
     QUEUE_OF,
     QUEUE_SYNC,
     REACH_LEAD,
@@ -169,6 +170,19 @@ __all__ = [  # the job format's names, for those that queue jobs
     "job_deserializer",
     "job_serializer",
 ]
+
+
+async def queue_provider_message(
+    intake: Intake, tenant: str, message_id: str, payload: dict[str, Any], release: str = ""
+) -> Outcome:
+    """A message Bitrix24 sent through the app's provider, keyed by its id (and, once held through quiet
+    hours, by its release): a repeated call queues it once, and so does a release run twice."""
+    return await intake.enqueue(
+        keys.dedupe(tenant, "bitrix_app", f"sms:{message_id}{release}"),
+        f"b24sms:{tenant}:{message_id}{release}",
+        PROVIDER_MESSAGE,
+        (tenant, payload),
+    )
 
 
 async def queue_manager_reply(intake: Intake, tenant: str, message_id: int, payload: dict[str, Any]) -> Outcome:

@@ -13,31 +13,24 @@ from datetime import datetime, timedelta
 from domain import (
     Channel,
     ConsentAnswer,
-    CredentialsRejected,
-    OptedOut,
     Purpose,
-    Recipient,
     Reply,
     Sender,
-    SendError,
-    SendRejected,
-    SendRetryable,
     Template,
-    Unreachable,
-    WindowClosed,
     purpose_of,
     send_moment,
 )
 from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, UPSELL_PREFIX
-from gateway.store import crm_links, facts
-from gateway.store.conversations import TimelineEntry, append_timeline, load_dialogue, load_link, mark_unreachable
+from gateway.store import facts
+from gateway.store.conversations import TimelineEntry, append_timeline
 from gateway.store.facts import Kind
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import DueReminder, Visit
 from gateway.usecases import fact_log, outreach
 from gateway.usecases.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
-from gateway.usecases.consent import NO_VERSION, ConsentBook, Person, question
+from gateway.usecases.consent import ConsentBook, Person, question
 from gateway.usecases.dialogue import Dialogue, format_when
+from gateway.usecases.messaging import delivery
 from gateway.usecases.offer_plan import upsell_offer
 from gateway.usecases.pacing import Pacer
 from gateway.usecases.visit_replies import service_label, visit_buttons
@@ -116,14 +109,15 @@ async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: dat
         return Outcome.POSTPONED
     if not await store.claim_reminder(app.engine, due.id, now):
         return Outcome.TAKEN
-    outcome, detail = await _send(ctx, visit, due, now)
-    if outcome == Outcome.POSTPONED:
-        return outcome
-    if outcome in UNDELIVERED:
-        fallback = await _other_channels(ctx, visit, due, now) or await _by_sms(ctx, visit, due, now)
-        if fallback is not None:  # noted on the deal with the channel it went by
-            detail = f"via {fallback[1].channel} ({visit.channel}: {outcome}, {detail})"
-            outcome, visit = fallback[0], replace(visit, channel=fallback[1].channel)
+    sent = await _send(ctx, visit, due, now)
+    if sent.outcome == Outcome.POSTPONED:  # not taken, for certain: back on the agenda a little later
+        wait = sent.retry_after or RETRY_AFTER
+        await store.release_reminder(app.engine, due.id)
+        await store.postpone_reminder(app.engine, due.id, now + wait)
+        logger.warning("visit %s: %s postponed %.0f s: %s", visit.id, due.kind, wait.total_seconds(), sent.detail)
+        return Outcome.POSTPONED
+    outcome, detail = str(sent.outcome), sent.detail
+    visit = replace(visit, channel=sent.address.channel)  # noted on the deal with the channel it went by
     await store.record_reminder(app.engine, due.id, outcome, detail, now)
     if due.kind == CONSENT_QUESTION and outcome == Outcome.SENT:  # the evidence of what was asked
         await _record_question(ctx, visit, now)
@@ -166,105 +160,47 @@ def _stale(visit: Visit, kind: str, now: datetime) -> str | None:
     return None
 
 
-async def _send(ctx: ReminderContext, visit: Visit, due: DueReminder, now: datetime) -> tuple[str, str]:
-    sender = ctx.sender_of(visit.channel)
-    to = Recipient(visit.chat_id, visit.reply_phone)
-    state = await load_dialogue(ctx.appointments.redis, visit.conversation)
-    last = state.last_inbound_at if state is not None else None
-    if state is not None and state.unreachable:
-        return Outcome.UNREACHABLE, "the client has blocked the bot"
-    await ctx.pacer.wait(f"{visit.tenant}:{visit.channel}")
-    try:
-        if sender.window is not None and (last is None or now - last > sender.window):
-            # outside the platform's window only an approved template may go (WhatsApp); else nothing
-            template = _template(ctx, visit, due.kind, now)
-            if template is not None and await sender.send_template(to, template):
-                return Outcome.TEMPLATE, template.name
-            return Outcome.WINDOW_CLOSED, "the platform's 24-hour window is closed and no template is set"
-        if outreach.is_outreach(due.kind):
-            reply = await outreach.compose(ctx.appointments, ctx.dialogue, visit, due.kind, now)
-        else:
-            reply = compose(ctx, visit, due.kind, now)
-        await sender.send(to, replace(reply, initiated=purpose_of(due.kind).value, key=f"agenda:{due.id}"))
-    except SendRetryable as exc:  # not taken, for certain: back on the agenda a little later
-        wait = timedelta(seconds=exc.retry_after) if exc.retry_after else RETRY_AFTER
-        await store.release_reminder(ctx.appointments.engine, due.id)
-        await store.postpone_reminder(ctx.appointments.engine, due.id, now + wait)
-        logger.warning("visit %s: %s reminder postponed %.0f s: %s", visit.id, due.kind, wait.total_seconds(), exc)
-        return Outcome.POSTPONED, str(exc)
-    except Unreachable as exc:
-        await mark_unreachable(ctx.appointments.redis, visit.conversation)
-        return Outcome.UNREACHABLE, str(exc)
-    except OptedOut as exc:  # the platform's own stop (WhatsApp 131050) is the person's stop everywhere
-        await _book(ctx).record(_person(visit), ConsentAnswer.STOP, str(exc), NO_VERSION, "whatsapp_131050", now)
-        await ctx.queue_crm_sync(visit.conversation)
-        return Outcome.OPTED_OUT, str(exc)
-    except WindowClosed as exc:
-        return Outcome.WINDOW_CLOSED, str(exc)
-    except CredentialsRejected as exc:
-        return Outcome.CREDENTIALS, str(exc)
-    except SendRejected as exc:
-        return Outcome.REJECTED, str(exc)
-    return Outcome.SENT, ""
-
-
-# Not delivered on the visit's own channel, for certain: the person's other channels are tried (a revoked
-# token is the channel down for the whole tenant, not only for this person).
-UNDELIVERED = frozenset({Outcome.UNREACHABLE, Outcome.WINDOW_CLOSED, Outcome.REJECTED, Outcome.CREDENTIALS})
-
-
-async def _other_channels(
-    ctx: ReminderContext, visit: Visit, due: DueReminder, now: datetime
-) -> tuple[str, Visit] | None:
-    """The person's other conversations (the same CRM contact on another channel), tried in turn when the
-    visit's own channel cannot take the message: (outcome, the visit as addressed there) of the first that does.
-    Only where the platforms vouch for the same phone on both sides: a CRM contact is matched by a typed
-    phone too, and a stranger who typed the client's number must not receive her messages."""
+async def _send(ctx: ReminderContext, visit: Visit, due: DueReminder, now: datetime) -> delivery.Delivery:
     app = ctx.appointments
-    link = await load_link(app.redis, visit.conversation)
-    own = await load_dialogue(app.redis, visit.conversation)
-    vouched = own.vouched_phone if own is not None else None
-    if link.contact_id is None or vouched is None:
-        return None
-    scope = f"{app.tenant_id}@{app.portal}"
-    for conversation in await crm_links.contact_conversations(app.redis, scope, link.contact_id):
-        if conversation == visit.conversation:
-            continue
-        state = await load_dialogue(app.redis, conversation)
-        if state is None or state.unreachable or state.vouched_phone != vouched:
-            continue
-        other = replace(
-            visit,
-            conversation=conversation,
-            channel=state.channel.value,
-            chat_id=state.chat_id,
-            reply_phone=state.channel_phone,
-        )
-        outcome, _ = await _send(ctx, other, due, now)
-        if outcome in (Outcome.SENT, Outcome.TEMPLATE):
-            return outcome, other
-    return None
-
-
-async def _by_sms(ctx: ReminderContext, visit: Visit, due: DueReminder, now: datetime) -> tuple[str, Visit] | None:
-    """The last resort for a message about the client's own visit (never an offer): an SMS to their phone,
-    one segment where it fits. (outcome, the visit as addressed) when it went; None when it did not."""
-    app = ctx.appointments
-    if app.tenant.sms is None or not visit.phone or outreach.is_outreach(due.kind):
-        return None
-    if purpose_of(due.kind) != Purpose.TRANSACTIONAL:
-        return None
-    if is_notice(due.kind):
-        text = compose(ctx, visit, due.kind, now).text
+    if outreach.is_outreach(due.kind):
+        reply = await outreach.compose(app, ctx.dialogue, visit, due.kind, now)
     else:
-        when = format_when(app.local(visit.start_at), None, app.local(now))
-        text = ctx.dialogue.texts.sms_reminder.format(service=service_label(ctx.dialogue, visit.services), when=when)
-    try:
-        await ctx.sender_of(Channel.SMS).send(Recipient(visit.phone, visit.phone), Reply(text))
-    except SendError as exc:  # not retried: it may have gone (a reminder goes at most once)
-        logger.warning("visit %s: %s by SMS failed: %s", visit.id, due.kind, exc)
+        reply = compose(ctx, visit, due.kind, now)
+    message = delivery.Message(
+        reply=replace(reply, initiated=purpose_of(due.kind).value, key=f"agenda:{due.id}"),
+        template=_template(ctx, visit, due.kind, now),
+        sms=_sms_text(ctx, visit, due.kind, now),
+        sms_to=visit.phone,
+        pace=True,
+    )
+    to = delivery.Address(visit.conversation, visit.channel, visit.chat_id, visit.reply_phone)
+    return await delivery.deliver(_outbox(ctx), to, message, now)
+
+
+def _outbox(ctx: ReminderContext) -> delivery.Outbox:
+    app = ctx.appointments
+    return delivery.Outbox(
+        tenant=app.tenant_id,
+        portal=app.portal,
+        redis=app.redis,
+        engine=app.engine,
+        tz=app.tenant.tz,
+        sender_of=ctx.sender_of,
+        sms=app.tenant.sms is not None,
+        wait_turn=ctx.pacer.wait,
+        queue_crm_sync=ctx.queue_crm_sync,
+    )
+
+
+def _sms_text(ctx: ReminderContext, visit: Visit, kind: str, now: datetime) -> str | None:
+    """The SMS of a message about the client's own visit (never an offer): one segment where it fits."""
+    if outreach.is_outreach(kind) or purpose_of(kind) != Purpose.TRANSACTIONAL:
         return None
-    return Outcome.SENT, replace(visit, channel=Channel.SMS.value)
+    if is_notice(kind):
+        return compose(ctx, visit, kind, now).text
+    app = ctx.appointments
+    when = format_when(app.local(visit.start_at), None, app.local(now))
+    return ctx.dialogue.texts.sms_reminder.format(service=service_label(ctx.dialogue, visit.services), when=when)
 
 
 def _template(ctx: ReminderContext, visit: Visit, kind: str, now: datetime) -> Template | None:

@@ -6,6 +6,7 @@ reads what changed from the portal (the event carries an ID only).
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -29,11 +30,16 @@ BOOKING_EVENTS = frozenset({"ONBOOKINGADD", "ONBOOKINGUPDATE", "ONBOOKINGDELETE"
 
 
 async def read_form(request: Request, runtime: Runtime) -> dict[str, Any]:
-    """The form-encoded body Bitrix24 posts (size-limited), or a 400."""
+    """The form-encoded body Bitrix24 posts (or JSON, which its documents also show; size-limited), or a 400."""
     body = await read_body(request, runtime.config.max_body_bytes)
     try:
+        if "json" in request.headers.get("content-type", "").lower():
+            found = json.loads(body)
+            if not isinstance(found, dict):
+                raise ApiError(400, "malformed_body", "body is not a JSON object")
+            return found
         return parse_query(body.decode("utf-8"))
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, ValueError):
         raise ApiError(400, "malformed_body", "body is not a form") from None
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from bitrix.errors import BitrixRetryable
+from bitrix.messageservice import provider_message
 from bitrix.openlines import DIALOG_FINISH, MESSAGE_ADD, dialog_finished, manager_messages
 from gateway.bootstrap import Runtime, TenantServices
 from gateway.http.deps import runtime_of
@@ -28,7 +29,7 @@ from gateway.http.webhooks import counting_refusals, queued, tenant_services
 from gateway.store import keys
 from gateway.store.job_format import APP_SETUP
 from gateway.store.job_format import DIALOG_FINISH as FINISH_JOB
-from gateway.store.queue import Outcome, queue_manager_reply
+from gateway.store.queue import Outcome, queue_manager_reply, queue_provider_message
 
 router = APIRouter()
 
@@ -38,6 +39,16 @@ def _app_tenant(runtime: Runtime, tenant: str) -> TenantServices:
     if services.app is None:
         raise ApiError(404, "channel_not_configured", f"tenant {tenant!r} has no bitrix.app")
     return services
+
+
+async def _signed_form(runtime: Runtime, tenant: str, request: Request) -> tuple[TenantServices, dict[str, Any]]:
+    """The app tenant and what Bitrix24 posted, once it carries the installation's application token."""
+    services = _app_tenant(runtime, tenant)
+    assert services.app is not None  # noqa: S101 - checked by _app_tenant
+    form = await read_form(request, runtime)
+    installation = await services.app.installations.load(tenant)
+    check_application_token(form, installation.application_token if installation is not None else "")
+    return services, form
 
 
 def _auth(form: dict[str, Any]) -> dict[str, Any]:
@@ -81,17 +92,28 @@ async def events(tenant: str, request: Request) -> JSONResponse:
     runtime = runtime_of(request)
     counter = runtime.metrics.webhooks
     with counting_refusals(runtime, tenant, "bitrix_app"):
-        services = _app_tenant(runtime, tenant)
-        assert services.app is not None  # noqa: S101 - checked by _app_tenant
-        form = await read_form(request, runtime)
-        installation = await services.app.installations.load(tenant)
-        check_application_token(form, installation.application_token if installation is not None else "")
+        services, form = await _signed_form(runtime, tenant, request)
         event = str(form.get("event") or "").upper()
         raw = form.get("data")
         data: dict[str, Any] = raw if isinstance(raw, dict) else {}
         outcome = await _queue(runtime, services, tenant, event, data, str(form.get("ts", "")))
     counter.labels(tenant, "bitrix_app", outcome).inc()
     return JSONResponse({"ok": True, "status": outcome})
+
+
+@router.post("/bitrix/{tenant}/app/sms", summary="Bitrix24 local app: a message sent through its provider")
+async def provider(tenant: str, request: Request) -> JSONResponse:
+    """A robot, a workflow or a card's "send SMS" sent a message through the app's provider: queued once
+    by Bitrix24's message id, then sent to the client's messenger, or by SMS."""
+    runtime = runtime_of(request)
+    with counting_refusals(runtime, tenant, "bitrix_app"):
+        _, form = await _signed_form(runtime, tenant, request)
+        message = provider_message(form)
+        if message is None:
+            raise ApiError(400, "malformed_body", "message_id, message_to and message_body are required")
+        outcome = await queued(queue_provider_message(runtime.intake, tenant, message.message_id, asdict(message)))
+    runtime.metrics.webhooks.labels(tenant, "bitrix_app", outcome.value).inc()
+    return JSONResponse({"ok": True, "status": outcome.value})
 
 
 async def _queue(

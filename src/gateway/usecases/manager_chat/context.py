@@ -15,6 +15,7 @@ from gateway.settings.bitrix import AppCredentials
 from gateway.settings.tenant import TenantConfig
 from gateway.store.sql.bitrix_apps import Installations
 from gateway.usecases.manager_chat.access import AppAccess, HealthRecord
+from gateway.usecases.messaging.delivery import Outbox
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class AppContext:
     health: HealthRecord
     channels: frozenset[Channel]  # those the tenant has: one connector each
     sender_of: Callable[[Channel], Sender]  # the channel's own sender (a manager's words are not mirrored back)
+    outbox: Outbox  # messages meant for a person (a robot's): mirrored senders, fallback, SMS last
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     @property

@@ -1,5 +1,6 @@
 """Installing the app: the portal's tokens proven and kept, then one connector per channel of the tenant
-on its Open Line, and the events bound. Installing again repairs what is missing and duplicates nothing."""
+on its Open Line, the events bound, and the message provider robots send through. Installing again
+repairs what is missing and duplicates nothing."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bitrix.errors import BitrixAuthError, BitrixRequestError
+from bitrix.messageservice import SENDER_ADD, SENDER_LIST, SENDER_UPDATE
 from bitrix.oauth import pair_from, renew
 from bitrix.openlines import CONNECTOR_EVENTS
 from domain import Channel, conversation_parts
@@ -28,6 +30,7 @@ CONNECTORS = {
     Channel.MAX: "lg_max",
     Channel.FORM: "lg_forms",
 }
+PROVIDER_CODE = "lead_gateway"  # the message provider's CODE in the portal (one per app)
 CHANNEL_OF = {connector: channel for channel, connector in CONNECTORS.items()}
 _BY_NAME = {channel.value: connector for channel, connector in CONNECTORS.items()}
 
@@ -122,6 +125,7 @@ async def set_up(ctx: AppContext) -> str:
     for event in wanted:
         if (event, handler) not in bound:
             await ctx.crm.call("event.bind", {"event": event, "handler": handler})
+    await _provider(ctx)
     await ctx.installations.set_up(ctx.tenant, line, ctx.clock())
     ctx.access.forget()
     logger.info("bitrix app of %s set up: line %s, connectors %s", ctx.tenant, line, sorted(ctx.channels))
@@ -175,6 +179,23 @@ async def _connector(ctx: AppContext, channel: Channel, line: int) -> None:
             },
         },
     )
+
+
+async def _provider(ctx: AppContext) -> None:
+    """The message provider robots and a card's "send SMS" send through; a second setup updates its
+    address (the gateway may have moved) instead of adding another."""
+    fields = {
+        "CODE": PROVIDER_CODE,
+        "TYPE": "SMS",
+        "HANDLER": f"{ctx.app.public_url}/bitrix/{ctx.tenant}/app/sms",
+        "NAME": "Мессенджер клиента, затем SMS (lead-gateway)",
+        "DESCRIPTION": "Сообщение уходит в мессенджер, где клиент пишет боту; SMS, если там не доставить",
+    }
+    codes = await ctx.crm.call(SENDER_LIST)
+    if isinstance(codes, list) and PROVIDER_CODE in codes:
+        await ctx.crm.call(SENDER_UPDATE, {k: v for k, v in fields.items() if k != "TYPE"})
+    else:
+        await ctx.crm.call(SENDER_ADD, fields)
 
 
 async def _bound(ctx: AppContext) -> set[tuple[str, str]]:

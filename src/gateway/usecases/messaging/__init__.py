@@ -1,0 +1,1 @@
+"""Messaging: one way out for every message meant for a person, whichever channel takes it."""

@@ -148,6 +148,7 @@ def line_message(
     chat_url: str = "",
     phone: str = "",
     as_user: int | None = None,
+    files: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """One element of `imconnector.send.messages` MESSAGES. `as_user`: posted as that portal user
     (the bot's own messages), otherwise as the client."""
@@ -155,6 +156,8 @@ def line_message(
     message: dict[str, Any] = {"id": message_id, "date": int(at), "text": text, "disable_crm": "Y"}
     if as_user is not None:
         message["user_id"] = as_user
+    if files:  # {url, name}: Bitrix24 fetches each url, so it must be reachable from the portal
+        message["files"] = files
     user: dict[str, Any] = {"id": user_id, "name": person_name(name), "skip_phone_validate": "Y"}
     if phone:
         user["phone"] = phone

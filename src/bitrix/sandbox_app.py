@@ -268,6 +268,11 @@ class SandboxApp:
                 "text": str(message.get("text", "")),
                 "at": message.get("date"),
                 "external_id": str(message.get("id", "")),
+                "files": [
+                    {"url": str(f.get("url", "")), "name": str(f.get("name", ""))}
+                    for f in _items(message.get("files"))
+                    if f.get("url")
+                ],
             }
             line_chat.messages.append(entry)
             session = {"ID": "1", "CHAT_ID": str(line_chat.im_chat_id)}
@@ -547,9 +552,13 @@ def render_chats(sandbox: SandboxApp) -> str:
         )
         for message in chat.messages:
             tick = " ✓" if message["id"] in sandbox.delivered else ""
+            files = "".join(
+                f" <a href='{html.escape(f['url'])}'>{html.escape(f['name'] or 'файл')}</a>"
+                for f in message.get("files", [])
+            )
             parts.append(
                 f"<li class={message['author']}><b>{message['author']}</b>: "
-                f"{html.escape(str(message['text']))}{tick}</li>"
+                f"{html.escape(str(message['text']))}{files}{tick}</li>"
             )
         parts.append(
             f"</ol><form method=post action='chats/{chat.im_chat_id}/answer'><input name=text size=50 "

@@ -18,7 +18,7 @@ from domain.catalog import Service
 from domain.channels import Channel, conversation_key, conversation_parts
 from domain.consent import ConsentAnswer, Purpose, may_send, purpose_of, standing
 from domain.conversation import SLOTS, Intent, Slot
-from domain.messages import UTM_FIELDS, Attribution, InboundMessage, MessageKind
+from domain.messages import UTM_FIELDS, Attachment, Attribution, InboundMessage, MessageKind
 from domain.replies import Choice, Recipient, Reply, Template
 from domain.schedule import (
     OpenHours,
@@ -31,6 +31,7 @@ from domain.schedule import (
 )
 from domain.sending import (
     CredentialsRejected,
+    FileSource,
     OptedOut,
     PlainSender,
     Sender,
@@ -46,12 +47,14 @@ __all__ = [
     "SLOTS",
     "UTM_FIELDS",
     "WEEKDAY_NAMES",
+    "Attachment",
     "Attribution",
     "Busy",
     "Channel",
     "Choice",
     "ConsentAnswer",
     "CredentialsRejected",
+    "FileSource",
     "InboundMessage",
     "Intent",
     "MessageKind",

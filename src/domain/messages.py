@@ -32,6 +32,17 @@ class Attribution(BaseModel):
         return {name: getattr(self, name) for name in UTM_FIELDS}
 
 
+class Attachment(BaseModel):
+    """A photo or file the client sent: where anyone may fetch it (`url`, a platform's public link), or
+    the platform's id of it, fetched with the bot's own credentials (`ref`), or neither."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str  # a file name to show ("фото.jpg" where the platform gives none)
+    url: str | None = None
+    ref: str | None = None
+
+
 class MessageKind(StrEnum):
     MESSAGE = "message"  # something new the client said: recorded, qualified, answered
     EDIT = "edit"  # the client changed an earlier message: recorded and qualified, never answered again
@@ -64,6 +75,7 @@ class InboundMessage(BaseModel):
     kind: MessageKind = MessageKind.MESSAGE
     original_message_id: str | None = None  # an edit's or revoke's target
     reach_at: tuple[str, ...] = ()  # a form's addresses of the person on messengers (domain.addresses)
+    files: tuple[Attachment, ...] = ()  # photos and files sent with the message
 
     @property
     def conversation_key(self) -> str:

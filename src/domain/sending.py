@@ -12,7 +12,7 @@ SendError
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from domain.replies import Recipient, Reply, Template
 
@@ -64,6 +64,15 @@ class Sender(Protocol):
         ...
 
     async def acknowledge_button(self, callback_id: str) -> None: ...
+
+
+@runtime_checkable
+class FileSource(Protocol):
+    """A channel whose files are fetched with the bot's own credentials (Telegram's file_id)."""
+
+    async def download(self, ref: str, limit: int) -> tuple[bytes, str]:
+        """(the file's bytes, its content type); SendRejected when it is gone or over `limit` bytes."""
+        ...
 
 
 class PlainSender:

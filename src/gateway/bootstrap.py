@@ -160,7 +160,9 @@ class Runtime:
             on_form=self._form_reach(t) if t.visit_replies is not None and channel == Channel.FORM else None,
             form_answers=self._form_answers(t) if t.visit_replies is not None else None,
             manager_leads=functools.partial(manager_leads, self.redis) if t.app is not None else None,
-            log_for_line=functools.partial(_log_for_line, self.redis, tenant) if t.app is not None else None,
+            log_for_line=functools.partial(_log_for_line, self.redis, t, self.config.secret_key or "", self.clock)
+            if t.app is not None
+            else None,
             on_handoff=functools.partial(_queue_handoff, self.intake, tenant) if t.app is not None else None,
             deal_closed=functools.partial(deal_closed, self.crm_context(tenant)) if t.visit_replies is None else None,
         )
@@ -407,10 +409,24 @@ async def _queue_handoff(intake: Intake, tenant: str, state: Any, at: datetime) 
     await intake.enqueue(keys.dedupe(tenant, "handoff", identity), f"handoff:{identity}", HANDOFF_TODO, args)
 
 
-async def _log_for_line(redis: ArqRedis, tenant: str, state: Any, key: str, text: str, at: datetime) -> None:
+async def _log_for_line(
+    redis: ArqRedis,
+    t: TenantServices,
+    secret: str,
+    clock: Callable[[], datetime],
+    state: Any,
+    key: str,
+    text: str,
+    at: datetime,
+    files: Any,
+) -> None:
+    from gateway.usecases.manager_chat.media import file_links
     from gateway.usecases.manager_chat.mirror import log_client
 
-    await log_client(redis, tenant, state.conversation_key, key, text, at, state.name or state.username or "")
+    assert t.config.bitrix.app is not None  # noqa: S101 - logged for app tenants only
+    links = file_links(t.config.bitrix.app.public_url, secret, t.id, state.channel.value, files, clock())
+    name = state.name or state.username or ""
+    await log_client(redis, t.id, state.conversation_key, key, text, at, name, links)
 
 
 def make_llm_client(config: LlmConfig) -> Any:

@@ -29,11 +29,25 @@ _INFO = re.compile(
     r"держится|длится|по времени|сколько ждать|\bждать\b|где (вы|находит)|адрес|справк|картой|душев|парковк"
     r"|заморози|похудеть|с чего начать|нужна ли|нужно ли|делаете\b|работаете\b|почему"
 )
+# Asks something: a question mark, or a question's first word.
+_ASKS = re.compile(
+    r"\?|^(а\s+)?(как|где|когда|почему|зачем|как[оа]?[йяеи]|кто|что|чем|сколько|есть ли|можно ли|нужн[оа]? ли"
+    r"|подскажите|скажите)\b"
+)
 _THANKS = re.compile(r"спасибо|отличн|понравил|благодар")
 _BOOKING = re.compile(
     r"запис|запиш|хочу|хотел|можно|свобод|окошк|окно|подстри|сделать|попасть"
     r"|на при[её]м|забронир|есть место|бы\b"
 )
+
+
+def open_question(text: str) -> bool:
+    """A question about the business the bot has no answer for (how long it lasts, where, may I...): asked
+    with its own words, not a bare «?» or «алло?». Meant for messages the intent rules call "other"."""
+    lowered = text.lower().replace("ё", "е").strip()
+    if _INFO.search(lowered):
+        return True
+    return bool(_ASKS.search(lowered)) and len(lowered.split()) >= 3
 
 
 def find_intent(text: str, *, has_service: bool = False, has_time: bool = False) -> Intent:

@@ -285,6 +285,53 @@ async def test_a_hand_off_gives_the_deals_responsible_a_to_do_in_opening_hours_c
         assert 0 < row["first_response_p50_s"] < 60 and row["sla_missed"] == 0
 
 
+async def test_a_question_the_bot_cannot_answer_is_handed_to_a_manager_and_the_booking_goes_on(
+    app_portal, telegram, redis, store_url
+):
+    port = free_port()
+    async with served_gateway(app_config(app_portal, telegram, port), store_url, port) as (client, _runtime):
+        assert (await install(app_portal, port)).status_code == 200
+        await wait_for(lambda: len(app_portal.bindings) == 2)
+        await client.post("/webhooks/salon/telegram", json=update(1, "а парковка у вас есть?"), headers=HEADERS)
+        await wait_for(lambda: len(sent_texts(telegram)) == 1)
+        answer = sent_texts(telegram)[0]
+        assert "На этот вопрос ответит администратор" in answer
+        assert answer.endswith("Подскажите, на какую услугу вас записать?")  # and the bot goes on
+        await wait_for(lambda: len(app_portal.portal.state.activities) == 1)  # the manager's to-do
+        (todo,) = app_portal.portal.state.activities.values()
+        assert todo["COMPLETED"] == "N"
+        # a plain booking message afterwards is no new question: no second to-do
+        await client.post("/webhooks/salon/telegram", json=update(2, "хочу на маникюр"), headers=HEADERS)
+        await wait_for(lambda: len(sent_texts(telegram)) == 2)
+        assert "администратор" not in sent_texts(telegram)[1]
+        assert len(app_portal.portal.state.activities) == 1
+
+
+async def test_a_clients_photo_is_in_the_line_as_a_link_bitrix24_can_open_without_the_bots_token(
+    app_portal, telegram, redis, store_url
+):
+    port = free_port()
+    telegram.files["AgACAgIAAxkBAAIC"] = b"\xff\xd8\xff\xe0 a photo of nails"
+    async with served_gateway(app_config(app_portal, telegram, port), store_url, port) as (client, _runtime):
+        assert (await install(app_portal, port)).status_code == 200
+        await wait_for(lambda: len(app_portal.bindings) == 2)
+        sizes = [{"file_id": "small", "width": 90, "height": 90}, {"file_id": "AgACAgIAAxkBAAIC", "width": 800}]
+        photo = update(1, "", photo=sizes, caption="хочу такой дизайн")
+        del photo["message"]["text"]
+        await client.post("/webhooks/salon/telegram", json=photo, headers=HEADERS)
+        await wait_for(lambda: the_chat(app_portal) is not None and the_chat(app_portal).messages)
+        first = the_chat(app_portal).messages[0]
+        assert first["text"] == "хочу такой дизайн" and len(first["files"]) == 1
+        link = first["files"][0]["url"]
+        assert link.startswith(f"http://127.0.0.1:{port}/media/salon/telegram?") and "test-token" not in link
+        async with httpx.AsyncClient(timeout=10) as portal_side:  # what Bitrix24 does with the url
+            opened = await portal_side.get(link)
+            assert opened.status_code == 200 and opened.content == telegram.files["AgACAgIAAxkBAAIC"]
+            assert opened.headers["content-type"] == "image/jpeg"
+            tampered = link.replace("AgACAgIAAxkBAAIC", "small")  # another file with the same signature
+            assert (await portal_side.get(tampered)).status_code == 403
+
+
 async def test_with_half_the_events_lost_every_manager_message_reaches_the_client_once(
     app_portal, telegram, redis, store_url
 ):

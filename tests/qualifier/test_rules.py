@@ -128,6 +128,25 @@ def test_intent(text, intent):
 
 
 @pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("а парковка у вас есть?", True),
+        ("где вы находитесь", True),
+        ("можно ли оплатить картой", True),
+        ("ноготь сломался, поправите бесплатно?", True),
+        ("вы тут?", False),  # a bare question: the bot's next message answers it
+        ("ок?", False),
+        ("хочу на маникюр", False),
+        ("спасибо большое", False),
+    ],
+)
+def test_an_open_question_is_one_the_client_asks_in_their_own_words(text, asks):
+    from qualifier.intent import open_question
+
+    assert open_question(text) is asks
+
+
+@pytest.mark.parametrize(
     ("text", "start", "end"),
     [
         ("перенесите с четверга на пятницу", "2026-11-27T10:00", "2026-11-27T21:00"),  # a change: the last day named

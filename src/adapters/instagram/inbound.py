@@ -14,7 +14,7 @@ from adapters.meta.batch import (
     meta_time,
     text_of,
 )
-from domain import Attribution, Channel, InboundMessage
+from domain import Attachment, Attribution, Channel, InboundMessage
 
 logger = logging.getLogger("adapters.instagram")
 
@@ -127,4 +127,16 @@ def _event(item: dict[str, object], tenant: str, received_at: datetime) -> Inbou
         text=text,
         button=button,
         attribution=_referral(referral),
+        files=_files(message),
     )
+
+
+def _files(message: dict[str, object]) -> tuple[Attachment, ...]:
+    """Images and files by the CDN links Instagram gives them."""
+    found = []
+    for item in as_list(message.get("attachments")):
+        url = text_of(as_dict(as_dict(item).get("payload")).get("url"))
+        if url:
+            name = "фото.jpg" if text_of(as_dict(item).get("type")) == "image" else "файл"
+            found.append(Attachment(name=name, url=url))
+    return tuple(found)

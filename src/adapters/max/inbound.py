@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from domain import Attribution, Channel, InboundMessage, MessageKind
+from domain import Attachment, Attribution, Channel, InboundMessage, MessageKind
 
 ATTACHMENTS = {
     "image": "[фото]",
@@ -100,6 +100,7 @@ def parse_max(update: object, tenant: str, now: datetime) -> InboundMessage:
             text=text,
             sender_name=_name(sender),
             sender_username=sender.get("username") or None,
+            files=_files(attached),
         )
     if kind == "message_callback":
         callback = update.get("callback")
@@ -144,3 +145,15 @@ def parse_max(update: object, tenant: str, now: datetime) -> InboundMessage:
             kind=MessageKind.MESSAGE if started else MessageKind.BLOCKED,
         )
     raise MaxIgnored(kind)
+
+
+def _files(attached: list[dict[str, Any]]) -> tuple[Attachment, ...]:
+    """Images and files by the links MAX gives them in their payload."""
+    found = []
+    for item in attached:
+        payload = item.get("payload")
+        if not isinstance(payload, dict) or not isinstance(payload.get("url"), str):
+            continue
+        default = "фото.jpg" if item.get("type") == "image" else "файл"
+        found.append(Attachment(name=str(item.get("filename") or default)[:100], url=payload["url"]))
+    return tuple(found)

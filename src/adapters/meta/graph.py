@@ -62,6 +62,18 @@ class GraphClient:
         """A read, for `lead-gateway check`."""
         return await self._request("GET", path, params=params)
 
+    async def download(self, url: str, limit: int) -> bytes:
+        """A media file at the link Graph gave for it (which needs the same token); SendRejected over `limit`."""
+        try:
+            response = await self._http.get(url, headers=self._headers, timeout=GRAPH_TIMEOUT)
+        except httpx.TransportError as exc:
+            raise SendRetryable(f"graph media unreachable: {type(exc).__name__}") from exc
+        if not response.is_success:
+            raise graph_error(response.status_code, None)
+        if len(response.content) > limit:
+            raise SendRejected("the file is too large")
+        return response.content
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
             response = await self._http.request(

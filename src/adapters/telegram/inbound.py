@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from domain import Attribution, Channel, InboundMessage, MessageKind
+from domain import Attachment, Attribution, Channel, InboundMessage, MessageKind
 
 MEDIA_LABELS = (
     ("photo", "[фото]"),
@@ -189,7 +189,26 @@ def _from_message(
         sender_username=sender.username,
         contact_phone=phone,
         attribution=Attribution(code=payload) if payload else None,
+        files=_files(message),
     )
+
+
+# What a file is called when Telegram gives no name (photos never have one).
+_FILE_NAMES = {"photo": "фото.jpg", "video": "видео.mp4", "voice": "голосовое.ogg", "video_note": "видео.mp4"}
+
+
+def _files(message: dict[str, Any]) -> tuple[Attachment, ...]:
+    """The message's photo or file by Telegram's file_id (fetched with the bot's token when needed)."""
+    for key in ("photo", "document", "video", "voice", "audio", "video_note"):
+        node = message.get(key)
+        if isinstance(node, list):  # a photo comes in sizes, the largest last
+            node = next((size for size in reversed(node) if isinstance(size, dict)), None)
+        if not isinstance(node, dict) or not isinstance(node.get("file_id"), str):
+            continue
+        name = node.get("file_name")
+        shown = name if isinstance(name, str) and name else _FILE_NAMES.get(key, "файл")
+        return (Attachment(name=shown[:100], ref=node["file_id"]),)
+    return ()
 
 
 def _sent_at(date: object, received_at: datetime) -> datetime:

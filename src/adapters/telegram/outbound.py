@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from datetime import timedelta
 
 from aiogram import Bot
@@ -79,6 +80,24 @@ class TelegramSender(PlainSender):
             return
         except (TelegramServerError, TelegramNetworkError, TelegramRetryAfter) as exc:
             raise SendRetryable(f"telegram unavailable: {type(exc).__name__}: {exc}") from exc
+
+    async def download(self, ref: str, limit: int) -> tuple[bytes, str]:
+        """A file the client sent, by its file_id (the Bot API serves files up to 20 MB)."""
+        try:
+            found = await self.bot.get_file(ref)
+            if not found.file_path or (found.file_size or 0) > limit:
+                raise SendRejected("the file is gone or too large")
+            data = await self.bot.download_file(found.file_path)
+        except TelegramBadRequest as exc:
+            raise SendRejected(f"telegram refused: {exc.message}") from exc
+        except (TelegramServerError, TelegramNetworkError, TelegramRetryAfter) as exc:
+            raise SendRetryable(f"telegram unavailable: {type(exc).__name__}") from exc
+        if data is None:
+            raise SendRejected("telegram sent no file")
+        body = data.read()
+        if len(body) > limit:
+            raise SendRejected("the file is too large")
+        return body, mimetypes.guess_type(found.file_path)[0] or "application/octet-stream"
 
     async def close(self) -> None:
         await self.bot.session.close()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from domain import Attribution, Channel, InboundMessage, MessageKind
+from domain import Attachment, Attribution, Channel, InboundMessage, MessageKind
 
 ATTACHMENTS = {
     "photo": "[фото]",
@@ -99,7 +99,26 @@ def _message(tenant: str, body: dict[str, Any], event_id: str, now: datetime) ->
         text=text,
         button=_button(message.get("payload")),
         attribution=attribution,
+        files=_files(attachments),
     )
+
+
+def _files(attachments: Any) -> tuple[Attachment, ...]:
+    """Photos (the largest size) and documents, by the public links VK gives them."""
+    found = []
+    for item in attachments if isinstance(attachments, list) else []:
+        kind = item.get("type") if isinstance(item, dict) else None
+        node = item.get(kind) if isinstance(kind, str) else None
+        if not isinstance(node, dict):
+            continue
+        if kind == "photo":
+            sizes = [s for s in node.get("sizes") or [] if isinstance(s, dict) and isinstance(s.get("url"), str)]
+            if sizes:
+                largest = max(sizes, key=lambda s: int(s.get("width") or 0) * int(s.get("height") or 0))
+                found.append(Attachment(name="фото.jpg", url=largest["url"]))
+        elif kind == "doc" and isinstance(node.get("url"), str):
+            found.append(Attachment(name=str(node.get("title") or "файл")[:100], url=node["url"]))
+    return tuple(found)
 
 
 def _pressed(tenant: str, body: dict[str, Any], event_id: str, now: datetime) -> InboundMessage:

@@ -16,7 +16,7 @@ from adapters.meta.batch import (
     meta_time,
     text_of,
 )
-from domain import Attribution, Channel, InboundMessage, MessageKind
+from domain import Attachment, Attribution, Channel, InboundMessage, MessageKind
 
 logger = logging.getLogger("adapters.whatsapp")
 
@@ -159,4 +159,19 @@ def _event(
         attribution=_referral(message),
         kind=kind_of,
         original_message_id=original,
+        files=_files(message),
     )
+
+
+_FILE_NAMES = {"image": "фото.jpg", "video": "видео.mp4", "audio": "аудио", "voice": "голосовое.ogg"}
+
+
+def _files(message: dict[str, object]) -> tuple[Attachment, ...]:
+    """A photo or file by its media id (fetched through Graph with the token when opened)."""
+    kind = text_of(message.get("type"))
+    body = as_dict(message.get(kind))
+    media_id = text_of(body.get("id"))
+    if kind not in ("image", "video", "audio", "voice", "document", "sticker") or not media_id:
+        return ()
+    name = text_of(body.get("filename")) or _FILE_NAMES.get(kind, "файл")
+    return (Attachment(name=name[:100], ref=media_id),)

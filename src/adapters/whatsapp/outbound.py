@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.meta.graph import GraphClient
-from domain import Recipient, Reply, Template
+from domain import Recipient, Reply, SendRejected, Template
 
 MAX_TEXT = 4096
 MAX_BUTTONS, BUTTON_TITLE = 3, 20
@@ -60,6 +60,15 @@ class WhatsAppSender:
         self._graph = graph
         self._path = f"{phone_number_id}/messages"
         self._template = template  # (name, language) of an approved template for a closed window
+
+    async def download(self, ref: str, limit: int) -> tuple[bytes, str]:
+        """A file the client sent, by its media id: Graph gives a short-lived link that needs the token."""
+        media = await self._graph.get(ref)
+        url, size = media.get("url"), media.get("file_size")
+        if not isinstance(url, str) or (isinstance(size, int) and size > limit):
+            raise SendRejected("the file is gone or too large")
+        body = await self._graph.download(url, limit)
+        return body, str(media.get("mime_type") or "application/octet-stream")
 
     async def send(self, to: Recipient, reply: Reply) -> None:
         body = {"messaging_product": "whatsapp", "recipient_type": "individual", **address(to), **content(reply)}

@@ -18,6 +18,7 @@ from gateway.http.routes import bitrix as routes_bitrix
 from gateway.http.routes import bitrix_app as routes_bitrix_app
 from gateway.http.routes import forms as routes_forms
 from gateway.http.routes import max as routes_max
+from gateway.http.routes import media as routes_media
 from gateway.http.routes import meta as routes_meta
 from gateway.http.routes import ops as routes_ops
 from gateway.http.routes import owner as routes_owner
@@ -117,6 +118,7 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
     app.include_router(routes_forms.router)
     app.include_router(routes_vk.router)
     app.include_router(routes_max.router)
+    app.include_router(routes_media.router)
     if runtime.bitrix_sandbox is not None:
         app.mount("/sandbox/bitrix", runtime.bitrix_sandbox.app)
     if runtime.telegram_sandbox is not None:

@@ -23,10 +23,12 @@ class TelegramSandbox:
         self.base = ""  # where it is served, once someone serves it
         self.updates: list[dict[str, Any]] = []  # what getUpdates hands out (polling mode)
         self.blocked: set[int] = set()  # chats whose person blocked the bot: sendMessage answers 403
+        self.files: dict[str, bytes] = {}  # file_id -> the photo a client sent (getFile, then the file)
         self._message_ids = itertools.count(1)
         self.app = Starlette(
             routes=[
                 Route("/bot{token}/{method}", self._method, methods=["GET", "POST"]),
+                Route("/file/bot{token}/photos/{name}", self._file, methods=["GET"]),
                 Route("/sent", self._sent, methods=["GET"]),
                 Route("/block", self._block, methods=["POST"]),
             ]
@@ -50,6 +52,14 @@ class TelegramSandbox:
                 "chat": {"id": chat_id, "type": "private"},
                 "text": params.get("text", ""),
             }
+        elif method == "getFile":
+            file_id = str(params.get("file_id", ""))
+            if file_id not in self.files:
+                return JSONResponse(
+                    {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}, 400
+                )
+            result = {"file_id": file_id, "file_unique_id": file_id[:8], "file_size": len(self.files[file_id])}
+            result["file_path"] = f"photos/{file_id}.jpg"
         elif method == "getMe":
             result = {"id": 1, "is_bot": True, "first_name": "Sandbox bot", "username": "sandbox_bot"}
         elif method == "getUpdates":
@@ -57,6 +67,12 @@ class TelegramSandbox:
         else:
             result = True
         return JSONResponse({"ok": True, "result": result})
+
+    async def _file(self, request: Request) -> Response:
+        found = self.files.get(request.path_params["name"].removesuffix(".jpg"))
+        if found is None:
+            return Response(status_code=404)
+        return Response(found, media_type="image/jpeg")
 
     async def _updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Long polling: confirm what is below `offset`, then wait up to `timeout` s for updates."""

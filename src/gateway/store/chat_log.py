@@ -4,7 +4,7 @@ order, each once, with the job that mirrors it into the line queued in the same 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from redis.asyncio import Redis
@@ -32,6 +32,7 @@ class ChatEntry:
     text: str
     at: float  # unix time
     name: str = ""  # the client's name as the chat shows it
+    files: list[dict[str, str]] = field(default_factory=list)  # {url, name} Bitrix24 can open
 
 
 # KEYS: logged keys, log, CRM queue. ARGV: entry key, entry, ttl s, job id prefix, job key prefix, result key

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from redis.asyncio import Redis
 
 from domain import (
+    Attachment,
     Channel,
     CredentialsRejected,
     InboundMessage,
@@ -49,6 +50,7 @@ from gateway.usecases.visit_buttons import CONSENT_PREFIX, describe
 if TYPE_CHECKING:  # loaded only for a tenant with `lifecycle:` (it brings SQLAlchemy)
     from gateway.usecases.form_answers import FormAnswers
     from gateway.usecases.visit_replies import VisitReplies
+from qualifier.intent import open_question
 from qualifier.optout import asks_to_resume, asks_to_stop
 from qualifier.phone import normalize_phone
 from qualifier.pipeline import Qualifier
@@ -96,7 +98,8 @@ class ConversationContext:
     # Bitrix24 app mode: whether a manager leads the conversation (the bot keeps quiet), and the client's
     # message logged for the Open Line's chat (key, text, when, name).
     manager_leads: Callable[[str], Awaitable[bool]] | None = None
-    log_for_line: Callable[[DialogueState, str, str, datetime], Awaitable[None]] | None = None
+    # the client's message (its key, text, time and files) for the Open Line's chat (app mode)
+    log_for_line: Callable[[DialogueState, str, str, datetime, tuple[Attachment, ...]], Awaitable[None]] | None = None
     on_handoff: Callable[[DialogueState, datetime], Awaitable[None]] | None = None  # a to-do for a manager
     # without `lifecycle:`: whether the portal has this deal closed (crm_sync.deal_closed)
     deal_closed: Callable[[int], Awaitable[bool]] | None = None
@@ -302,7 +305,7 @@ async def _answer_or_hand_over(
             await ctx.on_handoff(state, now)
     if ctx.log_for_line is not None and to_crm:
         at = event.sent_at.astimezone(ctx.tenant.tz)
-        await ctx.log_for_line(state, event.dedupe_key, _timeline_text(event, state.intent), at)
+        await ctx.log_for_line(state, event.dedupe_key, _timeline_text(event, state.intent), at, event.files)
 
 
 async def _manager_leads(ctx: ConversationContext, state: DialogueState, event: InboundMessage) -> bool:
@@ -371,7 +374,8 @@ def _decide_reply(
     if about_visit is not None:
         reply = ctx.dialogue.greeted(state, about_visit)
     else:
-        reply = ctx.dialogue.next_reply(state, intent, learned, now.astimezone(ctx.tenant.tz))
+        question = intent == "other" and bool(event.text) and open_question(event.text or "")
+        reply = ctx.dialogue.next_reply(state, intent, learned, now.astimezone(ctx.tenant.tz), question=question)
     state.pending[event.dedupe_key] = reply
 
 

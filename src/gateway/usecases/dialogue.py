@@ -77,8 +77,12 @@ class Dialogue:
         """The catalog names of these services, comma-separated ("" when none is known)."""
         return ", ".join(self.services[s].name for s in service_ids if s in self.services)
 
-    def next_reply(self, state: DialogueState, intent: str, learned: bool, now: datetime) -> Reply:
-        return self.greeted(state, self._body(state, intent, learned, now))
+    def next_reply(
+        self, state: DialogueState, intent: str, learned: bool, now: datetime, *, question: bool = False
+    ) -> Reply:
+        """`question`: the client asked something the bot has no answer for; a manager is called for it,
+        and the bot goes on with what the booking still lacks."""
+        return self.greeted(state, self._body(state, intent, learned, now, question))
 
     def greeted(self, state: DialogueState, body: Reply) -> Reply:
         """The reply, after a greeting if it is the conversation's first."""
@@ -88,7 +92,7 @@ class Dialogue:
         greeting = self.texts.greeting.format(name=f", {state.name}" if state.name else "")
         return replace(body, text=f"{greeting}\n{body.text}")
 
-    def _body(self, state: DialogueState, intent: str, learned: bool, now: datetime) -> Reply:
+    def _body(self, state: DialogueState, intent: str, learned: bool, now: datetime, question: bool) -> Reply:
         if intent == "cancel":
             return Reply(self.texts.cancel)
         if intent == "reschedule":
@@ -97,6 +101,9 @@ class Dialogue:
             state.handed_off = True
             return Reply(self.texts.handoff)
         prefix = self._prices(state.service_ids or list(self.services)) if intent == "price" else ""
+        if question and intent == "other":
+            state.handed_off = True
+            prefix = self.texts.question_handed_over
         prefix = prefix + "\n" if prefix else ""
         missing = state.missing()
         if not missing:
@@ -119,12 +126,12 @@ class Dialogue:
         # a refused time is answered at once, before whatever else is missing
         slot = "time" if state.time_refused is not None and "time" in missing else missing[0]
         state.asked.append(slot)
-        question = self._ask(slot, state, now)
+        ask = self._ask(slot, state, now)
         return Reply(
-            prefix + question.text,
-            choices=question.choices,
-            ask_phone=question.ask_phone,
-            phone_button=question.phone_button,
+            prefix + ask.text,
+            choices=ask.choices,
+            ask_phone=ask.ask_phone,
+            phone_button=ask.phone_button,
             slot=slot,
         )
 

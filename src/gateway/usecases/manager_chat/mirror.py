@@ -79,10 +79,17 @@ class MirroringSender:
 
 
 async def log_client(
-    redis: Redis, tenant: str, conversation: str, key: str, text: str, at: datetime, name: str
+    redis: Redis,
+    tenant: str,
+    conversation: str,
+    key: str,
+    text: str,
+    at: datetime,
+    name: str,
+    files: list[dict[str, str]] | None = None,
 ) -> None:
-    """A client's message, logged for the line (once, whatever is retried)."""
-    entry = ChatEntry(key=key, author="client", text=text, at=at.timestamp(), name=name)
+    """A client's message, logged for the line (once, whatever is retried), with links to its files."""
+    entry = ChatEntry(key=key, author="client", text=text, at=at.timestamp(), name=name, files=files or [])
     await chat_log.append(redis, tenant, conversation, entry)
 
 
@@ -141,6 +148,7 @@ def _element(conversation: str, entry: ChatEntry, bot_user: int | None) -> dict[
         text=_posted_text(entry),
         at=entry.at,
         as_user=bot_user if entry.author == "bot" else None,
+        files=entry.files,
     )
 
 

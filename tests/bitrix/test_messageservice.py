@@ -44,4 +44,3 @@ def test_a_call_without_its_id_number_or_text_is_not_a_message():
     assert provider_message({**body, "message_id": "x" * 129}) is None
     odd = {**body, "bindings": [{"OWNER_TYPE_ID": "²", "OWNER_ID": 1}], "document_id": ["crm", "x", "DEAL_1²"]}
     assert provider_message(odd) is not None and provider_message(odd).bindings == ()  # type: ignore[union-attr]
-

@@ -332,6 +332,24 @@ async def test_a_clients_photo_is_in_the_line_as_a_link_bitrix24_can_open_withou
             assert (await portal_side.get(tampered)).status_code == 403
 
 
+async def test_a_reply_that_cannot_reach_the_client_is_said_in_the_managers_chat(
+    app_portal, telegram, redis, store_url
+):
+    port = free_port()
+    async with served_gateway(app_config(app_portal, telegram, port), store_url, port) as (client, _runtime):
+        assert (await install(app_portal, port)).status_code == 200
+        await wait_for(lambda: len(app_portal.bindings) == 2)
+        await client.post("/webhooks/salon/telegram", json=update(1, "здравствуйте"), headers=HEADERS)
+        await wait_for(lambda: the_chat(app_portal) is not None and len(the_chat(app_portal).messages) >= 2)
+        telegram.blocked.add(CHAT)  # the client blocked the bot; they have no other channel the bot knows
+        chat = the_chat(app_portal)
+        answered = app_portal.answer(chat.im_chat_id, "Добрый день! Когда вам удобно?")
+        await app_portal.settle()
+        notice = "⚠ Не доставлено клиенту: клиент заблокировал бота или удалил чат"
+        await wait_for(lambda: any(m["author"] == "system" and m["text"] == notice for m in chat.messages))
+        assert answered not in app_portal.delivered and len(sent_texts(telegram)) == 1
+
+
 async def test_with_half_the_events_lost_every_manager_message_reaches_the_client_once(
     app_portal, telegram, redis, store_url
 ):

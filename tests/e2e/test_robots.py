@@ -104,7 +104,7 @@ async def test_a_robots_message_reaches_the_client_in_their_messenger_once_and_i
 
 
 async def test_a_provider_call_without_the_installations_token_or_a_message_is_refused(
-    app_portal, telegram, sms, store_url
+    app_portal, telegram, sms, redis, store_url
 ):
     port = free_port()
     async with served_gateway(robot_config(app_portal, telegram, sms, port), store_url, port) as (client, _):

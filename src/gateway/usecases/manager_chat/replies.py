@@ -4,17 +4,18 @@ manager leads the conversation, and speaks again when the dialog is finished or 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from bitrix.openlines import DialogFinished, ManagerMessage, plain_text
-from domain import Channel, Recipient, Reply
-from domain.sending import CredentialsRejected, SendRejected, Unreachable, WindowClosed
+from domain import Channel, Reply, SendRetryable
 from gateway.store import keys
-from gateway.store.conversations import load_dialogue
 from gateway.store.redis_result import result
 from gateway.usecases.manager_chat.context import AppContext
 from gateway.usecases.manager_chat.handoff import close_todo
 from gateway.usecases.manager_chat.install import CHANNEL_OF
 from gateway.usecases.manager_chat.mirror import echo_digest, remember_chat
+from gateway.usecases.messaging import delivery
+from gateway.usecases.messaging.delivery import Message, Outcome, address_of
 
 logger = logging.getLogger("gateway.usecases.manager_chat.replies")
 
@@ -57,25 +58,21 @@ async def deliver(ctx: AppContext, message: ManagerMessage) -> str:
     if await result(ctx.redis.exists(sent_key)):  # delivered before (a re-delivered event, a retry)
         await _delivered(ctx, message)
         return "replayed"
-    state = await load_dialogue(ctx.redis, conversation)
-    if state is None:
+    to = await address_of(ctx.redis, conversation)
+    if to is None:
         return await _not_delivered(ctx, message, "переписка с клиентом не найдена (возможно, данные удалены)")
-    sender = ctx.sender_of(channel)
-    if state.window_closed(sender.window, ctx.clock()):
-        return await _not_delivered(
-            ctx, message, "клиент писал больше 24 часов назад; платформа разрешает только одобренный шаблон"
-        )
+    # the one way out: the window rule, then the client's other conversations the platforms vouch are
+    # theirs; sent by the channels' own senders (the manager's words are in the line already)
+    outbox = replace(ctx.outbox, sender_of=lambda name: ctx.sender_of(Channel(name)), wait_turn=None)
     reply = Reply(text=text, key=f"manager:{message.message_id}")
-    try:
-        await sender.send(Recipient(state.chat_id, state.channel_phone), reply)
-    except Unreachable:
-        return await _not_delivered(ctx, message, "клиент заблокировал бота или удалил чат")
-    except WindowClosed:
-        return await _not_delivered(ctx, message, "окно ответа платформы закрыто")
-    except CredentialsRejected:
-        return await _not_delivered(ctx, message, f"токен канала {channel.value} отклонён; проверьте настройки")
-    except SendRejected as exc:
-        return await _not_delivered(ctx, message, f"платформа отказала: {str(exc)[:200]}")
+    sent = await delivery.deliver(outbox, to, Message(reply), ctx.clock())
+    if sent.outcome == Outcome.POSTPONED:  # nothing went: the job is retried
+        raise SendRetryable(sent.detail, sent.retry_after.total_seconds() if sent.retry_after else None)
+    if not sent.delivered:
+        why = WHY_NOT.get(sent.outcome, "платформа отказала: {detail}")
+        return await _not_delivered(ctx, message, why.format(channel=channel.value, detail=sent.detail[:200]))
+    if sent.address.conversation != conversation:
+        await _say(ctx, message, f"Доставлено клиенту в {sent.address.channel}: в {channel.value} не доставить")
     async with ctx.redis.pipeline(transaction=True) as pipe:
         pipe.set(sent_key, 1, ex=keys.MANAGER_SENT_SECONDS)
         # the bot keeps quiet from now until the dialog is finished or the manager is quiet this long
@@ -117,11 +114,21 @@ async def _delivered(ctx: AppContext, message: ManagerMessage) -> None:
     )
 
 
+WHY_NOT = {
+    Outcome.UNREACHABLE: "клиент заблокировал бота или удалил чат",
+    Outcome.WINDOW_CLOSED: "клиент писал больше 24 часов назад; платформа разрешает только одобренный шаблон",
+    Outcome.CREDENTIALS: "токен канала {channel} отклонён; проверьте настройки",
+    Outcome.OPTED_OUT: "клиент отказался от сообщений компании в {channel}",
+}
+
+
 async def _not_delivered(ctx: AppContext, message: ManagerMessage, why: str) -> str:
     """Said in the line's chat, where the manager is looking (there is no "failed" delivery status)."""
     logger.warning("manager message %s not delivered: %s", message.message_id, why)
-    await ctx.crm.call(
-        "im.message.add",
-        {"DIALOG_ID": f"chat{message.im_chat_id}", "MESSAGE": f"⚠ Не доставлено клиенту: {why}", "SYSTEM": "Y"},
-    )
+    await _say(ctx, message, f"⚠ Не доставлено клиенту: {why}")
     return "not_delivered"
+
+
+async def _say(ctx: AppContext, message: ManagerMessage, text: str) -> None:
+    """A system line in the manager's chat."""
+    await ctx.crm.call("im.message.add", {"DIALOG_ID": f"chat{message.im_chat_id}", "MESSAGE": text, "SYSTEM": "Y"})

@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python bench/lifecycle_bench.py
 	$(BIN)/python bench/analytics_bench.py
 	$(BIN)/python bench/manager_reply_bench.py
+	$(BIN)/python bench/mirror_bench.py
 
 clean:
 	rm -rf $(VENV) .lead-gateway .pytest_cache .mypy_cache .ruff_cache

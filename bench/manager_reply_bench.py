@@ -84,6 +84,42 @@ def arrivals(bot: RecordingBotApi, asked: dict[str, float], limit: float) -> dic
     return found
 
 
+def start_gateway(redis_url: str, bot_port: int, port: int, tmp: str) -> subprocess.Popen[bytes]:
+    """`lead-gateway run` with one app-mode tenant whose Telegram bot is the stand-in on `bot_port`."""
+    base = f"http://127.0.0.1:{port}"
+    config = Path(tmp) / "bench.yaml"
+    tenant = {
+        "timezone": "Europe/Moscow",
+        "bitrix": {
+            "app": {
+                "client_id": "local.bench",
+                "client_secret": "bench-client-secret",
+                "public_url": base,
+                "oauth_base": f"{base}/sandbox/bitrix",
+            }
+        },
+        "channels": {
+            "telegram": {"bot_token": "1:bench", "secret_token": SECRET, "api_base": f"http://127.0.0.1:{bot_port}"}
+        },
+        "catalog": [{"id": "manicure", "name": "Маникюр", "duration_min": 60, "price": 1500}],
+    }
+    config.write_text(yaml.safe_dump({"redis_url": redis_url, "tenants": {"salon": tenant}}, allow_unicode=True))
+    env = {**os.environ, "LEAD_GATEWAY_DATA_DIR": tmp, "LEAD_GATEWAY_SECRET_KEY": Fernet.generate_key().decode()}
+    command = [str(BIN), "--log-level", "WARNING", "run", "--config", str(config), "--port", str(port)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env)
+
+
+def install(client: httpx.Client) -> None:
+    """The app installed into the sandbox portal by its page's button, and its setup done."""
+    assert client.post("/sandbox/bitrix/app/install", data={"tenant": "salon"}).status_code in (200, 303)
+    wait_for(lambda: client.get("/sandbox/bitrix/chats.json").json()["bindings"] == 2, 30)
+
+
+def serve_bot(bot: BotApi, port: int) -> None:
+    server = uvicorn.Server(uvicorn.Config(bot.app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chats", type=int, default=100)
@@ -94,38 +130,15 @@ def main() -> int:
     args = parser.parse_args()
     bot = RecordingBotApi()
     bot_port, port = free_port(), free_port()
-    threading.Thread(
-        target=uvicorn.Server(uvicorn.Config(bot.app, host="127.0.0.1", port=bot_port, log_level="warning")).run,
-        daemon=True,
-    ).start()
+    serve_bot(bot, bot_port)
     redis.Redis.from_url(args.redis).flushdb()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "bench.yaml"
-        tenant = {
-            "timezone": "Europe/Moscow",
-            "bitrix": {
-                "app": {
-                    "client_id": "local.bench",
-                    "client_secret": "bench-client-secret",
-                    "public_url": base,
-                    "oauth_base": f"{base}/sandbox/bitrix",
-                }
-            },
-            "channels": {
-                "telegram": {"bot_token": "1:bench", "secret_token": SECRET, "api_base": f"http://127.0.0.1:{bot_port}"}
-            },
-            "catalog": [{"id": "manicure", "name": "Маникюр", "duration_min": 60, "price": 1500}],
-        }
-        config.write_text(yaml.safe_dump({"redis_url": args.redis, "tenants": {"salon": tenant}}, allow_unicode=True))
-        env = {**os.environ, "LEAD_GATEWAY_DATA_DIR": tmp, "LEAD_GATEWAY_SECRET_KEY": Fernet.generate_key().decode()}
-        command = [str(BIN), "--log-level", "WARNING", "run", "--config", str(config), "--port", str(port)]
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env)
+        process = start_gateway(args.redis, bot_port, port, tmp)
         try:
             wait_ready(f"{base}/readyz")
             with httpx.Client(base_url=base, timeout=30) as client:
-                assert client.post("/sandbox/bitrix/app/install", data={"tenant": "salon"}).status_code in (200, 303)
-                wait_for(lambda: client.get("/sandbox/bitrix/chats.json").json()["bindings"] == 2, 30)
+                install(client)
                 headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
                 for n in range(args.chats):  # each client writes once: their chat opens in the line
                     client.post("/webhooks/salon/telegram", json=update(n), headers=headers).raise_for_status()

@@ -373,8 +373,18 @@ class SandboxApp:
         code, to, text = str(form.get("code", "")), str(form.get("to", "")).strip(), str(form.get("text", "")).strip()
         if code not in self.providers or not to or not text:
             return JSONResponse({"error": "no such provider, or no number or text"}, status_code=400)
-        await self.robot_sends(code, to, text)
+        await self.robot_sends(code, to, text, self._cards_of(to))
         return RedirectResponse("../chats#robots", status_code=303)
+
+    def _cards_of(self, phone: str) -> tuple[tuple[int, int], ...]:
+        """As if sent from the card of each contact with this number (OWNER_TYPE_ID 3), as Bitrix24 binds it."""
+        digits = re.sub(r"\D", "", phone)[-10:]
+        return tuple(
+            (3, int(contact_id))
+            for contact_id, contact in self.portal.state.contacts.items()
+            if digits
+            and any(re.sub(r"\D", "", str(p.get("VALUE", "")))[-10:] == digits for p in contact.get("PHONE", []))
+        )
 
     # ---- a manager, and the events ------------------------------------------------------------
     def answer(self, im_chat_id: int, text: str, manager: int = 7, name: str = "Анна") -> int:

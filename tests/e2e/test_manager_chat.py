@@ -29,6 +29,7 @@ from gateway.store import keys
 from gateway.store.conversations import load_dialogue
 from tests.clock import BusinessClock, set_running
 from tests.conftest import REDIS_URL, LoopbackServer, free_port, tenant_config, wait_for, wait_for_async
+from tests.e2e.test_appointments import own_contact
 from tests.e2e.test_telegram import CHAT, HEADERS, sent_texts, update
 
 CONVERSATION = f"salon:telegram:{CHAT}"
@@ -379,7 +380,7 @@ REQUIRED = os.environ.get("LG_REQUIRE_CHROMIUM") == "1"  # CI installs Chromium:
 
 
 @pytest.mark.skipif(CHROMIUM is None and not REQUIRED, reason="Chromium is not installed (apt-get install chromium)")
-def test_a_person_plays_the_manager_on_the_sandbox_chats_page_in_chromium(app_portal, telegram, tmp_path):
+def test_a_person_plays_the_manager_on_the_sandbox_chats_page_in_chromium(app_portal, telegram, redis_url, tmp_path):
     """The newcomer's walk: install with the page's button, a client writes, the answer typed on the page
     reaches the client (SQLite: the page is what is tested here, the stores are above)."""
     from playwright.sync_api import sync_playwright
@@ -421,6 +422,17 @@ def test_a_person_plays_the_manager_on_the_sandbox_chats_page_in_chromium(app_po
             page.wait_for_url(f"{app_portal.base}/chats#chat*")
             page.reload()
             assert "Анна, добрый день! Записать вас на завтра? ✓" in page.inner_text("section[data-chat]")
+            # she shares her own number in Telegram; a robot then sends from her card through the app
+            assert httpx.post(gateway_url, json=own_contact(2, CHAT), headers=HEADERS).status_code == 200
+            _wait(lambda: any(c.get("PHONE") for c in app_portal.portal.state.contacts.values()), 40)
+            page.reload()
+            page.get_by_label("Номер").fill("+7 913 123-45-67")
+            page.get_by_label("Текст робота").fill("Напоминаем: завтра в 15:00")
+            page.get_by_role("button", name="Отправить").click()
+            _wait(lambda: "Напоминаем: завтра в 15:00" in sent_texts(telegram))
+            _wait(lambda: ["delivered"] in app_portal.statuses.values())
+            page.goto(f"{app_portal.base}/chats")
+            assert "delivered" in page.inner_text("p.statuses")
         finally:
             browser.close()
 

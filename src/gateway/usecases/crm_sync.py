@@ -124,7 +124,9 @@ async def sync_conversation(ctx: CrmContext, conversation_key: str, read: HeldFo
             break
     if read is not None and ctx.appointments is not None:  # what waits for the release goes first
         await read.write()
-    if link.contact_id is not None and ctx.appointments is not None:  # for reminders on the person's other channels
+    # the person's conversations by contact (kept as long as the conversation): reminders and robots'
+    # messages try their other channels
+    if link.contact_id is not None:
         await crm_links.remember_contact_conversation(ctx.redis, ctx.scope, link.contact_id, conversation_key)
     if visit is not None and ctx.appointments is not None and ctx.appointments.online is not None:
         visit = await _visit(ctx, conversation_key, link)  # with its deal attached

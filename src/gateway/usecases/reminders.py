@@ -109,6 +109,9 @@ async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: dat
         return Outcome.POSTPONED
     if not await store.claim_reminder(app.engine, due.id, now):
         return Outcome.TAKEN
+    if due.kind == CONSENT_QUESTION and not await _book(ctx).was_asked(_person(visit)):
+        # the evidence of what is asked, on record before it goes: a press a moment later finds it
+        await _record_question(ctx, visit, now)
     sent = await _send(ctx, visit, due, now)
     if sent.outcome == Outcome.POSTPONED:  # not taken, for certain: back on the agenda a little later
         wait = sent.retry_after or RETRY_AFTER
@@ -119,8 +122,6 @@ async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: dat
     outcome, detail = str(sent.outcome), sent.detail
     visit = replace(visit, channel=sent.address.channel)  # noted on the deal with the channel it went by
     await store.record_reminder(app.engine, due.id, outcome, detail, now)
-    if due.kind == CONSENT_QUESTION and outcome == Outcome.SENT:  # the evidence of what was asked
-        await _record_question(ctx, visit, now)
     if outreach.is_outreach(due.kind) and outcome in (Outcome.SENT, Outcome.TEMPLATE):
         offer = await fact_log.of_visit(app.redis, visit, Kind.OFFER, now, key=f"offer:{due.id}")
         await facts.emit(app.redis, [replace(offer, service=due.kind[:64])])

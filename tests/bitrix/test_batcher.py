@@ -45,7 +45,9 @@ async def test_a_lone_call_goes_out_at_once_as_itself():
 
 async def test_groups_waiting_on_the_rate_limit_share_batches_and_keep_their_chains(redis):
     sandbox = Sandbox(burst=2, per_second=4)
-    bucket = LeakyBucket(redis, "lg:test:bucket", burst=2, per_second=4)
+    # our bucket a little under the portal's, as deployed: with none to spare, two requests sent 250 ms
+    # apart can arrive closer on a loaded machine and the portal refuses one (seen once in CI)
+    bucket = LeakyBucket(redis, "lg:test:bucket", burst=2, per_second=3)
     batcher = batcher_for(sandbox, bucket)
     outcomes = await asyncio.gather(*(batcher.submit(lead(n)) for n in range(40)))
     await batcher.close()

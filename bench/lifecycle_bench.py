@@ -51,7 +51,7 @@ from gateway.store.sql.visits import (
     record_reminder,
     save_visit,
 )
-from gateway.usecases.portal_changes import poll
+from gateway.usecases.crm.portal_changes import poll
 from throwaway_pg import throwaway_database
 
 VISITS, PER_VISIT = 10_000, 10

@@ -33,9 +33,9 @@ from gateway.settings.channels import SmsConfig
 from gateway.store import health, keys
 from gateway.store.queue import Intake, job_deserializer, job_serializer, queue_crm_sync, queue_reach
 from gateway.store.redis_connection import TcpConnection, UnixConnection
-from gateway.usecases.conversation import ConversationContext
-from gateway.usecases.crm_sync import CrmContext, deal_closed
-from gateway.usecases.dialogue import Dialogue
+from gateway.usecases.conversation.incoming import ConversationContext
+from gateway.usecases.crm.sync import CrmContext, deal_closed
+from gateway.usecases.visits.dialogue import Dialogue
 from qualifier.catalog import ServiceMatcher
 from qualifier.llm import LlmObserver, LlmQualifier
 from qualifier.pipeline import Qualifier
@@ -44,8 +44,8 @@ from qualifier.rules import RuleQualifier
 if TYPE_CHECKING:  # SQLAlchemy (~30 MB) is loaded only by a process that serves a tenant with `lifecycle:`
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from gateway.usecases.appointments import Appointments
     from gateway.usecases.manager_chat.context import AppContext
+    from gateway.usecases.visits.appointments import Appointments
 
 logger = logging.getLogger("gateway.bootstrap")
 
@@ -168,18 +168,18 @@ class Runtime:
         )
 
     def _form_reach(self, t: TenantServices) -> Any:
-        from gateway.usecases import lead_reach
+        from gateway.usecases.conversation import lead_reach
 
         return functools.partial(lead_reach.plan, t.visit_replies, functools.partial(queue_reach, self.redis))
 
     def _form_answers(self, t: TenantServices) -> Any:
-        from gateway.usecases.form_answers import FormAnswers
+        from gateway.usecases.conversation.form_answers import FormAnswers
 
         return FormAnswers(t.visit_replies, functools.partial(queue_crm_sync, self.redis, t.id))
 
     def reach_context(self, tenant: str) -> Any:
         """The tenant's ReachContext (lifecycle tenants only; it brings SQLAlchemy)."""
-        from gateway.usecases.lead_reach import MESSENGERS, ReachContext
+        from gateway.usecases.conversation.lead_reach import MESSENGERS, ReachContext
 
         t = self.tenants[tenant]
         vk = t.senders.get(Channel.VK)
@@ -209,7 +209,7 @@ class Runtime:
 
     def portal_changes(self, tenant: str) -> Any:
         """The tenant's PortalChanges (lifecycle tenants only; it brings SQLAlchemy)."""
-        from gateway.usecases.portal_changes import PortalChanges
+        from gateway.usecases.crm.portal_changes import PortalChanges
 
         t = self.tenants[tenant]
         assert t.appointments is not None  # noqa: S101 - callers check the tenant has `lifecycle:`
@@ -304,9 +304,9 @@ def build_runtime(
         dialogue = Dialogue(services, hours, Texts(**tenant.texts))
         appointments, visit_replies = None, None
         if tenant.lifecycle is not None and runtime.store is not None:
-            from gateway.usecases.appointments import Appointments
-            from gateway.usecases.online_booking import OnlineBooking
-            from gateway.usecases.visit_replies import VisitReplies
+            from gateway.usecases.visits.appointments import Appointments
+            from gateway.usecases.visits.online_booking import OnlineBooking
+            from gateway.usecases.visits.replies import VisitReplies
 
             online = OnlineBooking(crm, tenant.booking, tenant.timezone) if tenant.booking is not None else None
             appointments = Appointments(

@@ -10,7 +10,7 @@ from typing import Any
 
 from gateway.cli.embedded_redis import EmbeddedRedis
 from gateway.store import dlq
-from gateway.usecases.forget import forget_person
+from gateway.usecases.people.forget import forget_person
 from tests.conftest import SECRET, gateway, wait_for, wait_for_async
 from tests.e2e.test_telegram import CHAT, update
 

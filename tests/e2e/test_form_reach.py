@@ -201,7 +201,7 @@ async def test_vk_screen_names_in_forms_are_bounded_and_never_hold_up_the_deal(
 ):
     """Issue 26 #8: a form naming hundreds of VK pages reads five; a tenant's forms look up at most
     VK_LOOKUPS_PER_MINUTE names a minute; every form still becomes its deal."""
-    from gateway.usecases.lead_reach import VK_LOOKUPS_PER_MINUTE
+    from gateway.usecases.conversation.lead_reach import VK_LOOKUPS_PER_MINUTE
 
     async with gateway(config_with(make_config, portal, telegram, vk), store_url=store_url) as (client, _):
         for n in range(5):  # the per-address limit

@@ -12,7 +12,7 @@ import pytest
 from adapters.meta.signature import sign
 from domain import Channel, InboundMessage
 from gateway.cli.check import run_checks
-from gateway.usecases.conversation import handle_message
+from gateway.usecases.conversation.incoming import handle_message
 from tests.clock import PINNED
 from tests.conftest import (
     ACCOUNT,

@@ -404,7 +404,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from gateway.cli.report import report
-    from gateway.usecases.reports import BadPeriod, Period
+    from gateway.usecases.analytics.reports import BadPeriod, Period
 
     config = _load(args)
 
@@ -424,7 +424,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_spend(args: argparse.Namespace) -> int:
     from gateway.cli.report import import_spend
-    from gateway.usecases.spend import BadSpend
+    from gateway.usecases.analytics.spend import BadSpend
 
     async def work(redis: Any, engine: Any) -> int:
         try:

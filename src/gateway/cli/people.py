@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.cli.safe_csv import SafeWriter
 from gateway.store.sql import consents
-from gateway.usecases.forget import Erased, forget_person
+from gateway.usecases.people.forget import Erased, forget_person
 
 CSV_COLUMNS = ("at", "tenant", "person", "conversation", "channel", "answer", "text_version", "source", "text")
 

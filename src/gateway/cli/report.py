@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.cli.safe_csv import SafeWriter
 from gateway.settings import TenantConfig
-from gateway.usecases.reports import Period, analytics
-from gateway.usecases.spend import parse_csv, save
+from gateway.usecases.analytics.reports import Period, analytics
+from gateway.usecases.analytics.spend import parse_csv, save
 
 COLUMNS = (
     ("key", "ключ"),

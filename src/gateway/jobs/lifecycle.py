@@ -95,7 +95,7 @@ async def _prune(runtime: Runtime) -> None:
 
 
 def _pacer() -> Any:
-    from gateway.usecases.pacing import Pacer
+    from gateway.usecases.outreach.pacing import Pacer
 
     return Pacer()
 
@@ -108,7 +108,7 @@ READ_AT_ONCE = 2000  # due rows read a pass: a burst must be seen whole to be sp
 
 async def _drain(runtime: Runtime, pacer: Any, pairs: Sequence[tuple[str, str]]) -> int:
     from gateway.store.sql.visits import due_reminders
-    from gateway.usecases.pacing import EARLY_AT_MOST, send_moments
+    from gateway.usecases.outreach.pacing import EARLY_AT_MOST, send_moments
 
     assert runtime.store is not None  # noqa: S101 - checked by the caller
     started, handled = time.monotonic(), 0
@@ -134,7 +134,7 @@ async def _drain(runtime: Runtime, pacer: Any, pairs: Sequence[tuple[str, str]])
 async def _deliver_one(runtime: Runtime, pacer: Any, due: DueReminder) -> str | None:
     """Send one reminder of a tenant this process serves; its outcome, None if it was not handled."""
     from gateway.store.sql.visits import visit_by_id
-    from gateway.usecases.reminders import ReminderContext, deliver
+    from gateway.usecases.outreach.reminders import ReminderContext, deliver
 
     assert runtime.store is not None  # noqa: S101 - checked by the caller
     visit = await visit_by_id(runtime.store, due.visit_id)
@@ -204,7 +204,7 @@ async def _take_turn(runtime: Runtime, key: str, seen: Any, now: float) -> bool:
 
 
 async def _poll_one(runtime: Runtime, tenant: TenantServices, since: datetime, now: datetime) -> tuple[int, int]:
-    from gateway.usecases.portal_changes import poll, poll_bookings
+    from gateway.usecases.crm.portal_changes import poll, poll_bookings
 
     changes = runtime.portal_changes(tenant.id)
     seen, requests = await poll(changes, since, now)

@@ -33,8 +33,8 @@ from gateway.store.queue import (
     queue_crm_sync,
 )
 from gateway.store.redis_connection import ROLE
-from gateway.usecases.conversation import ReplyOutcome, handle_message
-from gateway.usecases.crm_sync import deal_exists, forget_deal, sync_conversation
+from gateway.usecases.conversation.incoming import ReplyOutcome, handle_message
+from gateway.usecases.crm.sync import deal_exists, forget_deal, sync_conversation
 
 logger = logging.getLogger("gateway.jobs.worker")
 
@@ -132,7 +132,7 @@ async def handle_bitrix_event(ctx: dict[str, Any], tenant: str, event: str, enti
         if event in ("ONCRMDEALUPDATE", "ONCRMDEALADD") and runtime.tenants[tenant].appointments is not None:
             return await _deal_changed(runtime, tenant, entity_id)
         if event.startswith("ONBOOKING") and runtime.tenants[tenant].appointments is not None:
-            from gateway.usecases.portal_changes import booking_changed
+            from gateway.usecases.crm.portal_changes import booking_changed
 
             return await booking_changed(runtime.portal_changes(tenant), event, entity_id, runtime.clock())
         if event == "ONCRMDEALDELETE":
@@ -154,8 +154,8 @@ async def reach_lead(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
     tenant = str(payload.get("tenant", "?"))
 
     async def work() -> str:
-        from gateway.usecases.form_answers import Reach
-        from gateway.usecases.lead_reach import reach
+        from gateway.usecases.conversation.form_answers import Reach
+        from gateway.usecases.conversation.lead_reach import reach
 
         if tenant not in runtime.tenants or runtime.tenants[tenant].visit_replies is None:
             raise SendRejected(f"tenant {tenant!r} no longer has the lifecycle")
@@ -169,7 +169,7 @@ async def reach_lead(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
 
 
 async def _deal_changed(runtime: Runtime, tenant: str, deal_id: int) -> str:
-    from gateway.usecases.portal_changes import apply_deal, read_deal
+    from gateway.usecases.crm.portal_changes import apply_deal, read_deal
 
     changes = runtime.portal_changes(tenant)
     row = await read_deal(changes, deal_id)

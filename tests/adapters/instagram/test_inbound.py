@@ -10,7 +10,7 @@ from adapters.instagram.inbound import parse_instagram
 from adapters.meta.batch import Batch, MalformedPayload
 from domain import InboundMessage
 from gateway.settings import Utm
-from gateway.usecases.attribution import resolve
+from gateway.usecases.conversation.attribution import resolve
 from tests.conftest import fixture_json
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

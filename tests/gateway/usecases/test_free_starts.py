@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from gateway.usecases.dialogue import free_starts
+from gateway.usecases.visits.dialogue import free_starts
 
 TZ = ZoneInfo("Asia/Novosibirsk")
 WEEKDAYS = (time(10), time(21))

@@ -5,7 +5,7 @@ import pytest
 
 from domain import VisitStatus
 from gateway.settings import ConfigError, parse_config
-from gateway.usecases.offer_plan import offers_on_status, upsell_before, upsell_offer
+from gateway.usecases.visits.offer_plan import offers_on_status, upsell_before, upsell_offer
 
 TZ = ZoneInfo("Europe/Moscow")
 CATALOG = [

@@ -72,7 +72,7 @@ def _today(runtime: Runtime, services: TenantServices) -> date:
 
 
 def _period(request: Request, runtime: Runtime, services: TenantServices) -> Any:
-    from gateway.usecases.reports import BadPeriod, Period
+    from gateway.usecases.analytics.reports import BadPeriod, Period
 
     try:
         return Period.parse(request.query_params.get("from"), request.query_params.get("to"), _today(runtime, services))
@@ -82,8 +82,8 @@ def _period(request: Request, runtime: Runtime, services: TenantServices) -> Any
 
 @router.get("/api/{tenant}/analytics", summary="The owner's numbers for a period, by a key")
 async def analytics(tenant: str, request: Request) -> JSONResponse:
-    from gateway.usecases.reports import BadPeriod
-    from gateway.usecases.reports import analytics as numbers
+    from gateway.usecases.analytics.reports import BadPeriod
+    from gateway.usecases.analytics.reports import analytics as numbers
 
     runtime, services = await authorized(request, tenant)
     period = _period(request, runtime, services)
@@ -97,7 +97,7 @@ async def analytics(tenant: str, request: Request) -> JSONResponse:
 
 @router.get("/api/{tenant}/appointments", summary="The visits the gateway knows, with what was sent")
 async def appointments(tenant: str, request: Request) -> JSONResponse:
-    from gateway.usecases.reports import appointments as visits
+    from gateway.usecases.analytics.reports import appointments as visits
 
     runtime, services = await authorized(request, tenant)
     period = _period(request, runtime, services)
@@ -107,7 +107,7 @@ async def appointments(tenant: str, request: Request) -> JSONResponse:
 
 @router.put("/api/{tenant}/spend", summary="Ad spend per day and ad; a day sent again replaces it")
 async def put_spend(tenant: str, request: Request) -> JSONResponse:
-    from gateway.usecases.spend import BadSpend, parse_rows, save
+    from gateway.usecases.analytics.spend import BadSpend, parse_rows, save
 
     runtime, _ = await authorized(request, tenant)
     body = await read_body(request, runtime.config.max_body_bytes)

@@ -537,6 +537,13 @@ async def set_revenue(engine: AsyncEngine, visit_id: int, revenue: float | None,
         )
 
 
+async def conversations_of_phone(engine: AsyncEngine, tenant: str, phone: str) -> set[str]:
+    """The conversations whose visits were booked with this phone (what erasing a person starts from)."""
+    query = select(visits.c.conversation).where(visits.c.tenant == tenant, visits.c.phone == phone).distinct()
+    async with engine.connect() as connection:
+        return {row.conversation for row in await connection.execute(query)}
+
+
 async def forget_person(engine: AsyncEngine, tenant: str, conversations: Sequence[str], phone: str) -> int:
     """Delete the visits (and their agenda) of this phone or these conversations; the visits removed."""
     person = (visits.c.tenant == tenant) & ((visits.c.phone == phone) | visits.c.conversation.in_(list(conversations)))

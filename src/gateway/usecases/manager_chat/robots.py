@@ -16,10 +16,10 @@ from gateway.settings.lifecycle import LifecycleConfig
 from gateway.store import crm_links, keys
 from gateway.store.conversations import TimelineEntry, append_timeline, load_dialogue, load_link
 from gateway.store.redis_result import result
-from gateway.usecases.consent import ConsentBook
 from gateway.usecases.manager_chat.context import AppContext
 from gateway.usecases.manager_chat.install import PROVIDER_CODE
 from gateway.usecases.messaging.delivery import Address, Delivery, Message, Outcome, deliver
+from gateway.usecases.people.consent import ConsentBook
 from qualifier.phone import mask_phone, normalize_phone
 
 logger = logging.getLogger("gateway.usecases.manager_chat.robots")

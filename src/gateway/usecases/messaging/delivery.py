@@ -32,7 +32,7 @@ from domain import (
 )
 from gateway.store import crm_links
 from gateway.store.conversations import load_dialogue, load_link, mark_unreachable
-from gateway.usecases.consent import NO_VERSION, ConsentBook, Person
+from gateway.usecases.people.consent import NO_VERSION, ConsentBook, Person
 
 logger = logging.getLogger("gateway.usecases.messaging.delivery")
 

@@ -18,9 +18,9 @@ from gateway.store.conversations import TimelineEntry, append_timeline
 from gateway.store.facts import Fact, Kind
 from gateway.store.sql import consents
 from gateway.store.sql.consents import ConsentRecord, person_of
-from gateway.usecases.visit_buttons import CONSENT_PREFIX
 
 YES, NO = "y", "n"
+CONSENT_PREFIX = "k:"  # the consent question's buttons: k:y yes to offers, k:n no
 NO_VERSION = "-"  # a stop needs no question: it is kept with the client's own words
 
 NOTES = {

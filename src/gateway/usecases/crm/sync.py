@@ -43,9 +43,9 @@ from qualifier.phone import mask_phone
 
 if TYPE_CHECKING:
     from gateway.store.sql.visits import Visit
-    from gateway.usecases.appointments import Appointments
+    from gateway.usecases.visits.appointments import Appointments
 
-logger = logging.getLogger("gateway.usecases.crm_sync")
+logger = logging.getLogger("gateway.usecases.crm.sync")
 
 ORIGINATOR = "lead-gateway"
 CHANNEL_TITLES = {

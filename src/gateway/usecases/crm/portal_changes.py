@@ -27,12 +27,12 @@ from gateway.store.redis_result import result
 from gateway.store.sql import visits as store
 from gateway.store.sql.episodes import close_episode
 from gateway.store.sql.visits import Address, Visit
-from gateway.usecases.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
-from gateway.usecases.crm_sync import CLOSED_SEMANTICS, ORIGINATOR, CrmContext
-from gateway.usecases.discount_rows import discount_rows
-from gateway.usecases.online_booking import PortalBooking
+from gateway.usecases.crm.discount_rows import discount_rows
+from gateway.usecases.crm.sync import CLOSED_SEMANTICS, ORIGINATOR, CrmContext
+from gateway.usecases.visits.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
+from gateway.usecases.visits.online_booking import PortalBooking
 
-logger = logging.getLogger("gateway.usecases.portal_changes")
+logger = logging.getLogger("gateway.usecases.crm.portal_changes")
 
 PAGE = 50  # rows a Bitrix24 list returns at most
 POLL_OVERLAP = timedelta(seconds=120)  # the portal's clock and ours may differ; re-reading a deal is harmless

@@ -42,21 +42,22 @@ from gateway.store.conversations import (
 )
 from gateway.store.job_format import JobFinish
 from gateway.store.redis_result import result
-from gateway.usecases import attribution as attribution_rules
-from gateway.usecases import fact_log
-from gateway.usecases.dialogue import SERVICE_PREFIX, TIME_PREFIX, Dialogue
-from gateway.usecases.visit_buttons import CONSENT_PREFIX, describe
+from gateway.usecases.analytics import fact_log
+from gateway.usecases.conversation import attribution as attribution_rules
+from gateway.usecases.people.consent import CONSENT_PREFIX
+from gateway.usecases.visits.buttons import describe
+from gateway.usecases.visits.dialogue import SERVICE_PREFIX, TIME_PREFIX, Dialogue
 
 if TYPE_CHECKING:  # loaded only for a tenant with `lifecycle:` (it brings SQLAlchemy)
-    from gateway.usecases.form_answers import FormAnswers
-    from gateway.usecases.visit_replies import VisitReplies
+    from gateway.usecases.conversation.form_answers import FormAnswers
+    from gateway.usecases.visits.replies import VisitReplies
 from qualifier.intent import open_question
 from qualifier.optout import asks_to_resume, asks_to_stop
 from qualifier.phone import normalize_phone
 from qualifier.pipeline import Qualifier
 from qualifier.result import Extraction
 
-logger = logging.getLogger("gateway.usecases.conversation")
+logger = logging.getLogger("gateway.usecases.conversation.incoming")
 
 LOCK_SECONDS = 60  # longer than the job may run (50 s): the lock never lapses under a live handler
 # Messages of one conversation are recorded in the order they were queued: a job whose earlier message

@@ -15,11 +15,11 @@ from domain import Choice, InboundMessage, Purpose, Reply, conversation_parts
 from gateway.store import keys
 from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline
 from gateway.store.sql import visits as store
-from gateway.usecases.dialogue import format_when
-from gateway.usecases.visit_buttons import FOR_SERVICE, FORM_MINE, FORM_NOT_MINE, FORM_PREFIX
-from gateway.usecases.visit_replies import VisitReplies, service_label, slot_choices
+from gateway.usecases.visits.buttons import FOR_SERVICE, FORM_MINE, FORM_NOT_MINE, FORM_PREFIX
+from gateway.usecases.visits.dialogue import format_when
+from gateway.usecases.visits.replies import VisitReplies, service_label, slot_choices
 
-logger = logging.getLogger("gateway.usecases.form_answers")
+logger = logging.getLogger("gateway.usecases.conversation.form_answers")
 
 QUESTION_SECONDS = 3 * 24 * 3600  # an answer after three days is too late to act on
 # A form's keys: its job ids, its mark in the target's `processed` (the question claimed there, sent at

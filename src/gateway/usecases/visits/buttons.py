@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from gateway.usecases.people.consent import CONSENT_PREFIX
+
 BOOK_PREFIX = "b:"  # b:2026-12-01T15:00 -- book (or move the visit to) that start
 VISIT_PREFIX = "v:"  # v:c:17 confirm, v:r:17 reschedule, v:x:17 cancel visit 17
 CONFIRM, RESCHEDULE, CANCEL = "c", "r", "x"
@@ -15,7 +17,6 @@ FROM_NO_SHOW, FROM_RETENTION = "n", "r"
 FOR_SERVICE = "s"  # b:...|smanicure -- a slot offered for a website form's request: book that service
 UPSELL_PREFIX_BUTTON = "u:"  # u:a:17:hair_mask add the offer to visit 17, u:n:17:hair_mask decline
 UPSELL_YES, UPSELL_NO = "a", "n"
-CONSENT_PREFIX = "k:"  # k:y yes to offers, k:n no
 FORM_PREFIX = "f:"  # f:y:<token> the website form asked about was the client's, f:n:<token> it was not
 FORM_MINE, FORM_NOT_MINE = "y", "n"
 

@@ -41,10 +41,10 @@ from gateway.store.conversations import (
 )
 from gateway.store.sql import consents
 from gateway.store.sql import visits as store
-from gateway.usecases.form_answers import MARK, Reach, keep_question, note_on_form, question
-from gateway.usecases.visit_replies import VisitReplies, service_label
+from gateway.usecases.conversation.form_answers import MARK, Reach, keep_question, note_on_form, question
+from gateway.usecases.visits.replies import VisitReplies, service_label
 
-logger = logging.getLogger("gateway.usecases.lead_reach")
+logger = logging.getLogger("gateway.usecases.conversation.lead_reach")
 
 MESSENGERS = frozenset({Channel.TELEGRAM, Channel.WHATSAPP, Channel.INSTAGRAM, Channel.VK, Channel.MAX})
 

@@ -12,11 +12,11 @@ from gateway.store.conversations import DialogueState
 from gateway.store.facts import Kind
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import Visit
-from gateway.usecases import fact_log
-from gateway.usecases.appointments import BOOKING_LOCK_SECONDS, Appointments
-from gateway.usecases.consent import NO_VERSION, YES, ConsentBook, Person, question
-from gateway.usecases.dialogue import Dialogue, format_when
-from gateway.usecases.visit_buttons import CONSENT_PREFIX, UPSELL_PREFIX_BUTTON, UPSELL_YES, visit_id_of
+from gateway.usecases.analytics import fact_log
+from gateway.usecases.people.consent import CONSENT_PREFIX, NO_VERSION, YES, ConsentBook, Person, question
+from gateway.usecases.visits.appointments import BOOKING_LOCK_SECONDS, Appointments
+from gateway.usecases.visits.buttons import UPSELL_PREFIX_BUTTON, UPSELL_YES, visit_id_of
+from gateway.usecases.visits.dialogue import Dialogue, format_when
 from qualifier.optout import asks_to_resume, asks_to_stop
 
 

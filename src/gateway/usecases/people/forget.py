@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store import job_traces, keys
@@ -16,7 +15,6 @@ from gateway.store.conversations import DialogueState, load_link
 from gateway.store.redis_result import result
 from gateway.store.sql import analytics, consents, episodes
 from gateway.store.sql import visits as visit_store
-from gateway.store.sql.schema import visits
 from qualifier.phone import normalize_phone
 
 
@@ -50,12 +48,6 @@ async def _conversations_in_redis(redis: Redis, tenant: str, phone: str) -> set[
         if phone in (state.phone, state.channel_phone):
             found.add(state.conversation_key)
     return found
-
-
-async def _conversations_in_store(engine: AsyncEngine, tenant: str, phone: str) -> set[str]:
-    query = select(visits.c.conversation).where(visits.c.tenant == tenant, visits.c.phone == phone).distinct()
-    async with engine.connect() as connection:
-        return {row.conversation for row in await connection.execute(query)}
 
 
 async def _drop(redis: Redis, pattern: str) -> int:
@@ -105,7 +97,7 @@ async def forget_person(redis: Redis, engine: AsyncEngine | None, tenant: str, p
     erased = Erased(phone)
     found = await _conversations_in_redis(redis, tenant, phone)
     if engine is not None:
-        found |= await _conversations_in_store(engine, tenant, phone)
+        found |= await visit_store.conversations_of_phone(engine, tenant, phone)
     erased.conversations = sorted(found)
     for conversation in erased.conversations:
         await _forget_conversation(redis, tenant, conversation, erased)

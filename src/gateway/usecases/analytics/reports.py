@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.settings import TenantConfig
 from gateway.store.facts import Kind
 from gateway.store.sql import analytics as store
-from gateway.usecases.analytics import BY_KEYS, Costs, Kpi, compute
+from gateway.usecases.analytics.numbers import BY_KEYS, Costs, Kpi, compute
 
 REPLY_MARGIN = timedelta(hours=1)  # a lead late on the last day is answered after midnight
 

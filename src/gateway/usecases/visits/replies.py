@@ -12,11 +12,9 @@ from gateway.store.conversations import DialogueState, TimelineEntry, append_tim
 from gateway.store.facts import Kind
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import Address, Visit
-from gateway.usecases import fact_log
-from gateway.usecases.appointments import Appointments
-from gateway.usecases.dialogue import Dialogue, format_when
-from gateway.usecases.offer_replies import OfferReplies, person, same_client
-from gateway.usecases.visit_buttons import (
+from gateway.usecases.analytics import fact_log
+from gateway.usecases.visits.appointments import Appointments
+from gateway.usecases.visits.buttons import (
     BOOK_PREFIX,
     CANCEL,
     CONFIRM,
@@ -27,8 +25,10 @@ from gateway.usecases.visit_buttons import (
     split_origin,
     visit_id_of,
 )
+from gateway.usecases.visits.dialogue import Dialogue, format_when
+from gateway.usecases.visits.offer_replies import OfferReplies, person, same_client
 
-logger = logging.getLogger("gateway.usecases.visit_replies")
+logger = logging.getLogger("gateway.usecases.visits.replies")
 
 
 def visit_buttons(visit_id: int, dialogue: Dialogue) -> tuple[Choice, ...]:

@@ -23,11 +23,11 @@ from gateway.store.conversations import TimelineEntry, append_timeline
 from gateway.store.facts import Kind
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import Address, Visit
-from gateway.usecases import fact_log
-from gateway.usecases.offer_plan import offers_on_status, upsell_before
-from gateway.usecases.online_booking import OnlineBooking
+from gateway.usecases.analytics import fact_log
+from gateway.usecases.visits.offer_plan import offers_on_status, upsell_before
+from gateway.usecases.visits.online_booking import OnlineBooking
 
-logger = logging.getLogger("gateway.usecases.appointments")
+logger = logging.getLogger("gateway.usecases.visits.appointments")
 
 BOOKING_LOCK_SECONDS = 10
 RESOURCE_TAKEN = "1018"  # booking.v1.booking.add: "Empty resource collection" (unavailable for the period)

@@ -17,7 +17,7 @@ from bitrix.errors import BitrixRequestError
 from domain import WEEKDAY_NAMES, Busy, SlotRule
 from gateway.settings.lifecycle import BookingConfig
 
-logger = logging.getLogger("gateway.usecases.online_booking")
+logger = logging.getLogger("gateway.usecases.visits.online_booking")
 
 SCHEDULE_SECONDS = 300.0  # slot schedules change rarely: read again after five minutes
 PAGE = 50

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.sql.analytics import SpendRow, replace_spend
-from gateway.usecases.reports import FIRST_DAY, LAST_DAY
+from gateway.usecases.analytics.reports import FIRST_DAY, LAST_DAY
 
 MAX_ROWS = 100_000
 MAX_AMOUNT = 1e12  # roubles a day for one ad: far above any salon's, far below a float's limits

@@ -12,18 +12,18 @@ from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, UP
 from gateway.store.sql import consents
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import Visit
-from gateway.usecases.appointments import Appointments
-from gateway.usecases.consent import question
-from gateway.usecases.dialogue import Dialogue, format_when
-from gateway.usecases.offer_plan import CONFIRMATION, upsell_kind, upsell_offer
-from gateway.usecases.visit_buttons import (
+from gateway.usecases.people.consent import question
+from gateway.usecases.visits.appointments import Appointments
+from gateway.usecases.visits.buttons import (
     FROM_NO_SHOW,
     FROM_RETENTION,
     UPSELL_NO,
     UPSELL_PREFIX_BUTTON,
     UPSELL_YES,
 )
-from gateway.usecases.visit_replies import service_label, slot_choices
+from gateway.usecases.visits.dialogue import Dialogue, format_when
+from gateway.usecases.visits.offer_plan import CONFIRMATION, upsell_kind, upsell_offer
+from gateway.usecases.visits.replies import service_label, slot_choices
 
 STOPPED = "stopped"  # the person said stop: nothing the bot starts goes to them
 NO_CONSENT = "no_consent"  # an offer to a person without a recorded yes

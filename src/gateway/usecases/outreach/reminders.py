@@ -26,16 +26,17 @@ from gateway.store.conversations import TimelineEntry, append_timeline
 from gateway.store.facts import Kind
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import DueReminder, Visit
-from gateway.usecases import fact_log, outreach
-from gateway.usecases.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
-from gateway.usecases.consent import ConsentBook, Person, question
-from gateway.usecases.dialogue import Dialogue, format_when
+from gateway.usecases.analytics import fact_log
 from gateway.usecases.messaging import delivery
-from gateway.usecases.offer_plan import upsell_offer
-from gateway.usecases.pacing import Pacer
-from gateway.usecases.visit_replies import service_label, visit_buttons
+from gateway.usecases.outreach import offers as outreach
+from gateway.usecases.outreach.pacing import Pacer
+from gateway.usecases.people.consent import ConsentBook, Person, question
+from gateway.usecases.visits.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
+from gateway.usecases.visits.dialogue import Dialogue, format_when
+from gateway.usecases.visits.offer_plan import upsell_offer
+from gateway.usecases.visits.replies import service_label, visit_buttons
 
-logger = logging.getLogger("gateway.usecases.reminders")
+logger = logging.getLogger("gateway.usecases.outreach.reminders")
 
 RETRY_AFTER = timedelta(seconds=60)  # a platform down for now: the reminder waits this long
 

@@ -1,0 +1,1 @@
+"""Outreach: the messages the bot starts (reminders, notices, offers), when and how fast they go."""

@@ -10,11 +10,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-SENDER_ADD = "messageservice.sender.add"
-SENDER_UPDATE = "messageservice.sender.update"
-SENDER_LIST = "messageservice.sender.list"
-STATUS_UPDATE = "messageservice.message.status.update"
-
 
 class Status(StrEnum):
     """What `messageservice.message.status.update` takes (there is no other)."""

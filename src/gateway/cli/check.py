@@ -15,6 +15,7 @@ from adapters.sms.outbound import balance as sms_provider_balance
 from adapters.telegram.errors import TelegramAPIError, TelegramNetworkError
 from adapters.telegram.outbound import make_bot
 from adapters.vk.outbound import VkApi
+from bitrix import methods
 from bitrix.client import BitrixClient, make_http_client
 from bitrix.errors import BitrixError
 from domain import Channel, SendError
@@ -42,7 +43,7 @@ async def _bitrix(tenant: str, url: str | None) -> tuple[str, bool, str]:
         return name, True, "built-in sandbox portal"
     async with make_http_client() as http:
         try:
-            mode = (await BitrixClient(url, http).call("crm.settings.mode.get")).result
+            mode = (await BitrixClient(url, http).call(methods.CRM_SETTINGS_MODE_GET)).result
         except BitrixError as exc:
             return name, False, f"{_shown(url)}: {exc.code or 'error'}: {exc.description}"[:200]
     return name, True, f"reachable, CRM mode {'classic' if mode == 1 else 'simple'}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bitrix import methods
 from bitrix.batcher import Batcher
 
 PERCENT = 2  # discountTypeId: 1 an amount, 2 a percentage
@@ -26,12 +27,12 @@ def _discounted(row: dict[str, Any], percent: int) -> dict[str, Any]:
 
 async def discount_rows(crm: Batcher, deal_id: int, percent: int) -> bool:
     """Put `percent` on every product row of the deal that lacks it; True when rows were rewritten."""
-    found = await crm.call("crm.item.productrow.list", {"filter": {"=ownerType": "D", "=ownerId": deal_id}})
+    found = await crm.call(methods.CRM_ITEM_PRODUCTROW_LIST, {"filter": {"=ownerType": "D", "=ownerId": deal_id}})
     rows = found.get("productRows", []) if isinstance(found, dict) else []
     if not rows or all(_has(row, percent) for row in rows):
         return False
     fields = [_discounted(row, percent) for row in rows]
-    await crm.call("crm.item.productrow.set", {"ownerType": "D", "ownerId": deal_id, "productRows": fields})
+    await crm.call(methods.CRM_ITEM_PRODUCTROW_SET, {"ownerType": "D", "ownerId": deal_id, "productRows": fields})
     return True
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bitrix import methods
 from bitrix.errors import BitrixRequestError
 from domain import ACTIVE, VisitStatus, conversation_parts
 from gateway.store import crm_links, facts, keys
@@ -92,7 +93,7 @@ async def _conversation(changes: PortalChanges, row: dict[str, Any], deal_id: in
 
 async def read_deal(changes: PortalChanges, deal_id: int) -> dict[str, Any] | None:
     try:
-        row = await changes.crm.crm.call("crm.deal.get", {"id": deal_id})
+        row = await changes.crm.crm.call(methods.CRM_DEAL_GET, {"id": deal_id})
     except BitrixRequestError as exc:
         if "not found" in exc.description.lower():
             return None
@@ -335,7 +336,7 @@ async def poll(changes: PortalChanges, since: datetime, now: datetime) -> tuple[
     moment = (since - POLL_OVERLAP).astimezone(changes.crm.tenant.tz).isoformat(timespec="seconds")
     while True:
         rows = await changes.crm.crm.call(
-            "crm.deal.list",
+            methods.CRM_DEAL_LIST,
             {
                 "filter": {">=DATE_MODIFY": moment, "=ORIGINATOR_ID": ORIGINATOR},
                 "select": changes.select(),

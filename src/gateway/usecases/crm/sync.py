@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from bitrix import methods
 from bitrix.batcher import Batcher, Command, GroupResult
 from bitrix.errors import BitrixError, BitrixRequestError, BitrixRetryable
 from domain import Channel
@@ -170,9 +171,12 @@ async def _verify_ours(ctx: CrmContext, state: DialogueState, link: CrmLink, con
     checks: dict[str, Command] = {}
     if link.deal_id is not None and not link.deal_verified:
         select = ["ID", "ORIGIN_ID", "ORIGINATOR_ID"]
-        checks["deal"] = ("crm.deal.list", {"filter": {"ID": link.deal_id}, "select": select})
+        checks["deal"] = (methods.CRM_DEAL_LIST, {"filter": {"ID": link.deal_id}, "select": select})
     if link.contact_id is not None and not link.contact_verified:
-        checks["contact"] = ("crm.contact.list", {"filter": {"ID": link.contact_id}, "select": ["ID", "IM", "PHONE"]})
+        checks["contact"] = (
+            methods.CRM_CONTACT_LIST,
+            {"filter": {"ID": link.contact_id}, "select": ["ID", "IM", "PHONE"]},
+        )
     if not checks:
         return
     found = await ctx.crm.submit(checks)
@@ -268,16 +272,16 @@ def _lookups(state: DialogueState, link: CrmLink, conv: str) -> dict[str, Comman
     if link.contact_id is None:
         if state.phone:
             lookups["by_phone"] = (
-                "crm.duplicate.findbycomm",
+                methods.CRM_DUPLICATE_FINDBYCOMM,
                 {"type": "PHONE", "values": [state.phone], "entity_type": "CONTACT"},
             )
         lookups["by_identity"] = (
-            "crm.contact.list",
+            methods.CRM_CONTACT_LIST,
             {"filter": {"IM": identity_value(state)}, "select": ["ID", "IM"]},
         )
     if link.deal_id is None and link.deal_pending:
         lookups["deal"] = (
-            "crm.deal.list",
+            methods.CRM_DEAL_LIST,
             {
                 "filter": {"=ORIGINATOR_ID": ORIGINATOR, "=ORIGIN_ID": link.origin_id(conv)},
                 "select": ["ID", "ORIGIN_ID"],
@@ -333,7 +337,7 @@ async def _reconcile_timeline(ctx: CrmContext, link: CrmLink, conv: str) -> None
 async def _comments_on(ctx: CrmContext, owner: str, owner_id: int | None) -> set[str]:
     try:
         rows = await ctx.crm.call(
-            "crm.timeline.comment.list",
+            methods.CRM_TIMELINE_COMMENT_LIST,
             {
                 "filter": {"ENTITY_ID": owner_id, "ENTITY_TYPE": owner},
                 "select": ["ID", "COMMENT"],
@@ -368,7 +372,7 @@ def _changes(
         }
         if state.phone:
             contact["PHONE"] = [{"VALUE": state.phone, "VALUE_TYPE": "MOBILE"}]
-        group["contact"] = ("crm.contact.add", {"fields": contact})
+        group["contact"] = (methods.CRM_CONTACT_ADD, {"fields": contact})
     else:
         update: dict[str, Any] = {}
         if not link.identity_linked:
@@ -376,7 +380,7 @@ def _changes(
         if state.phone and link.phone_on_contact != state.phone:
             update["PHONE"] = [{"VALUE": state.phone, "VALUE_TYPE": "MOBILE"}]
         if update:
-            group["contact_update"] = ("crm.contact.update", {"id": link.contact_id, "fields": update})
+            group["contact_update"] = (methods.CRM_CONTACT_UPDATE, {"id": link.contact_id, "fields": update})
     contact_ref: int | str | None = "$result[contact]" if "contact" in group else link.contact_id
     fields = deal_fields(ctx, state, link, contact_ref, visit)
     qualify = bool(ctx.tenant.bitrix.qualified_stage_id) and not state.missing() and not link.qualified
@@ -387,15 +391,15 @@ def _changes(
         stage = stage or ctx.tenant.bitrix.stage_id
         if stage:
             create["STAGE_ID"] = stage
-        group["deal"] = ("crm.deal.add", {"fields": create, "params": {"REGISTER_SONET_EVENT": "Y"}})
+        group["deal"] = (methods.CRM_DEAL_ADD, {"fields": create, "params": {"REGISTER_SONET_EVENT": "Y"}})
     elif link.deal_digest != _digest(fields) or stage:
         update_fields = {**fields, "STAGE_ID": stage} if stage else fields
-        group["deal_update"] = ("crm.deal.update", {"id": link.deal_id, "fields": update_fields})
+        group["deal_update"] = (methods.CRM_DEAL_UPDATE, {"id": link.deal_id, "fields": update_fields})
     deal_ref: int | str | None = "$result[deal]" if "deal" in group else link.deal_id
     for index, entry in enumerate(entries):
         owner, kind = (contact_ref, "contact") if entry.on_contact and contact_ref else (deal_ref, "deal")
         group[f"comment{index}"] = (
-            "crm.timeline.comment.add",
+            methods.CRM_TIMELINE_COMMENT_ADD,
             {"fields": {"ENTITY_ID": owner, "ENTITY_TYPE": kind, "COMMENT": comment_text(entry)}},
         )
     return group
@@ -489,7 +493,7 @@ async def _deal_written(ctx: CrmContext, state: DialogueState, link: CrmLink, co
 
 async def _deal_row(ctx: CrmContext, deal_id: int, fields: list[str]) -> dict[str, Any] | None:
     """The deal's row as the portal has it now, or None when it has none (one request)."""
-    rows = await ctx.crm.call("crm.deal.list", {"filter": {"ID": deal_id}, "select": ["ID", *fields]})
+    rows = await ctx.crm.call(methods.CRM_DEAL_LIST, {"filter": {"ID": deal_id}, "select": ["ID", *fields]})
     found = (
         (r for r in rows if isinstance(r, dict) and str(r.get("ID")) == str(deal_id)) if isinstance(rows, list) else ()
     )

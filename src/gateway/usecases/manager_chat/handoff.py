@@ -7,6 +7,7 @@ import json
 import logging
 from datetime import datetime
 
+from bitrix import methods
 from bitrix.errors import BitrixRetryable
 from domain import after_open_time, conversation_parts
 from gateway.store import facts, keys
@@ -29,7 +30,7 @@ async def open_todo(ctx: AppContext, conversation: str, handed_at: datetime) -> 
         raise BitrixRetryable("NO_DEAL_YET", f"{conversation} has no deal yet; the to-do waits for it")
     local = handed_at.astimezone(ctx.config.tz)
     due = after_open_time(local, ctx.config.bitrix.handoff.deadline(), ctx.config.opening_hours())
-    deal = await ctx.crm.call("crm.deal.get", {"id": link.deal_id})
+    deal = await ctx.crm.call(methods.CRM_DEAL_GET, {"id": link.deal_id})
     responsible = deal.get("ASSIGNED_BY_ID") if isinstance(deal, dict) else None
     params: dict[str, object] = {
         "ownerTypeId": DEAL_TYPE,
@@ -40,7 +41,7 @@ async def open_todo(ctx: AppContext, conversation: str, handed_at: datetime) -> 
     }
     if responsible:
         params["responsibleId"] = responsible
-    created = await ctx.crm.call("crm.activity.todo.add", params)
+    created = await ctx.crm.call(methods.CRM_ACTIVITY_TODO_ADD, params)
     todo = created.get("id") if isinstance(created, dict) else created
     record = {"todo": todo, "at": handed_at.isoformat(), "due": due.isoformat()}
     await result(ctx.redis.set(keys.handoff(conversation), json.dumps(record), ex=KEEP_SECONDS))
@@ -54,7 +55,7 @@ async def close_todo(ctx: AppContext, conversation: str, manager: int) -> None:
     if raw is None:
         return
     record = json.loads(raw)
-    await ctx.crm.call("crm.activity.update", {"id": record["todo"], "fields": {"COMPLETED": "Y"}})
+    await ctx.crm.call(methods.CRM_ACTIVITY_UPDATE, {"id": record["todo"], "fields": {"COMPLETED": "Y"}})
     await result(ctx.redis.delete(keys.handoff(conversation)))
     now = ctx.clock()
     waited = (now - datetime.fromisoformat(record["at"])).total_seconds()

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from bitrix import methods
 from bitrix.errors import BitrixAuthError, BitrixRequestError
-from bitrix.messageservice import SENDER_ADD, SENDER_LIST, SENDER_UPDATE
 from bitrix.oauth import pair_from, renew
 from bitrix.openlines import CONNECTOR_EVENTS
 from domain import Channel, conversation_parts
@@ -124,7 +124,7 @@ async def set_up(ctx: AppContext) -> str:
     wanted = list(CONNECTOR_EVENTS) + (list(DEAL_EVENTS) if ctx.config.lifecycle is not None else [])
     for event in wanted:
         if (event, handler) not in bound:
-            await ctx.crm.call("event.bind", {"event": event, "handler": handler})
+            await ctx.crm.call(methods.EVENT_BIND, {"event": event, "handler": handler})
     await _provider(ctx)
     await ctx.installations.set_up(ctx.tenant, line, ctx.clock())
     ctx.access.forget()
@@ -135,7 +135,7 @@ async def set_up(ctx: AppContext) -> str:
 async def _line(ctx: AppContext) -> int:
     wanted = ctx.app.line
     try:
-        found = await ctx.crm.call("imopenlines.config.get", {"CONFIG_ID": wanted})
+        found = await ctx.crm.call(methods.IMOPENLINES_CONFIG_GET, {"CONFIG_ID": wanted})
     except BitrixRequestError:
         found = None
     if isinstance(found, dict) and str(found.get("ID", wanted)) == str(wanted):
@@ -143,7 +143,9 @@ async def _line(ctx: AppContext) -> int:
     known = (await ctx.access.installation()).line_id
     if known is not None:  # created by an earlier setup
         return known
-    created = await ctx.crm.call("imopenlines.config.add", {"PARAMS": {"LINE_NAME": f"lead-gateway: {ctx.tenant}"}})
+    created = await ctx.crm.call(
+        methods.IMOPENLINES_CONFIG_ADD, {"PARAMS": {"LINE_NAME": f"lead-gateway: {ctx.tenant}"}}
+    )
     logger.warning("open line %s not found in the portal; line %s created", wanted, created)
     return int(created)
 
@@ -151,7 +153,7 @@ async def _line(ctx: AppContext) -> int:
 async def _connector(ctx: AppContext, channel: Channel, line: int) -> None:
     connector = CONNECTORS[channel]
     await ctx.crm.call(
-        "imconnector.register",
+        methods.IMCONNECTOR_REGISTER,
         {
             "ID": connector,
             "NAME": f"{TITLES[channel]} (lead-gateway)",
@@ -165,9 +167,9 @@ async def _connector(ctx: AppContext, channel: Channel, line: int) -> None:
             "NEWSLETTER": "N",  # mailings go through the consent-aware outreach, not the line
         },
     )
-    await ctx.crm.call("imconnector.activate", {"CONNECTOR": connector, "LINE": line, "ACTIVE": 1})
+    await ctx.crm.call(methods.IMCONNECTOR_ACTIVATE, {"CONNECTOR": connector, "LINE": line, "ACTIVE": 1})
     await ctx.crm.call(
-        "imconnector.connector.data.set",
+        methods.IMCONNECTOR_CONNECTOR_DATA_SET,
         {
             "CONNECTOR": connector,
             "LINE": line,
@@ -191,15 +193,15 @@ async def _provider(ctx: AppContext) -> None:
         "NAME": "Мессенджер клиента, затем SMS (lead-gateway)",
         "DESCRIPTION": "Сообщение уходит в мессенджер, где клиент пишет боту; SMS, если там не доставить",
     }
-    codes = await ctx.crm.call(SENDER_LIST)
+    codes = await ctx.crm.call(methods.MESSAGESERVICE_SENDER_LIST)
     if isinstance(codes, list) and PROVIDER_CODE in codes:
-        await ctx.crm.call(SENDER_UPDATE, {k: v for k, v in fields.items() if k != "TYPE"})
+        await ctx.crm.call(methods.MESSAGESERVICE_SENDER_UPDATE, {k: v for k, v in fields.items() if k != "TYPE"})
     else:
-        await ctx.crm.call(SENDER_ADD, fields)
+        await ctx.crm.call(methods.MESSAGESERVICE_SENDER_ADD, fields)
 
 
 async def _bound(ctx: AppContext) -> set[tuple[str, str]]:
-    rows = await ctx.crm.call("event.get")
+    rows = await ctx.crm.call(methods.EVENT_GET)
     return {
         (str(row.get("event", "")).upper(), str(row.get("handler", "")))
         for row in (rows if isinstance(rows, list) else [])

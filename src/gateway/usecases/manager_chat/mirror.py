@@ -11,6 +11,7 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
+from bitrix import methods
 from bitrix.openlines import Taken, line_message, plain_text, sent_results
 from domain import Channel, Recipient, Reply, Sender, Template, conversation_key, conversation_parts
 from gateway.store import chat_log, keys
@@ -109,7 +110,7 @@ async def mirror(ctx: AppContext, conversation: str) -> str:
             messages = [_element(conversation, entry, installation.user_id) for entry in entries]
             line = await ctx.line()
             answer = await ctx.crm.call(
-                "imconnector.send.messages", {"CONNECTOR": connector, "LINE": line, "MESSAGES": messages}
+                methods.IMCONNECTOR_SEND_MESSAGES, {"CONNECTOR": connector, "LINE": line, "MESSAGES": messages}
             )
             taken = sent_results(answer) or [Taken(True, None)] * len(entries)
             chat = next((t for t in taken if t.ok and t.im_chat_id is not None), None)

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+from bitrix import methods
 from bitrix.openlines import ManagerMessage, chat_messages
 from gateway.store import keys
 from gateway.store.redis_result import result
@@ -41,7 +42,7 @@ async def _chat(ctx: AppContext, chat: int, queue_reply: QueueReply) -> int:
     connector = connector_of(conversation)
     if connector is None:
         return 0
-    answer: Any = await ctx.crm.call("im.dialog.messages.get", {"DIALOG_ID": f"chat{chat}", "LIMIT": LOOK_BACK})
+    answer: Any = await ctx.crm.call(methods.IM_DIALOG_MESSAGES_GET, {"DIALOG_ID": f"chat{chat}", "LIMIT": LOOK_BACK})
     client = await result(ctx.redis.get(keys.chat_client_user(ctx.tenant, chat)))
     seen = int(await result(ctx.redis.get(keys.chat_examined(ctx.tenant, chat))) or 0)
     queued, newest = 0, seen

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from bitrix import methods
 from bitrix.openlines import DialogFinished, ManagerMessage, plain_text
 from domain import Channel, Reply, SendRetryable
 from gateway.store import keys
@@ -99,7 +100,7 @@ async def finish(ctx: AppContext, finished: DialogFinished) -> str:
 async def _delivered(ctx: AppContext, message: ManagerMessage) -> None:
     """Marks the message delivered (and read) in the line, which also stops the manager's spinner."""
     await ctx.crm.call(
-        "imconnector.send.status.delivery",
+        methods.IMCONNECTOR_SEND_STATUS_DELIVERY,
         {
             "CONNECTOR": message.connector,
             "LINE": message.line or await ctx.line(),
@@ -131,4 +132,6 @@ async def _not_delivered(ctx: AppContext, message: ManagerMessage, why: str) -> 
 
 async def _say(ctx: AppContext, message: ManagerMessage, text: str) -> None:
     """A system line in the manager's chat."""
-    await ctx.crm.call("im.message.add", {"DIALOG_ID": f"chat{message.im_chat_id}", "MESSAGE": text, "SYSTEM": "Y"})
+    await ctx.crm.call(
+        methods.IM_MESSAGE_ADD, {"DIALOG_ID": f"chat{message.im_chat_id}", "MESSAGE": text, "SYSTEM": "Y"}
+    )

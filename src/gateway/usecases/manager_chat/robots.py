@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime
 
-from bitrix.messageservice import STATUS_UPDATE, OwnerType, ProviderMessage, Status
+from bitrix import methods
+from bitrix.messageservice import OwnerType, ProviderMessage, Status
 from domain import ConsentAnswer, Purpose, Reply, SendRetryable
 from gateway.settings.lifecycle import LifecycleConfig
 from gateway.store import crm_links, keys
@@ -138,7 +139,9 @@ async def _claim(ctx: AppContext, claim: str) -> None:
 
 async def _report(ctx: AppContext, message: ProviderMessage, status: Status) -> None:
     code = message.code or PROVIDER_CODE
-    await ctx.crm.call(STATUS_UPDATE, {"CODE": code, "MESSAGE_ID": message.message_id, "STATUS": status.value})
+    await ctx.crm.call(
+        methods.MESSAGESERVICE_STATUS_UPDATE, {"CODE": code, "MESSAGE_ID": message.message_id, "STATUS": status.value}
+    )
 
 
 async def _note(ctx: AppContext, addresses: list[Address], message: ProviderMessage, what: str, now: datetime) -> None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bitrix import methods
 from bitrix.batcher import Batcher
 from bitrix.errors import BitrixRequestError
 from domain import WEEKDAY_NAMES, Busy, SlotRule
@@ -95,7 +96,7 @@ class OnlineBooking:
         stale = [r for r in resources if r not in self._schedules or now - self._schedules[r][0] > SCHEDULE_SECONDS]
         if stale:
             found = await self.crm.submit(
-                {f"r{r}": ("booking.v1.resource.slots.list", {"resourceId": r}) for r in stale}
+                {f"r{r}": (methods.BOOKING_RESOURCE_SLOTS_LIST, {"resourceId": r}) for r in stale}
             )
             for r in stale:
                 value = found.value(f"r{r}") if f"r{r}" not in found.errors else None
@@ -109,7 +110,7 @@ class OnlineBooking:
         offset = 0
         while True:
             result = await self.crm.call(
-                "booking.v1.booking.list",
+                methods.BOOKING_LIST,
                 {
                     "filter": {"within": {"dateFrom": int(start.timestamp()), "dateTo": int(end.timestamp())}},
                     "order": {"id": "ASC"},
@@ -132,7 +133,7 @@ class OnlineBooking:
 
     async def get(self, booking_id: int) -> PortalBooking | None:
         try:
-            result = await self.crm.call("booking.v1.booking.get", {"id": booking_id})
+            result = await self.crm.call(methods.BOOKING_GET, {"id": booking_id})
         except BitrixRequestError as exc:
             if exc.code in NOT_FOUND:
                 return None
@@ -142,7 +143,7 @@ class OnlineBooking:
     async def deal_of(self, booking_id: int) -> int | None:
         """The CRM deal a booking is linked to (externalData), if any."""
         try:
-            result = await self.crm.call("booking.v1.booking.externalData.list", {"bookingId": booking_id})
+            result = await self.crm.call(methods.BOOKING_EXTERNAL_DATA_LIST, {"bookingId": booking_id})
         except BitrixRequestError as exc:
             if exc.code in NOT_FOUND:
                 return None
@@ -159,7 +160,7 @@ class OnlineBooking:
         """A booking this visit already has (made by a try whose answer was lost): the contact's booking
         of this resource at this time."""
         result = await self.crm.call(
-            "booking.v1.booking.list",
+            methods.BOOKING_LIST,
             {
                 "filter": {
                     "within": {"dateFrom": int(start.timestamp()), "dateTo": int(end.timestamp())},
@@ -180,18 +181,18 @@ class OnlineBooking:
         done = await self.crm.submit(
             {
                 "booking": (
-                    "booking.v1.booking.add",
+                    methods.BOOKING_ADD,
                     {"fields": {"resourceIds": [resource], "name": name, "datePeriod": _period(start, end, self.zone)}},
                 ),
                 "client": (
-                    "booking.v1.booking.client.set",
+                    methods.BOOKING_CLIENT_SET,
                     {
                         "bookingId": "$result[booking][id]",
                         "clients": [{"id": contact_id, "type": {"module": "crm", "code": "CONTACT"}}],
                     },
                 ),
                 "deal": (
-                    "booking.v1.booking.externalData.set",
+                    methods.BOOKING_EXTERNAL_DATA_SET,
                     {
                         "bookingId": "$result[booking][id]",
                         "externalData": [{"moduleId": "crm", "entityTypeId": "DEAL", "value": str(deal_id)}],
@@ -210,7 +211,7 @@ class OnlineBooking:
         """False when the booking is gone (deleted in the portal)."""
         try:
             await self.crm.call(
-                "booking.v1.booking.update",
+                methods.BOOKING_UPDATE,
                 {"id": booking_id, "fields": {"datePeriod": _period(start, end, self.zone)}},
             )
         except BitrixRequestError as exc:
@@ -221,7 +222,7 @@ class OnlineBooking:
 
     async def delete(self, booking_id: int) -> None:
         try:
-            await self.crm.call("booking.v1.booking.delete", {"id": booking_id})
+            await self.crm.call(methods.BOOKING_DELETE, {"id": booking_id})
         except BitrixRequestError as exc:
             if exc.code not in NOT_FOUND:
                 raise

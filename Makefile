@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-any-day lint typecheck format bench openapi clean
+.PHONY: install run test test-any-day lint docs typecheck format bench openapi clean
 
 install: $(STAMP)
 
@@ -30,6 +30,11 @@ lint: install
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(VENV)/site
+
+# The manual (docs/) on http://127.0.0.1:8001
+docs: install
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
 
 format: install
 	$(BIN)/ruff check --fix src tests $(wildcard bench)

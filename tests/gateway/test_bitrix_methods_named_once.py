@@ -11,11 +11,37 @@ from bitrix import methods
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 # Bitrix24's REST namespaces (the first part of every method name)
-NAMESPACES = (
-    "batch bizproc booking calendar catalog crm department disk entity event im imbot imconnector imopenlines "
-    "landing lists log messageservice placement profile sale sonet_group task tasks telephony timeman user "
-    "userfield voximplant"
-).split()
+NAMESPACES = [
+    "batch",
+    "bizproc",
+    "booking",
+    "calendar",
+    "catalog",
+    "crm",
+    "department",
+    "disk",
+    "entity",
+    "event",
+    "im",
+    "imbot",
+    "imconnector",
+    "imopenlines",
+    "landing",
+    "lists",
+    "log",
+    "messageservice",
+    "placement",
+    "profile",
+    "sale",
+    "sonet_group",
+    "task",
+    "tasks",
+    "telephony",
+    "timeman",
+    "user",
+    "userfield",
+    "voximplant",
+]
 METHOD = re.compile(rf"^(?:{'|'.join(NAMESPACES)})\.[a-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*$")
 ALLOWED = [SRC / "bitrix", SRC / "gateway" / "sandbox"]
 

@@ -224,13 +224,14 @@ def test_the_reference_config_loads_and_names_every_key():
     assert missing == []
 
 
-def test_every_yaml_snippet_in_the_readme_parses():
+def test_every_yaml_snippet_in_the_readme_and_the_manual_parses():
     import re
 
     import yaml
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    snippets = re.findall(r"```yaml\n(.*?)```", readme, re.S)
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    text = "\n".join(page.read_text(encoding="utf-8") for page in pages)
+    snippets = re.findall(r"```yaml\n(.*?)```", text, re.S)
     assert snippets
     for snippet in snippets:
         assert yaml.safe_load(snippet) is not None

@@ -18,6 +18,7 @@ from gateway.store.sql import visits as store
 from gateway.usecases.visits.buttons import FOR_SERVICE, FORM_MINE, FORM_NOT_MINE, FORM_PREFIX
 from gateway.usecases.visits.dialogue import format_when
 from gateway.usecases.visits.replies import VisitReplies, service_label, slot_choices
+from gateway.usecases.voice.say import say
 
 logger = logging.getLogger("gateway.usecases.conversation.form_answers")
 
@@ -51,11 +52,13 @@ def question(visits: VisitReplies, job: Reach) -> Reply:
     texts = visits.texts
     label = service_label(visits.dialogue, [job.service] if job.service else [])
     choices = (
-        Choice(texts.button_form_mine, f"{FORM_PREFIX}{FORM_MINE}:{job.token}"),
-        Choice(texts.button_form_not_mine, f"{FORM_PREFIX}{FORM_NOT_MINE}:{job.token}"),
+        Choice(say(texts, "button_form_mine").text, f"{FORM_PREFIX}{FORM_MINE}:{job.token}"),
+        Choice(say(texts, "button_form_not_mine").text, f"{FORM_PREFIX}{FORM_NOT_MINE}:{job.token}"),
     )
     # about a request made in the client's name: a service message, not an advertisement (VK's intent)
-    return Reply(texts.form_question.format(service=label), choices=choices, initiated=Purpose.TRANSACTIONAL.value)
+    return Reply(
+        say(texts, "form_question", service=label).text, choices=choices, initiated=Purpose.TRANSACTIONAL.value
+    )
 
 
 async def keep_question(visits: VisitReplies, job: Reach) -> None:
@@ -116,12 +119,12 @@ class FormAnswers:
         answer, _, token = button[len(FORM_PREFIX) :].partition(":")
         job = await take_question(self.visits, state.conversation_key, token) if answer in ANSWER_NOTES else None
         if job is None:
-            return Reply(self.texts.form_question_gone)
+            return Reply(say(self.texts, "form_question_gone").text)
         where = conversation_parts(state.conversation_key)[1]
         logger.info("%s: the client answered about form %s: %s", state.conversation_key, job.form, answer)
         if answer == FORM_NOT_MINE:
             await self._note(job, ANSWER_NOTES[FORM_NOT_MINE].format(where=where), now)
-            return Reply(self.texts.form_not_mine)
+            return Reply(say(self.texts, "form_not_mine").text)
         if job.phone is not None and job.phone == state.vouched_phone:  # a typed phone is never attached
             state.phone = state.phone or job.phone
         state.name = state.name or job.name
@@ -131,7 +134,7 @@ class FormAnswers:
             when = format_when(app.local(booked.start_at), None, app.local(now))
             await self._note(job, HAS_VISIT_NOTE.format(where=where, when=when), now)
             label = service_label(self.visits.dialogue, booked.services)
-            return Reply(self.texts.form_has_visit.format(service=label, when=when))
+            return Reply(say(self.texts, "form_has_visit", service=label, when=when).text)
         offer = await self._offer(job, now)
         await self._note(job, (ANSWER_NOTES[FORM_MINE] if offer.choices else NO_SLOTS_NOTE).format(where=where), now)
         return offer
@@ -150,6 +153,8 @@ class FormAnswers:
         starts = await app.offer(wished, duration, now, services=services)
         label = service_label(dialogue, services)
         if not starts:
-            return Reply(self.texts.no_slots.format(when=format_when(app.local(wished), None, local), service=label))
+            return Reply(
+                say(self.texts, "no_slots", when=format_when(app.local(wished), None, local), service=label).text
+            )
         choices = slot_choices(starts, local, f"{FOR_SERVICE}{job.service or ''}")
-        return Reply(self.texts.form_offer.format(service=label), choices=choices)
+        return Reply(say(self.texts, "form_offer", service=label).text, choices=choices)

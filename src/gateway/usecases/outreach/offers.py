@@ -24,6 +24,7 @@ from gateway.usecases.visits.buttons import (
 from gateway.usecases.visits.dialogue import Dialogue, format_when
 from gateway.usecases.visits.offer_plan import CONFIRMATION, upsell_kind, upsell_offer
 from gateway.usecases.visits.replies import service_label, slot_choices
+from gateway.usecases.voice.say import say
 
 STOPPED = "stopped"  # the person said stop: nothing the bot starts goes to them
 NO_CONSENT = "no_consent"  # an offer to a person without a recorded yes
@@ -89,22 +90,22 @@ async def compose(app: Appointments, dialogue: Dialogue, visit: Visit, kind: str
         assert app.lifecycle.no_show is not None  # noqa: S101 - planned only with it
         offer = app.lifecycle.no_show
         until = local + timedelta(days=offer.valid_days)
-        text = texts.no_show_offer.format(service=service, percent=offer.discount_percent, until=f"{until:%d.%m}")
+        text = say(texts, "no_show_offer", service=service, percent=offer.discount_percent, until=f"{until:%d.%m}").text
         return Reply(text, choices=await _slots(app, dialogue, visit, now, f"{FROM_NO_SHOW}{visit.id}"))
     if kind.startswith(RETENTION_PREFIX):
         choices = await _slots(app, dialogue, visit, now, f"{FROM_RETENTION}{visit.id}")
-        return Reply(texts.retention_offer.format(service=service), choices=choices)
+        return Reply(say(texts, "retention_offer", service=service).text, choices=choices)
     offered = upsell_offer(kind)
     item = dialogue.services.get(offered)
     price = f" за {item.price:,.0f} ₽".replace(",", " ") if item is not None and item.price else ""
     when = format_when(app.local(visit.start_at), None, local)
     name = dialogue.names([offered]) or offered
-    text = texts.upsell_offer.format(service=service, when=when, offer=name.lower(), price=price)
+    text = say(texts, "upsell_offer", service=service, when=when, offer=name.lower(), price=price).text
     return Reply(
         text,
         choices=(
-            Choice(texts.button_upsell_yes, f"{UPSELL_PREFIX_BUTTON}{UPSELL_YES}:{visit.id}:{offered}"),
-            Choice(texts.button_upsell_no, f"{UPSELL_PREFIX_BUTTON}{UPSELL_NO}:{visit.id}:{offered}"),
+            Choice(say(texts, "button_upsell_yes").text, f"{UPSELL_PREFIX_BUTTON}{UPSELL_YES}:{visit.id}:{offered}"),
+            Choice(say(texts, "button_upsell_no").text, f"{UPSELL_PREFIX_BUTTON}{UPSELL_NO}:{visit.id}:{offered}"),
         ),
     )
 

@@ -35,6 +35,7 @@ from gateway.usecases.visits.appointments import NOTICE_BOOKED, NOTICE_CANCELLED
 from gateway.usecases.visits.dialogue import Dialogue, format_when
 from gateway.usecases.visits.offer_plan import upsell_offer
 from gateway.usecases.visits.replies import service_label, visit_buttons
+from gateway.usecases.voice.say import say
 
 logger = logging.getLogger("gateway.usecases.outreach.reminders")
 
@@ -80,9 +81,9 @@ def compose(ctx: ReminderContext, visit: Visit, kind: str, now: datetime) -> Rep
         "when": format_when(ctx.appointments.local(visit.start_at), None, local),
     }
     if kind == NOTICE_CANCELLED:
-        return Reply(texts.cancelled_by_manager.format(**values))
-    text = {NOTICE_BOOKED: texts.booked_by_manager, NOTICE_MOVED: texts.moved_by_manager}.get(kind, texts.reminder)
-    return Reply(text.format(**values), choices=visit_buttons(visit.id, ctx.dialogue))
+        return Reply(say(texts, "cancelled_by_manager", **values).text)
+    text_id = {NOTICE_BOOKED: "booked_by_manager", NOTICE_MOVED: "moved_by_manager"}.get(kind, "reminder")
+    return Reply(say(texts, text_id, **values).text, choices=visit_buttons(visit.id, ctx.dialogue))
 
 
 async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: datetime) -> str:
@@ -202,7 +203,7 @@ def _sms_text(ctx: ReminderContext, visit: Visit, kind: str, now: datetime) -> s
         return compose(ctx, visit, kind, now).text
     app = ctx.appointments
     when = format_when(app.local(visit.start_at), None, app.local(now))
-    return ctx.dialogue.texts.sms_reminder.format(service=service_label(ctx.dialogue, visit.services), when=when)
+    return say(ctx.dialogue.texts, "sms_reminder", service=service_label(ctx.dialogue, visit.services), when=when).text
 
 
 def _template(ctx: ReminderContext, visit: Visit, kind: str, now: datetime) -> Template | None:

@@ -18,6 +18,7 @@ from gateway.store.conversations import TimelineEntry, append_timeline
 from gateway.store.facts import Fact, Kind
 from gateway.store.sql import consents
 from gateway.store.sql.consents import ConsentRecord, person_of
+from gateway.usecases.voice.say import say
 
 YES, NO = "y", "n"
 CONSENT_PREFIX = "k:"  # the consent question's buttons: k:y yes to offers, k:n no
@@ -49,10 +50,10 @@ class Person:
 
 def question(texts: Texts, config: ConsentConfig) -> Reply:
     return Reply(
-        texts.consent_question.format(policy=config.policy_url),
+        say(texts, "consent_question", policy=config.policy_url).text,
         choices=(
-            Choice(texts.button_consent_yes, f"{CONSENT_PREFIX}{YES}"),
-            Choice(texts.button_consent_no, f"{CONSENT_PREFIX}{NO}"),
+            Choice(say(texts, "button_consent_yes").text, f"{CONSENT_PREFIX}{YES}"),
+            Choice(say(texts, "button_consent_no").text, f"{CONSENT_PREFIX}{NO}"),
         ),
     )
 
@@ -105,4 +106,4 @@ class ConsentBook:
         text, version = shown
         answer = ConsentAnswer.YES if said_yes else ConsentAnswer.NO
         await self.record(who, answer, text, version, "button", now)
-        return Reply(texts.consent_yes if said_yes else texts.consent_no)
+        return Reply(say(texts, "consent_yes").text if said_yes else say(texts, "consent_no").text)

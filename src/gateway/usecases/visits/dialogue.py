@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from domain import Choice, Reply, Service, Unbookable, WeekHours, why_not_bookable
 from gateway.settings.texts import Texts
 from gateway.store.conversations import DialogueState
+from gateway.usecases.voice.say import say
 
 MAX_QUESTIONS = 3
 MONTHS_GENITIVE = (
@@ -89,40 +90,42 @@ class Dialogue:
         if state.greeted:
             return body
         state.greeted = True
-        greeting = self.texts.greeting.format(name=f", {state.name}" if state.name else "")
+        greeting = say(self.texts, "greeting", name=f", {state.name}" if state.name else "").text
         return replace(body, text=f"{greeting}\n{body.text}")
 
     def _body(self, state: DialogueState, intent: str, learned: bool, now: datetime, question: bool) -> Reply:
         if intent == "cancel":
-            return Reply(self.texts.cancel)
+            return Reply(say(self.texts, "cancel").text)
         if intent == "reschedule":
-            return Reply(self.texts.reschedule)
+            return Reply(say(self.texts, "reschedule").text)
         if intent == "human":  # asked for a person: handed over now, whatever the bot still lacks
             state.handed_off = True
-            return Reply(self.texts.handoff)
+            return Reply(say(self.texts, "handoff").text)
         prefix = self._prices(state.service_ids or list(self.services)) if intent == "price" else ""
         if question and intent == "other":
             state.handed_off = True
-            prefix = self.texts.question_handed_over
+            prefix = say(self.texts, "question_handed_over").text
         prefix = prefix + "\n" if prefix else ""
         missing = state.missing()
         if not missing:
             if state.confirmed and not learned:
-                return Reply(prefix + self.texts.thanks)
+                return Reply(prefix + say(self.texts, "thanks").text)
             state.confirmed = True
             return Reply(
                 prefix
-                + self.texts.confirm.format(
+                + say(
+                    self.texts,
+                    "confirm",
                     service=self.service_names(state) or "услуга",
                     when=format_when(state.time_start, state.time_end, now) if state.time_start else "",
                     phone=state.phone,
-                )
+                ).text
             )
         if len(state.asked) >= MAX_QUESTIONS and state.time_refused is None:
             if state.handed_off and not prefix:
-                return Reply(self.texts.thanks)
+                return Reply(say(self.texts, "thanks").text)
             state.handed_off = True
-            return Reply(prefix + self.texts.handoff)
+            return Reply(prefix + say(self.texts, "handoff").text)
         # a refused time is answered at once, before whatever else is missing
         slot = "time" if state.time_refused is not None and "time" in missing else missing[0]
         state.asked.append(slot)
@@ -139,8 +142,8 @@ class Dialogue:
         if why == Unbookable.OUTSIDE_HOURS:
             opened = self.hours[now.weekday()] or next((h for h in self.hours if h), None)
             when = f"{opened[0]:%H:%M} до {opened[1]:%H:%M}" if opened else ""
-            return self.texts.reason_outside_hours.format(when=when)
-        return str(getattr(self.texts, f"reason_{why.value}"))
+            return say(self.texts, "reason_outside_hours", when=when).text
+        return say(self.texts, f"reason_{why.value}").text
 
     def _prices(self, service_ids: list[str]) -> str:
         lines = []
@@ -148,22 +151,24 @@ class Dialogue:
             service = self.services.get(service_id)
             if service and service.price is not None:
                 lines.append(
-                    self.texts.price.format(service=service.name, price=f"{service.price:,.0f}".replace(",", " "))
+                    say(self.texts, "price", service=service.name, price=f"{service.price:,.0f}".replace(",", " ")).text
                 )
         return "\n".join(lines)
 
     def _ask(self, slot: str, state: DialogueState, now: datetime) -> Reply:
         if slot == "service":
             choices = tuple(Choice(s.name, SERVICE_PREFIX + s.id) for s in list(self.services.values())[:6])
-            return Reply(self.texts.ask_service, choices=choices)
+            return Reply(say(self.texts, "ask_service").text, choices=choices)
         if slot == "time":
             starts = free_starts(now, self.hours, self.duration_min(state.service_ids))
             choices = tuple(
                 Choice(format_when(s, None, now), TIME_PREFIX + s.strftime("%Y-%m-%dT%H:%M")) for s in starts
             )
             if state.time_refused is not None:  # said so once, with the nearest starts that do work
-                text = self.texts.time_unavailable.format(reason=self._refusal(state.time_refused, now))
+                text = say(self.texts, "time_unavailable", reason=self._refusal(state.time_refused, now)).text
                 state.time_refused = None
                 return Reply(text, choices=choices)
-            return Reply(self.texts.ask_time, choices=choices)
-        return Reply(self.texts.ask_phone, ask_phone=True, phone_button=self.texts.share_phone_button)
+            return Reply(say(self.texts, "ask_time").text, choices=choices)
+        return Reply(
+            say(self.texts, "ask_phone").text, ask_phone=True, phone_button=say(self.texts, "share_phone_button").text
+        )

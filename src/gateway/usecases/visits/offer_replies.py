@@ -17,6 +17,7 @@ from gateway.usecases.people.consent import CONSENT_PREFIX, NO_VERSION, YES, Con
 from gateway.usecases.visits.appointments import BOOKING_LOCK_SECONDS, Appointments
 from gateway.usecases.visits.buttons import UPSELL_PREFIX_BUTTON, UPSELL_YES, visit_id_of
 from gateway.usecases.visits.dialogue import Dialogue, format_when
+from gateway.usecases.voice.say import say
 from qualifier.optout import asks_to_resume, asks_to_stop
 
 
@@ -46,11 +47,11 @@ class OfferReplies:
             return None
         if asks_to_stop(event.text):
             await self.consents.record(person(state), ConsentAnswer.STOP, event.text, NO_VERSION, "words", now)
-            return Reply(self.texts.stopped)
+            return Reply(say(self.texts, "stopped").text)
         if asks_to_resume(event.text):
             if consent is None:  # no offers here: the yes only lets reminders through again
                 await self.consents.record(person(state), ConsentAnswer.YES, event.text, NO_VERSION, "words", now)
-                return Reply(self.texts.consent_yes)
+                return Reply(say(self.texts, "consent_yes").text)
             asked = question(self.texts, consent)
             await self.consents.record(
                 person(state), ConsentAnswer.ASKED, asked.text, consent.text_version, "client_asked", now
@@ -64,25 +65,25 @@ class OfferReplies:
         visit_id = visit_id_of(raw_id)
         visit = await store.visit_by_id(self.appointments.engine, visit_id) if visit_id is not None else None
         if visit is None or not _offered(self.appointments, visit, offer) or not same_client(visit, state):
-            return Reply(self.texts.visit_gone)
+            return Reply(say(self.texts, "visit_gone").text)
         local = self.appointments.local(now)
         values = {
             "offer": (self.dialogue.names([offer]) or offer).lower(),
             "when": format_when(self.appointments.local(visit.start_at), None, local),
         }
         if answer != UPSELL_YES:
-            return Reply(self.texts.upsell_declined)
+            return Reply(say(self.texts, "upsell_declined").text)
         if offer in visit.services:
-            return Reply(self.texts.upsell_added.format(**values))
+            return Reply(say(self.texts, "upsell_added", **values).text)
         if not await self._add(visit, offer, now):
-            return Reply(self.texts.upsell_no_room.format(**values))
+            return Reply(say(self.texts, "upsell_no_room", **values).text)
         if visit.conversation == state.conversation_key:  # the deal's title and fields follow the dialogue
             state.service_ids = [*visit.services, offer]
         taken = await fact_log.of_visit(
             self.appointments.redis, visit, Kind.UPSELL, now, key=f"upsell:{visit.id}:{offer}"
         )
         await facts.emit(self.appointments.redis, [replace(taken, service=offer)])
-        return Reply(self.texts.upsell_added.format(**values))
+        return Reply(say(self.texts, "upsell_added", **values).text)
 
     async def _add(self, visit: Visit, offer: str, now: datetime) -> bool:
         """The offer added to the visit, its end moved by the offer's duration, if that time is free (and,

@@ -27,6 +27,7 @@ from gateway.usecases.visits.buttons import (
 )
 from gateway.usecases.visits.dialogue import Dialogue, format_when
 from gateway.usecases.visits.offer_replies import OfferReplies, person, same_client
+from gateway.usecases.voice.say import say
 
 logger = logging.getLogger("gateway.usecases.visits.replies")
 
@@ -34,9 +35,9 @@ logger = logging.getLogger("gateway.usecases.visits.replies")
 def visit_buttons(visit_id: int, dialogue: Dialogue) -> tuple[Choice, ...]:
     texts = dialogue.texts
     return (
-        Choice(texts.button_confirm, f"{VISIT_PREFIX}{CONFIRM}:{visit_id}"),
-        Choice(texts.button_reschedule, f"{VISIT_PREFIX}{RESCHEDULE}:{visit_id}"),
-        Choice(texts.button_cancel, f"{VISIT_PREFIX}{CANCEL}:{visit_id}"),
+        Choice(say(texts, "button_confirm").text, f"{VISIT_PREFIX}{CONFIRM}:{visit_id}"),
+        Choice(say(texts, "button_reschedule").text, f"{VISIT_PREFIX}{RESCHEDULE}:{visit_id}"),
+        Choice(say(texts, "button_cancel").text, f"{VISIT_PREFIX}{CANCEL}:{visit_id}"),
     )
 
 
@@ -71,7 +72,7 @@ class VisitReplies:
             visit_id = visit_id_of(raw_id)
             visit = await store.visit_by_id(self.appointments.engine, visit_id) if visit_id is not None else None
             if visit is None or visit.conversation != state.conversation_key or not visit.active:
-                return Reply(self.texts.visit_gone)
+                return Reply(say(self.texts, "visit_gone").text)
             return await self._act(state, visit, action, now, local)
         current = await self._current(state)
         if event.text and state.intent in ("cancel", "reschedule") and current is not None:
@@ -111,20 +112,22 @@ class VisitReplies:
         when = format_when(self.appointments.local(wished), None, local)
         service = service_label(self.dialogue, state.service_ids)
         if not starts:
-            return Reply(self.texts.no_slots.format(when=when, service=service))
-        return Reply(self.texts.offer_slots.format(service=service, when=when), choices=slot_choices(starts, local))
+            return Reply(say(self.texts, "no_slots", when=when, service=service).text)
+        return Reply(
+            say(self.texts, "offer_slots", service=service, when=when).text, choices=slot_choices(starts, local)
+        )
 
     async def _book(self, state: DialogueState, raw: str, now: datetime, local: datetime) -> Reply:
         raw, origin, source_id = split_origin(payload := raw)
         try:
             start = datetime.fromisoformat(raw).replace(tzinfo=self.appointments.tenant.tz)
         except ValueError:
-            return Reply(self.texts.visit_gone)
+            return Reply(say(self.texts, "visit_gone").text)
         current = await self._current(state)
         if (wanted := service_of(payload)) is not None and current is not None:  # a form never moves a visit
             when = format_when(self.appointments.local(current.start_at), None, local)
             label = service_label(self.dialogue, current.services)
-            return Reply(self.texts.form_has_visit.format(service=label, when=when))
+            return Reply(say(self.texts, "form_has_visit", service=label, when=when).text)
         if wanted in self.dialogue.services:  # slots offered for a website form's request
             state.service_ids = [wanted]
         if current is not None and current.start_at == start and list(current.services) == state.service_ids:
@@ -137,7 +140,7 @@ class VisitReplies:
         besides = current.id if current else None
         # a button is what someone sent back, not what we offered: its time is checked as a typed one is
         if why_not_bookable(start, None, now, self.appointments.tenant.opening_hours(), self._duration(state)):
-            return Reply(self.texts.visit_gone)  # past, closed, outside the hours or too far ahead
+            return Reply(say(self.texts, "visit_gone").text)  # past, closed, outside the hours or too far ahead
         if not await self._free_start(state, start, now, besides):  # off the grid, or taken meanwhile
             return await self._taken(state, start, now, local, besides)
         discount = await self._discount(source, now) if origin == FROM_NO_SHOW else None
@@ -162,8 +165,8 @@ class VisitReplies:
             await self._ask_consent(state, visit, now)
         if discount is not None and source is not None:
             await self._note_discount(state, discount, source, now)
-            return Reply(self.texts.no_show_booked.format(percent=discount, **values))
-        return Reply((self.texts.moved if current else self.texts.booked).format(**values))
+            return Reply(say(self.texts, "no_show_booked", percent=discount, **values).text)
+        return Reply(say(self.texts, "moved" if current else "booked", **values).text)
 
     async def _booked_before(self, state: DialogueState, visit: Visit, now: datetime, local: datetime) -> Reply:
         """The press finds its visit booked already: pressed twice, or the process that booked it died
@@ -176,7 +179,7 @@ class VisitReplies:
         start = self.appointments.local(visit.start_at)  # the store's time is UTC; the client's is local
         state.visit_id, state.time_start, state.time_end, state.confirmed = visit.id, start, None, True
         label = service_label(self.dialogue, visit.services)
-        return Reply(self.texts.booked.format(service=label, when=format_when(start, None, local)))
+        return Reply(say(self.texts, "booked", service=label, when=format_when(start, None, local)).text)
 
     async def _free_start(self, state: DialogueState, start: datetime, now: datetime, besides: int | None) -> bool:
         """`start` is one the bot would offer now: on the slot grid, after the minimum lead, free."""
@@ -191,7 +194,7 @@ class VisitReplies:
         starts = await self.appointments.offer(
             start, self._duration(state), now, besides=besides, services=state.service_ids
         )
-        return Reply(self.texts.slot_taken, choices=slot_choices(starts, local))
+        return Reply(say(self.texts, "slot_taken").text, choices=slot_choices(starts, local))
 
     async def _discount(self, source: Visit | None, now: datetime) -> int | None:
         """The no-show offer's discount, if the offer was made, is still valid and not used yet."""
@@ -224,16 +227,16 @@ class VisitReplies:
         if action == CONFIRM:
             if visit.status != VisitStatus.CONFIRMED:
                 await self.appointments.set_status(visit, VisitStatus.CONFIRMED, now)
-            return Reply(self.texts.confirmed.format(when=when))
+            return Reply(say(self.texts, "confirmed", when=when).text)
         if action == CANCEL:
             await self.appointments.set_status(visit, VisitStatus.CANCELLED, now)
             state.visit_id = None
-            return Reply(self.texts.cancelled.format(when=when))
+            return Reply(say(self.texts, "cancelled", when=when).text)
         if action == RESCHEDULE:
             state.service_ids = state.service_ids or list(visit.services)
             wished = state.time_start if state.time_start and state.time_start != visit.start_at else visit.start_at
             offered = await self._offer(state, wished, now, local, besides=visit.id, other_than=visit.start_at)
             if not offered.choices:
                 return offered
-            return Reply(self.texts.pick_new_time, choices=offered.choices)
-        return Reply(self.texts.visit_gone)
+            return Reply(say(self.texts, "pick_new_time").text, choices=offered.choices)
+        return Reply(say(self.texts, "visit_gone").text)

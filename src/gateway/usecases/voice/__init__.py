@@ -1,0 +1,1 @@
+"""Voice: every text the bot says is read through `say`, so its wording can change in one place."""

@@ -34,7 +34,8 @@ from gateway.store import health, keys
 from gateway.store.queue import Intake, job_deserializer, job_serializer, queue_crm_sync, queue_reach
 from gateway.store.redis_connection import TcpConnection, UnixConnection
 from gateway.usecases.conversation.incoming import ConversationContext
-from gateway.usecases.crm.sync import CrmContext, deal_closed
+from gateway.usecases.crm.context import CrmContext
+from gateway.usecases.crm.deal_reads import deal_closed
 from gateway.usecases.visits.dialogue import Dialogue
 from qualifier.catalog import ServiceMatcher
 from qualifier.llm import LlmObserver, LlmQualifier

@@ -34,7 +34,8 @@ from gateway.store.queue import (
 )
 from gateway.store.redis_connection import ROLE
 from gateway.usecases.conversation.incoming import ReplyOutcome, handle_message
-from gateway.usecases.crm.sync import deal_exists, forget_deal, sync_conversation
+from gateway.usecases.crm.deal_reads import deal_exists, forget_deal
+from gateway.usecases.crm.sync import sync_conversation
 
 logger = logging.getLogger("gateway.jobs.worker")
 

@@ -13,7 +13,8 @@ from bitrix.batcher import Batcher
 from bitrix.client import BitrixClient
 from gateway.settings import parse_config
 from gateway.store.conversations import DialogueState, TimelineEntry, record_message
-from gateway.usecases.crm.sync import CrmContext, sync_conversation
+from gateway.usecases.crm.context import CrmContext
+from gateway.usecases.crm.sync import sync_conversation
 
 BASE = "https://portal.example/rest/1/abc/"
 KEY = "salon:telegram:42"

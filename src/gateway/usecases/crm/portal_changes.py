@@ -28,8 +28,9 @@ from gateway.store.redis_result import result
 from gateway.store.sql import visits as store
 from gateway.store.sql.episodes import close_episode
 from gateway.store.sql.visits import Address, Visit
+from gateway.usecases.crm.context import ORIGINATOR, CrmContext
+from gateway.usecases.crm.deal_reads import CLOSED_SEMANTICS
 from gateway.usecases.crm.discount_rows import discount_rows
-from gateway.usecases.crm.sync import CLOSED_SEMANTICS, ORIGINATOR, CrmContext
 from gateway.usecases.visits.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
 from gateway.usecases.visits.online_booking import PortalBooking
 

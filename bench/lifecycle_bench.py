@@ -40,17 +40,11 @@ from gateway.bootstrap import build_runtime
 from gateway.jobs.lifecycle import drain_agenda
 from gateway.settings import parse_config
 from gateway.store.conversations import CrmLink, save_link
+from gateway.store.sql.agenda import claim_reminder, due_reminders, plan_reminders, record_reminder
 from gateway.store.sql.engine import make_engine
 from gateway.store.sql.migrate import migrate
 from gateway.store.sql.urls import async_url
-from gateway.store.sql.visits import (
-    Address,
-    claim_reminder,
-    due_reminders,
-    plan_reminders,
-    record_reminder,
-    save_visit,
-)
+from gateway.store.sql.visits import Address, save_visit
 from gateway.usecases.crm.portal_changes import poll
 from throwaway_pg import throwaway_database
 

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.sandbox.telegram import TelegramSandbox
-from gateway.store.sql.visits import claim_reminder, due_reminders, latest_visit, planned_reminders, reminder_outcomes
+from gateway.store.sql.agenda import claim_reminder, due_reminders, planned_reminders, reminder_outcomes
+from gateway.store.sql.visits import latest_visit
 from gateway.usecases.visits.dialogue import MONTHS_GENITIVE
 from tests.clock import PINNED, TZ, BusinessClock, stamp
 from tests.conftest import SECRET, gateway, wait_for, wait_for_async

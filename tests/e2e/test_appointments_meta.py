@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gateway.store.sql.agenda import reminder_outcomes
 from gateway.store.sql.engine import async_url
-from gateway.store.sql.visits import latest_visit, reminder_outcomes
+from gateway.store.sql.visits import latest_visit
 from tests.clock import TZ, stamp
 from tests.conftest import IG_SECRET, WA_SECRET, fixture_json, gateway, wait_for, wait_for_async
 from tests.e2e.test_appointments import Clock, said, visit_day
@@ -220,7 +221,7 @@ async def test_whatsapps_own_marketing_opt_out_is_the_persons_stop_everywhere(me
 
 
 async def _planned(engine: Any, visit_id: int) -> bool:
-    from gateway.store.sql.visits import planned_reminders
+    from gateway.store.sql.agenda import planned_reminders
 
     return [kind for kind, _ in await planned_reminders(engine, visit_id)] == ["retention:1h"]
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from domain import ConsentAnswer
 from gateway.store.sql import consents
-from gateway.store.sql.visits import latest_visit, planned_reminders, reminder_outcomes
+from gateway.store.sql.agenda import planned_reminders, reminder_outcomes
+from gateway.store.sql.visits import latest_visit
 from tests.conftest import gateway, wait_for, wait_for_async
 from tests.e2e.test_appointments import (
     CHAT,

@@ -21,10 +21,11 @@ from starlette.routing import Route
 
 from gateway.bootstrap import portal_of
 from gateway.store import keys
+from gateway.store.sql.agenda import plan_reminders, reminder_outcomes
 from gateway.store.sql.engine import make_engine
 from gateway.store.sql.migrate import migrate
 from gateway.store.sql.urls import async_url
-from gateway.store.sql.visits import Address, plan_reminders, reminder_outcomes, save_visit
+from gateway.store.sql.visits import Address, save_visit
 from tests.conftest import REDIS_URL, SECRET, LoopbackServer
 
 LEAD_GATEWAY = Path(sys.executable).parent / "lead-gateway"

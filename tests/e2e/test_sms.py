@@ -12,7 +12,7 @@ import pytest
 
 from adapters.sms.outbound import Smsc, SmsRu, fit, segments
 from domain import CredentialsRejected, SendRetryable, Unreachable
-from gateway.store.sql.visits import reminder_outcomes
+from gateway.store.sql.agenda import reminder_outcomes
 from tests.conftest import gateway, served, wait_for, wait_for_async
 from tests.e2e.test_appointments import CHAT, Clock, book, lifecycle_config, sent, store_of, visit_day
 from tests.e2e.test_bring_back import visit_of

@@ -139,7 +139,8 @@ async def test_a_reminder_the_bot_starts_says_its_intent_and_goes_plain_if_vk_re
 ):
     from datetime import timedelta
 
-    from gateway.store.sql.visits import latest_visit, reminder_outcomes
+    from gateway.store.sql.agenda import reminder_outcomes
+    from gateway.store.sql.visits import latest_visit
     from tests.e2e.test_appointments import Clock, lifecycle_config, said, visit_day
 
     clock, day = Clock(), visit_day()

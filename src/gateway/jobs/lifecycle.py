@@ -25,7 +25,7 @@ from gateway.store.queue import queue_crm_sync, release_reaches
 from gateway.store.redis_result import result
 
 if TYPE_CHECKING:  # the store is loaded only for tenants with `lifecycle:` (it brings SQLAlchemy)
-    from gateway.store.sql.visits import DueReminder
+    from gateway.store.sql.agenda import DueReminder
 
 logger = logging.getLogger("gateway.jobs.lifecycle")
 
@@ -107,7 +107,7 @@ READ_AT_ONCE = 2000  # due rows read a pass: a burst must be seen whole to be sp
 
 
 async def _drain(runtime: Runtime, pacer: Any, pairs: Sequence[tuple[str, str]]) -> int:
-    from gateway.store.sql.visits import due_reminders
+    from gateway.store.sql.agenda import due_reminders
     from gateway.usecases.outreach.pacing import EARLY_AT_MOST, send_moments
 
     assert runtime.store is not None  # noqa: S101 - checked by the caller

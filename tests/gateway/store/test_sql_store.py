@@ -12,18 +12,17 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import StatementError
 
-from gateway.store.sql.engine import async_url, make_engine
-from gateway.store.sql.migrate import migrate
-from gateway.store.sql.visits import (
+from gateway.store.sql.agenda import (
     claim_reminder,
     due_reminders,
     plan_reminders,
     record_reminder,
     release_reminder,
     reminder_outcomes,
-    save_visit,
-    visit_of_deal,
 )
+from gateway.store.sql.engine import async_url, make_engine
+from gateway.store.sql.migrate import migrate
+from gateway.store.sql.visits import save_visit, visit_of_deal
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 MSK = ZoneInfo("Europe/Moscow")
@@ -122,7 +121,8 @@ async def test_a_reminder_is_claimed_once_however_many_workers_try(database_url)
 
 
 async def test_visits_past_the_kept_time_go_with_their_reminders_and_recent_ones_stay(database_url):
-    from gateway.store.sql.visits import planned_reminders, prune, visit_by_id
+    from gateway.store.sql.agenda import planned_reminders
+    from gateway.store.sql.visits import prune, visit_by_id
 
     engine = make_engine(async_url(database_url, Path(".")))
     try:

@@ -9,8 +9,7 @@ from typing import Any
 
 from domain import Choice, ConsentAnswer, Purpose, Reply, VisitStatus, may_send, purpose_of
 from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, UPSELL_PREFIX
-from gateway.store.sql import consents
-from gateway.store.sql import visits as store
+from gateway.store.sql import consents, outreach_history
 from gateway.store.sql.visits import Visit
 from gateway.usecases.people.consent import question
 from gateway.usecases.visits.appointments import Appointments
@@ -57,11 +56,11 @@ async def refusal(app: Appointments, visit: Visit, kind: str, now: datetime) -> 
     if not may_send(kind, word):
         return NO_CONSENT
     if kind == NO_SHOW_OFFER:
-        over = visit.status != VisitStatus.NO_SHOW or await store.recovered(app.engine, visit.id)
-        return STALE if over or await store.booked_since(app.engine, visit) else None
+        over = visit.status != VisitStatus.NO_SHOW or await outreach_history.recovered(app.engine, visit.id)
+        return STALE if over or await outreach_history.booked_since(app.engine, visit) else None
     if kind.startswith(RETENTION_PREFIX):
         over = visit.status != VisitStatus.VISITED
-        return STALE if over or await store.booked_since(app.engine, visit) else None
+        return STALE if over or await outreach_history.booked_since(app.engine, visit) else None
     if kind.startswith(UPSELL_PREFIX):
         fits = visit.active and visit.start_at > now and upsell_offer(kind) not in visit.services
         return None if fits else STALE
@@ -74,7 +73,7 @@ async def not_before(app: Appointments, visit: Visit, kind: str, now: datetime) 
     it goes with the confirmation whatever was offered before (consent, a stop and quiet hours still rule)."""
     if purpose_of(kind) != Purpose.MARKETING or kind == upsell_kind(upsell_offer(kind), CONFIRMATION):
         return None
-    last = await store.last_sent(app.engine, app.tenant_id, visit.conversation, visit.phone, _marketing)
+    last = await outreach_history.last_sent(app.engine, app.tenant_id, visit.conversation, visit.phone, _marketing)
     if last is None or last + app.lifecycle.gap() <= now:
         return None
     return last + app.lifecycle.gap()

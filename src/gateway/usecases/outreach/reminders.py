@@ -24,8 +24,9 @@ from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, UP
 from gateway.store import facts
 from gateway.store.conversations import TimelineEntry, append_timeline
 from gateway.store.facts import Kind
-from gateway.store.sql import visits as store
-from gateway.store.sql.visits import DueReminder, Visit
+from gateway.store.sql import agenda
+from gateway.store.sql.agenda import DueReminder
+from gateway.store.sql.visits import Visit
 from gateway.usecases.analytics import fact_log
 from gateway.usecases.messaging import delivery
 from gateway.usecases.outreach import offers as outreach
@@ -93,7 +94,7 @@ async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: dat
     if refused is None:  # a stop ends every kind; an offer needs a yes and a visit it still fits
         refused = await outreach.refusal(app, visit, due.kind, now)
     if refused is not None:
-        await store.record_reminder(app.engine, due.id, refused, "", now)
+        await agenda.record_reminder(app.engine, due.id, refused, "", now)
         return refused
     quiet = app.lifecycle.quiet()
     local = app.local(now)
@@ -102,14 +103,14 @@ async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: dat
         moment = send_moment(local, app.local(visit.start_at), quiet) if before_visit else None
         later = moment if moment is not None and moment > local else quiet.end_after(local)
         if later < visit.start_at or due.kind == NOTICE_CANCELLED or not _bound_to_visit(due.kind):
-            await store.postpone_reminder(app.engine, due.id, later)
+            await agenda.postpone_reminder(app.engine, due.id, later)
             return Outcome.POSTPONED
-        await store.record_reminder(app.engine, due.id, Outcome.LATE, "quiet hours until the visit", now)
+        await agenda.record_reminder(app.engine, due.id, Outcome.LATE, "quiet hours until the visit", now)
         return Outcome.LATE
     if (until := await outreach.not_before(app, visit, due.kind, now)) is not None:  # one offer per gap
-        await store.postpone_reminder(app.engine, due.id, until)
+        await agenda.postpone_reminder(app.engine, due.id, until)
         return Outcome.POSTPONED
-    if not await store.claim_reminder(app.engine, due.id, now):
+    if not await agenda.claim_reminder(app.engine, due.id, now):
         return Outcome.TAKEN
     if due.kind == CONSENT_QUESTION and not await _book(ctx).was_asked(_person(visit)):
         # the evidence of what is asked, on record before it goes: a press a moment later finds it
@@ -117,13 +118,13 @@ async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: dat
     sent = await _send(ctx, visit, due, now)
     if sent.outcome == Outcome.POSTPONED:  # not taken, for certain: back on the agenda a little later
         wait = sent.retry_after or RETRY_AFTER
-        await store.release_reminder(app.engine, due.id)
-        await store.postpone_reminder(app.engine, due.id, now + wait)
+        await agenda.release_reminder(app.engine, due.id)
+        await agenda.postpone_reminder(app.engine, due.id, now + wait)
         logger.warning("visit %s: %s postponed %.0f s: %s", visit.id, due.kind, wait.total_seconds(), sent.detail)
         return Outcome.POSTPONED
     outcome, detail = str(sent.outcome), sent.detail
     visit = replace(visit, channel=sent.address.channel)  # noted on the deal with the channel it went by
-    await store.record_reminder(app.engine, due.id, outcome, detail, now)
+    await agenda.record_reminder(app.engine, due.id, outcome, detail, now)
     if outreach.is_outreach(due.kind) and outcome in (Outcome.SENT, Outcome.TEMPLATE):
         offer = await fact_log.of_visit(app.redis, visit, Kind.OFFER, now, key=f"offer:{due.id}")
         await facts.emit(app.redis, [replace(offer, service=due.kind[:64])])

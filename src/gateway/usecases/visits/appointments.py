@@ -21,6 +21,7 @@ from gateway.settings.lifecycle import LifecycleConfig
 from gateway.store import keys
 from gateway.store.conversations import TimelineEntry, append_timeline
 from gateway.store.facts import Kind
+from gateway.store.sql import agenda
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import Address, Visit
 from gateway.usecases.analytics import fact_log
@@ -203,7 +204,7 @@ class Appointments:
         confirmation (each goes only with the client's yes, checked when it is due)."""
         await store.set_status(self.engine, visit.id, status.value, now)
         if status in (VisitStatus.CANCELLED, VisitStatus.VISITED, VisitStatus.NO_SHOW):
-            await store.clear_agenda(self.engine, visit.id)
+            await agenda.clear_agenda(self.engine, visit.id)
         await self.status_changed(visit, status, now)
 
     async def status_changed(self, visit: Visit, status: VisitStatus, now: datetime) -> None:
@@ -214,13 +215,13 @@ class Appointments:
             await fact_log.visit_facts(self.redis, fresh, [STATUS_FACTS[status]], now)
         offers = offers_on_status(self.tenant, self.lifecycle, status, visit.services, self.local(now))
         if offers:
-            await store.add_to_agenda(self.engine, visit.id, offers)
+            await agenda.add_to_agenda(self.engine, visit.id, offers)
 
     async def plan(self, visit: Visit, now: datetime, notice: str | None = None) -> None:
         """The visit's agenda anew: its reminders still ahead, and a notice to send now (quiet hours
         allowing). A reminder whose moment had passed when the visit was booked is not planned."""
         if not visit.active and notice != NOTICE_CANCELLED:
-            await store.plan_reminders(self.engine, visit.id, [])
+            await agenda.plan_reminders(self.engine, visit.id, [])
             return
         start = self.local(visit.start_at)
         quiet = self.lifecycle.quiet()
@@ -232,7 +233,7 @@ class Appointments:
         if notice is not None:
             moment = send_moment(self.local(now), start, quiet) if visit.active else self._after_quiet(now)
             moments.append((notice, max(moment, now)))
-        await store.plan_reminders(self.engine, visit.id, moments)
+        await agenda.plan_reminders(self.engine, visit.id, moments)
 
     def _after_quiet(self, now: datetime) -> datetime:
         quiet = self.lifecycle.quiet()

@@ -10,6 +10,7 @@ from domain import Choice, InboundMessage, Reply, VisitStatus, why_not_bookable
 from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER
 from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline
 from gateway.store.facts import Kind
+from gateway.store.sql import agenda, outreach_history
 from gateway.store.sql import visits as store
 from gateway.store.sql.visits import Address, Visit
 from gateway.usecases.analytics import fact_log
@@ -201,10 +202,10 @@ class VisitReplies:
         offer = self.appointments.lifecycle.no_show
         if source is None or offer is None:
             return None
-        made = await store.sent_at(self.appointments.engine, source.id, NO_SHOW_OFFER)
+        made = await agenda.sent_at(self.appointments.engine, source.id, NO_SHOW_OFFER)
         if made is None or now > made + timedelta(days=offer.valid_days):
             return None
-        return None if await store.recovered(self.appointments.engine, source.id) else offer.discount_percent
+        return None if await outreach_history.recovered(self.appointments.engine, source.id) else offer.discount_percent
 
     async def _note_discount(self, state: DialogueState, discount: int, source: Visit, now: datetime) -> None:
         missed = self.appointments.local(source.start_at)
@@ -220,7 +221,7 @@ class VisitReplies:
         """After a first booking, the one question about offers, as its own message a moment later."""
         if self.appointments.lifecycle.consent is None or await self.offers.consents.was_asked(person(state)):
             return
-        await store.add_to_agenda(self.appointments.engine, visit.id, [(CONSENT_QUESTION, now)])
+        await agenda.add_to_agenda(self.appointments.engine, visit.id, [(CONSENT_QUESTION, now)])
 
     async def _act(self, state: DialogueState, visit: Visit, action: str, now: datetime, local: datetime) -> Reply:
         when = format_when(self.appointments.local(visit.start_at), None, local)

@@ -246,7 +246,7 @@ def test_the_example_configs_vk_max_and_sms_stand_ins_are_served_by_run(make_con
     import httpx as httpx_module
 
     from gateway.bootstrap import build_runtime
-    from gateway.cli.main import _outboxes
+    from gateway.cli.serving import _outboxes
     from gateway.http.app import create_app
     from gateway.settings import load_config
     from tests.conftest import REDIS_URL, ROOT, LoopbackServer

@@ -33,7 +33,7 @@ from gateway.settings.channels import SmsConfig
 from gateway.store import health, keys
 from gateway.store.queue import Intake, job_deserializer, job_serializer, queue_crm_sync, queue_reach
 from gateway.store.redis_connection import TcpConnection, UnixConnection
-from gateway.usecases.conversation.incoming import ConversationContext
+from gateway.usecases.conversation.context import ConversationContext
 from gateway.usecases.crm.context import CrmContext
 from gateway.usecases.crm.deal_reads import deal_closed
 from gateway.usecases.visits.dialogue import Dialogue

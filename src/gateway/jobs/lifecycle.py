@@ -204,7 +204,8 @@ async def _take_turn(runtime: Runtime, key: str, seen: Any, now: float) -> bool:
 
 
 async def _poll_one(runtime: Runtime, tenant: TenantServices, since: datetime, now: datetime) -> tuple[int, int]:
-    from gateway.usecases.crm.portal_changes import poll, poll_bookings
+    from gateway.usecases.crm.booking_changes import poll_bookings
+    from gateway.usecases.crm.portal_changes import poll
 
     changes = runtime.portal_changes(tenant.id)
     seen, requests = await poll(changes, since, now)

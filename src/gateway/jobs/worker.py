@@ -33,7 +33,8 @@ from gateway.store.queue import (
     queue_crm_sync,
 )
 from gateway.store.redis_connection import ROLE
-from gateway.usecases.conversation.incoming import ReplyOutcome, handle_message
+from gateway.usecases.conversation.context import ReplyOutcome
+from gateway.usecases.conversation.incoming import handle_message
 from gateway.usecases.crm.deal_reads import deal_exists, forget_deal
 from gateway.usecases.crm.sync import sync_conversation
 
@@ -133,7 +134,7 @@ async def handle_bitrix_event(ctx: dict[str, Any], tenant: str, event: str, enti
         if event in ("ONCRMDEALUPDATE", "ONCRMDEALADD") and runtime.tenants[tenant].appointments is not None:
             return await _deal_changed(runtime, tenant, entity_id)
         if event.startswith("ONBOOKING") and runtime.tenants[tenant].appointments is not None:
-            from gateway.usecases.crm.portal_changes import booking_changed
+            from gateway.usecases.crm.booking_changes import booking_changed
 
             return await booking_changed(runtime.portal_changes(tenant), event, entity_id, runtime.clock())
         if event == "ONCRMDEALDELETE":

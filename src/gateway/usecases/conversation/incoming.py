@@ -5,32 +5,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from redis.asyncio import Redis
-
 from domain import (
-    Attachment,
     Channel,
     CredentialsRejected,
     InboundMessage,
     MessageKind,
     Recipient,
     Reply,
-    Sender,
     SendError,
     SendRejected,
     SendRetryable,
-    Unbookable,
     Unreachable,
     WindowClosed,
-    why_not_bookable,
 )
-from gateway.settings import TenantConfig
-from gateway.store import budgets, inbox, keys
+from gateway.store import budgets, inbox
 from gateway.store.conversation_hold import Held, hold
 from gateway.store.conversations import (
     DialogueState,
@@ -38,157 +30,44 @@ from gateway.store.conversations import (
     load_link,
     record_message,
     save_dialogue,
-    save_link,
 )
 from gateway.store.job_format import JobFinish
-from gateway.store.redis_result import result
 from gateway.usecases.analytics import fact_log
 from gateway.usecases.conversation import attribution as attribution_rules
 from gateway.usecases.people.consent import CONSENT_PREFIX
-from gateway.usecases.visits.buttons import describe
-from gateway.usecases.visits.dialogue import SERVICE_PREFIX, TIME_PREFIX, Dialogue
 
 if TYPE_CHECKING:  # loaded only for a tenant with `lifecycle:` (it brings SQLAlchemy)
-    from gateway.usecases.conversation.form_answers import FormAnswers
-    from gateway.usecases.visits.replies import VisitReplies
+    pass
+from gateway.usecases.conversation.context import ConversationContext, ReplyOutcome
+from gateway.usecases.conversation.returning import closed_in_portal, new_episode_if_closed
+from gateway.usecases.conversation.understanding import (
+    apply_button,
+    apply_extraction,
+    has_new_intent,
+    new_state,
+    timeline_text,
+    written_at,
+)
 from qualifier.intent import open_question
 from qualifier.optout import asks_to_resume, asks_to_stop
 from qualifier.phone import normalize_phone
-from qualifier.pipeline import Qualifier
-from qualifier.result import Extraction
 
 logger = logging.getLogger("gateway.usecases.conversation.incoming")
 
+
 LOCK_SECONDS = 60  # longer than the job may run (50 s): the lock never lapses under a live handler
+
+
 # Messages of one conversation are recorded in the order they were queued: a job whose earlier message
 # is not recorded yet waits for it (up to 30 s a run, then it is retried), unless that one has waited
 # for 3 minutes (its job parked or lost).
 ORDER_POLL_SECONDS = 0.1
+
+
 ORDER_POLLS = 300
+
+
 ORDER_GIVE_UP_MS = 180_000
-
-
-class ReplyOutcome(StrEnum):
-    """What became of a message's reply (the `outcome` label of lead_gateway_replies_total)."""
-
-    SENT = "sent"
-    REPLAYED = "replayed"  # a re-delivered message: handled before, nothing done
-    REJECTED = "rejected"
-    WINDOW_CLOSED = "window_closed"
-    TEMPLATE = "template"
-    THROTTLED = "throttled"
-    CREDENTIALS_REJECTED = "credentials_rejected"
-
-
-@dataclass(frozen=True)
-class ConversationContext:
-    redis: Redis
-    tenant: TenantConfig
-    qualifier: Qualifier
-    dialogue: Dialogue
-    sender: Sender
-    llm_calls_per_hour: int = 10  # per conversation: a flood costs a bounded amount
-    replies_per_minute: int = 10
-    visits: VisitReplies | None = None  # a tenant with `lifecycle:` books and keeps visits in the chat
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    analytics: bool = False  # record lead and first-reply facts (a tenant with `lifecycle:` or `dashboard:`)
-    # a website form's lead the gateway knows on a messenger: asked there whether it was theirs, and the
-    # answer taken (lifecycle tenants)
-    on_form: Callable[[DialogueState, InboundMessage, datetime], Awaitable[None]] | None = None
-    form_answers: FormAnswers | None = None
-    # Bitrix24 app mode: whether a manager leads the conversation (the bot keeps quiet), and the client's
-    # message logged for the Open Line's chat (key, text, when, name).
-    manager_leads: Callable[[str], Awaitable[bool]] | None = None
-    # the client's message (its key, text, time and files) for the Open Line's chat (app mode)
-    log_for_line: Callable[[DialogueState, str, str, datetime, tuple[Attachment, ...]], Awaitable[None]] | None = None
-    on_handoff: Callable[[DialogueState, datetime], Awaitable[None]] | None = None  # a to-do for a manager
-    # without `lifecycle:`: whether the portal has this deal closed (crm_sync.deal_closed)
-    deal_closed: Callable[[int], Awaitable[bool]] | None = None
-
-
-def _new_state(event: InboundMessage) -> DialogueState:
-    return DialogueState(
-        conversation_key=event.conversation_key,
-        tenant=event.tenant,
-        channel=event.channel.value,
-        chat_id=event.chat_id,
-        sender_id=event.sender_id,
-    )
-
-
-def _apply_button(state: DialogueState, event: InboundMessage, ctx: ConversationContext, now: datetime) -> bool:
-    button = event.button or ""
-    if button.startswith(SERVICE_PREFIX) and ctx.dialogue.services.get(button[len(SERVICE_PREFIX) :]):
-        state.service_ids = [button[len(SERVICE_PREFIX) :]]
-        return True
-    if button.startswith(TIME_PREFIX):
-        try:
-            start = datetime.fromisoformat(button[len(TIME_PREFIX) :]).replace(tzinfo=ctx.tenant.tz)
-        except ValueError:
-            return False
-        return _set_time(state, ctx, start, None, now)
-    return False
-
-
-def _set_time(
-    state: DialogueState, ctx: ConversationContext, start: datetime, end: datetime | None, now: datetime
-) -> bool:
-    """Take a time the client asked for only if a visit can happen then; otherwise keep why not, so the
-    bot says so and offers the nearest open starts instead of confirming an impossible booking."""
-    duration = timedelta(minutes=ctx.dialogue.duration_min(state.service_ids))
-    refused = why_not_bookable(start, end, now, ctx.dialogue.hours, duration)
-    if refused is not None:  # the client wants another time than any held before: that one is dropped too
-        state.time_refused, state.time_start, state.time_end = refused, None, None
-        return False
-    if (start, end) == (state.time_start, state.time_end):
-        return False
-    state.time_start, state.time_end, state.time_refused = start, end, None
-    return True
-
-
-def _apply_extraction(state: DialogueState, found: Extraction, ctx: ConversationContext, now: datetime) -> bool:
-    learned = False
-    if found.service_ids and list(found.service_ids) != state.service_ids:
-        state.service_ids, learned = list(found.service_ids), True
-    if found.no_such_date:
-        state.time_refused, state.time_start, state.time_end = Unbookable.NO_SUCH_DATE, None, None
-    elif found.time_start:
-        learned = _set_time(state, ctx, found.time_start, found.time_end, now) or learned
-    if found.phone and found.phone != state.phone:
-        state.phone, learned = found.phone, True
-    if found.name and not state.name:
-        state.name = found.name
-    if found.intent != "other":
-        state.intent = found.intent
-    return learned
-
-
-MANAGER_NOTES = {
-    "cancel": "[нужен администратор: отмена записи]",
-    "reschedule": "[нужен администратор: перенос записи]",
-}
-
-
-def _timeline_text(event: InboundMessage, intent: str) -> str:
-    if event.kind == MessageKind.EDIT:
-        return f"[исправлено] {event.text}".strip()
-    if event.kind == MessageKind.REVOKE:
-        return "[клиент удалил сообщение]"
-    if event.kind == MessageKind.BLOCKED:
-        return "[клиент заблокировал бота: сообщения бота до него не доходят]"
-    if event.kind == MessageKind.UNBLOCKED:
-        return "[клиент снова разрешил боту писать]"
-    note = MANAGER_NOTES.get(intent)
-    if note and event.text and not event.button:
-        return f"{note} {event.text}"
-    if event.button:
-        return f"[кнопка] {event.text or describe(event.button) or event.button}"
-    if event.contact_phone and event.channel != Channel.FORM:  # a form's phone is on its own line
-        return f"[поделился номером] {event.text}".strip()
-    if event.text:
-        return event.text
-    code = event.attribution.code if event.attribution is not None else None
-    return f"[клиент открыл бота, код ссылки {code}]" if code else "[клиент открыл бота]"
 
 
 async def handle_message(
@@ -208,7 +87,7 @@ async def handle_message(
     key = event.conversation_key
     for _ in range(ORDER_POLLS):
         async with hold(ctx.redis, key, LOCK_SECONDS, LOCK_SECONDS) as held:  # lock, state, inbox: one trip
-            state = held.state or _new_state(event)
+            state = held.state or new_state(event)
             if event.dedupe_key in state.processed:
                 return ReplyOutcome.REPLAYED
             # recorded is enough: an earlier message whose reply waits on a channel that is down must not
@@ -241,9 +120,9 @@ async def _handle_in_order(
             if _about_offers(event):  # «стоп» after a visit is not a new request: no new deal for it
                 about_person = (await load_link(ctx.redis, state.conversation_key)).closed
             else:
-                await _new_episode_if_closed(ctx, state)
+                await new_episode_if_closed(ctx, state)
         elif ctx.deal_closed is not None and event.kind == MessageKind.MESSAGE:
-            await _new_episode_if_closed(ctx, state, await _closed_in_portal(ctx, state, event))
+            await new_episode_if_closed(ctx, state, await closed_in_portal(ctx, state, event))
         learned = await _update(state, event, ctx, now, on_timeline=to_crm)
         # An edit or revoke changes something already answered: recorded (and an edit learned from),
         # never answered again.
@@ -257,7 +136,7 @@ async def _handle_in_order(
             started.append(fact_log.lead(state, event.received_at))
         entry = TimelineEntry(
             key=event.dedupe_key,
-            text=_timeline_text(event, state.intent),
+            text=timeline_text(event, state.intent),
             at=event.sent_at.astimezone(ctx.tenant.tz),
             on_contact=about_person,  # the closed deal is never written to again
         )
@@ -306,7 +185,7 @@ async def _answer_or_hand_over(
             await ctx.on_handoff(state, now)
     if ctx.log_for_line is not None and to_crm:
         at = event.sent_at.astimezone(ctx.tenant.tz)
-        await ctx.log_for_line(state, event.dedupe_key, _timeline_text(event, state.intent), at, event.files)
+        await ctx.log_for_line(state, event.dedupe_key, timeline_text(event, state.intent), at, event.files)
 
 
 async def _manager_leads(ctx: ConversationContext, state: DialogueState, event: InboundMessage) -> bool:
@@ -327,41 +206,6 @@ def _about_offers(event: InboundMessage) -> bool:
     return bool(event.text) and (asks_to_stop(event.text) or asks_to_resume(event.text))
 
 
-async def _new_episode_if_closed(
-    ctx: ConversationContext, state: DialogueState, closed_deal: int | None = None
-) -> None:
-    """A message after the conversation's deal was closed (won or lost) opens a new deal for the same
-    contact; the closed one is never written to again. `closed_deal`: the deal the portal was just asked
-    about and has at a final stage (a tenant without `lifecycle:`, whose link hears of no stage)."""
-    key = state.conversation_key
-    if closed_deal is None and not (await load_link(ctx.redis, key)).closed:
-        return
-    async with ctx.redis.lock(keys.crm_lock(key), timeout=120, blocking_timeout=130):  # the CRM sync's lock
-        link = await load_link(ctx.redis, key)
-        if not link.closed and (closed_deal is None or link.deal_id != closed_deal):
-            return
-        length = await result(ctx.redis.llen(keys.timeline(key)))
-        await save_link(ctx.redis, key, link.next_episode(int(length)))
-    state.start_episode(link.episode + 1)
-    logger.info("%s: deal %s was closed; a new one is opened (episode %d)", key, link.deal_id, state.episode)
-
-
-# Without `lifecycle:` the gateway follows no deal stages (no events, no poll): a client who writes after
-# this long a silence has their deal's stage read once (one request) before their message is posted.
-RETURNING_AFTER = timedelta(hours=1)
-
-
-async def _closed_in_portal(ctx: ConversationContext, state: DialogueState, event: InboundMessage) -> int | None:
-    """The conversation's deal, if a manager closed it (won or lost) while the client was silent."""
-    assert ctx.deal_closed is not None  # noqa: S101 - the caller checks
-    if state.last_inbound_at is not None and event.received_at - state.last_inbound_at < RETURNING_AFTER:
-        return None
-    link = await load_link(ctx.redis, state.conversation_key)
-    if link.deal_id is None or link.closed:  # none yet, or its closing is known already
-        return None
-    return link.deal_id if await ctx.deal_closed(link.deal_id) else None
-
-
 def _decide_reply(
     ctx: ConversationContext,
     state: DialogueState,
@@ -371,7 +215,7 @@ def _decide_reply(
     about_visit: Reply | None = None,
 ) -> None:
     """Decide the reply and leave it pending (recording it counts it against the reply budget)."""
-    intent = state.intent if _has_new_intent(event) else "other"
+    intent = state.intent if has_new_intent(event) else "other"
     if about_visit is not None:
         reply = ctx.dialogue.greeted(state, about_visit)
     else:
@@ -422,10 +266,6 @@ async def _acknowledge(ctx: ConversationContext, state: DialogueState, callback_
         logger.warning("%s: the button press was not acknowledged: %s", state.conversation_key, exc)
 
 
-def _has_new_intent(event: InboundMessage) -> bool:
-    return bool(event.text) and not event.button
-
-
 async def _update(
     state: DialogueState, event: InboundMessage, ctx: ConversationContext, now: datetime, *, on_timeline: bool
 ) -> bool:
@@ -440,7 +280,7 @@ async def _update(
     state.username = state.username or event.sender_username
     if event.attribution and state.attribution is None:  # first touch sticks to the conversation
         state.attribution = attribution_rules.resolve(event.attribution, ctx.tenant.deeplinks)
-    pressed = _apply_button(state, event, ctx, now)
+    pressed = apply_button(state, event, ctx, now)
     learned = pressed
     if event.sender_phone:
         state.channel_phone = normalize_phone(event.sender_phone) or event.sender_phone
@@ -454,24 +294,15 @@ async def _update(
             state.phone, learned = phone, True
     if event.text and not pressed and event.kind != MessageKind.REVOKE:
         # "завтра", "через 2 часа" mean from when the client wrote, not from when a worker got to it
-        written = _written_at(event, now)
+        written = written_at(event, now)
         found = await ctx.qualifier.extract(
             event.text,
             written.astimezone(ctx.tenant.tz),
             budget=lambda: _llm_budget_left(ctx, state.conversation_key),
         )
         state.intent = "other"
-        learned = _apply_extraction(state, found, ctx, now.astimezone(ctx.tenant.tz)) or learned
+        learned = apply_extraction(state, found, ctx, now.astimezone(ctx.tenant.tz)) or learned
     return learned
-
-
-# Platforms re-deliver for up to a week (Meta 7 days, Telegram 24 h); a message "written" earlier than
-# that, or in the future, carries a wrong clock, and its relative dates are read from now instead.
-SENT_AT_TRUSTED = timedelta(days=8)
-
-
-def _written_at(event: InboundMessage, now: datetime) -> datetime:
-    return event.sent_at if now - SENT_AT_TRUSTED <= event.sent_at <= now else now
 
 
 async def _llm_budget_left(ctx: ConversationContext, key: str) -> bool:

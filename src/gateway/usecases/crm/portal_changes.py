@@ -24,7 +24,6 @@ from gateway.store.conversations import (
     save_link,
 )
 from gateway.store.facts import Fact, Kind
-from gateway.store.redis_result import result
 from gateway.store.sql import visits as store
 from gateway.store.sql.episodes import close_episode
 from gateway.store.sql.visits import Address, Visit
@@ -32,11 +31,13 @@ from gateway.usecases.crm.context import ORIGINATOR, CrmContext
 from gateway.usecases.crm.deal_reads import CLOSED_SEMANTICS
 from gateway.usecases.crm.discount_rows import discount_rows
 from gateway.usecases.visits.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
-from gateway.usecases.visits.online_booking import PortalBooking
 
 logger = logging.getLogger("gateway.usecases.crm.portal_changes")
 
+
 PAGE = 50  # rows a Bitrix24 list returns at most
+
+
 POLL_OVERLAP = timedelta(seconds=120)  # the portal's clock and ours may differ; re-reading a deal is harmless
 
 
@@ -81,7 +82,7 @@ def _start(changes: PortalChanges, row: dict[str, Any]) -> datetime | None:
     return start if start.tzinfo else start.replace(tzinfo=changes.crm.tenant.tz)
 
 
-async def _conversation(changes: PortalChanges, row: dict[str, Any], deal_id: int) -> str | None:
+async def conversation_of_deal(changes: PortalChanges, row: dict[str, Any], deal_id: int) -> str | None:
     conv: str | None
     if row.get("ORIGINATOR_ID") == ORIGINATOR and isinstance(row.get("ORIGIN_ID"), str):
         conv = str(row["ORIGIN_ID"]).split("#", 1)[0]
@@ -105,7 +106,7 @@ async def read_deal(changes: PortalChanges, deal_id: int) -> dict[str, Any] | No
 async def apply_deal(changes: PortalChanges, row: dict[str, Any], now: datetime) -> str:
     """Bring the visit of one deal in line with the portal; what happened, as a word for the logs."""
     deal_id = int(str(row.get("ID", "0")) or 0)
-    conv = await _conversation(changes, row, deal_id)
+    conv = await conversation_of_deal(changes, row, deal_id)
     if conv is None:
         return "not_ours"
     # the CRM sync of the same conversation writes the same link
@@ -169,7 +170,7 @@ async def _visit_of(app: Appointments, conv: str, deal_id: int) -> Visit | None:
     latest = await store.latest_visit(app.engine, app.tenant_id, conv)
     if latest is not None and latest.deal_id is None:  # booked in the chat before the deal existed
         await store.attach_deal(app.engine, app.tenant_id, app.portal, conv, deal_id)
-        return await _reload(app, latest)
+        return await reloaded(app, latest)
     return None
 
 
@@ -234,7 +235,7 @@ async def _stage_moved(app: Appointments, visit: Visit, status: VisitStatus, row
         await store.set_revenue(app.engine, visit.id, revenue, manager)
     await app.set_status(visit, status, now)  # its fact reads the revenue just written
     if status == VisitStatus.CANCELLED and visit.active:
-        await app.plan(await _reload(app, visit), now, NOTICE_CANCELLED)
+        await app.plan(await reloaded(app, visit), now, NOTICE_CANCELLED)
     return status.value
 
 
@@ -250,7 +251,7 @@ def _id(value: Any) -> int | None:
     return int(number) if number is not None else None
 
 
-async def _reload(app: Appointments, visit: Visit) -> Visit:
+async def reloaded(app: Appointments, visit: Visit) -> Visit:
     return await store.visit_by_id(app.engine, visit.id) or visit
 
 
@@ -264,7 +265,7 @@ async def _booked_or_moved(
     now: datetime,
 ) -> str:
     app = changes.appointments
-    to, asked, phone = await _client(changes, conv)
+    to, asked, phone = await client_of(changes, conv)
     services = visit.services if visit is not None else asked
     minutes = max((changes.durations.get(s, 60) for s in services), default=60)
     if visit is not None and visit.active:
@@ -273,7 +274,7 @@ async def _booked_or_moved(
     else:
         notice, new_status = NOTICE_BOOKED, status if status in ACTIVE else VisitStatus.BOOKED
     end = start + timedelta(minutes=minutes)
-    saved = await _save(
+    saved = await save_from_portal(
         changes,
         conv=conv,
         deal_id=deal_id,
@@ -289,7 +290,7 @@ async def _booked_or_moved(
     return notice or new_status.value
 
 
-async def _save(
+async def save_from_portal(
     changes: PortalChanges,
     *,
     conv: str,
@@ -320,7 +321,7 @@ async def _save(
     )
 
 
-async def _client(changes: PortalChanges, conv: str) -> tuple[Address, tuple[str, ...], str | None]:
+async def client_of(changes: PortalChanges, conv: str) -> tuple[Address, tuple[str, ...], str | None]:
     """Where the conversation's client is written to, the services they asked for and their phone, from
     one read of the dialogue (or the conversation key alone, once Redis has forgotten it)."""
     state = await load_dialogue(changes.crm.redis, conv)
@@ -356,126 +357,10 @@ async def poll(changes: PortalChanges, since: datetime, now: datetime) -> tuple[
         start += PAGE
 
 
-# ---- Online Booking: what a manager did to a booking ------------------------------------------------
-
-
-async def _note(changes: PortalChanges, conv: str, text: str, now: datetime) -> None:
+async def note_on_deal(changes: PortalChanges, conv: str, text: str, now: datetime) -> None:
     """On the deal's timeline (and a CRM sync queued, which also writes the visit's stage)."""
     entry = TimelineEntry(
         key=f"portal:{now.timestamp()}", text=text, at=now.astimezone(changes.crm.tenant.tz), author="Бот"
     )
     await append_timeline(changes.crm.redis, conv, entry)
     await changes.queue_sync(conv)
-
-
-async def booking_changed(changes: PortalChanges, event: str, booking_id: int, now: datetime) -> str:
-    """onBookingAdd/Update/Delete (or the poll's finding): the visit follows the portal's booking."""
-    app = changes.appointments
-    online = app.online
-    if online is None:
-        return "off"
-    booking = None if event == "ONBOOKINGDELETE" else await online.get(booking_id)
-    visit = await store.visit_of_booking(app.engine, app.tenant_id, app.portal, booking_id)
-    if booking is None:  # deleted
-        if visit is None or not visit.active:
-            return "not_ours"
-        await app.set_status(visit, VisitStatus.CANCELLED, now)
-        await store.set_booking(app.engine, visit.id, None, None)
-        await app.plan(await _reload(app, visit), now, NOTICE_CANCELLED)
-        when = app.local(visit.start_at)
-        await _note(changes, visit.conversation, f"Бронь удалена в портале: визит {when:%d.%m %H:%M} отменён", now)
-        return "cancelled"
-    if visit is not None:
-        if booking.start in (visit.start_at, visit.booking_start) or not visit.active:
-            return "unchanged"  # ours, as we made or moved it
-        return await _booking_moved(changes, visit, booking, now)
-    return await _booking_added(changes, booking, now)
-
-
-async def _booking_moved(changes: PortalChanges, visit: Visit, booking: PortalBooking, now: datetime) -> str:
-    app = changes.appointments
-    saved = await _save(
-        changes,
-        conv=visit.conversation,
-        deal_id=visit.deal_id or 0,
-        start=booking.start,
-        end=booking.end,
-        services=visit.services,
-        status=visit.status,
-        now=now,
-    )
-    await store.set_booking(app.engine, saved.id, booking.id, booking.start)
-    await app.plan(saved, now, NOTICE_MOVED)
-    when = app.local(booking.start)
-    await _note(changes, visit.conversation, f"Бронь перенесена в портале на {when:%d.%m %H:%M}", now)
-    return "moved"
-
-
-async def _booking_added(changes: PortalChanges, booking: PortalBooking, now: datetime) -> str:
-    """A manager's booking linked to one of our deals: the client's visit, confirmed to them."""
-    app = changes.appointments
-    assert app.online is not None  # noqa: S101 - only with `booking:`
-    deal_id = await app.online.deal_of(booking.id)
-    if deal_id is None:
-        return "not_ours"
-    row = await read_deal(changes, deal_id)
-    conv = await _conversation(changes, row, deal_id) if row is not None else None
-    if conv is None:
-        return "not_ours"
-    existing = await store.visit_of_deal(app.engine, app.tenant_id, app.portal, deal_id)
-    if existing is not None and existing.active and existing.start_at == booking.start:
-        await store.set_booking(app.engine, existing.id, booking.id, booking.start)  # ours, its answer was late
-        return "unchanged"
-    to, asked, phone = await _client(changes, conv)
-    saved = await _save(
-        changes,
-        conv=conv,
-        deal_id=deal_id,
-        start=booking.start,
-        end=booking.end,
-        services=existing.services if existing is not None else asked,
-        status=VisitStatus.BOOKED,
-        now=now,
-        to=to,
-        phone=phone,
-    )
-    await store.set_booking(app.engine, saved.id, booking.id, booking.start)
-    await app.plan(saved, now, NOTICE_BOOKED if existing is None or not existing.active else NOTICE_MOVED)
-    when = app.local(booking.start)
-    await _note(changes, conv, f"Бронь в портале: визит {when:%d.%m %H:%M}", now)
-    return "booked"
-
-
-BOOKING_POLL_AHEAD = timedelta(days=60)
-SEEN_BOOKINGS_SECONDS = 24 * 3600
-
-
-async def poll_bookings(changes: PortalChanges, now: datetime) -> int:
-    """Bookings moved, deleted or added in the portal since we last looked (their events may be lost):
-    every booking of the coming weeks against the visits we know. Returns the requests made."""
-    app = changes.appointments
-    if app.online is None:
-        return 0
-    portal_bookings = {b.id: b for b in await app.online.bookings(now - timedelta(days=1), now + BOOKING_POLL_AHEAD)}
-    requests = 1 + len(portal_bookings) // PAGE
-    known = await store.booked_in_portal(app.engine, app.tenant_id, app.portal)
-    for visit in known:
-        found = portal_bookings.get(visit.booking_id or 0)
-        if visit.start_at > now + BOOKING_POLL_AHEAD:
-            continue
-        if found is None:
-            requests += 1
-            await booking_changed(changes, "ONBOOKINGUPDATE", visit.booking_id or 0, now)
-        elif found.start not in (visit.start_at, visit.booking_start):
-            await _booking_moved(changes, visit, found, now)
-    ours = {v.booking_id for v in known}
-    seen_key = keys.bookings_seen(app.tenant_id)
-    for booking_id, booking in portal_bookings.items():
-        seen: int = await result(changes.crm.redis.sismember(seen_key, str(booking_id)))
-        if booking_id in ours or seen:
-            continue
-        requests += 2
-        await _booking_added(changes, booking, now)
-        await result(changes.crm.redis.sadd(seen_key, str(booking_id)))
-        await changes.crm.redis.expire(seen_key, SEEN_BOOKINGS_SECONDS)
-    return requests

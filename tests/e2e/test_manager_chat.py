@@ -274,7 +274,11 @@ async def test_a_hand_off_gives_the_deals_responsible_a_to_do_in_opening_hours_c
         await app_portal.settle()
         await wait_for(lambda: todo["COMPLETED"] == "Y")
         assert sent_texts(telegram)[-1] == "Здравствуйте, я администратор. Чем помочь?"
-        assert not await redis.exists(keys.handoff(CONVERSATION))
+
+        async def hand_off_closed() -> bool:  # the record goes just after the portal's to-do is completed
+            return not await redis.exists(keys.handoff(CONVERSATION))
+
+        await wait_for_async(hand_off_closed)
         # the manager's first response is in the owner's numbers by manager (7: the sandbox's manager)
         auth = ("salon", "owner-secret-1")
 

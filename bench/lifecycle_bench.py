@@ -36,6 +36,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bitrix.sandbox import Sandbox
+from domain import Address
 from gateway.bootstrap import build_runtime
 from gateway.jobs.lifecycle import drain_agenda
 from gateway.settings import parse_config
@@ -44,7 +45,7 @@ from gateway.store.sql.agenda import claim_reminder, due_reminders, plan_reminde
 from gateway.store.sql.engine import make_engine
 from gateway.store.sql.migrate import migrate
 from gateway.store.sql.urls import async_url
-from gateway.store.sql.visits import Address, save_visit
+from gateway.store.sql.visits import save_visit
 from gateway.usecases.crm.portal_changes import poll
 from throwaway_pg import throwaway_database
 

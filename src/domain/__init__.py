@@ -41,12 +41,14 @@ from domain.sending import (
     Unreachable,
     WindowClosed,
 )
+from domain.visits import Address, DueReminder, Visit
 
 __all__ = [
     "ACTIVE",
     "SLOTS",
     "UTM_FIELDS",
     "WEEKDAY_NAMES",
+    "Address",
     "Attachment",
     "Attribution",
     "Busy",
@@ -54,6 +56,7 @@ __all__ = [
     "Choice",
     "ConsentAnswer",
     "CredentialsRejected",
+    "DueReminder",
     "FileSource",
     "InboundMessage",
     "Intent",
@@ -75,6 +78,7 @@ __all__ = [
     "Template",
     "Unbookable",
     "Unreachable",
+    "Visit",
     "VisitStatus",
     "WeekHours",
     "WindowClosed",

@@ -395,9 +395,10 @@ async def test_a_press_whose_booking_was_made_before_a_crash_is_answered_as_a_bo
     consent question follows, and the booking is in the numbers once."""
     import asyncio
 
+    from domain import Address
     from gateway.store.facts import Kind
     from gateway.store.sql.analytics import facts_between
-    from gateway.store.sql.visits import Address, book_visit
+    from gateway.store.sql.visits import book_visit
 
     config = offers_config(make_config, portal, telegram)
     day = visit_day()

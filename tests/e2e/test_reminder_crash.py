@@ -19,13 +19,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from domain import Address
 from gateway.bootstrap import portal_of
 from gateway.store import keys
 from gateway.store.sql.agenda import plan_reminders, reminder_outcomes
 from gateway.store.sql.engine import make_engine
 from gateway.store.sql.migrate import migrate
 from gateway.store.sql.urls import async_url
-from gateway.store.sql.visits import Address, save_visit
+from gateway.store.sql.visits import save_visit
 from tests.conftest import REDIS_URL, SECRET, LoopbackServer
 
 LEAD_GATEWAY = Path(sys.executable).parent / "lead-gateway"

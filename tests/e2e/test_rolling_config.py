@@ -9,8 +9,9 @@ from contextlib import AsyncExitStack
 from datetime import timedelta
 from typing import Any
 
+from domain import Address
 from gateway.store.sql.agenda import plan_reminders, planned_reminders, reminder_outcomes
-from gateway.store.sql.visits import Address, book_visit
+from gateway.store.sql.visits import book_visit
 from tests.conftest import gateway, wait_for
 from tests.e2e.test_appointments import Clock, lifecycle_config, sent, store_of, visit_day
 

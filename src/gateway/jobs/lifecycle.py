@@ -25,7 +25,7 @@ from gateway.store.queue import queue_crm_sync, release_reaches
 from gateway.store.redis_result import result
 
 if TYPE_CHECKING:  # the store is loaded only for tenants with `lifecycle:` (it brings SQLAlchemy)
-    from gateway.store.sql.agenda import DueReminder
+    from domain import DueReminder
 
 logger = logging.getLogger("gateway.jobs.lifecycle")
 

@@ -118,12 +118,12 @@ def test_consent_export_and_forget_a_person_from_the_command_line(tmp_path, redi
     import csv
     from datetime import UTC, datetime
 
-    from domain import ConsentAnswer
+    from domain import Address, ConsentAnswer
     from gateway.store.conversations import DialogueState, TimelineEntry, record_message
     from gateway.store.sql import consents
     from gateway.store.sql.engine import make_engine
     from gateway.store.sql.urls import async_url
-    from gateway.store.sql.visits import Address, book_visit
+    from gateway.store.sql.visits import book_visit
 
     monkeypatch.delenv("LEAD_GATEWAY_DATA_DIR", raising=False)
     config = write_config(tmp_path, redis_url)

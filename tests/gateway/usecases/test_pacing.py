@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from gateway.store.sql.agenda import DueReminder
+from domain import DueReminder
 from gateway.usecases.outreach.pacing import EARLY_AT_MOST, send_moments
 
 DUE = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)

@@ -4,24 +4,15 @@ when due, claimed before sending (so sent once) and their outcome kept."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from domain import DueReminder
 from gateway.store.sql.schema import reminders, visits
 from gateway.store.sql.visits import insert
-
-
-@dataclass(frozen=True)
-class DueReminder:
-    id: int
-    visit_id: int
-    kind: str
-    due_at: datetime
-    sender: str = ""  # `tenant:channel`: the bot that sends it (one pace per bot)
 
 
 def _follows_the_visit(kind: Any) -> Any:

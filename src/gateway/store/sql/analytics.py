@@ -11,9 +11,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain import Visit
 from gateway.store.facts import Fact, Kind
 from gateway.store.sql.schema import facts, reminders, spend, visits
-from gateway.store.sql.visits import Visit, visit_from_row
+from gateway.store.sql.visits import visit_from_row
 
 CHUNK = 100  # rows per INSERT: each statement built is a short slice of the event loop it shares with replies
 

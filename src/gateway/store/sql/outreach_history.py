@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain import Visit
 from gateway.store.sql.agenda import aware
 from gateway.store.sql.schema import reminders, visits
-from gateway.store.sql.visits import Visit
 
 
 def _same_person(tenant: str, conversation: str, phone: str | None) -> Any:

@@ -4,7 +4,6 @@ agenda is in agenda.py, what outreach asks of a person's history in outreach_his
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,45 +11,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from domain import ACTIVE, Busy
+from domain import ACTIVE, Address, Busy, Visit
 from gateway.store.sql.schema import reminders, visits
-
-
-@dataclass(frozen=True)
-class Visit:
-    id: int
-    tenant: str
-    portal: str
-    deal_id: int | None
-    conversation: str
-    start_at: datetime
-    end_at: datetime
-    services: tuple[str, ...]
-    status: str
-    channel: str = ""
-    chat_id: str = ""
-    reply_phone: str | None = None
-    resource_id: int | None = None
-    booking_id: int | None = None
-    booking_start: datetime | None = None
-    phone: str | None = None
-    discount_percent: int | None = None
-    recovered_from: int | None = None
-    revenue: float | None = None
-    manager_id: int | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-
-@dataclass(frozen=True)
-class Address:
-    """Where the client of a visit is written to."""
-
-    channel: str
-    chat_id: str
-    reply_phone: str | None = None
 
 
 def insert(engine: AsyncEngine | AsyncConnection):  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from gateway.store.conversations import DialogueState, load_dialogue
 from gateway.store.facts import Fact, Kind, lead_key
 
 if TYPE_CHECKING:  # SQLAlchemy stays out of a process whose tenants have no `lifecycle:`
-    from gateway.store.sql.visits import Visit
+    from domain import Visit
 
 
 def of_dialogue(state: DialogueState, kind: str, key: str, at: datetime, **values: object) -> Fact:

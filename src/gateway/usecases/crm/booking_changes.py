@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from domain import VisitStatus
+from domain import Visit, VisitStatus
 from gateway.store import keys
 from gateway.store.redis_result import result
 from gateway.store.sql import visits as store
-from gateway.store.sql.visits import Visit
 from gateway.usecases.crm.portal_changes import (
     PAGE,
     PortalChanges,

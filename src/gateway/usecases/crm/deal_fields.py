@@ -14,7 +14,7 @@ from gateway.store.conversations import (
 )
 
 if TYPE_CHECKING:
-    from gateway.store.sql.visits import Visit
+    from domain import Visit
 from gateway.usecases.crm.context import ORIGINATOR, CrmContext, identity_value
 
 CHANNEL_TITLES = {

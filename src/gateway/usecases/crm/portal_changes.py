@@ -13,7 +13,7 @@ from typing import Any
 
 from bitrix import methods
 from bitrix.errors import BitrixRequestError
-from domain import ACTIVE, VisitStatus, conversation_parts
+from domain import ACTIVE, Address, Visit, VisitStatus, conversation_parts
 from gateway.store import crm_links, facts, keys
 from gateway.store.conversations import (
     CrmLink,
@@ -26,7 +26,6 @@ from gateway.store.conversations import (
 from gateway.store.facts import Fact, Kind
 from gateway.store.sql import visits as store
 from gateway.store.sql.episodes import close_episode
-from gateway.store.sql.visits import Address, Visit
 from gateway.usecases.crm.context import ORIGINATOR, CrmContext
 from gateway.usecases.crm.deal_reads import CLOSED_SEMANTICS
 from gateway.usecases.crm.discount_rows import discount_rows

@@ -36,7 +36,7 @@ from gateway.store.conversations import (
 from qualifier.phone import mask_phone
 
 if TYPE_CHECKING:
-    from gateway.store.sql.visits import Visit
+    from domain import Visit
 from gateway.usecases.crm.context import COMMENTS_PER_SYNC, CrmContext, comment_text, identity_value, int_id
 from gateway.usecases.crm.deal_fields import CHANNEL_TITLES, deal_fields, digest, im_entries, stage_for_visit
 from gateway.usecases.crm.portal_lookups import (

@@ -7,10 +7,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain import Choice, ConsentAnswer, Purpose, Reply, VisitStatus, may_send, purpose_of
+from domain import Choice, ConsentAnswer, Purpose, Reply, Visit, VisitStatus, may_send, purpose_of
 from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, UPSELL_PREFIX
 from gateway.store.sql import consents, outreach_history
-from gateway.store.sql.visits import Visit
 from gateway.usecases.people.consent import question
 from gateway.usecases.visits.appointments import Appointments
 from gateway.usecases.visits.buttons import (

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from gateway.store.sql.agenda import DueReminder
+from domain import DueReminder
 
 PER_SECOND = 25.0  # per bot: under Telegram's ~30 messages a second, so a busy minute meets no 429
 # A reminder may go this much before its moment when a burst needs it to, never more: «за 24 часа»

@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 from domain import (
     Channel,
     ConsentAnswer,
+    DueReminder,
     Purpose,
     Reply,
     Sender,
     Template,
+    Visit,
     purpose_of,
     send_moment,
 )
@@ -25,8 +27,6 @@ from gateway.store import facts
 from gateway.store.conversations import TimelineEntry, append_timeline
 from gateway.store.facts import Kind
 from gateway.store.sql import agenda
-from gateway.store.sql.agenda import DueReminder
-from gateway.store.sql.visits import Visit
 from gateway.usecases.analytics import fact_log
 from gateway.usecases.messaging import delivery
 from gateway.usecases.outreach import offers as outreach

@@ -15,7 +15,16 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bitrix.errors import BitrixRequestError
-from domain import VisitStatus, free_slots, parse_duration, reminder_moments, resource_slots, send_moment
+from domain import (
+    Address,
+    Visit,
+    VisitStatus,
+    free_slots,
+    parse_duration,
+    reminder_moments,
+    resource_slots,
+    send_moment,
+)
 from gateway.settings import TenantConfig
 from gateway.settings.lifecycle import LifecycleConfig
 from gateway.store import keys
@@ -23,7 +32,6 @@ from gateway.store.conversations import TimelineEntry, append_timeline
 from gateway.store.facts import Kind
 from gateway.store.sql import agenda
 from gateway.store.sql import visits as store
-from gateway.store.sql.visits import Address, Visit
 from gateway.usecases.analytics import fact_log
 from gateway.usecases.visits.offer_plan import offers_on_status, upsell_before
 from gateway.usecases.visits.online_booking import OnlineBooking

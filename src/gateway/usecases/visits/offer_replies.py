@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from domain import ConsentAnswer, InboundMessage, Reply
+from domain import ConsentAnswer, InboundMessage, Reply, Visit
 from gateway.store import facts, keys
 from gateway.store.conversations import DialogueState
 from gateway.store.facts import Kind
 from gateway.store.sql import visits as store
-from gateway.store.sql.visits import Visit
 from gateway.usecases.analytics import fact_log
 from gateway.usecases.people.consent import CONSENT_PREFIX, NO_VERSION, YES, ConsentBook, Person, question
 from gateway.usecases.visits.appointments import BOOKING_LOCK_SECONDS, Appointments

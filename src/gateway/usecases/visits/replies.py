@@ -6,13 +6,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from domain import Choice, InboundMessage, Reply, VisitStatus, why_not_bookable
+from domain import Address, Choice, InboundMessage, Reply, Visit, VisitStatus, why_not_bookable
 from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER
 from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline
 from gateway.store.facts import Kind
 from gateway.store.sql import agenda, outreach_history
 from gateway.store.sql import visits as store
-from gateway.store.sql.visits import Address, Visit
 from gateway.usecases.analytics import fact_log
 from gateway.usecases.visits.appointments import Appointments
 from gateway.usecases.visits.buttons import (

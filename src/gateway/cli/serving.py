@@ -13,11 +13,11 @@ import sys
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+from gateway.cli.loading import SANDBOX_URL_ENV, data_dir, load, migrate_store, store_url
 from gateway.settings import AppConfig
 
 if TYPE_CHECKING:
     from gateway.cli.embedded_redis import EmbeddedRedis
-from gateway.cli.loading import SANDBOX_URL_ENV, data_dir, load, migrate_store, store_url
 
 logger = logging.getLogger("gateway.cli.serving")
 

@@ -14,18 +14,16 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from arq.cron import CronJob, cron
 from redis.exceptions import LockError
 
+from domain import DueReminder
 from gateway.bootstrap import Runtime, TenantServices
 from gateway.store import keys
 from gateway.store.queue import queue_crm_sync, release_reaches
 from gateway.store.redis_result import result
-
-if TYPE_CHECKING:  # the store is loaded only for tenants with `lifecycle:` (it brings SQLAlchemy)
-    from domain import DueReminder
 
 logger = logging.getLogger("gateway.jobs.lifecycle")
 

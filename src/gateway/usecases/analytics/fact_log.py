@@ -4,16 +4,13 @@ the conversation's channel and first-touch UTM tags, the service, the person, th
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
+from domain import Visit
 from gateway.store import facts as stream
 from gateway.store.conversations import DialogueState, load_dialogue
 from gateway.store.facts import Fact, Kind, lead_key
-
-if TYPE_CHECKING:  # SQLAlchemy stays out of a process whose tenants have no `lifecycle:`
-    from domain import Visit
 
 
 def of_dialogue(state: DialogueState, kind: str, key: str, at: datetime, **values: object) -> Fact:

@@ -10,21 +10,15 @@ from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
-from domain import (
-    Attachment,
-    InboundMessage,
-    Sender,
-)
+from domain import Attachment, InboundMessage, Sender
 from gateway.settings import TenantConfig
-from gateway.store.conversations import (
-    DialogueState,
-)
+from gateway.store.conversations import DialogueState
 from gateway.usecases.visits.dialogue import Dialogue
+from qualifier.pipeline import Qualifier
 
 if TYPE_CHECKING:  # loaded only for a tenant with `lifecycle:` (it brings SQLAlchemy)
     from gateway.usecases.conversation.form_answers import FormAnswers
     from gateway.usecases.visits.replies import VisitReplies
-from qualifier.pipeline import Qualifier
 
 
 class ReplyOutcome(StrEnum):

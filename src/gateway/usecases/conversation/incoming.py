@@ -7,7 +7,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from domain import (
     Channel,
@@ -24,20 +23,10 @@ from domain import (
 )
 from gateway.store import budgets, inbox
 from gateway.store.conversation_hold import Held, hold
-from gateway.store.conversations import (
-    DialogueState,
-    TimelineEntry,
-    load_link,
-    record_message,
-    save_dialogue,
-)
+from gateway.store.conversations import DialogueState, TimelineEntry, load_link, record_message, save_dialogue
 from gateway.store.job_format import JobFinish
 from gateway.usecases.analytics import fact_log
 from gateway.usecases.conversation import attribution as attribution_rules
-from gateway.usecases.people.consent import CONSENT_PREFIX
-
-if TYPE_CHECKING:  # loaded only for a tenant with `lifecycle:` (it brings SQLAlchemy)
-    pass
 from gateway.usecases.conversation.context import ConversationContext, ReplyOutcome
 from gateway.usecases.conversation.returning import closed_in_portal, new_episode_if_closed
 from gateway.usecases.conversation.understanding import (
@@ -48,6 +37,7 @@ from gateway.usecases.conversation.understanding import (
     timeline_text,
     written_at,
 )
+from gateway.usecases.people.consent import CONSENT_PREFIX
 from qualifier.intent import open_question
 from qualifier.optout import asks_to_resume, asks_to_stop
 from qualifier.phone import normalize_phone

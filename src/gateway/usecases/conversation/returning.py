@@ -5,21 +5,11 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from domain import (
-    InboundMessage,
-)
+from domain import InboundMessage
 from gateway.store import keys
-from gateway.store.conversations import (
-    DialogueState,
-    load_link,
-    save_link,
-)
+from gateway.store.conversations import DialogueState, load_link, save_link
 from gateway.store.redis_result import result
-
-if TYPE_CHECKING:  # loaded only for a tenant with `lifecycle:` (it brings SQLAlchemy)
-    pass
 from gateway.usecases.conversation.context import ConversationContext
 
 logger = logging.getLogger("gateway.usecases.conversation.returning")

@@ -4,24 +4,12 @@ found in the words, and how the message reads on the deal's timeline."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-from domain import (
-    Channel,
-    InboundMessage,
-    MessageKind,
-    Unbookable,
-    why_not_bookable,
-)
-from gateway.store.conversations import (
-    DialogueState,
-)
+from domain import Channel, InboundMessage, MessageKind, Unbookable, why_not_bookable
+from gateway.store.conversations import DialogueState
+from gateway.usecases.conversation.context import ConversationContext
 from gateway.usecases.visits.buttons import describe
 from gateway.usecases.visits.dialogue import SERVICE_PREFIX, TIME_PREFIX
-
-if TYPE_CHECKING:  # loaded only for a tenant with `lifecycle:` (it brings SQLAlchemy)
-    pass
-from gateway.usecases.conversation.context import ConversationContext
 from qualifier.result import Extraction
 
 

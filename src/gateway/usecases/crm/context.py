@@ -9,10 +9,7 @@ from redis.asyncio import Redis
 
 from bitrix.batcher import Batcher
 from gateway.settings import TenantConfig
-from gateway.store.conversations import (
-    DialogueState,
-    TimelineEntry,
-)
+from gateway.store.conversations import DialogueState, TimelineEntry
 
 if TYPE_CHECKING:
     from gateway.usecases.visits.appointments import Appointments

@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from domain import Channel
-from gateway.store.conversations import (
-    CrmLink,
-    DialogueState,
-)
-
-if TYPE_CHECKING:
-    from domain import Visit
+from domain import Channel, Visit
+from gateway.store.conversations import CrmLink, DialogueState
 from gateway.usecases.crm.context import ORIGINATOR, CrmContext, identity_value
 
 CHANNEL_TITLES = {

@@ -9,10 +9,7 @@ from typing import Any
 from bitrix import methods
 from bitrix.errors import BitrixError
 from gateway.store import crm_links
-from gateway.store.conversations import (
-    load_link,
-    save_link,
-)
+from gateway.store.conversations import load_link, save_link
 from gateway.usecases.crm.context import CrmContext
 
 logger = logging.getLogger("gateway.usecases.crm.deal_reads")

@@ -15,14 +15,7 @@ from bitrix import methods
 from bitrix.errors import BitrixRequestError
 from domain import ACTIVE, Address, Visit, VisitStatus, conversation_parts
 from gateway.store import crm_links, facts, keys
-from gateway.store.conversations import (
-    CrmLink,
-    TimelineEntry,
-    append_timeline,
-    load_dialogue,
-    load_link,
-    save_link,
-)
+from gateway.store.conversations import CrmLink, TimelineEntry, append_timeline, load_dialogue, load_link, save_link
 from gateway.store.facts import Fact, Kind
 from gateway.store.sql import visits as store
 from gateway.store.sql.episodes import close_episode

@@ -11,12 +11,7 @@ from bitrix import methods
 from bitrix.batcher import Command, GroupResult
 from bitrix.errors import BitrixRequestError
 from gateway.store import crm_links
-from gateway.store.conversations import (
-    CrmLink,
-    DialogueState,
-    save_link,
-    timeline_from,
-)
+from gateway.store.conversations import CrmLink, DialogueState, save_link, timeline_from
 from gateway.usecases.crm.context import ORIGINATOR, CrmContext, comment_text, identity_value, int_id
 
 logger = logging.getLogger("gateway.usecases.crm.portal_lookups")

@@ -14,13 +14,14 @@ with `ENTITY_ID=$result[deal]`). The batcher packs groups from many conversation
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from redis.asyncio.client import Pipeline
 
 from bitrix import methods
 from bitrix.batcher import Command
 from bitrix.errors import BitrixRetryable
+from domain import Visit
 from gateway.store import crm_links
 from gateway.store.conversation_hold import HeldForSync
 from gateway.store.conversations import (
@@ -33,10 +34,6 @@ from gateway.store.conversations import (
     save_link,
     timeline_from,
 )
-from qualifier.phone import mask_phone
-
-if TYPE_CHECKING:
-    from domain import Visit
 from gateway.usecases.crm.context import COMMENTS_PER_SYNC, CrmContext, comment_text, identity_value, int_id
 from gateway.usecases.crm.deal_fields import CHANNEL_TITLES, deal_fields, digest, im_entries, stage_for_visit
 from gateway.usecases.crm.portal_lookups import (
@@ -47,6 +44,7 @@ from gateway.usecases.crm.portal_lookups import (
     reconcile_timeline,
     verify_ours,
 )
+from qualifier.phone import mask_phone
 
 logger = logging.getLogger("gateway.usecases.crm.sync")
 

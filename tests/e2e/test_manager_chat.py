@@ -102,6 +102,19 @@ async def install(app_portal: SandboxApp, port: int) -> httpx.Response:
     return await app_portal.install(f"http://127.0.0.1:{port}/bitrix/salon/app/install")
 
 
+@asynccontextmanager
+async def installed_gateway(
+    app_portal: SandboxApp, telegram: TelegramSandbox, store_url: str, **extra: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, int]]:
+    """The gateway served and installed into the sandbox portal, its connector and events set up; its
+    client and port."""
+    port = free_port()
+    async with served_gateway(app_config(app_portal, telegram, port, **extra), store_url, port) as (client, _runtime):
+        assert (await install(app_portal, port)).status_code == 200
+        await wait_for(lambda: len(app_portal.bindings) == 2)
+        yield client, port
+
+
 async def test_a_manager_answers_the_client_from_the_open_line(app_portal, telegram, redis, store_url, redis_url):
     port = free_port()
     config = app_config(app_portal, telegram, port)
@@ -247,11 +260,8 @@ async def test_an_install_form_with_tokens_the_token_server_does_not_vouch_for_i
 async def test_a_hand_off_gives_the_deals_responsible_a_to_do_in_opening_hours_closed_by_the_reply(
     app_portal, telegram, redis, store_url
 ):
-    port = free_port()
-    config = app_config(app_portal, telegram, port, dashboard={"password": "owner-secret-1"})  # with the numbers
-    async with served_gateway(config, store_url, port) as (client, _runtime):
-        assert (await install(app_portal, port)).status_code == 200
-        await wait_for(lambda: len(app_portal.bindings) == 2)
+    with_numbers = {"dashboard": {"password": "owner-secret-1"}}
+    async with installed_gateway(app_portal, telegram, store_url, **with_numbers) as (client, _port):
         # a client who asks for a person is handed over at once
         for number, text in enumerate(("здравствуйте", "позовите администратора"), 1):
             await client.post("/webhooks/salon/telegram", json=update(number, text), headers=HEADERS)
@@ -293,10 +303,7 @@ async def test_a_hand_off_gives_the_deals_responsible_a_to_do_in_opening_hours_c
 async def test_a_question_the_bot_cannot_answer_is_handed_to_a_manager_and_the_booking_goes_on(
     app_portal, telegram, redis, store_url
 ):
-    port = free_port()
-    async with served_gateway(app_config(app_portal, telegram, port), store_url, port) as (client, _runtime):
-        assert (await install(app_portal, port)).status_code == 200
-        await wait_for(lambda: len(app_portal.bindings) == 2)
+    async with installed_gateway(app_portal, telegram, store_url) as (client, _port):
         await client.post("/webhooks/salon/telegram", json=update(1, "а парковка у вас есть?"), headers=HEADERS)
         await wait_for(lambda: len(sent_texts(telegram)) == 1)
         answer = sent_texts(telegram)[0]
@@ -315,11 +322,8 @@ async def test_a_question_the_bot_cannot_answer_is_handed_to_a_manager_and_the_b
 async def test_a_clients_photo_is_in_the_line_as_a_link_bitrix24_can_open_without_the_bots_token(
     app_portal, telegram, redis, store_url
 ):
-    port = free_port()
     telegram.files["AgACAgIAAxkBAAIC"] = b"\xff\xd8\xff\xe0 a photo of nails"
-    async with served_gateway(app_config(app_portal, telegram, port), store_url, port) as (client, _runtime):
-        assert (await install(app_portal, port)).status_code == 200
-        await wait_for(lambda: len(app_portal.bindings) == 2)
+    async with installed_gateway(app_portal, telegram, store_url) as (client, port):
         sizes = [{"file_id": "small", "width": 90, "height": 90}, {"file_id": "AgACAgIAAxkBAAIC", "width": 800}]
         photo = update(1, "", photo=sizes, caption="хочу такой дизайн")
         del photo["message"]["text"]
@@ -340,10 +344,7 @@ async def test_a_clients_photo_is_in_the_line_as_a_link_bitrix24_can_open_withou
 async def test_a_reply_that_cannot_reach_the_client_is_said_in_the_managers_chat(
     app_portal, telegram, redis, store_url
 ):
-    port = free_port()
-    async with served_gateway(app_config(app_portal, telegram, port), store_url, port) as (client, _runtime):
-        assert (await install(app_portal, port)).status_code == 200
-        await wait_for(lambda: len(app_portal.bindings) == 2)
+    async with installed_gateway(app_portal, telegram, store_url) as (client, _port):
         await client.post("/webhooks/salon/telegram", json=update(1, "здравствуйте"), headers=HEADERS)
         await wait_for(lambda: the_chat(app_portal) is not None and len(the_chat(app_portal).messages) >= 2)
         telegram.blocked.add(CHAT)  # the client blocked the bot; they have no other channel the bot knows
@@ -358,11 +359,7 @@ async def test_a_reply_that_cannot_reach_the_client_is_said_in_the_managers_chat
 async def test_with_half_the_events_lost_every_manager_message_reaches_the_client_once(
     app_portal, telegram, redis, store_url
 ):
-    port = free_port()
-    config = app_config(app_portal, telegram, port)
-    async with served_gateway(config, store_url, port) as (client, _runtime):
-        assert (await install(app_portal, port)).status_code == 200
-        await wait_for(lambda: len(app_portal.bindings) == 2)
+    async with installed_gateway(app_portal, telegram, store_url) as (client, _port):
         await client.post("/webhooks/salon/telegram", json=update(1, "здравствуйте"), headers=HEADERS)
         await wait_for(lambda: the_chat(app_portal) is not None and len(the_chat(app_portal).messages) >= 2)
         chat = the_chat(app_portal)

@@ -23,6 +23,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +122,27 @@ def serve_bot(bot: BotApi, port: int) -> None:
     threading.Thread(target=server.run, daemon=True).start()
 
 
+@contextmanager
+def installed_gateway(redis_url: str) -> Iterator[tuple[RecordingBotApi, httpx.Client, subprocess.Popen[bytes]]]:
+    """`lead-gateway run` with the sandbox portal and a recording Bot API on a flushed Redis, the app
+    installed; the bot, a client on the gateway and its process (stopped on the way out)."""
+    bot = RecordingBotApi()
+    bot_port, port = free_port(), free_port()
+    serve_bot(bot, bot_port)
+    redis.Redis.from_url(redis_url).flushdb()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as tmp:
+        process = start_gateway(redis_url, bot_port, port, tmp)
+        try:
+            wait_ready(f"{base}/readyz")
+            with httpx.Client(base_url=base, timeout=30) as client:
+                install(client)
+                yield bot, client, process
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chats", type=int, default=100)
@@ -128,59 +151,46 @@ def main() -> int:
     parser.add_argument("--drop", type=float, default=0.1)
     parser.add_argument("--redis", default=os.environ.get("LG_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     args = parser.parse_args()
-    bot = RecordingBotApi()
-    bot_port, port = free_port(), free_port()
-    serve_bot(bot, bot_port)
-    redis.Redis.from_url(args.redis).flushdb()
-    base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory() as tmp:
-        process = start_gateway(args.redis, bot_port, port, tmp)
-        try:
-            wait_ready(f"{base}/readyz")
-            with httpx.Client(base_url=base, timeout=30) as client:
-                install(client)
-                headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-                for n in range(args.chats):  # each client writes once: their chat opens in the line
-                    client.post("/webhooks/salon/telegram", json=update(n), headers=headers).raise_for_status()
+    with installed_gateway(args.redis) as (bot, client, process):
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        for n in range(args.chats):  # each client writes once: their chat opens in the line
+            client.post("/webhooks/salon/telegram", json=update(n), headers=headers).raise_for_status()
 
-                def opened() -> list[dict[str, Any]]:
-                    chats = client.get("/sandbox/bitrix/chats.json").json()["chats"]
-                    return [c for c in chats if len(c["messages"]) >= 2]
+        def opened() -> list[dict[str, Any]]:
+            chats = client.get("/sandbox/bitrix/chats.json").json()["chats"]
+            return [c for c in chats if len(c["messages"]) >= 2]
 
-                wait_for(lambda: len(opened()) == args.chats, 120)
-                chats = opened()
-                rss_idle = rss_mb(process.pid)
-                greetings = len(bot.texts)
-                latencies: list[float] = []
-                doubled = lost = 0
-                for round_no in range(args.answers):
-                    asked = answer_round(client, bot, chats, "обычный", args.rate, round_no)
-                    found = arrivals(bot, asked, 60)
-                    latencies += [found[t][0] - asked[t] for t in found]
-                    lost += len(set(asked) - set(found))
-                    doubled += sum(len(v) - 1 for v in found.values())
-                calls_before = client.get("/sandbox/bitrix/stats").json()["calls"]
-                client.post("/sandbox/bitrix/app/faults", data={"drop_events": str(args.drop)})
-                started = time.monotonic()
-                asked = answer_round(client, bot, chats, "потерянный", args.rate, 0)
-                found = arrivals(bot, asked, 300)
-                drop_lost = len(set(asked) - set(found))
-                drop_doubled = sum(len(v) - 1 for v in found.values())
-                all_in = time.monotonic() - started
-                dropped = client.get("/sandbox/bitrix/chats.json").json()["events_dropped"]
-                calls_after = client.get("/sandbox/bitrix/stats").json()["calls"]
-                reads = calls_after.get("im.dialog.messages.get", 0) - calls_before.get("im.dialog.messages.get", 0)
-                rss_load = rss_mb(process.pid)
-                # one reconciliation with nothing new: the REST requests it costs (the batcher groups reads)
-                requests_before = client.get("/sandbox/bitrix/stats").json()["requests"]
-                time.sleep(125)
-                idle_requests = client.get("/sandbox/bitrix/stats").json()["requests"] - requests_before
-            per_chat = Counter(chat for chat, _, _ in bot.texts)
-            expected = 1 + args.answers + 1  # the greeting, the answers, the round with events dropped
-            echoes = sum(max(0, n - expected) for n in per_chat.values())
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+        wait_for(lambda: len(opened()) == args.chats, 120)
+        chats = opened()
+        rss_idle = rss_mb(process.pid)
+        greetings = len(bot.texts)
+        latencies: list[float] = []
+        doubled = lost = 0
+        for round_no in range(args.answers):
+            asked = answer_round(client, bot, chats, "обычный", args.rate, round_no)
+            found = arrivals(bot, asked, 60)
+            latencies += [found[t][0] - asked[t] for t in found]
+            lost += len(set(asked) - set(found))
+            doubled += sum(len(v) - 1 for v in found.values())
+        calls_before = client.get("/sandbox/bitrix/stats").json()["calls"]
+        client.post("/sandbox/bitrix/app/faults", data={"drop_events": str(args.drop)})
+        started = time.monotonic()
+        asked = answer_round(client, bot, chats, "потерянный", args.rate, 0)
+        found = arrivals(bot, asked, 300)
+        drop_lost = len(set(asked) - set(found))
+        drop_doubled = sum(len(v) - 1 for v in found.values())
+        all_in = time.monotonic() - started
+        dropped = client.get("/sandbox/bitrix/chats.json").json()["events_dropped"]
+        calls_after = client.get("/sandbox/bitrix/stats").json()["calls"]
+        reads = calls_after.get("im.dialog.messages.get", 0) - calls_before.get("im.dialog.messages.get", 0)
+        rss_load = rss_mb(process.pid)
+        # one reconciliation with nothing new: the REST requests it costs (the batcher groups reads)
+        requests_before = client.get("/sandbox/bitrix/stats").json()["requests"]
+        time.sleep(125)
+        idle_requests = client.get("/sandbox/bitrix/stats").json()["requests"] - requests_before
+    per_chat = Counter(chat for chat, _, _ in bot.texts)
+    expected = 1 + args.answers + 1  # the greeting, the answers, the round with events dropped
+    echoes = sum(max(0, n - expected) for n in per_chat.values())
     print(f"chats {args.chats}, answers {args.chats * args.answers} at {args.rate}/s")
     print(
         f"manager -> client: p50 {statistics.median(latencies) * 1000:.0f} ms,"

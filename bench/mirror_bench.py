@@ -14,15 +14,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from typing import Any
 
-import httpx
-import redis
-
-from first_reply_bench import SECRET, free_port, rss_mb, wait_ready
-from manager_reply_bench import RecordingBotApi, install, serve_bot, start_gateway, wait_for
+from first_reply_bench import SECRET, rss_mb
+from manager_reply_bench import installed_gateway, wait_for
 
 BOT_MARK = "🤖 "  # how the bot's messages start in the line
 WORDS = ["здравствуйте", "хочу на маникюр", "завтра в 3", "а сколько стоит?", "спасибо"]
@@ -49,40 +45,27 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--redis", default=os.environ.get("LG_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     args = parser.parse_args()
-    bot = RecordingBotApi()
-    bot_port, port = free_port(), free_port()
-    serve_bot(bot, bot_port)
-    redis.Redis.from_url(args.redis).flushdb()
-    base = f"http://127.0.0.1:{port}"
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-    with tempfile.TemporaryDirectory() as tmp:
-        process = start_gateway(args.redis, bot_port, port, tmp)
-        try:
-            wait_ready(f"{base}/readyz")
-            with httpx.Client(base_url=base, timeout=30) as client:
-                install(client)
-                requests_before = client.get("/sandbox/bitrix/stats").json()["requests"]
-                started = time.monotonic()
-                for n in range(args.messages):  # a round: every client writes once, paced
-                    for c in range(args.clients):
-                        client.post("/webhooks/salon/telegram", json=message(c, n), headers=headers).raise_for_status()
-                        time.sleep(1 / args.rate)
-                    # the next message after the bot's answer, as a person writes
-                    wait_for(lambda n=n: len(bot.texts) >= args.clients * (n + 1), 120)
+    with installed_gateway(args.redis) as (bot, client, process):
+        requests_before = client.get("/sandbox/bitrix/stats").json()["requests"]
+        started = time.monotonic()
+        for n in range(args.messages):  # a round: every client writes once, paced
+            for c in range(args.clients):
+                client.post("/webhooks/salon/telegram", json=message(c, n), headers=headers).raise_for_status()
+                time.sleep(1 / args.rate)
+            # the next message after the bot's answer, as a person writes
+            wait_for(lambda n=n: len(bot.texts) >= args.clients * (n + 1), 120)
 
-                def lines() -> list[dict[str, Any]]:
-                    return list(client.get("/sandbox/bitrix/chats.json").json()["chats"])
+        def lines() -> list[dict[str, Any]]:
+            return list(client.get("/sandbox/bitrix/chats.json").json()["chats"])
 
-                wanted = args.clients * args.messages + len(bot.texts)
-                wait_for(lambda: sum(len(c["messages"]) for c in lines()) >= wanted, 300)
-                took = time.monotonic() - started
-                stats = client.get("/sandbox/bitrix/stats").json()
-                rss = rss_mb(process.pid)
-                time.sleep(5)  # the echoes the portal handed back have had their time
-                chats = lines()
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+        wanted = args.clients * args.messages + len(bot.texts)
+        wait_for(lambda: sum(len(c["messages"]) for c in lines()) >= wanted, 300)
+        took = time.monotonic() - started
+        stats = client.get("/sandbox/bitrix/stats").json()
+        rss = rss_mb(process.pid)
+        time.sleep(5)  # the echoes the portal handed back have had their time
+        chats = lines()
     out_of_order = doubled = missing = 0
     for chat in chats:
         said = [m["text"] for m in chat["messages"] if m["author"] == "client"]

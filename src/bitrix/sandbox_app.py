@@ -182,6 +182,8 @@ class SandboxApp:
         if expires < time.time():
             return Sandbox.error_response(401, "expired_token", "The access token provided has expired.")
         self.portal.state.requests += 1
+        if self.portal.faults.latency_ms:  # the portal is as slow for its apps as for its webhooks
+            await asyncio.sleep(self.portal.faults.latency_ms / 1000)
         try:
             result = self.portal.dispatch(method, params)
         except SandboxError as exc:

@@ -31,7 +31,7 @@ from gateway.sandbox.telegram import TelegramSandbox
 from gateway.settings import AppConfig, LlmConfig, TenantConfig, Texts
 from gateway.settings.channels import SmsConfig
 from gateway.store import health, keys
-from gateway.store.queue import Intake, job_deserializer, job_serializer, queue_crm_sync, queue_reach
+from gateway.store.queue import Intake, job_deserializer, job_serializer, queue_crm_sync, queue_handoff, queue_reach
 from gateway.store.redis_connection import TcpConnection, UnixConnection
 from gateway.usecases.conversation.context import ConversationContext
 from gateway.usecases.crm.context import CrmContext
@@ -403,11 +403,7 @@ async def manager_leads(redis: ArqRedis, conversation: str) -> bool:
 
 async def _queue_handoff(intake: Intake, tenant: str, state: Any, at: datetime) -> None:
     """The bot handed the client over: the manager's to-do is made by a job (the deal may not exist yet)."""
-    from gateway.store.job_format import HANDOFF_TODO
-
-    identity = f"{state.conversation_key}:{state.episode}"
-    args = (tenant, state.conversation_key, at.isoformat())
-    await intake.enqueue(keys.dedupe(tenant, "handoff", identity), f"handoff:{identity}", HANDOFF_TODO, args)
+    await queue_handoff(intake, tenant, state.conversation_key, at)
 
 
 async def _log_for_line(

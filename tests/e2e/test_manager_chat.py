@@ -19,7 +19,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from bitrix.sandbox import Sandbox
+from bitrix.sandbox import Faults, Sandbox
 from bitrix.sandbox_app import SandboxApp
 from gateway.bootstrap import Runtime, build_runtime
 from gateway.http.app import AppOptions, create_app
@@ -317,6 +317,21 @@ async def test_a_question_the_bot_cannot_answer_is_handed_to_a_manager_and_the_b
         await wait_for(lambda: len(sent_texts(telegram)) == 2)
         assert "администратор" not in sent_texts(telegram)[1]
         assert len(app_portal.portal.state.activities) == 1
+
+
+async def test_a_hand_off_before_its_deal_exists_gets_its_to_do_with_the_deal(app_portal, telegram, redis, store_url):
+    async with installed_gateway(app_portal, telegram, store_url) as (client, _port):
+        # a slow portal: the hand-off's job runs long before the sync has made the deal, and it takes
+        # longer than the job's retries last (three attempts a tenth of a second apart in tests)
+        app_portal.portal.faults = Faults(latency_ms=1000)
+        await client.post("/webhooks/salon/telegram", json=update(1, "а парковка у вас есть?"), headers=HEADERS)
+        await wait_for(lambda: len(app_portal.portal.state.activities) == 1)
+        (todo,) = app_portal.portal.state.activities.values()
+        (deal_id,) = app_portal.portal.state.deals
+        assert todo["OWNER_ID"] == deal_id and todo["COMPLETED"] == "N"
+        assert await redis.exists(keys.handoff_waiting(f"salon:telegram:{CHAT}")) == 0  # taken, once
+        app_portal.portal.faults = Faults()
+        assert (await client.get("/readyz")).json()["checks"]["dead_letters"] == "0"  # nothing parked
 
 
 async def test_a_clients_photo_is_in_the_line_as_a_link_bitrix24_can_open_without_the_bots_token(

@@ -31,12 +31,14 @@ from gateway.store.queue import (
     REACH_LEAD,
     SYNC_CRM,
     queue_crm_sync,
+    queue_handoff,
 )
 from gateway.store.redis_connection import ROLE
 from gateway.usecases.conversation.context import ReplyOutcome
 from gateway.usecases.conversation.incoming import handle_message
 from gateway.usecases.crm.deal_reads import deal_exists, forget_deal
 from gateway.usecases.crm.sync import sync_conversation
+from gateway.usecases.manager_chat import handoff
 
 logger = logging.getLogger("gateway.jobs.worker")
 
@@ -122,6 +124,10 @@ async def _sync(runtime: Runtime, tenant: str, conversation_key: str, job: JobFi
             raise
         await read.release_and_end(job)  # the job ends with the lock's release
     await runtime.health.record(tenant, "bitrix", True, "synced")
+    if link is not None and link.deal_id is not None:
+        handed_at = await handoff.take_waiting(runtime.redis, conversation_key)
+        if handed_at is not None:  # the bot handed the client over before this deal existed
+            await queue_handoff(runtime.intake, tenant, conversation_key, handed_at, deal_made=True)
     return "done" if link else "no_conversation"
 
 

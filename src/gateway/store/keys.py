@@ -197,6 +197,11 @@ def handoff(conversation: str) -> str:
     return f"{PREFIX}:handoff:{conversation}"
 
 
+def handoff_waiting(conversation: str) -> str:
+    """A hand-off whose deal was not made yet (when it was handed): the sync that makes the deal opens it."""
+    return f"{PREFIX}:handoff-waiting:{conversation}"
+
+
 def open_chats(tenant: str) -> str:
     """The tenant's line chats by their last activity (ms): those reconciled against lost events."""
     return f"{PREFIX}:openchats:{tenant}"

@@ -19,6 +19,7 @@ from gateway.store.job_format import (
     CRM_QUEUE,
     HANDLE_BITRIX_EVENT,
     HANDLE_INBOUND,
+    HANDOFF_TODO,
     INBOUND_QUEUE,
     JOB_EXPIRES_SECONDS,
     JOB_KEY_PREFIX,
@@ -183,6 +184,16 @@ async def queue_provider_message(
         PROVIDER_MESSAGE,
         (tenant, payload),
     )
+
+
+async def queue_handoff(
+    intake: Intake, tenant: str, conversation: str, handed_at: datetime, *, deal_made: bool = False
+) -> Outcome:
+    """The manager's to-do for a hand-off, keyed by when it was handed: queued once by the bot, and once
+    more by the sync that made the deal the first job found missing."""
+    identity = f"{conversation}:{int(handed_at.timestamp() * 1000)}{':deal' if deal_made else ''}"
+    args = (tenant, conversation, handed_at.isoformat())
+    return await intake.enqueue(keys.dedupe(tenant, "handoff", identity), f"handoff:{identity}", HANDOFF_TODO, args)
 
 
 async def queue_manager_reply(intake: Intake, tenant: str, message_id: int, payload: dict[str, Any]) -> Outcome:

@@ -7,11 +7,12 @@ import json
 import logging
 from datetime import datetime
 
+from redis.asyncio import Redis
+
 from bitrix import methods
-from bitrix.errors import BitrixRetryable
 from domain import after_open_time, conversation_parts
 from gateway.store import facts, keys
-from gateway.store.conversations import load_dialogue, load_link
+from gateway.store.conversations import CrmLink, load_dialogue, load_link
 from gateway.store.facts import Fact, Kind
 from gateway.store.redis_result import result
 from gateway.usecases.manager_chat.context import AppContext
@@ -25,9 +26,12 @@ KEEP_SECONDS = 30 * 24 * 3600
 async def open_todo(ctx: AppContext, conversation: str, handed_at: datetime) -> str:
     if await result(ctx.redis.exists(keys.handoff(conversation))):
         return "open_already"
-    link = await load_link(ctx.redis, conversation)
-    if link.deal_id is None:  # the sync that makes the deal is queued with the message: soon
-        raise BitrixRetryable("NO_DEAL_YET", f"{conversation} has no deal yet; the to-do waits for it")
+    link: CrmLink | None = await load_link(ctx.redis, conversation)
+    if link is not None and link.deal_id is None:
+        link = await _leave_for_the_deal(ctx, conversation, handed_at)
+    if link is None or link.deal_id is None:
+        logger.info("%s: handed over before its deal was made; the deal's sync opens the to-do", conversation)
+        return "waits_for_deal"
     local = handed_at.astimezone(ctx.config.tz)
     due = after_open_time(local, ctx.config.bitrix.handoff.deadline(), ctx.config.opening_hours())
     deal = await ctx.crm.call(methods.CRM_DEAL_GET, {"id": link.deal_id})
@@ -47,6 +51,25 @@ async def open_todo(ctx: AppContext, conversation: str, handed_at: datetime) -> 
     await result(ctx.redis.set(keys.handoff(conversation), json.dumps(record), ex=KEEP_SECONDS))
     logger.info("%s: handed over; to-do %s for the deal %s due %s", conversation, todo, link.deal_id, due)
     return "opened"
+
+
+async def _leave_for_the_deal(ctx: AppContext, conversation: str, handed_at: datetime) -> CrmLink | None:
+    """Leave the hand-off for the sync that makes the deal (however long the portal takes), unless the
+    deal came between the two reads: whoever takes the waiting mark first opens the to-do, once."""
+    waiting = keys.handoff_waiting(conversation)
+    await result(ctx.redis.set(waiting, handed_at.isoformat(), ex=KEEP_SECONDS))
+    link = await load_link(ctx.redis, conversation)
+    if link.deal_id is None or await result(ctx.redis.getdel(waiting)) is None:
+        return None
+    return link
+
+
+async def take_waiting(redis: Redis, conversation: str) -> datetime | None:
+    """A hand-off that waited for the deal the sync has just made: when it was handed (taken once)."""
+    raw = await result(redis.getdel(keys.handoff_waiting(conversation)))
+    if raw is None:
+        return None
+    return datetime.fromisoformat(raw.decode() if isinstance(raw, bytes) else raw)
 
 
 async def close_todo(ctx: AppContext, conversation: str, manager: int) -> None:

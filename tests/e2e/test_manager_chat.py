@@ -408,8 +408,9 @@ def test_a_person_plays_the_manager_on_the_sandbox_chats_page_in_chromium(app_po
     port = free_port()
     config = app_config(app_portal, telegram, port)
     app_portal.install_handlers["salon"] = f"http://127.0.0.1:{port}/bitrix/salon/app/install"
-    set_running(BusinessClock())
-    runtime = build_runtime(config, REDIS_URL, sandbox_base="http://127.0.0.1:1", store_url=store_url)
+    clock = BusinessClock()  # Wednesday noon: the robot's message is outside quiet hours on any day and hour
+    set_running(clock)
+    runtime = build_runtime(config, REDIS_URL, sandbox_base="http://127.0.0.1:1", store_url=store_url, clock=clock)
     options = AppOptions(with_worker=True, retry_base=0.05, shutdown_grace=2, poll_wait_seconds=0.2)
     with LoopbackServer(create_app(runtime, options), lifespan="on", port=port), sync_playwright() as driver:
         assert CHROMIUM is not None, "Chromium is required here (LG_REQUIRE_CHROMIUM=1)"

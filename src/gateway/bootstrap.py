@@ -310,8 +310,11 @@ def build_runtime(
             from gateway.usecases.visits.replies import VisitReplies
 
             online = OnlineBooking(crm, tenant.booking, tenant.timezone) if tenant.booking is not None else None
+            from gateway.usecases.experiments.book import ExperimentBook
+
+            book = ExperimentBook(runtime.store, redis, tenant_id, tenant.experiments) if tenant.experiments else None
             appointments = Appointments(
-                runtime.store, redis, tenant_id, portal, tenant, tenant.lifecycle, online, clock=runtime.clock
+                runtime.store, redis, tenant_id, portal, tenant, tenant.lifecycle, online, runtime.clock, book
             )
             visit_replies = VisitReplies(appointments, dialogue)
         runtime.tenants[tenant_id] = TenantServices(

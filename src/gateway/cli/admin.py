@@ -1,5 +1,5 @@
 """The commands an operator or owner runs against a running deployment's Redis and business store:
-qualify, migrate, check, dlq, healthcheck, consent, forget, report, spend."""
+qualify, migrate, check, dlq, healthcheck, consent, forget, report, experiments, spend."""
 
 from __future__ import annotations
 
@@ -187,6 +187,33 @@ def cmd_report(args: argparse.Namespace) -> int:
         except BadPeriod as exc:
             print(f"lead-gateway: {exc}", file=sys.stderr)  # noqa: T201
             return 2
+        return 0
+
+    return _with_store(args, work)
+
+
+def cmd_experiments(args: argparse.Namespace) -> int:
+    from gateway.usecases.experiments.results import report
+
+    config = load(args)
+    if args.tenant not in config.tenants:
+        print(f"lead-gateway: no tenant {args.tenant!r} in the config", file=sys.stderr)  # noqa: T201
+        return 2
+
+    async def work(redis: Any, engine: Any) -> int:
+        rows = await report(engine, args.tenant, config.tenants[args.tenant].experiments)
+        if args.format == "json":
+            print(json.dumps(rows, ensure_ascii=False, indent=2))  # noqa: T201
+            return 0
+        if not rows:
+            print("Экспериментов нет: добавьте их в experiments: в конфиге арендатора.")  # noqa: T201
+        for row in rows:
+            print(f"{row['id']} ({row['metric']}, с {row['since'] or '—'}): {row['status']}")  # noqa: T201
+            for v in row["variants"]:
+                rate = "—" if v["rate"] is None else f"{v['rate']:.1%} [{v['rate_low']:.1%}–{v['rate_high']:.1%}]"
+                flag = "  неявок больше!" if v["guardrail"] else ""
+                print(f"  {v['name']}: {v['converted']}/{v['exposed']}  {rate}  P(лучший) {v['p_best']:.1%}{flag}")  # noqa: T201
+            print(f"  {row['conclusion']}")  # noqa: T201
         return 0
 
     return _with_store(args, work)

@@ -1,4 +1,5 @@
-"""`lead-gateway`: run, serve, worker, check, qualify, sandbox, dlq, migrate, consent, forget, report, spend."""
+"""`lead-gateway`: run, serve, worker, check, qualify, sandbox, dlq, migrate, consent, forget, report,
+experiments, spend."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from gateway.cli.admin import (
     cmd_check,
     cmd_consent,
     cmd_dlq,
+    cmd_experiments,
     cmd_forget,
     cmd_healthcheck,
     cmd_migrate,
@@ -83,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--by", default="channel", choices=["channel", "utm_source", "utm_campaign", "service", "manager"])
     r.add_argument("--format", default="table", choices=["table", "csv", "json"])
     r.set_defaults(func=cmd_report)
+    x = with_config(sub.add_parser("experiments", help="each experiment's variants and what may be concluded"))
+    x.add_argument("--tenant", required=True)
+    x.add_argument("--format", default="table", choices=["table", "json"])
+    x.set_defaults(func=cmd_experiments)
     sp = sub.add_parser("spend", help="ad spend")
     sp_sub = sp.add_subparsers(dest="action", required=True)
     si = with_config(

@@ -13,6 +13,7 @@ from domain import OpenHours, Service, WeekHours, parse_duration
 from gateway.settings.base import Secret, _Strict
 from gateway.settings.bitrix import BitrixConfig
 from gateway.settings.channels import ChannelsConfig, SmsConfig
+from gateway.settings.experiments import ExperimentConfig
 from gateway.settings.lifecycle import BookingConfig, LifecycleConfig
 from gateway.settings.texts import check_texts
 
@@ -116,6 +117,7 @@ class TenantConfig(_Strict):
     sms: SmsConfig | None = None  # set: a reminder no messenger can take goes by SMS
     costs: CostsConfig = CostsConfig()
     kpi: KpiConfig | None = None
+    experiments: list[ExperimentConfig] = []  # with lifecycle: variants of texts, timing and discounts
 
     @property
     def analytics(self) -> bool:
@@ -144,6 +146,26 @@ class TenantConfig(_Strict):
             for name in ("service", "offer"):
                 if getattr(rule, name) not in known:
                     raise ValueError(f"lifecycle.upsell[{index}].{name}: {getattr(rule, name)!r} is not in the catalog")
+        return self
+
+    @model_validator(mode="after")
+    def _experiments_fit(self) -> TenantConfig:
+        """Each experiment needs what it varies, and no two vary the same thing (a person would get both)."""
+        ids: set[str] = set()
+        varied: dict[str, str] = {}
+        for index, experiment in enumerate(self.experiments):
+            where = f"experiments[{index}] ({experiment.id})"
+            if self.lifecycle is None:
+                raise ValueError(f"{where}: needs lifecycle (the visits and messages it counts)")
+            if experiment.no_show is not None and self.lifecycle.no_show is None:
+                raise ValueError(f"{where}: a discount experiment needs lifecycle.no_show (its valid_days)")
+            if experiment.id in ids:
+                raise ValueError(f"{where}: a second experiment with this id")
+            ids.add(experiment.id)
+            what = experiment.varies()
+            if what in varied:
+                raise ValueError(f"{where}: {varied[what]} already varies {what}")
+            varied[what] = experiment.id
         return self
 
     def return_after(self, service_ids: tuple[str, ...] | list[str]) -> str | None:

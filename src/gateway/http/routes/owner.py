@@ -1,6 +1,6 @@
 """For the owner and their tools: GET /dashboard/{tenant}, GET /api/{tenant}/analytics,
-PUT /api/{tenant}/spend, GET /api/{tenant}/appointments. HTTP Basic: user the tenant id, password
-`dashboard.password`; anything else is 401 with `WWW-Authenticate`."""
+PUT /api/{tenant}/spend, GET /api/{tenant}/appointments, GET /api/{tenant}/experiments. HTTP Basic: user
+the tenant id, password `dashboard.password`; anything else is 401 with `WWW-Authenticate`."""
 
 from __future__ import annotations
 
@@ -103,6 +103,15 @@ async def appointments(tenant: str, request: Request) -> JSONResponse:
     period = _period(request, runtime, services)
     assert runtime.store is not None  # noqa: S101 - checked by authorized()
     return JSONResponse(await visits(runtime.store, tenant, services.config, period))
+
+
+@router.get("/api/{tenant}/experiments", summary="Each experiment's variants, counts and verdict")
+async def experiments(tenant: str, request: Request) -> JSONResponse:
+    from gateway.usecases.experiments.results import report
+
+    runtime, services = await authorized(request, tenant)
+    assert runtime.store is not None  # noqa: S101 - checked by authorized()
+    return JSONResponse(await report(runtime.store, tenant, services.config.experiments))
 
 
 @router.put("/api/{tenant}/spend", summary="Ad spend per day and ad; a day sent again replaces it")

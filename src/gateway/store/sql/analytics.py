@@ -8,19 +8,15 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain import Visit
 from gateway.store.facts import Fact, Kind
+from gateway.store.sql.engine import dialect_insert
 from gateway.store.sql.schema import facts, reminders, spend, visits
 from gateway.store.sql.visits import visit_from_row
 
 CHUNK = 100  # rows per INSERT: each statement built is a short slice of the event loop it shares with replies
-
-
-def _insert(engine: AsyncEngine) -> Any:
-    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
 
 def _row(fact: Fact) -> dict[str, Any]:
@@ -43,7 +39,7 @@ def _row(fact: Fact) -> dict[str, Any]:
 
 async def fold(engine: AsyncEngine, batch: Sequence[Fact]) -> None:
     """Store facts; one already stored is left as it is, except the manager of a lead (the latest wins)."""
-    insert = _insert(engine)
+    insert = dialect_insert(engine)
     assigned = [f for f in batch if f.kind == Kind.ASSIGNED]
     others = [_row(f) for f in batch if f.kind != Kind.ASSIGNED]
     async with engine.begin() as connection:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway.store.sql.urls import SQLITE_FILE, async_url
 
-__all__ = ["SQLITE_FILE", "async_url", "make_engine"]
+__all__ = ["SQLITE_FILE", "async_url", "dialect_insert", "make_engine"]
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -26,3 +27,8 @@ def make_engine(url: str) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def dialect_insert(engine: AsyncEngine) -> Any:
+    """The INSERT of the engine's dialect: both have `on_conflict_do_nothing` / `_do_update`."""
+    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert

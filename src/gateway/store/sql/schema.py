@@ -168,6 +168,36 @@ spend = Table(
     UniqueConstraint("tenant", "day", "utm_source", "utm_campaign", name="uq_spend_day"),
 )
 
+# Which variant of an experiment a person is in, for good: the first choice is kept under every key the
+# person is known by (their vouched phone, their conversations), so learning a phone changes nothing.
+experiment_assignments = Table(
+    "experiment_assignments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("experiment", String(48), nullable=False),
+    Column("person", String(255), nullable=False),  # a vouched phone or a conversation
+    Column("variant", String(8), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    UniqueConstraint("tenant", "experiment", "person", name="uq_experiment_assignments_person"),
+)
+
+# A variant delivered: the first message of an experiment about a visit that actually went out. The
+# visit is the unit its metric is read on (confirmed 3 h before, visited, missed, booked after).
+experiment_exposures = Table(
+    "experiment_exposures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("experiment", String(48), nullable=False),
+    Column("variant", String(8), nullable=False),
+    Column("visit_id", Integer, ForeignKey("visits.id", ondelete="CASCADE"), nullable=False),
+    Column("person", String(255), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    UniqueConstraint("tenant", "experiment", "visit_id", name="uq_experiment_exposures_visit"),
+    Index("ix_experiment_exposures_experiment", "tenant", "experiment"),
+)
+
 # A tenant's Bitrix24 local application: the portal it is installed in and its tokens. The tokens are
 # Fernet-encrypted (LEAD_GATEWAY_SECRET_KEY); one row a tenant, replaced by a reinstall from the same portal.
 bitrix_apps = Table(

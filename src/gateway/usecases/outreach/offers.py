@@ -88,7 +88,10 @@ async def compose(app: Appointments, dialogue: Dialogue, visit: Visit, kind: str
         assert app.lifecycle.no_show is not None  # noqa: S101 - planned only with it
         offer = app.lifecycle.no_show
         until = local + timedelta(days=offer.valid_days)
-        text = say(texts, "no_show_offer", service=service, percent=offer.discount_percent, until=f"{until:%d.%m}").text
+        percent = offer.discount_percent
+        if app.experiments is not None:
+            percent = await app.experiments.discount(percent, await app.experiments.people(visit), now)
+        text = say(texts, "no_show_offer", service=service, percent=percent, until=f"{until:%d.%m}").text
         return Reply(text, choices=await _slots(app, dialogue, visit, now, f"{FROM_NO_SHOW}{visit.id}"))
     if kind.startswith(RETENTION_PREFIX):
         choices = await _slots(app, dialogue, visit, now, f"{FROM_RETENTION}{visit.id}")

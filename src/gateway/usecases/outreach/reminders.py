@@ -115,6 +115,10 @@ async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: dat
     if due.kind == CONSENT_QUESTION and not await _book(ctx).was_asked(_person(visit)):
         # the evidence of what is asked, on record before it goes: a press a moment later finds it
         await _record_question(ctx, visit, now)
+    book = app.experiments
+    if book is not None:  # the person's variants of the texts
+        texts = await book.texts(ctx.dialogue.texts, await book.people(visit), now)
+        ctx = replace(ctx, dialogue=ctx.dialogue.worded(texts))
     sent = await _send(ctx, visit, due, now)
     if sent.outcome == Outcome.POSTPONED:  # not taken, for certain: back on the agenda a little later
         wait = sent.retry_after or RETRY_AFTER
@@ -125,12 +129,42 @@ async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: dat
     outcome, detail = str(sent.outcome), sent.detail
     visit = replace(visit, channel=sent.address.channel)  # noted on the deal with the channel it went by
     await agenda.record_reminder(app.engine, due.id, outcome, detail, now)
+    if book is not None and outcome in (Outcome.SENT, Outcome.TEMPLATE):  # delivered: an exposure
+        await book.delivered(visit, varied(due.kind, visit.channel, outcome == Outcome.SENT), now)
     if outreach.is_outreach(due.kind) and outcome in (Outcome.SENT, Outcome.TEMPLATE):
         offer = await fact_log.of_visit(app.redis, visit, Kind.OFFER, now, key=f"offer:{due.id}")
         await facts.emit(app.redis, [replace(offer, service=due.kind[:64])])
     logger.info("visit %s: %s -> %s", visit.id, due.kind, outcome)
     await _note(ctx, visit, due, outcome, now)
     return outcome
+
+
+def varied(kind: str, channel: str, own_words: bool) -> list[str]:
+    """What a delivered message of `kind` showed that an experiment may vary: its text (unless a
+    platform's fixed template went instead), the reminders' timing, the no-show discount."""
+    shown: list[str] = []
+    if kind in NOTICE_TEXTS:
+        text = NOTICE_TEXTS[kind]
+    elif outreach.is_outreach(kind):
+        text = next((t for prefix, t in OFFER_TEXTS if kind.startswith(prefix)), "upsell_offer")
+        shown += ["no_show"] if kind == NO_SHOW_OFFER else []
+    else:
+        text = "sms_reminder" if channel == Channel.SMS else "reminder"
+        shown.append("reminders")
+    return [f"text:{text}", *shown] if own_words else shown
+
+
+NOTICE_TEXTS = {
+    NOTICE_BOOKED: "booked_by_manager",
+    NOTICE_MOVED: "moved_by_manager",
+    NOTICE_CANCELLED: "cancelled_by_manager",
+}
+OFFER_TEXTS = (
+    (NO_SHOW_OFFER, "no_show_offer"),
+    (RETENTION_PREFIX, "retention_offer"),
+    (UPSELL_PREFIX, "upsell_offer"),
+    (CONSENT_QUESTION, "consent_question"),
+)
 
 
 def _bound_to_visit(kind: str) -> bool:

@@ -33,6 +33,7 @@ from gateway.store.facts import Kind
 from gateway.store.sql import agenda
 from gateway.store.sql import visits as store
 from gateway.usecases.analytics import fact_log
+from gateway.usecases.experiments.book import ExperimentBook
 from gateway.usecases.visits.offer_plan import offers_on_status, upsell_before
 from gateway.usecases.visits.online_booking import OnlineBooking
 
@@ -60,6 +61,7 @@ class Appointments:
     lifecycle: LifecycleConfig
     online: OnlineBooking | None = None  # with `booking:`: slots and bookings of the portal's resources
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    experiments: ExperimentBook | None = None  # with `experiments:`: the person's timing and discount
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.tenant.tz)
@@ -233,7 +235,10 @@ class Appointments:
             return
         start = self.local(visit.start_at)
         quiet = self.lifecycle.quiet()
-        moments = reminder_moments(start, self.lifecycle.offsets(), self.local(now), quiet) if visit.active else []
+        offsets = self.lifecycle.offsets()
+        if self.experiments is not None and visit.active:
+            offsets = await self.experiments.offsets(offsets, await self.experiments.people(visit), now)
+        moments = reminder_moments(start, offsets, self.local(now), quiet) if visit.active else []
         if visit.active:
             moments += upsell_before(self.lifecycle, visit.services, start, self.local(now))
         if notice == NOTICE_BOOKED:  # a visit a manager booked

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -66,6 +67,12 @@ class Dialogue:
         self.services = {s.id: s for s in services}
         self.hours = hours
         self.texts = texts
+
+    def worded(self, texts: Texts) -> Dialogue:
+        """The same dialogue in other words (a person's experiment variants)."""
+        other = copy.copy(self)
+        other.texts = texts
+        return other
 
     def duration_min(self, service_ids: list[str]) -> int:
         """How long the visit takes: the longest of the services chosen, an hour when none is."""

@@ -204,7 +204,12 @@ class VisitReplies:
         made = await agenda.sent_at(self.appointments.engine, source.id, NO_SHOW_OFFER)
         if made is None or now > made + timedelta(days=offer.valid_days):
             return None
-        return None if await outreach_history.recovered(self.appointments.engine, source.id) else offer.discount_percent
+        if await outreach_history.recovered(self.appointments.engine, source.id):
+            return None
+        book = self.appointments.experiments
+        if book is None:
+            return offer.discount_percent
+        return await book.discount(offer.discount_percent, await book.people(source), now)  # as it was offered
 
     async def _note_discount(self, state: DialogueState, discount: int, source: Visit, now: datetime) -> None:
         missed = self.appointments.local(source.start_at)

@@ -54,6 +54,7 @@ bench: install
 	$(BIN)/python bench/analytics_bench.py
 	$(BIN)/python bench/manager_reply_bench.py
 	$(BIN)/python bench/mirror_bench.py
+	$(BIN)/python bench/experiments_bench.py
 
 clean:
 	rm -rf $(VENV) .lead-gateway .pytest_cache .mypy_cache .ruff_cache

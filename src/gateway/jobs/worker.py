@@ -124,8 +124,8 @@ async def _sync(runtime: Runtime, tenant: str, conversation_key: str, job: JobFi
             raise
         await read.release_and_end(job)  # the job ends with the lock's release
     await runtime.health.record(tenant, "bitrix", True, "synced")
-    if link is not None and link.deal_id is not None:
-        handed_at = await handoff.take_waiting(runtime.redis, conversation_key)
+    if link is not None and link.deal_id is not None and runtime.tenants[tenant].app is not None:
+        handed_at = await handoff.take_waiting(runtime.redis, conversation_key)  # only app mode hands over
         if handed_at is not None:  # the bot handed the client over before this deal existed
             await queue_handoff(runtime.intake, tenant, conversation_key, handed_at, deal_made=True)
     return "done" if link else "no_conversation"

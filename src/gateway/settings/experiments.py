@@ -29,6 +29,13 @@ OUTREACH_TEXTS = frozenset(
 # What the store records so far: a review request's outcome comes with review requests themselves.
 RECORDED_METRICS = frozenset(Metric) - {Metric.REVIEW_LEFT}
 SHARE_TOLERANCE = 1e-6
+# What an experiment varies, as the message that shows it names it (one experiment each).
+TIMING = "reminders"
+DISCOUNT = "no_show"
+
+
+def text_varies(text_id: str) -> str:
+    return f"text:{text_id}"
 
 
 class DiscountVariant(_Strict):
@@ -113,7 +120,7 @@ class ExperimentConfig(_Strict):
 
     def varies(self) -> str:
         """What the experiment changes: `text:<id>`, `reminders` or `no_show` (one experiment each)."""
-        return f"text:{self.text_id}" if self.text_id else "reminders" if self.reminders is not None else "no_show"
+        return text_varies(self.text_id) if self.text_id else TIMING if self.reminders is not None else DISCOUNT
 
     @property
     def text_id(self) -> str | None:

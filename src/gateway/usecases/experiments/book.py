@@ -5,7 +5,7 @@ by, so it holds on every channel, after restarts, and once their phone is learne
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -14,16 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain import Visit, parse_duration
 from domain.experiments import DEFAULT_TEXT, bucket
-from gateway.settings.experiments import ExperimentConfig
+from gateway.settings.experiments import DISCOUNT, TIMING, ExperimentConfig
 from gateway.settings.texts import Texts
 from gateway.store.conversations import load_dialogue
 from gateway.store.sql import experiments as store
 
 logger = logging.getLogger("gateway.usecases.experiments.book")
-
-TIMING = "reminders"
-DISCOUNT = "no_show"
-
 
 @dataclass(frozen=True)
 class ExperimentBook:
@@ -53,11 +49,12 @@ class ExperimentBook:
     def _of(self, varies: str) -> ExperimentConfig | None:
         return next((e for e in self.experiments if e.varies() == varies), None)
 
-    async def texts(self, texts: Texts, people: Sequence[str], now: datetime) -> Texts:
-        """The tenant's texts as this person reads them: each text experiment's variant in place."""
+    async def texts(self, texts: Texts, used: Collection[str], people: Sequence[str], now: datetime) -> Texts:
+        """The tenant's texts as this person reads them: the variant of each experiment on a text the
+        message may use (`used`) in place; a person is put in no experiment their message does not show."""
         changed: dict[str, str] = {}
         for experiment in self.experiments:
-            if experiment.text_id is None:
+            if experiment.text_id is None or experiment.text_id not in used:
                 continue
             wording = str(experiment.variants()[await self.variant(experiment, people, now)])
             if wording != DEFAULT_TEXT:
@@ -81,15 +78,13 @@ class ExperimentBook:
             return default
         return experiment.no_show[await self.variant(experiment, people, now)].discount_percent
 
-    async def delivered(self, visit: Visit, varies: Sequence[str], now: datetime) -> list[str]:
-        """A message about `visit` went out, changing `varies` (`text:reminder`, `reminders`, `no_show`):
-        each experiment on those counts the visit as exposed to the person's variant, once."""
-        people: list[str] | None = None
+    async def delivered(self, visit: Visit, people: Sequence[str], varies: Sequence[str], now: datetime) -> list[str]:
+        """A message about `visit` went to `people`, showing `varies` (`text:reminder`, `reminders`,
+        `no_show`): each experiment on those counts the visit as exposed to the person's variant, once."""
         counted = []
         for experiment in self.experiments:
             if experiment.varies() not in varies:
                 continue
-            people = people or await self.people(visit)
             name = experiment.names()[await self.variant(experiment, people, now)]
             exposure = store.Exposure(name, visit.id, people[0], now)
             if await store.expose(self.engine, self.tenant_id, experiment.id, exposure):

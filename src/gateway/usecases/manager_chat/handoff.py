@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from bitrix import methods
 from domain import after_open_time, conversation_parts
 from gateway.store import facts, keys
-from gateway.store.conversations import CrmLink, load_dialogue, load_link
+from gateway.store.conversations import load_dialogue, load_link
 from gateway.store.facts import Fact, Kind
 from gateway.store.redis_result import result
 from gateway.usecases.manager_chat.context import AppContext
@@ -26,19 +26,19 @@ KEEP_SECONDS = 30 * 24 * 3600
 async def open_todo(ctx: AppContext, conversation: str, handed_at: datetime) -> str:
     if await result(ctx.redis.exists(keys.handoff(conversation))):
         return "open_already"
-    link: CrmLink | None = await load_link(ctx.redis, conversation)
-    if link is not None and link.deal_id is None:
-        link = await _leave_for_the_deal(ctx, conversation, handed_at)
-    if link is None or link.deal_id is None:
+    deal_id = (await load_link(ctx.redis, conversation)).deal_id
+    if deal_id is None:
+        deal_id = await _deal_made_meanwhile(ctx, conversation, handed_at)
+    if deal_id is None:
         logger.info("%s: handed over before its deal was made; the deal's sync opens the to-do", conversation)
         return "waits_for_deal"
     local = handed_at.astimezone(ctx.config.tz)
     due = after_open_time(local, ctx.config.bitrix.handoff.deadline(), ctx.config.opening_hours())
-    deal = await ctx.crm.call(methods.CRM_DEAL_GET, {"id": link.deal_id})
+    deal = await ctx.crm.call(methods.CRM_DEAL_GET, {"id": deal_id})
     responsible = deal.get("ASSIGNED_BY_ID") if isinstance(deal, dict) else None
     params: dict[str, object] = {
         "ownerTypeId": DEAL_TYPE,
-        "ownerId": link.deal_id,
+        "ownerId": deal_id,
         "deadline": due.isoformat(timespec="seconds"),
         "title": "Ответить клиенту в чате",
         "description": f"Бот передал клиента менеджеру {local:%d.%m %H:%M}; ответьте в открытой линии.",
@@ -49,19 +49,18 @@ async def open_todo(ctx: AppContext, conversation: str, handed_at: datetime) -> 
     todo = created.get("id") if isinstance(created, dict) else created
     record = {"todo": todo, "at": handed_at.isoformat(), "due": due.isoformat()}
     await result(ctx.redis.set(keys.handoff(conversation), json.dumps(record), ex=KEEP_SECONDS))
-    logger.info("%s: handed over; to-do %s for the deal %s due %s", conversation, todo, link.deal_id, due)
+    logger.info("%s: handed over; to-do %s for the deal %s due %s", conversation, todo, deal_id, due)
     return "opened"
 
 
-async def _leave_for_the_deal(ctx: AppContext, conversation: str, handed_at: datetime) -> CrmLink | None:
+async def _deal_made_meanwhile(ctx: AppContext, conversation: str, handed_at: datetime) -> int | None:
     """Leave the hand-off for the sync that makes the deal (however long the portal takes), unless the
     deal came between the two reads: whoever takes the waiting mark first opens the to-do, once."""
-    waiting = keys.handoff_waiting(conversation)
-    await result(ctx.redis.set(waiting, handed_at.isoformat(), ex=KEEP_SECONDS))
-    link = await load_link(ctx.redis, conversation)
-    if link.deal_id is None or await result(ctx.redis.getdel(waiting)) is None:
+    await result(ctx.redis.set(keys.handoff_waiting(conversation), handed_at.isoformat(), ex=KEEP_SECONDS))
+    deal_id = (await load_link(ctx.redis, conversation)).deal_id
+    if deal_id is None or await take_waiting(ctx.redis, conversation) is None:
         return None
-    return link
+    return deal_id
 
 
 async def take_waiting(redis: Redis, conversation: str) -> datetime | None:

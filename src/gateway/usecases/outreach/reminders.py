@@ -23,6 +23,7 @@ from domain import (
     send_moment,
 )
 from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, UPSELL_PREFIX
+from gateway.settings.experiments import DISCOUNT, TIMING, text_varies
 from gateway.store import facts
 from gateway.store.conversations import TimelineEntry, append_timeline
 from gateway.store.facts import Kind
@@ -81,10 +82,10 @@ def compose(ctx: ReminderContext, visit: Visit, kind: str, now: datetime) -> Rep
         "service": service_label(ctx.dialogue, visit.services),
         "when": format_when(ctx.appointments.local(visit.start_at), None, local),
     }
+    said = say(texts, NOTICE_TEXTS.get(kind, "reminder"), **values).text
     if kind == NOTICE_CANCELLED:
-        return Reply(say(texts, "cancelled_by_manager", **values).text)
-    text_id = {NOTICE_BOOKED: "booked_by_manager", NOTICE_MOVED: "moved_by_manager"}.get(kind, "reminder")
-    return Reply(say(texts, text_id, **values).text, choices=visit_buttons(visit.id, ctx.dialogue))
+        return Reply(said)
+    return Reply(said, choices=visit_buttons(visit.id, ctx.dialogue))
 
 
 async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: datetime) -> str:
@@ -116,8 +117,9 @@ async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: dat
         # the evidence of what is asked, on record before it goes: a press a moment later finds it
         await _record_question(ctx, visit, now)
     book = app.experiments
-    if book is not None:  # the person's variants of the texts
-        texts = await book.texts(ctx.dialogue.texts, await book.people(visit), now)
+    people = await book.people(visit) if book is not None else []
+    if book is not None:  # the person's variants of the texts this message may use
+        texts = await book.texts(ctx.dialogue.texts, texts_of(due.kind), people, now)
         ctx = replace(ctx, dialogue=ctx.dialogue.worded(texts))
     sent = await _send(ctx, visit, due, now)
     if sent.outcome == Outcome.POSTPONED:  # not taken, for certain: back on the agenda a little later
@@ -130,7 +132,7 @@ async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: dat
     visit = replace(visit, channel=sent.address.channel)  # noted on the deal with the channel it went by
     await agenda.record_reminder(app.engine, due.id, outcome, detail, now)
     if book is not None and outcome in (Outcome.SENT, Outcome.TEMPLATE):  # delivered: an exposure
-        await book.delivered(visit, varied(due.kind, visit.channel, outcome == Outcome.SENT), now)
+        await book.delivered(visit, people, varied(due.kind, visit.channel, outcome == Outcome.SENT), now)
     if outreach.is_outreach(due.kind) and outcome in (Outcome.SENT, Outcome.TEMPLATE):
         offer = await fact_log.of_visit(app.redis, visit, Kind.OFFER, now, key=f"offer:{due.id}")
         await facts.emit(app.redis, [replace(offer, service=due.kind[:64])])
@@ -139,19 +141,22 @@ async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: dat
     return outcome
 
 
+def texts_of(kind: str) -> tuple[str, ...]:
+    """The texts a message of `kind` may be worded with (a reminder's SMS has its own)."""
+    if kind in NOTICE_TEXTS:
+        return (NOTICE_TEXTS[kind],)
+    if outreach.is_outreach(kind):
+        return (next((t for prefix, t in OFFER_TEXTS if kind.startswith(prefix)), "upsell_offer"),)
+    return ("reminder", "sms_reminder")
+
+
 def varied(kind: str, channel: str, own_words: bool) -> list[str]:
     """What a delivered message of `kind` showed that an experiment may vary: its text (unless a
     platform's fixed template went instead), the reminders' timing, the no-show discount."""
-    shown: list[str] = []
-    if kind in NOTICE_TEXTS:
-        text = NOTICE_TEXTS[kind]
-    elif outreach.is_outreach(kind):
-        text = next((t for prefix, t in OFFER_TEXTS if kind.startswith(prefix)), "upsell_offer")
-        shown += ["no_show"] if kind == NO_SHOW_OFFER else []
-    else:
-        text = "sms_reminder" if channel == Channel.SMS else "reminder"
-        shown.append("reminders")
-    return [f"text:{text}", *shown] if own_words else shown
+    reminder = not is_notice(kind) and not outreach.is_outreach(kind)
+    text = "sms_reminder" if reminder and channel == Channel.SMS else texts_of(kind)[0]
+    shown = [TIMING] if reminder else [DISCOUNT] if kind == NO_SHOW_OFFER else []
+    return [text_varies(text), *shown] if own_words else shown
 
 
 NOTICE_TEXTS = {

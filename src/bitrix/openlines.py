@@ -30,11 +30,14 @@ class ManagerMessage:
 
 @dataclass(frozen=True)
 class DialogFinished:
-    """A manager closed a line's chat. The event names Bitrix24's chat only, not the connector's."""
+    """A manager closed a line's chat. The documents show `chat.id` and `connector.chat_id` without saying
+    which is the line's chat and which the connector's, so both are kept: whichever the gateway knows wins."""
 
     connector: str
     line: int
-    im_chat_id: int
+    im_chat_id: int  # `chat.id` (0 when absent)
+    also: tuple[int, ...] = ()  # `connector.chat_id` when it is a number and another one
+    external: str = ""  # `connector.chat_id` as the connector's chat id (ours are "telegram:42")
 
 
 def _int(value: Any) -> int | None:
@@ -89,16 +92,20 @@ def manager_messages(data: Mapping[str, Any]) -> list[ManagerMessage]:
 
 
 def dialog_finished(data: Mapping[str, Any]) -> list[DialogFinished]:
-    """The chats an OnImConnectorDialogFinish `data` closes (`DATA[i][connector][chat_id]`)."""
+    """The chats an OnImConnectorDialogFinish `data` closes (`DATA[i][chat][id]`, `[connector][chat_id]`)."""
     found = []
     for item in _items(data.get("DATA")):
         connector = _dict(_dict(item).get("connector"))
-        chat_id = _int(connector.get("chat_id")) or _int(_dict(_dict(item).get("chat")).get("id"))
-        if chat_id is None:
+        chat_id = _int(_dict(_dict(item).get("chat")).get("id"))
+        raw = connector.get("chat_id")
+        other = _int(raw)
+        external = str(raw).strip() if isinstance(raw, str | int) else ""
+        if chat_id is None and other is None and not external:
             continue
         name = str(connector.get("connector_id") or data.get("CONNECTOR") or "")
         line = _int(connector.get("line_id")) or _int(data.get("LINE")) or 0
-        found.append(DialogFinished(name, line, chat_id))
+        also = (other,) if other is not None and other != chat_id else ()
+        found.append(DialogFinished(name, line, chat_id if chat_id is not None else 0, also, external))
     return found
 
 

@@ -411,7 +411,7 @@ class SandboxApp:
             "LINE": str(chat.line),
             "DATA": [
                 {
-                    "connector": {"connector_id": chat.connector, "line_id": chat.line, "chat_id": chat.im_chat_id},
+                    "connector": {"connector_id": chat.connector, "line_id": chat.line, "chat_id": chat.external_id},
                     "session": {"id": 1, "closed": "Y"},
                     "chat": {"id": chat.im_chat_id},
                 }

@@ -54,8 +54,25 @@ def test_a_finished_dialog_names_bitrix24s_chat():
         "DATA": [{"connector": {"connector_id": "lg_telegram", "line_id": 105, "chat_id": 8}, "chat": {"id": 8}}],
     }
     (finished,) = dialog_finished(data)
-    assert (finished.connector, finished.line, finished.im_chat_id) == ("lg_telegram", 105, 8)
+    assert (finished.connector, finished.line, finished.im_chat_id, finished.also) == ("lg_telegram", 105, 8, ())
     assert dialog_finished({"CONNECTOR": "x", "DATA": [{"connector": {}}]}) == []
+
+
+def test_a_finished_dialog_keeps_both_chat_ids_the_documents_leave_unexplained():
+    # `connector.chat_id` may be the connector's own chat (ours: "telegram:42") or another number
+    data = {
+        "CONNECTOR": "lg_telegram",
+        "LINE": "1",
+        "DATA": [
+            {"connector": {"connector_id": "lg_telegram", "chat_id": "telegram:42"}, "chat": {"id": "12"}},
+            {"connector": {"connector_id": "lg_telegram", "chat_id": 7}, "chat": {"id": 12}},
+            {"connector": {"connector_id": "lg_telegram", "chat_id": "telegram:43"}},
+        ],
+    }
+    first, second, third = dialog_finished(data)
+    assert (first.im_chat_id, first.also, first.external) == (12, (), "telegram:42")
+    assert (second.im_chat_id, second.also) == (12, (7,))
+    assert (third.im_chat_id, third.external) == (0, "telegram:43")
 
 
 def test_names_the_portal_would_refuse_are_cleaned():

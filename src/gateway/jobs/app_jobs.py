@@ -77,7 +77,8 @@ def provider_message_of(payload: dict[str, Any]) -> ProviderMessage:
 
 async def dialog_finish(ctx: dict[str, Any], tenant: str, payload: dict[str, Any]) -> str:
     async def work() -> str:
-        return await replies.finish(_app(ctx["runtime"], tenant), DialogFinished(**payload))
+        finished = DialogFinished(**{**payload, "also": tuple(payload.get("also") or ())})  # JSON made it a list
+        return await replies.finish(_app(ctx["runtime"], tenant), finished)
 
     return await guarded(ctx, DIALOG_FINISH, [tenant, payload], tenant, work)
 

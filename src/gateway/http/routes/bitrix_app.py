@@ -129,10 +129,10 @@ async def _queue(
     if event == DIALOG_FINISH:
         closed = dialog_finished(data)
         if not closed:
-            raise ApiError(400, "malformed_body", "data[DATA][0][connector][chat_id] is required")
+            raise ApiError(400, "malformed_body", "data[DATA][0][chat][id] or [connector][chat_id] is required")
         outcomes = []
         for finished in closed:
-            identity = f"finish:{finished.im_chat_id}:{ts}"
+            identity = f"finish:{finished.im_chat_id or finished.external}:{ts}"
             seen = keys.dedupe(tenant, "bitrix_app", identity)
             job = runtime.intake.enqueue(seen, f"fin:{tenant}:{identity}", FINISH_JOB, (tenant, asdict(finished)))
             outcomes.append(await queued(job))

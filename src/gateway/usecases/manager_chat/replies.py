@@ -89,12 +89,23 @@ async def deliver(ctx: AppContext, message: ManagerMessage) -> str:
 
 async def finish(ctx: AppContext, finished: DialogFinished) -> str:
     """The manager closed the dialog: the bot answers the client again."""
-    conversation = await result(ctx.redis.get(keys.line_chat(ctx.tenant, finished.im_chat_id)))
+    conversation = await _finished_conversation(ctx, finished)
     if conversation is None:
         return "not_ours"
-    await result(ctx.redis.delete(keys.manager_holds(conversation.decode())))
-    logger.info("%s: the manager finished the dialog; the bot answers again", conversation.decode())
+    await result(ctx.redis.delete(keys.manager_holds(conversation)))
+    logger.info("%s: the manager finished the dialog; the bot answers again", conversation)
     return "done"
+
+
+async def _finished_conversation(ctx: AppContext, finished: DialogFinished) -> str | None:
+    """The line's chat we mirrored into, else the connector's chat id when it is one of ours."""
+    for im_chat_id in (finished.im_chat_id, *finished.also):
+        if im_chat_id:
+            known = await result(ctx.redis.get(keys.line_chat(ctx.tenant, im_chat_id)))
+            if known is not None:
+                return str(known.decode())
+    ours = conversation_of(ctx, finished.connector, finished.external) if finished.external else None
+    return ours[1] if ours is not None else None
 
 
 async def _delivered(ctx: AppContext, message: ManagerMessage) -> None:

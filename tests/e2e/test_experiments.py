@@ -78,7 +78,9 @@ async def test_each_client_gets_their_variant_counted_on_delivery_and_the_owner_
             return row if sum(v["converted"] for v in row["variants"]) == 1 else None
 
         row = await wait_for_async(converted, limit=20)
-        assert row["id"] == "reminder_wording" and row["metric"] == "confirmed_3h"
+        assert row["id"] == "reminder_wording" and row["metric"] == "confirmed_3h" and row["varies"] == "text:reminder"
+        settings = [v["setting"] for v in row["variants"]]  # the owner reads the tenant's own text for {default}
+        assert settings[0].startswith("Напоминаем о записи: {service}") and settings[1] == VARIANT_B
         assert row["status"] == "not_enough_data" and row["winner"] is None
         by_name = {v["name"]: v for v in row["variants"]}
         assert by_name[mine.variant]["exposed"] == 1 and by_name[mine.variant]["rate"] == 1.0
@@ -143,6 +145,7 @@ def test_the_experiments_command_prints_the_verdict_and_refuses_an_unknown_tenan
     shown = capsys.readouterr().out
     assert "reminder_wording (confirmed_3h, с —): not_enough_data" in shown
     assert "A: 0/0" in shown and "B: 0/0" in shown and "нужно ещё ~300 записей" in shown
+    assert "Напоминаем о записи" in shown and "Ждём вас: {service}, {when}." in shown  # what each variant says
     assert main(["experiments", "--config", config, "--tenant", "salon", "--format", "json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert [v["name"] for v in row["variants"]] == variant_names(2) and row["since"] is None

@@ -41,9 +41,39 @@ def basic(user: str, password: str) -> dict[str, str]:
 OWNER = basic("salon", PASSWORD)
 
 
-def owner_config(make_config: Any, portal: Any, telegram: Any) -> Any:
-    extra = {"dashboard": {"password": PASSWORD}, "costs": {"variable_per_visit": 300}}
+def owner_config(make_config: Any, portal: Any, telegram: Any, **more: Any) -> Any:
+    extra = {"dashboard": {"password": PASSWORD}, "costs": {"variable_per_visit": 300}, **more}
     return lifecycle_config(make_config, portal, telegram, **extra)
+
+
+SHORTER = "Завтра ждём вас: {service}, {when}. Придёте?"
+TRIED = [
+    {"id": "reminder_wording", "texts": {"reminder": ["{default}", SHORTER]}, "metric": "visited"},
+    {"id": "reminder_timing", "reminders": [["24h", "2h"], ["48h", "3h"]], "metric": "confirmed_3h"},
+]
+# visits of each reminder variant (visited, no-shows, cancelled): B plainly brings more people
+OUTCOMES = {"A": (110, 10, 80), "B": (160, 5, 35)}
+
+
+async def seed_experiment(engine: Any) -> None:
+    """200 delivered reminders a variant, each about its own visit, as the reminders would leave them."""
+    from sqlalchemy import insert
+
+    from gateway.store.sql.experiments import Exposure, expose
+    from gateway.store.sql.schema import visits
+
+    at = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    for variant, (came, missed, cancelled) in OUTCOMES.items():
+        statuses = ["visited"] * came + ["no_show"] * missed + ["cancelled"] * cancelled
+        for n, status in enumerate(statuses):
+            person = f"salon:telegram:{variant}{n}"
+            row = {"tenant": "salon", "portal": "p", "conversation": person, "start_at": at, "end_at": at}
+            async with engine.begin() as connection:
+                done = await connection.execute(
+                    insert(visits).values(**row, services="", status=status, updated_at=at)
+                )
+            visit_id = int(done.inserted_primary_key[0])
+            await expose(engine, "salon", "reminder_wording", Exposure(variant, visit_id, person, at))
 
 
 async def numbers(client: Any, by: str = "channel", **query: str) -> dict[str, Any]:
@@ -170,10 +200,11 @@ def test_the_dashboard_shows_a_seeded_months_numbers_in_chromium(make_config, po
         await migrate(engine)
         await fold(engine, [*PERIOD, *HISTORY])
         await replace_spend(engine, "salon", SPEND)
+        await seed_experiment(engine)
         await engine.dispose()
 
     asyncio.run(seed())
-    config = owner_config(make_config, portal, telegram)
+    config = owner_config(make_config, portal, telegram, experiments=TRIED)
     app = create_app(build_runtime(config, REDIS_URL, sandbox_base="", store_url=store_url), AppOptions())
     # the app's shutdown disposes the store in the server's own loop: an SQLite connection left open would
     # call back into that loop from its thread after it closed
@@ -207,6 +238,16 @@ def test_the_dashboard_shows_a_seeded_months_numbers_in_chromium(make_config, po
             assert page.locator("#managers tr").count() == 4  # the header, managers 7 and 8, and nobody's
             weeks = page.inner_text("#noshow-legend").split(" · ")  # a point a week with visits or no-shows
             assert len(weeks) == 5 and "11-08: 25%" in weeks and page.locator("#noshow circle").count() == 1
+            # the experiments: B brings more visits, said as the verdict; timing has no delivery yet
+            wording = page.locator("#experiment-reminder_wording")
+            assert "есть победитель" in wording.inner_text() and "Вариант B лучше" in wording.inner_text()
+            assert wording.locator("tr.best").get_attribute("data-variant") == "B"
+            assert "160 · 80%" in wording.locator("tr[data-variant='B']").inner_text()
+            assert "Напоминаем о записи" in wording.locator("tr[data-variant='A'] td.setting").inner_text()
+            assert SHORTER in wording.locator("tr[data-variant='B'] td.setting").inner_text()
+            timing = page.locator("#experiment-reminder_timing")
+            assert "мало данных" in timing.inner_text() and "нужно ещё ~300 записей" in timing.inner_text()
+            assert "48h, 3h" in timing.locator("tr[data-variant='B']").inner_text()
             assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1  # fits a phone
             assert PASSWORD not in page.content()
         finally:

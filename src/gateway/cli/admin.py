@@ -193,6 +193,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_experiments(args: argparse.Namespace) -> int:
+    from gateway.settings.texts import Texts
     from gateway.usecases.experiments.results import report
 
     config = load(args)
@@ -201,7 +202,8 @@ def cmd_experiments(args: argparse.Namespace) -> int:
         return 2
 
     async def work(redis: Any, engine: Any) -> int:
-        rows = await report(engine, args.tenant, config.tenants[args.tenant].experiments)
+        tenant = config.tenants[args.tenant]
+        rows = await report(engine, args.tenant, tenant.experiments, Texts(**tenant.texts))
         if args.format == "json":
             print(json.dumps(rows, ensure_ascii=False, indent=2))  # noqa: T201
             return 0
@@ -213,10 +215,17 @@ def cmd_experiments(args: argparse.Namespace) -> int:
                 rate = "—" if v["rate"] is None else f"{v['rate']:.1%} [{v['rate_low']:.1%}–{v['rate_high']:.1%}]"
                 flag = "  неявок больше!" if v["guardrail"] else ""
                 print(f"  {v['name']}: {v['converted']}/{v['exposed']}  {rate}  P(лучший) {v['p_best']:.1%}{flag}")  # noqa: T201
+                print(f"     {_shortened(v['setting'])}")  # noqa: T201
             print(f"  {row['conclusion']}")  # noqa: T201
         return 0
 
     return _with_store(args, work)
+
+
+def _shortened(text: str, width: int = 70) -> str:
+    """A variant's setting on one line (a text variant may run to paragraphs)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def cmd_spend(args: argparse.Namespace) -> int:

@@ -111,6 +111,15 @@ class ExperimentConfig(_Strict):
             return list(self.reminders)
         return list(self.no_show or [])
 
+    def settings(self, own_text: str = "") -> list[str]:
+        """Each variant as the owner reads it: the text (`own_text` for the tenant's own), the reminder
+        offsets, or the discount."""
+        if self.texts is not None:
+            return [own_text if text == DEFAULT_TEXT else text for text in self.variants() if isinstance(text, str)]
+        if self.reminders is not None:
+            return [", ".join(offsets) for offsets in self.reminders]
+        return [f"скидка {variant.discount_percent}%" for variant in self.no_show or []]
+
     def names(self) -> list[str]:
         return variant_names(len(self.variants()))
 

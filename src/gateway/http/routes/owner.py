@@ -107,11 +107,13 @@ async def appointments(tenant: str, request: Request) -> JSONResponse:
 
 @router.get("/api/{tenant}/experiments", summary="Each experiment's variants, counts and verdict")
 async def experiments(tenant: str, request: Request) -> JSONResponse:
+    from gateway.settings.texts import Texts
     from gateway.usecases.experiments.results import report
 
     runtime, services = await authorized(request, tenant)
     assert runtime.store is not None  # noqa: S101 - checked by authorized()
-    return JSONResponse(await report(runtime.store, tenant, services.config.experiments))
+    texts = Texts(**services.config.texts)
+    return JSONResponse(await report(runtime.store, tenant, services.config.experiments, texts))
 
 
 @router.put("/api/{tenant}/spend", summary="Ad spend per day and ad; a day sent again replaces it")

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain import VisitStatus
 from domain.experiments import LOWER_IS_BETTER, Metric
 from gateway.settings.experiments import ExperimentConfig
+from gateway.settings.texts import Texts
 from gateway.store.facts import Kind
 from gateway.store.sql import experiments as store
 from gateway.usecases.experiments.verdict import MIN_EXPOSED, Counts, Status, Verdict, judge
@@ -35,7 +36,10 @@ def converted(metric: Metric, seen: store.ExposedVisit) -> bool:
     return False  # review_left: refused by the config until review requests are recorded
 
 
-async def report(engine: AsyncEngine, tenant: str, experiments: Sequence[ExperimentConfig]) -> list[dict[str, Any]]:
+async def report(
+    engine: AsyncEngine, tenant: str, experiments: Sequence[ExperimentConfig], texts: Texts | None = None
+) -> list[dict[str, Any]]:
+    """Every experiment judged; `texts`: the tenant's own wording, shown for a `{default}` variant."""
     rows = []
     for experiment in experiments:
         seen = await store.exposed_visits(engine, tenant, experiment.id, AFTER)
@@ -52,15 +56,18 @@ async def report(engine: AsyncEngine, tenant: str, experiments: Sequence[Experim
             )
         verdict = judge(counts, lower_is_better=experiment.metric in LOWER_IS_BETTER)
         since = min((s.exposure.at for s in seen), default=None)
+        own = getattr(texts, experiment.text_id, "") if texts is not None and experiment.text_id else ""
+        settings = dict(zip(experiment.names(), experiment.settings(own), strict=True))
         rows.append(
             {
                 "id": experiment.id,
                 "metric": experiment.metric.value,
+                "varies": experiment.varies(),
                 "status": verdict.status.value,
                 "since": since.isoformat() if since else None,
                 "winner": verdict.winner,
                 "conclusion": conclusion(verdict),
-                "variants": [_variant(v) for v in verdict.variants],
+                "variants": [{**_variant(v), "setting": settings[v.name]} for v in verdict.variants],
             }
         )
     return rows
@@ -84,13 +91,19 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
+def _chance(p: float) -> str:
+    """A probability as a Russian reader writes it; never a certain 100 %."""
+    shown = "более 99,9 %" if p > 0.999 else f"{p:.1%}".replace("%", " %")
+    return shown.replace(".", ",")
+
+
 def conclusion(verdict: Verdict) -> str:
     """What the owner may conclude today, in their words."""
     warned = [v.name for v in verdict.variants if v.guardrail]
     warning = f" Внимание: у варианта {', '.join(warned)} заметно больше неявок." if warned else ""
     if verdict.status == Status.WINNER:
         best = next(v for v in verdict.variants if v.name == verdict.winner)
-        said = f"Вариант {verdict.winner} лучше с вероятностью {best.p_best:.1%}: его можно оставить."
+        said = f"Вариант {verdict.winner} лучше с вероятностью {_chance(best.p_best)}: его можно оставить."
     elif verdict.status == Status.NO_DIFFERENCE:
         said = "Разницы между вариантами практически нет (меньше 0,5 п.п.): оставьте любой."
     elif verdict.more_needed:

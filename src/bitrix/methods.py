@@ -5,6 +5,7 @@ from __future__ import annotations
 
 # CRM: deals, contacts, the timeline, product rows, to-dos
 CRM_ACTIVITY_TODO_ADD = "crm.activity.todo.add"
+CRM_ACTIVITY_TODO_UPDATE_DESCRIPTION = "crm.activity.todo.updateDescription"
 CRM_ACTIVITY_UPDATE = "crm.activity.update"
 CRM_CONTACT_ADD = "crm.contact.add"
 CRM_CONTACT_LIST = "crm.contact.list"

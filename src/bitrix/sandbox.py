@@ -507,6 +507,17 @@ class _Activities:
         return {"id": activity_id}
 
     @staticmethod
+    def update_description(sandbox: Sandbox, params: dict[str, Any]) -> Any:
+        activity = sandbox.state.activities.get(_int(params.get("id")))
+        owner = (_int(params.get("ownerTypeId")), _int(params.get("ownerId")))
+        if activity is None or owner != (activity["OWNER_TYPE_ID"], activity["OWNER_ID"]):
+            raise SandboxError(400, "NOT_FOUND", "Activity not found")
+        if "value" not in params:
+            raise SandboxError(400, "ERROR_CORE", "value is required")
+        activity["DESCRIPTION"] = str(params["value"])
+        return {"success": True}
+
+    @staticmethod
     def update(sandbox: Sandbox, params: dict[str, Any]) -> Any:
         activity = sandbox.state.activities.get(_int(params.get("id", params.get("ID"))))
         if activity is None:
@@ -920,6 +931,7 @@ _METHODS: dict[str, Any] = {
     "crm.timeline.comment.add": Sandbox._comment_add,
     "crm.activity.todo.add": lambda s, p: _Activities.todo_add(s, p),
     "crm.activity.update": lambda s, p: _Activities.update(s, p),
+    "crm.activity.todo.updateDescription": lambda s, p: _Activities.update_description(s, p),
     "crm.activity.get": lambda s, p: s._get(s.state.activities, p),
     "crm.timeline.comment.list": Sandbox._comment_list,
     "crm.status.list": Sandbox._status_list,

@@ -29,6 +29,9 @@ CONSENT_QUESTION = "consent"
 NO_SHOW_OFFER = "no_show"
 RETENTION_PREFIX = "retention:"  # retention:30d
 UPSELL_PREFIX = "upsell:"  # upsell:hair_mask:confirmation, upsell:hair_mask:48h
+# The rating question after a visit: about the client's own visit and with nothing promised for an answer,
+# so not advertising; a stop still ends it.
+REVIEW_REQUEST = "review"
 
 
 def purpose_of(kind: str) -> Purpose:

@@ -31,7 +31,15 @@ from gateway.sandbox.telegram import TelegramSandbox
 from gateway.settings import AppConfig, LlmConfig, TenantConfig, Texts
 from gateway.settings.channels import SmsConfig
 from gateway.store import health, keys
-from gateway.store.queue import Intake, job_deserializer, job_serializer, queue_crm_sync, queue_handoff, queue_reach
+from gateway.store.queue import (
+    Intake,
+    job_deserializer,
+    job_serializer,
+    queue_crm_sync,
+    queue_handoff,
+    queue_rating_todo,
+    queue_reach,
+)
 from gateway.store.redis_connection import TcpConnection, UnixConnection
 from gateway.usecases.conversation.context import ConversationContext
 from gateway.usecases.crm.context import CrmContext
@@ -316,7 +324,8 @@ def build_runtime(
             appointments = Appointments(
                 runtime.store, redis, tenant_id, portal, tenant, tenant.lifecycle, online, runtime.clock, book
             )
-            visit_replies = VisitReplies(appointments, dialogue)
+            on_low_rating = functools.partial(queue_rating_todo, runtime.intake, tenant_id)
+            visit_replies = VisitReplies(appointments, dialogue, on_low_rating)
         runtime.tenants[tenant_id] = TenantServices(
             id=tenant_id,
             config=tenant,

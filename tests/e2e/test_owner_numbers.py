@@ -69,9 +69,7 @@ async def seed_experiment(engine: Any) -> None:
             person = f"salon:telegram:{variant}{n}"
             row = {"tenant": "salon", "portal": "p", "conversation": person, "start_at": at, "end_at": at}
             async with engine.begin() as connection:
-                done = await connection.execute(
-                    insert(visits).values(**row, services="", status=status, updated_at=at)
-                )
+                done = await connection.execute(insert(visits).values(**row, services="", status=status, updated_at=at))
             visit_id = int(done.inserted_primary_key[0])
             await expose(engine, "salon", "reminder_wording", Exposure(variant, visit_id, person, at))
 

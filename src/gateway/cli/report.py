@@ -33,6 +33,8 @@ COLUMNS = (
     ("ltv", "LTV"),
     ("contribution", "маржа"),
     ("stop", "стоп"),
+    ("ratings", "оценок"),
+    ("rating_avg", "ср. оценка"),
 )
 MANAGER_COLUMNS = (
     ("leads_handled", "обработано"),

@@ -29,6 +29,7 @@ from gateway.store.job_format import (
     MANAGER_REPLY,
     MIRROR_CHAT,
     PROVIDER_MESSAGE,
+    RATING_TODO,
     REACH_LEAD,
     SYNC_CRM,
 )
@@ -55,6 +56,7 @@ JOB_DEADLINES = {
     DIALOG_FINISH: 10.0,
     HANDOFF_TODO: 60.0,
     PROVIDER_MESSAGE: 50.0,
+    RATING_TODO: 60.0,
 }
 
 

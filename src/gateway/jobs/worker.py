@@ -21,7 +21,7 @@ from gateway.jobs.guard import JOB_DEADLINES, PARKED, guarded
 from gateway.jobs.lifecycle import lifecycle_crons
 from gateway.store import inbox, keys
 from gateway.store.conversation_hold import hold_for_sync
-from gateway.store.job_format import JobFinish
+from gateway.store.job_format import RATING_TODO, JobFinish
 from gateway.store.queue import (
     CRM_QUEUE,
     HANDLE_BITRIX_EVENT,
@@ -176,6 +176,20 @@ async def reach_lead(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
     return await guarded(ctx, REACH_LEAD, [payload], tenant, work, **ids)
 
 
+async def rating_todo(ctx: dict[str, Any], tenant: str, visit_id: int) -> str:
+    """A low rating's to-do for the deal's responsible, made or given the client's answer."""
+    runtime: Runtime = ctx["runtime"]
+
+    async def work() -> str:
+        from gateway.usecases.crm import rating_todo as todo
+
+        if tenant not in runtime.tenants or runtime.tenants[tenant].appointments is None:
+            raise SendRejected(f"tenant {tenant!r} no longer has the lifecycle")
+        return await todo.rating_todo(runtime.crm_context(tenant), visit_id, runtime.clock())
+
+    return await guarded(ctx, RATING_TODO, [tenant, visit_id], tenant, work, event_id=f"rating:{visit_id}")
+
+
 async def _deal_changed(runtime: Runtime, tenant: str, deal_id: int) -> str:
     from gateway.usecases.crm.portal_changes import apply_deal, read_deal
 
@@ -260,6 +274,7 @@ def build_workers(
         SYNC_CRM: sync_crm,
         HANDLE_BITRIX_EVENT: handle_bitrix_event,
         REACH_LEAD: reach_lead,
+        RATING_TODO: rating_todo,
     }
     if any(t.app is not None for t in runtime.tenants.values()):
         from gateway.jobs.app_jobs import APP_JOBS

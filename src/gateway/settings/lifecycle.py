@@ -57,6 +57,30 @@ class ConsentConfig(_Strict):
     text_version: str = Field(min_length=1, max_length=64)
 
 
+class ReviewConfig(_Strict):
+    """After a visit, one question: a rating of 1 to 5. 4 and 5 get the review links, 1 to 3 «что пошло не
+    так?» and the deal's responsible a to-do due `todo_within` of opening hours. Never a reward for a review
+    (Yandex does not publish reviews written for one)."""
+
+    after: str = "3h"
+    links: dict[str, str] = {}  # shown to 4 and 5 in this order: {Яндекс Карты: https://..., 2ГИС: https://...}
+    todo_within: str = "1h"
+
+    @field_validator("after", "todo_within")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("links")
+    @classmethod
+    def _links(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, url in value.items():
+            if not re.match(r"^https://\S+$", url):
+                raise ValueError(f"review link {name!r}: an https:// address, got {url!r}")
+        return value
+
+
 class LifecycleConfig(_Strict):
     reminders: list[str] = ["24h", "2h"]  # before the visit
     quiet_hours: str | None = "21:00-09:00"  # tenant-local; nothing bot-initiated is sent inside
@@ -69,6 +93,7 @@ class LifecycleConfig(_Strict):
     upsell: list[UpsellRule] = []
     consent: ConsentConfig | None = None
     marketing_gap: str = "1d"  # at most one advertising message per person in this span, across channels
+    review: ReviewConfig | None = None  # after a visit: the rating question
 
     @model_validator(mode="after")
     def _offers_need_consent(self) -> LifecycleConfig:

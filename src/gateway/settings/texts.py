@@ -5,7 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Every placeholder a text may use; anything else fails at load, naming the text.
-PLACEHOLDERS = ("name", "service", "when", "phone", "price", "reason", "percent", "until", "offer", "policy")
+PLACEHOLDERS = (
+    "name",
+    "service",
+    "when",
+    "phone",
+    "price",
+    "reason",
+    "percent",
+    "until",
+    "offer",
+    "policy",
+    "links",
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,15 @@ class Texts:
     form_question_gone: str = "Этот вопрос уже неактуален. Напишите, если хотите записаться."
     form_offer: str = "Получили вашу заявку с сайта: {service}. Выберите удобное время:"
     sms_reminder: str = "Напоминаем о записи: {service}, {when}."  # one SMS segment: 70 characters of Cyrillic
+    # after a visit (lifecycle.review): a rating of 1 to 5, with nothing promised for it
+    review_question: str = "Спасибо, что были у нас! Как вам визит ({service})? Оцените, пожалуйста, от 1 до 5."
+    review_thanks_links: str = (
+        "Спасибо за оценку! Если не трудно, расскажите о визите на картах — это нам очень поможет:\n{links}"
+    )
+    review_thanks: str = "Спасибо за оценку! Рады, что вам понравилось."
+    review_what_went_wrong: str = "Нам очень жаль. Что пошло не так? Напишите, пожалуйста, — администратор разберётся."
+    review_answer_passed: str = "Спасибо, что написали. Передали администратору, он свяжется с вами."
+    review_rated_before: str = "Спасибо, ваша оценка уже у нас."
 
 
 def check_texts(value: dict[str, str]) -> dict[str, str]:

@@ -225,3 +225,13 @@ def provider_message(tenant: str, message_id: str) -> str:
 def provider_held(tenant: str) -> str:
     """Provider messages that arrived in quiet hours, by the moment they may go (unix seconds)."""
     return f"{PREFIX}:b24sms:held:{tenant}"
+
+
+def review_awaits(conversation: str) -> str:
+    """The visit whose low rating the bot asked «что пошло не так?» about: the client's next words answer it."""
+    return f"{PREFIX}:review-awaits:{conversation}"
+
+
+def review_lock(visit_id: int) -> str:
+    """One job at a time makes or fills a rating's to-do."""
+    return f"{PREFIX}:review-lock:{visit_id}"

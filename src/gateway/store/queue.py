@@ -27,6 +27,7 @@ from gateway.store.job_format import (
     PROVIDER_MESSAGE,
     QUEUE_OF,
     QUEUE_SYNC,
+    RATING_TODO,
     REACH_LEAD,
     RESULT_KEY_PREFIX,
     SYNC_CRM,
@@ -194,6 +195,14 @@ async def queue_handoff(
     identity = f"{conversation}:{int(handed_at.timestamp() * 1000)}{':deal' if deal_made else ''}"
     args = (tenant, conversation, handed_at.isoformat())
     return await intake.enqueue(keys.dedupe(tenant, "handoff", identity), f"handoff:{identity}", HANDOFF_TODO, args)
+
+
+async def queue_rating_todo(intake: Intake, tenant: str, visit_id: int, why: str) -> Outcome:
+    """A low rating's to-do ("rated") and its answer ("answered"): each queued once per visit."""
+    identity = f"{visit_id}:{why}"
+    return await intake.enqueue(
+        keys.dedupe(tenant, "rating", identity), f"rating:{tenant}:{identity}", RATING_TODO, (tenant, visit_id)
+    )
 
 
 async def queue_manager_reply(intake: Intake, tenant: str, message_id: int, payload: dict[str, Any]) -> Outcome:

@@ -198,6 +198,21 @@ experiment_exposures = Table(
     Index("ix_experiment_exposures_experiment", "tenant", "experiment"),
 )
 
+# A client's rating of a visit (lifecycle.review), one a visit; a low one's answer and the manager's to-do.
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("visit_id", Integer, ForeignKey("visits.id", ondelete="CASCADE"), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("score", Integer, nullable=False),  # 1 to 5
+    Column("at", UtcDateTime, nullable=False),
+    Column("comment", Text),  # a low score's answer to «что пошло не так?»
+    Column("todo_id", BigInteger),  # the to-do the deal's responsible got, once made
+    Column("todo_has_comment", Integer, nullable=False, server_default="0"),  # 1: the answer is in the to-do
+    UniqueConstraint("visit_id", name="uq_ratings_visit"),
+)
+
 # A tenant's Bitrix24 local application: the portal it is installed in and its tokens. The tokens are
 # Fernet-encrypted (LEAD_GATEWAY_SECRET_KEY); one row a tenant, replaced by a reinstall from the same portal.
 bitrix_apps = Table(

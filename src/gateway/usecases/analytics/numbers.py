@@ -62,10 +62,12 @@ class _Row:
     spend: float | None = None
     manager_replies: list[float] | None = None  # seconds from hand-off to a manager's first reply
     sla_missed: int = 0
+    scores: list[float] | None = None  # clients' ratings of their visits, 1 to 5
 
     def __post_init__(self) -> None:
         self.replies = []
         self.manager_replies = []
+        self.scores = []
 
 
 class Lifetime:
@@ -129,6 +131,10 @@ class _Tally:
         for fact in in_period:
             if fact.kind in (Kind.MANAGER_REPLY, Kind.SLA_MISSED):
                 self._manager(fact)
+                continue
+            if fact.kind == Kind.RATING and fact.amount is not None:
+                for row in self.of(fact):
+                    row.scores.append(fact.amount)  # type: ignore[union-attr]
                 continue
             name = COUNTED.get(fact.kind)
             if name is None:
@@ -226,6 +232,8 @@ def _numbers(key: Any, row: _Row, with_spend: bool, costs: Costs, lifetime: Life
         "ltv": lifetime.ltv(aov),
         "contribution": contribution,
         "stop": contribution is not None and contribution < 0,
+        "ratings": len(row.scores or []),
+        "rating_avg": round(mean(row.scores), 2) if row.scores else None,
     }
 
 

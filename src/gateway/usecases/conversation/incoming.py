@@ -21,7 +21,7 @@ from domain import (
     Unreachable,
     WindowClosed,
 )
-from gateway.store import budgets, inbox
+from gateway.store import budgets, inbox, keys
 from gateway.store.conversation_hold import Held, hold
 from gateway.store.conversations import DialogueState, TimelineEntry, load_link, record_message, save_dialogue
 from gateway.store.job_format import JobFinish
@@ -38,6 +38,7 @@ from gateway.usecases.conversation.understanding import (
     written_at,
 )
 from gateway.usecases.people.consent import CONSENT_PREFIX
+from gateway.usecases.visits.buttons import REVIEW_PREFIX
 from qualifier.intent import open_question
 from qualifier.optout import asks_to_resume, asks_to_stop
 from qualifier.phone import normalize_phone
@@ -107,7 +108,8 @@ async def _handle_in_order(
     to_crm = event.kind == MessageKind.MESSAGE or state.message_count > 0
     if event.dedupe_key not in state.recorded:
         if ctx.visits is not None and event.kind == MessageKind.MESSAGE:
-            if _about_offers(event):  # «стоп» after a visit is not a new request: no new deal for it
+            # «стоп» or a rating after a visit is not a new request: no new deal for it
+            if _about_offers(event) or await _answers_rating(ctx, state, event):
                 about_person = (await load_link(ctx.redis, state.conversation_key)).closed
             else:
                 await new_episode_if_closed(ctx, state)
@@ -178,6 +180,13 @@ async def _answer_or_hand_over(
         await ctx.log_for_line(state, event.dedupe_key, timeline_text(event, state.intent), at, event.files)
 
 
+async def _answers_rating(ctx: ConversationContext, state: DialogueState, event: InboundMessage) -> bool:
+    """The client's words after «что пошло не так?» (a low rating): about the visit that was, not a new one."""
+    if not event.text or event.button:
+        return False
+    return bool(await ctx.redis.exists(keys.review_awaits(state.conversation_key)))
+
+
 async def _manager_leads(ctx: ConversationContext, state: DialogueState, event: InboundMessage) -> bool:
     """A manager answering in Bitrix24 leads the conversation: the bot does not answer the client's words
     meanwhile (a press on a reminder's or an offer's button is still handled)."""
@@ -190,9 +199,9 @@ async def _manager_leads(ctx: ConversationContext, state: DialogueState, event: 
 
 
 def _about_offers(event: InboundMessage) -> bool:
-    """A stop, a resume or an answer to the consent question: about the person, not a new request."""
+    """A stop, a resume, an answer to the consent question or a rating: about the person, not a new request."""
     if event.button:
-        return event.button.startswith(CONSENT_PREFIX)
+        return event.button.startswith((CONSENT_PREFIX, REVIEW_PREFIX))
     return bool(event.text) and (asks_to_stop(event.text) or asks_to_resume(event.text))
 
 

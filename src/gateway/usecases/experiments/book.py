@@ -21,6 +21,7 @@ from gateway.store.sql import experiments as store
 
 logger = logging.getLogger("gateway.usecases.experiments.book")
 
+
 @dataclass(frozen=True)
 class ExperimentBook:
     engine: AsyncEngine

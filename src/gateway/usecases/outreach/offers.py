@@ -1,6 +1,7 @@
 """The bot's offers when their moment comes: the consent question, the rebooking offer after a no-show,
-the retention chain and upsell offers. What may go (a stop ends everything, an offer needs a yes, one
-offer a person per `marketing_gap`, a chain ends when the client books again) and what each says."""
+the retention chain, upsell offers and the rating question after a visit. What may go (a stop ends
+everything, an offer needs a yes, one offer a person per `marketing_gap`, a chain ends when the client
+books again, a visit is rated once) and what each says."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain import Choice, ConsentAnswer, Purpose, Reply, Visit, VisitStatus, may_send, purpose_of
-from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, UPSELL_PREFIX
-from gateway.store.sql import consents, outreach_history
+from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, REVIEW_REQUEST, UPSELL_PREFIX
+from gateway.store.sql import agenda, consents, outreach_history, ratings
 from gateway.usecases.people.consent import question
 from gateway.usecases.visits.appointments import Appointments
 from gateway.usecases.visits.buttons import (
     FROM_NO_SHOW,
     FROM_RETENTION,
+    REVIEW_PREFIX,
     UPSELL_NO,
     UPSELL_PREFIX_BUTTON,
     UPSELL_YES,
@@ -31,9 +33,9 @@ STALE = "stale"
 
 
 def is_outreach(kind: str) -> bool:
-    """A message the bot starts that is not about a booked visit: the consent question or an offer (none of
-    them is stale when the visit it hangs on is over)."""
-    return kind == CONSENT_QUESTION or purpose_of(kind) == Purpose.MARKETING
+    """A message the bot starts that is not about a booked visit: the consent question, an offer or the
+    rating question (none of them is stale when the visit it hangs on is over)."""
+    return kind in (CONSENT_QUESTION, REVIEW_REQUEST) or purpose_of(kind) == Purpose.MARKETING
 
 
 def _marketing(kind: Any) -> Any:
@@ -63,6 +65,10 @@ async def refusal(app: Appointments, visit: Visit, kind: str, now: datetime) -> 
     if kind.startswith(UPSELL_PREFIX):
         fits = visit.active and visit.start_at > now and upsell_offer(kind) not in visit.services
         return None if fits else STALE
+    if kind == REVIEW_REQUEST:  # once a visit: not after another stage, a rating, or a question already sent
+        asked = any(k == REVIEW_REQUEST for k, _ in await agenda.reminder_outcomes(app.engine, visit.id))
+        rated = await ratings.rating_of(app.engine, visit.id) is not None
+        return STALE if visit.status != VisitStatus.VISITED or asked or rated else None
     return None
 
 
@@ -84,6 +90,9 @@ async def compose(app: Appointments, dialogue: Dialogue, visit: Visit, kind: str
     if kind == CONSENT_QUESTION:
         assert app.lifecycle.consent is not None  # noqa: S101 - refused above without it
         return question(texts, app.lifecycle.consent)
+    if kind == REVIEW_REQUEST:
+        scores = tuple(Choice(str(n), f"{REVIEW_PREFIX}{visit.id}:{n}") for n in range(1, 6))
+        return Reply(say(texts, "review_question", service=service).text, choices=scores)
     if kind == NO_SHOW_OFFER:
         assert app.lifecycle.no_show is not None  # noqa: S101 - planned only with it
         offer = app.lifecycle.no_show

@@ -22,7 +22,7 @@ from domain import (
     purpose_of,
     send_moment,
 )
-from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, UPSELL_PREFIX
+from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, REVIEW_REQUEST, UPSELL_PREFIX
 from gateway.settings.experiments import DISCOUNT, TIMING, text_varies
 from gateway.store import facts
 from gateway.store.conversations import TimelineEntry, append_timeline
@@ -133,7 +133,7 @@ async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: dat
     await agenda.record_reminder(app.engine, due.id, outcome, detail, now)
     if book is not None and outcome in (Outcome.SENT, Outcome.TEMPLATE):  # delivered: an exposure
         await book.delivered(visit, people, varied(due.kind, visit.channel, outcome == Outcome.SENT), now)
-    if outreach.is_outreach(due.kind) and outcome in (Outcome.SENT, Outcome.TEMPLATE):
+    if outreach.is_outreach(due.kind) and due.kind != REVIEW_REQUEST and outcome in (Outcome.SENT, Outcome.TEMPLATE):
         offer = await fact_log.of_visit(app.redis, visit, Kind.OFFER, now, key=f"offer:{due.id}")
         await facts.emit(app.redis, [replace(offer, service=due.kind[:64])])
     logger.info("visit %s: %s -> %s", visit.id, due.kind, outcome)
@@ -169,6 +169,7 @@ OFFER_TEXTS = (
     (RETENTION_PREFIX, "retention_offer"),
     (UPSELL_PREFIX, "upsell_offer"),
     (CONSENT_QUESTION, "consent_question"),
+    (REVIEW_REQUEST, "review_question"),
 )
 
 
@@ -294,6 +295,7 @@ async def _note(ctx: ReminderContext, visit: Visit, due: DueReminder, outcome: s
         NOTICE_CANCELLED: f"Сообщение об отмене записи на {when:%d.%m %H:%M}",
         CONSENT_QUESTION: "Сообщение с вопросом о согласии на рекламные сообщения",
         NO_SHOW_OFFER: "Предложение записаться снова со скидкой после неявки",
+        REVIEW_REQUEST: f"Просьба оценить визит {when:%d.%m %H:%M}",
     }.get(due.kind) or _offer_note(due.kind, when)
     channel = CHANNEL_NAMES.get(visit.channel, visit.channel)
     entry = TimelineEntry(

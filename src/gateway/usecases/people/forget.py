@@ -86,6 +86,7 @@ async def _forget_conversation(redis: Redis, tenant: str, conversation: str, era
         keys.manager_holds(conversation),
         keys.form_questions(conversation),  # the forms it was asked about: their phones and names
         keys.form_reach_today(conversation),
+        keys.review_awaits(conversation),
     ]
     if state is not None:  # the address book's entries that lead to this conversation
         own += [keys.address(tenant, entry) for entry in state.addresses()]

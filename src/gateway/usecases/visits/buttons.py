@@ -19,6 +19,16 @@ UPSELL_PREFIX_BUTTON = "u:"  # u:a:17:hair_mask add the offer to visit 17, u:n:1
 UPSELL_YES, UPSELL_NO = "a", "n"
 FORM_PREFIX = "f:"  # f:y:<token> the website form asked about was the client's, f:n:<token> it was not
 FORM_MINE, FORM_NOT_MINE = "y", "n"
+REVIEW_PREFIX = "rv:"  # rv:17:5 -- visit 17 rated 5 of 5
+
+
+def rating_of(raw: str) -> tuple[int, int] | None:
+    """(visit id, score 1-5) of a rating button's payload after `rv:`, or None for anything else."""
+    raw_id, _, raw_score = raw.partition(":")
+    visit_id = visit_id_of(raw_id)
+    if visit_id is None or raw_score not in ("1", "2", "3", "4", "5"):
+        return None
+    return visit_id, int(raw_score)
 
 
 def visit_id_of(raw: str) -> int | None:
@@ -57,6 +67,9 @@ def describe(payload: str) -> str | None:
         return f"{'добавил' if answer == UPSELL_YES else 'отказался от'} доп. услуги {offer}"
     if payload.startswith(CONSENT_PREFIX):
         return "согласился на рекламные сообщения" if payload.endswith("y") else "отказался от рекламных сообщений"
+    if payload.startswith(REVIEW_PREFIX):
+        rated = rating_of(payload[len(REVIEW_PREFIX) :])
+        return f"оценил визит на {rated[1]} из 5" if rated is not None else None
     if payload.startswith(FORM_PREFIX):
         mine = payload[len(FORM_PREFIX) :].startswith(FORM_MINE)
         return "подтвердил, что оставил заявку с сайта" if mine else "ответил, что не оставлял заявку с сайта"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from domain import QuietHours, VisitStatus, parse_duration
-from domain.consent import NO_SHOW_OFFER, RETENTION_PREFIX, UPSELL_PREFIX
+from domain.consent import NO_SHOW_OFFER, RETENTION_PREFIX, REVIEW_REQUEST, UPSELL_PREFIX
 from gateway.settings import TenantConfig
 from gateway.settings.lifecycle import LifecycleConfig
 
@@ -27,7 +27,10 @@ def offers_on_status(
         return [(NO_SHOW_OFFER, after_quiet(now, quiet))]
     if status == VisitStatus.VISITED:
         steps = lifecycle.retention_offsets(tenant.return_after(services))
-        return [(f"{RETENTION_PREFIX}{label}", after_quiet(now + offset, quiet)) for label, offset in steps]
+        planned = [(f"{RETENTION_PREFIX}{label}", after_quiet(now + offset, quiet)) for label, offset in steps]
+        if lifecycle.review is not None:
+            planned.append((REVIEW_REQUEST, after_quiet(now + parse_duration(lifecycle.review.after), quiet)))
+        return planned
     if status == VisitStatus.CONFIRMED:
         return [
             (upsell_kind(rule.offer, CONFIRMATION), after_quiet(now, quiet))

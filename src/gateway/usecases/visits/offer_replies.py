@@ -1,20 +1,24 @@
 """What the bot does when a client answers its offers or asks it to stop: the consent question's yes or
-no, «стоп» and «подписаться», and adding an upsell offer to the visit. Only for a tenant with `lifecycle:`."""
+no, «стоп» and «подписаться», adding an upsell offer to the visit, and a rating after a visit (with a low
+one's answer). Only for a tenant with `lifecycle:`."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from domain import ConsentAnswer, InboundMessage, Reply, Visit
+from domain import ConsentAnswer, InboundMessage, Reply, Visit, VisitStatus
 from gateway.store import facts, keys
 from gateway.store.conversations import DialogueState
 from gateway.store.facts import Kind
+from gateway.store.redis_result import result
+from gateway.store.sql import ratings
 from gateway.store.sql import visits as store
 from gateway.usecases.analytics import fact_log
 from gateway.usecases.people.consent import CONSENT_PREFIX, NO_VERSION, YES, ConsentBook, Person, question
 from gateway.usecases.visits.appointments import BOOKING_LOCK_SECONDS, Appointments
-from gateway.usecases.visits.buttons import UPSELL_PREFIX_BUTTON, UPSELL_YES, visit_id_of
+from gateway.usecases.visits.buttons import REVIEW_PREFIX, UPSELL_PREFIX_BUTTON, UPSELL_YES, rating_of, visit_id_of
 from gateway.usecases.visits.dialogue import Dialogue, format_when
 from gateway.usecases.voice.say import say
 from qualifier.optout import asks_to_resume, asks_to_stop
@@ -26,12 +30,19 @@ def person(state: DialogueState) -> Person:
     return Person(state.tenant, state.conversation_key, state.channel.value, state.vouched_phone)
 
 
+LOW_RATING = 3  # 1 to 3: «что пошло не так?» and a to-do for the deal's responsible
+ANSWER_AWAITED_SECONDS = 24 * 3600  # the client's next words within a day answer it
+# (visit id, why: "rated" or "answered"): the manager's to-do for a low rating, made or filled in a job
+RatingTodo = Callable[[int, str], Awaitable[object]]
+
+
 class OfferReplies:
-    def __init__(self, appointments: Appointments, dialogue: Dialogue) -> None:
+    def __init__(self, appointments: Appointments, dialogue: Dialogue, on_low_rating: RatingTodo | None = None) -> None:
         self.appointments = appointments
         self.dialogue = dialogue
         self.texts = dialogue.texts
         self.consents = ConsentBook(appointments.engine, appointments.redis, appointments.tenant.tz)
+        self.on_low_rating = on_low_rating
 
     async def reply(self, state: DialogueState, event: InboundMessage, now: datetime) -> Reply | None:
         """The answer to a consent or upsell button, a stop or a resume; None when the message is none."""
@@ -42,6 +53,8 @@ class OfferReplies:
             return await self.consents.answer(person(state), said_yes, self.texts, consent, now)
         if button.startswith(UPSELL_PREFIX_BUTTON):
             return await self._upsell(state, button[len(UPSELL_PREFIX_BUTTON) :], now)
+        if button.startswith(REVIEW_PREFIX):
+            return await self._rate(state, button[len(REVIEW_PREFIX) :], now)
         if not event.text or button:
             return None
         if asks_to_stop(event.text):
@@ -56,7 +69,49 @@ class OfferReplies:
                 person(state), ConsentAnswer.ASKED, asked.text, consent.text_version, "client_asked", now
             )
             return asked
-        return None
+        return await self._rating_answer(state, event.text)
+
+    async def _rate(self, state: DialogueState, raw: str, now: datetime) -> Reply:
+        """A score for a visit: kept once; 4-5 get the review links, 1-3 are asked what went wrong and the
+        deal's responsible gets a to-do."""
+        app = self.appointments
+        rated = rating_of(raw)
+        visit = await store.visit_by_id(app.engine, rated[0]) if rated is not None else None
+        if rated is None or visit is None or visit.status != VisitStatus.VISITED or not same_client(visit, state):
+            return Reply(say(self.texts, "visit_gone").text)
+        score = rated[1]
+        if not await ratings.rate(app.engine, app.tenant_id, visit.id, score, now):
+            return Reply(say(self.texts, "review_rated_before").text)
+        fact = await fact_log.of_visit(app.redis, visit, Kind.RATING, now, key=f"rating:{visit.id}")
+        await facts.emit(app.redis, [replace(fact, amount=float(score))])
+        if score > LOW_RATING:
+            review = app.lifecycle.review
+            links = "\n".join(f"{name}: {url}" for name, url in (review.links if review else {}).items())
+            return Reply(
+                say(self.texts, "review_thanks_links", links=links).text
+                if links
+                else say(self.texts, "review_thanks").text
+            )
+        await result(app.redis.set(keys.review_awaits(state.conversation_key), visit.id, ex=ANSWER_AWAITED_SECONDS))
+        if self.on_low_rating is not None:
+            await self.on_low_rating(visit.id, "rated")
+        return Reply(say(self.texts, "review_what_went_wrong").text)
+
+    async def _rating_answer(self, state: DialogueState, text: str) -> Reply | None:
+        """The client's words after «что пошло не так?»: kept with the rating and put in the manager's to-do."""
+        app = self.appointments
+        awaits = keys.review_awaits(state.conversation_key)
+        raw = await result(app.redis.get(awaits))
+        visit_id = visit_id_of(raw.decode() if isinstance(raw, bytes) else str(raw or ""))
+        if visit_id is None:
+            return None
+        # kept and queued before the mark goes: a retry after a crash finds the mark and does both again,
+        # which the first-answer-stands update and the job's id make harmless
+        await ratings.comment(app.engine, visit_id, text[:2000])
+        if self.on_low_rating is not None:
+            await self.on_low_rating(visit_id, "answered")
+        await result(app.redis.delete(awaits))
+        return Reply(say(self.texts, "review_answer_passed").text)
 
     async def _upsell(self, state: DialogueState, raw: str, now: datetime) -> Reply:
         answer, _, rest = raw.partition(":")

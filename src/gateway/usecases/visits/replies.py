@@ -26,7 +26,7 @@ from gateway.usecases.visits.buttons import (
     visit_id_of,
 )
 from gateway.usecases.visits.dialogue import Dialogue, format_when
-from gateway.usecases.visits.offer_replies import OfferReplies, person, same_client
+from gateway.usecases.visits.offer_replies import OfferReplies, RatingTodo, person, same_client
 from gateway.usecases.voice.say import say
 
 logger = logging.getLogger("gateway.usecases.visits.replies")
@@ -52,11 +52,11 @@ def service_label(dialogue: Dialogue, service_ids: list[str] | tuple[str, ...]) 
 
 
 class VisitReplies:
-    def __init__(self, appointments: Appointments, dialogue: Dialogue) -> None:
+    def __init__(self, appointments: Appointments, dialogue: Dialogue, on_low_rating: RatingTodo | None = None) -> None:
         self.appointments = appointments
         self.dialogue = dialogue
         self.texts = dialogue.texts
-        self.offers = OfferReplies(appointments, dialogue)
+        self.offers = OfferReplies(appointments, dialogue, on_low_rating)
 
     async def reply(self, state: DialogueState, event: InboundMessage, now: datetime) -> Reply | None:
         """The reply about a visit this message calls for, having done what it asks; None: the plain

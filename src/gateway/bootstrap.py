@@ -131,6 +131,7 @@ class TenantServices:
     visit_replies: Any = None  # VisitReplies, with `lifecycle:` only
     app: AppContext | None = None  # with `bitrix.app` only: the Bitrix24 app and its Open Line
     raw_senders: dict[str, Sender] = field(default_factory=dict)  # without the line's mirror (app mode)
+    deposits: Any = None  # Deposits, with `lifecycle.deposit` and `payments`
 
     def services_by_id(self) -> dict[str, str]:
         return {s.id: s.name for s in self.matcher.services}
@@ -311,7 +312,7 @@ def build_runtime(
         senders = _mirrored(raw_senders, runtime, tenant_id) if access is not None else raw_senders
         portal = portal_of(webhook_url)
         dialogue = Dialogue(services, hours, Texts(**tenant.texts))
-        appointments, visit_replies = None, None
+        appointments, visit_replies, deposits = None, None, None
         if tenant.lifecycle is not None and runtime.store is not None:
             from gateway.usecases.visits.appointments import Appointments
             from gateway.usecases.visits.online_booking import OnlineBooking
@@ -325,7 +326,8 @@ def build_runtime(
                 runtime.store, redis, tenant_id, portal, tenant, tenant.lifecycle, online, runtime.clock, book
             )
             on_low_rating = functools.partial(queue_rating_todo, runtime.intake, tenant_id)
-            visit_replies = VisitReplies(appointments, dialogue, on_low_rating)
+            deposits = _deposits(runtime, tenant_id, tenant, appointments)
+            visit_replies = VisitReplies(appointments, dialogue, on_low_rating, deposits)
         runtime.tenants[tenant_id] = TenantServices(
             id=tenant_id,
             config=tenant,
@@ -339,10 +341,32 @@ def build_runtime(
             appointments=appointments,
             visit_replies=visit_replies,
             raw_senders=raw_senders,
+            deposits=deposits,
         )
         if access is not None:
             runtime.tenants[tenant_id].app = _app_context(runtime, runtime.tenants[tenant_id], access)
     return runtime
+
+
+def _deposits(runtime: Runtime, tenant_id: str, tenant: TenantConfig, appointments: Any) -> Any:
+    """The tenant's Deposits with its payment provider, when it asks for deposits."""
+    payments, lifecycle = tenant.payments, tenant.lifecycle
+    if payments is None or lifecycle is None or lifecycle.deposit is None:
+        return None
+    from gateway.usecases.visits.deposits import Deposits
+    from payments.yookassa import YooKassa
+
+    provider = YooKassa(runtime.http, payments.shop_id, payments.secret_key, payments.api_base, payments.vat_code)
+    return Deposits(
+        appointments=appointments,
+        provider=provider,
+        config=lifecycle.deposit,
+        return_url=payments.return_url or DEFAULT_RETURN_URL,
+        queue_crm_sync=functools.partial(queue_crm_sync, runtime.redis, tenant_id),
+    )
+
+
+DEFAULT_RETURN_URL = "https://yookassa.ru/"  # where a client lands after paying when the tenant sets none
 
 
 def _app_access(runtime: Runtime, tenant_id: str, tenant: TenantConfig) -> Any:

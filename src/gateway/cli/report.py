@@ -33,6 +33,9 @@ COLUMNS = (
     ("ltv", "LTV"),
     ("contribution", "маржа"),
     ("stop", "стоп"),
+    ("deposits_paid", "предоплат"),
+    ("no_show_rate_deposit", "неявки с предопл."),
+    ("no_show_rate_no_deposit", "неявки без"),
     ("ratings", "оценок"),
     ("rating_avg", "ср. оценка"),
 )

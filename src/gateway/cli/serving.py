@@ -55,6 +55,20 @@ def _outboxes(config: AppConfig) -> dict[str, Any]:
     return {name: makers[name]() for name, found in bases.items() if any(f"/sandbox/{name}" in b for b in found)}
 
 
+def _yookassa_sandbox(runtime: Any, local_base: str) -> Any:
+    """YooKassa's stand-in: its pay page's answer is notified to the gateway as YooKassa would, to the
+    tenant the payment's metadata names."""
+    from gateway.sandbox.yookassa import YooKassaSandbox
+
+    async def notify(notification: dict[str, Any]) -> None:
+        tenant = str(notification["object"].get("metadata", {}).get("tenant", ""))
+        url = f"{local_base}/payments/{tenant}/yookassa"
+        response = await runtime.http.post(url, json=notification, timeout=10)
+        response.raise_for_status()
+
+    return YooKassaSandbox(public_base=f"{local_base}/sandbox/yookassa", notify=notify)
+
+
 def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
     import uvicorn
 
@@ -87,6 +101,8 @@ def _serve(args: argparse.Namespace, *, with_worker: bool) -> int:
         store_url=store_url(config, args),
     )
     runtime.outboxes.update(_outboxes(config))
+    if any(t.payments is not None and "/sandbox/yookassa" in t.payments.api_base for t in config.tenants.values()):
+        runtime.outboxes["yookassa"] = _yookassa_sandbox(runtime, local_base)
     if runtime.bitrix_sandbox is not None:
         logger.info("tenants without bitrix.webhook_url use the sandbox portal: %s/sandbox/bitrix/deals", local_base)
         # the sandbox sends its outbound events (a deal changed through its API) to those tenants

@@ -22,6 +22,7 @@ from gateway.http.routes import media as routes_media
 from gateway.http.routes import meta as routes_meta
 from gateway.http.routes import ops as routes_ops
 from gateway.http.routes import owner as routes_owner
+from gateway.http.routes import payments as routes_payments
 from gateway.http.routes import telegram as routes_telegram
 from gateway.http.routes import vk as routes_vk
 from gateway.jobs.polling import start_pollers
@@ -119,6 +120,7 @@ def create_app(runtime: Runtime, options: AppOptions | None = None) -> FastAPI:
     app.include_router(routes_vk.router)
     app.include_router(routes_max.router)
     app.include_router(routes_media.router)
+    app.include_router(routes_payments.router)
     if runtime.bitrix_sandbox is not None:
         app.mount("/sandbox/bitrix", runtime.bitrix_sandbox.app)
     if runtime.telegram_sandbox is not None:

@@ -17,6 +17,7 @@ from redis.exceptions import LockError, RedisError
 
 from bitrix.errors import BitrixAuthError, BitrixRequestError, BitrixRetryable, OperationTimeLimit
 from domain import SendRejected, SendRetryable
+from domain.payments import PaymentError, PaymentRetryable
 from gateway.bootstrap import Runtime
 from gateway.logs import log_context
 from gateway.store import dlq
@@ -28,6 +29,7 @@ from gateway.store.job_format import (
     HANDOFF_TODO,
     MANAGER_REPLY,
     MIRROR_CHAT,
+    PAYMENT_EVENT,
     PROVIDER_MESSAGE,
     RATING_TODO,
     REACH_LEAD,
@@ -36,9 +38,9 @@ from gateway.store.job_format import (
 
 logger = logging.getLogger("gateway.jobs.guard")
 
-TRANSIENT = (SendRetryable, BitrixRetryable, LockError, RedisError, OSError, TimeoutError)
+TRANSIENT = (SendRetryable, BitrixRetryable, PaymentRetryable, LockError, RedisError, OSError, TimeoutError)
 # Refused for good: the request, the credentials or the payload is wrong, and the same call fails again.
-PERMANENT = (BitrixAuthError, BitrixRequestError, ValidationError, SendRejected)
+PERMANENT = (BitrixAuthError, BitrixRequestError, PaymentError, ValidationError, SendRejected)
 # An exception nobody foresaw (a bug, an odd answer) may still pass: retried this often, then parked.
 UNEXPECTED_ATTEMPTS = 3
 PARKED = "parked"  # the outcome of a job left in the dead-letter queue
@@ -57,6 +59,7 @@ JOB_DEADLINES = {
     HANDOFF_TODO: 60.0,
     PROVIDER_MESSAGE: 50.0,
     RATING_TODO: 60.0,
+    PAYMENT_EVENT: 60.0,
 }
 
 

@@ -145,6 +145,7 @@ async def _deliver_one(runtime: Runtime, pacer: Any, due: DueReminder) -> str | 
         sender_of=functools.partial(runtime.sender, tenant.id),
         queue_crm_sync=functools.partial(queue_crm_sync, runtime.redis, tenant.id),
         pacer=pacer,
+        deposits=tenant.deposits,
     )
     try:
         outcome: str = await deliver(context, due, visit, runtime.clock())

@@ -21,7 +21,7 @@ from gateway.jobs.guard import JOB_DEADLINES, PARKED, guarded
 from gateway.jobs.lifecycle import lifecycle_crons
 from gateway.store import inbox, keys
 from gateway.store.conversation_hold import hold_for_sync
-from gateway.store.job_format import RATING_TODO, JobFinish
+from gateway.store.job_format import PAYMENT_EVENT, RATING_TODO, JobFinish
 from gateway.store.queue import (
     CRM_QUEUE,
     HANDLE_BITRIX_EVENT,
@@ -190,6 +190,19 @@ async def rating_todo(ctx: dict[str, Any], tenant: str, visit_id: int) -> str:
     return await guarded(ctx, RATING_TODO, [tenant, visit_id], tenant, work, event_id=f"rating:{visit_id}")
 
 
+async def payment_event(ctx: dict[str, Any], tenant: str, payment_id: str) -> str:
+    """A payment's notification: read back from the provider and the deposit it pays settled."""
+    runtime: Runtime = ctx["runtime"]
+
+    async def work() -> str:
+        services = runtime.tenants.get(tenant)
+        if services is None or services.deposits is None:
+            raise SendRejected(f"tenant {tenant!r} takes no deposits")
+        return str(await services.deposits.settle(payment_id, runtime.clock()))
+
+    return await guarded(ctx, PAYMENT_EVENT, [tenant, payment_id], tenant, work, event_id=f"payment:{payment_id}")
+
+
 async def _deal_changed(runtime: Runtime, tenant: str, deal_id: int) -> str:
     from gateway.usecases.crm.portal_changes import apply_deal, read_deal
 
@@ -275,6 +288,7 @@ def build_workers(
         HANDLE_BITRIX_EVENT: handle_bitrix_event,
         REACH_LEAD: reach_lead,
         RATING_TODO: rating_todo,
+        PAYMENT_EVENT: payment_event,
     }
     if any(t.app is not None for t in runtime.tenants.values()):
         from gateway.jobs.app_jobs import APP_JOBS

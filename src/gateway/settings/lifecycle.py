@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -81,6 +82,23 @@ class ReviewConfig(_Strict):
         return value
 
 
+class DepositConfig(_Strict):
+    """A booking by a client a rule names is held for `hold` with a payment link (tenant `payments:`);
+    paid, it is booked; not paid in time, the slot is freed and the client told."""
+
+    amount: int = Field(ge=1, le=1_000_000)  # rubles
+    # whose bookings: a client with no visit yet, a client who missed one (usecases/visits/deposits.py)
+    for_: list[Literal["new_client", "after_no_show"]] = Field(alias="for", min_length=1)
+    hold: str = "30m"
+
+    @field_validator("hold")
+    @classmethod
+    def _hold(cls, value: str) -> str:
+        if not timedelta(seconds=1) <= parse_duration(value) <= timedelta(hours=24):
+            raise ValueError("between 1s and 24h: a payment link is payable for an hour or a day, not longer")
+        return value
+
+
 class LifecycleConfig(_Strict):
     reminders: list[str] = ["24h", "2h"]  # before the visit
     quiet_hours: str | None = "21:00-09:00"  # tenant-local; nothing bot-initiated is sent inside
@@ -94,6 +112,7 @@ class LifecycleConfig(_Strict):
     consent: ConsentConfig | None = None
     marketing_gap: str = "1d"  # at most one advertising message per person in this span, across channels
     review: ReviewConfig | None = None  # after a visit: the rating question
+    deposit: DepositConfig | None = None  # a payment link for risky bookings (needs the tenant's payments)
 
     @model_validator(mode="after")
     def _offers_need_consent(self) -> LifecycleConfig:

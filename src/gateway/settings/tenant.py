@@ -15,6 +15,7 @@ from gateway.settings.bitrix import BitrixConfig
 from gateway.settings.channels import ChannelsConfig, SmsConfig
 from gateway.settings.experiments import ExperimentConfig
 from gateway.settings.lifecycle import BookingConfig, LifecycleConfig
+from gateway.settings.payments import PaymentsConfig
 from gateway.settings.texts import check_texts
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -118,6 +119,13 @@ class TenantConfig(_Strict):
     costs: CostsConfig = CostsConfig()
     kpi: KpiConfig | None = None
     experiments: list[ExperimentConfig] = []  # with lifecycle: variants of texts, timing and discounts
+    payments: PaymentsConfig | None = None  # a payment provider, for lifecycle.deposit
+
+    @model_validator(mode="after")
+    def _deposit_needs_payments(self) -> TenantConfig:
+        if self.lifecycle is not None and self.lifecycle.deposit is not None and self.payments is None:
+            raise ValueError("lifecycle.deposit: needs payments: {provider: yookassa, shop_id, secret_key}")
+        return self
 
     @property
     def analytics(self) -> bool:

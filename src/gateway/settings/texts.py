@@ -17,6 +17,7 @@ PLACEHOLDERS = (
     "offer",
     "policy",
     "links",
+    "link",
 )
 
 
@@ -87,6 +88,14 @@ class Texts:
     form_question_gone: str = "Этот вопрос уже неактуален. Напишите, если хотите записаться."
     form_offer: str = "Получили вашу заявку с сайта: {service}. Выберите удобное время:"
     sms_reminder: str = "Напоминаем о записи: {service}, {when}."  # one SMS segment: 70 characters of Cyrillic
+    # a deposit (lifecycle.deposit): {price} its amount, {until} the hold's end, {link} the payment page
+    deposit_requested: str = (
+        "Время {when} держим за вами до {until}. Чтобы закрепить запись ({service}), внесите предоплату "
+        "{price} ₽ по ссылке:\n{link}\nБез оплаты бронь снимется."
+    )
+    deposit_paid: str = "Предоплата получена, спасибо! Вы записаны: {service}, {when}."
+    deposit_released: str = "Предоплата не пришла, и бронь на {when} снята. Напишите, если захотите записаться снова."
+    deposit_late: str = "Оплата пришла, но бронь на {when} уже снята. Администратор свяжется с вами и всё решит."
     # after a visit (lifecycle.review): a rating of 1 to 5, with nothing promised for it
     review_question: str = "Спасибо, что были у нас! Как вам визит ({service})? Оцените, пожалуйста, от 1 до 5."
     review_thanks_links: str = (

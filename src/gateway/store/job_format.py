@@ -29,6 +29,7 @@ APP_SETUP = "app_setup"
 MIRROR_CHAT = "mirror_chat"
 HANDOFF_TODO = "handoff_todo"  # the bot handed the client over: a to-do for the deal's responsible
 PROVIDER_MESSAGE = "provider_message"  # a robot's message through the app's provider, to the client
+PAYMENT_EVENT = "payment_event"  # a payment provider says a payment changed: read it back and settle
 RATING_TODO = "rating_todo"  # a low rating: the deal's responsible gets a to-do, later with the answer
 QUEUE_OF = {
     HANDLE_INBOUND: INBOUND_QUEUE,
@@ -42,6 +43,7 @@ QUEUE_OF = {
     HANDOFF_TODO: CRM_QUEUE,
     PROVIDER_MESSAGE: INBOUND_QUEUE,
     RATING_TODO: CRM_QUEUE,
+    PAYMENT_EVENT: CRM_QUEUE,
 }
 JOB_EXPIRES_SECONDS = 7 * 24 * 3600  # a job waits out a long CRM outage instead of expiring
 

@@ -24,6 +24,7 @@ from gateway.store.job_format import (
     JOB_EXPIRES_SECONDS,
     JOB_KEY_PREFIX,
     MANAGER_REPLY,
+    PAYMENT_EVENT,
     PROVIDER_MESSAGE,
     QUEUE_OF,
     QUEUE_SYNC,
@@ -203,6 +204,13 @@ async def queue_rating_todo(intake: Intake, tenant: str, visit_id: int, why: str
     return await intake.enqueue(
         keys.dedupe(tenant, "rating", identity), f"rating:{tenant}:{identity}", RATING_TODO, (tenant, visit_id)
     )
+
+
+async def queue_payment_event(intake: Intake, tenant: str, event: str, payment_id: str) -> Outcome:
+    """A payment's notification, once per `event` (its name and body) and payment."""
+    identity = f"{event}:{payment_id}"
+    seen = keys.dedupe(tenant, "yookassa", identity)
+    return await intake.enqueue(seen, f"pay:{tenant}:{identity}", PAYMENT_EVENT, (tenant, payment_id))
 
 
 async def queue_manager_reply(intake: Intake, tenant: str, message_id: int, payload: dict[str, Any]) -> Outcome:

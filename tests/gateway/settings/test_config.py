@@ -139,6 +139,7 @@ def test_going_live_with_only_the_token_set_is_refused_saying_what_to_set():
         ("VK_TOKEN", "VK_API_BASE", "VK_SECRET", "channels.vk", "https://api.vk.com/method"),
         ("MAX_BOT_TOKEN", "MAX_API_BASE", "MAX_SECRET", "channels.max", "https://platform-api.max.ru"),
         ("SMSRU_API_ID", "SMS_API_BASE", None, "sms", "https://sms.ru"),
+        ("YK_SECRET", "YK_API_BASE", None, "payments", "https://api.yookassa.ru/v3"),
     ],
 )
 def test_a_credential_of_ones_own_is_refused_at_the_stand_in_and_with_the_public_secret(
@@ -183,7 +184,7 @@ def _field_names(model: type[BaseModel], seen: set[type] | None = None) -> set[s
         return names
     seen.add(model)
     for name, field in model.model_fields.items():
-        names.add(name)
+        names.add(field.alias or name)  # the key as written in YAML
         pending = [field.annotation]
         while pending:
             kind = pending.pop()
@@ -214,6 +215,8 @@ def test_the_reference_config_loads_and_names_every_key():
         "SMSRU_API_ID": "id",
         "MAX_BOT_TOKEN": "t",
         "MAX_SECRET": "max-secret",
+        "YK_SHOP_ID": "100001",
+        "YK_SECRET": "live_key",
     }
     path = ROOT / "lead-gateway.reference.yaml"
     config = load_config(path, env)

@@ -178,3 +178,30 @@ def test_managers_first_responses_after_a_hand_off_and_missed_deadlines():
     assert (by[8]["first_response_p50_s"], by[8]["sla_missed"]) == (60.0, 0)  # October's is outside the period
     assert by[None]["first_response_p50_s"] is None
     assert "first_response_p50_s" not in body["total"] and by[7]["leads_handled"] == 2  # other numbers as before
+
+
+def test_deposits_count_and_split_the_no_show_rate_and_a_missed_visits_deposit_is_revenue():
+    # P2 paid a 500 ₽ deposit (in October) and did not come; P1 paid one and came; P3 and A paid none
+    deposits = [
+        fact(Kind.DEPOSIT_PAID, "deposit:12", "t2", at(30, 10), amount=500, **TG),
+        fact(Kind.DEPOSIT_PAID, "deposit:11", "t1", at(2), amount=500, **TG_VK),
+    ]
+    body = compute(
+        tenant="salon",
+        first=date(2026, 11, 1),
+        last=date(2026, 11, 30),
+        by="channel",
+        start=START,
+        end=END,
+        period=[*PERIOD, deposits[1]],
+        history=[*HISTORY, *deposits],
+        spend=SPEND,
+        costs=Costs(),
+    )
+    total = body["total"]
+    assert total["deposits_paid"] == 1  # paid in the period; October's counts in October
+    assert total["no_show_rate_deposit"] == 0.5  # of 11 (visited) and 12 (missed)
+    assert total["no_show_rate_no_deposit"] == 0.0  # 13 and 2 came
+    assert total["revenue"] == 1500 + 2500 + 1000 + 500  # the missed visit's deposit is kept
+    telegram = rows(body)["telegram"]
+    assert telegram["no_show_rate_deposit"] == 0.5 and telegram["revenue"] == 1500 + 1000 + 500

@@ -213,6 +213,23 @@ ratings = Table(
     UniqueConstraint("visit_id", name="uq_ratings_visit"),
 )
 
+# A deposit asked for a booking (lifecycle.deposit): its payment, and where it stands. `held` until paid
+# (`paid`) or its hold ends (`released`: the visit is cancelled); `failed` when no payment could be made.
+deposits = Table(
+    "deposits",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("visit_id", Integer, ForeignKey("visits.id", ondelete="CASCADE"), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("kopecks", Integer, nullable=False),
+    Column("payment_id", String(64), index=True),
+    Column("status", String(16), nullable=False),  # held, paid, released, paid_late, failed
+    Column("held_until", UtcDateTime, nullable=False),
+    Column("at", UtcDateTime, nullable=False),  # asked
+    Column("settled_at", UtcDateTime),  # paid or released
+    UniqueConstraint("visit_id", name="uq_deposits_visit"),
+)
+
 # A tenant's Bitrix24 local application: the portal it is installed in and its tokens. The tokens are
 # Fernet-encrypted (LEAD_GATEWAY_SECRET_KEY); one row a tenant, replaced by a reinstall from the same portal.
 bitrix_apps = Table(

@@ -63,6 +63,9 @@ class _Row:
     manager_replies: list[float] | None = None  # seconds from hand-off to a manager's first reply
     sla_missed: int = 0
     scores: list[float] | None = None  # clients' ratings of their visits, 1 to 5
+    deposits_paid: int = 0
+    visits_with_deposit: int = 0  # visits and no-shows of bookings whose deposit was paid
+    no_shows_with_deposit: int = 0
 
     def __post_init__(self) -> None:
         self.replies = []
@@ -104,7 +107,17 @@ COUNTED = {
     Kind.NO_SHOW: "no_shows",
     Kind.CANCELLATION: "cancellations",
     Kind.RECOVERED: "recovered",
+    Kind.DEPOSIT_PAID: "deposits_paid",
 }
+
+
+def visit_of_key(key: str) -> int | None:
+    """The visit a visit fact is about: its key ends with the visit's id (visit:17, no_show:17, deposit:17)."""
+    tail = key.rpartition(":")[2]
+    return int(tail) if tail.isdigit() else None
+
+
+_ATTENDED = (Kind.VISIT, Kind.NO_SHOW)
 
 
 @dataclass
@@ -114,6 +127,7 @@ class _Tally:
     key_of: Callable[[Fact], Any]
     start: datetime
     end: datetime
+    deposits: dict[int, float] = field(default_factory=dict)  # paid deposits (rubles) by visit, ever
     rows: dict[Any, _Row] = field(default_factory=lambda: defaultdict(_Row))
     total: _Row = field(default_factory=_Row)
 
@@ -139,10 +153,15 @@ class _Tally:
             name = COUNTED.get(fact.kind)
             if name is None:
                 continue
+            deposit = self.deposits.get(visit_of_key(fact.key) or 0) if fact.kind in _ATTENDED else None
             for row in self.of(fact):
                 setattr(row, name, getattr(row, name) + 1)
                 if fact.kind == Kind.VISIT:
                     row.revenue += fact.amount or 0.0
+                if deposit is not None:  # a missed visit's deposit is kept: it is that booking's revenue
+                    row.visits_with_deposit += fact.kind == Kind.VISIT
+                    row.no_shows_with_deposit += fact.kind == Kind.NO_SHOW
+                    row.revenue += deposit if fact.kind == Kind.NO_SHOW else 0.0
 
     def _manager(self, fact: Fact) -> None:
         for row in self.of(fact):
@@ -179,7 +198,8 @@ def compute(
     """`period`: the facts in [start, end) (first replies a little past it too); `history`: every visit
     and manager fact before `end`."""
     managers = {f.lead: int(f.manager) for f in history if f.kind == Kind.ASSIGNED and f.manager is not None}
-    tally = _Tally(_keyer(by, managers), start, end)
+    deposits = {v: f.amount or 0.0 for f in history if f.kind == Kind.DEPOSIT_PAID if (v := visit_of_key(f.key))}
+    tally = _Tally(_keyer(by, managers), start, end, deposits)
     tally.count(period)
     visits = [f for f in history if f.kind == Kind.VISIT]
     tally.new_clients(visits)
@@ -232,6 +252,13 @@ def _numbers(key: Any, row: _Row, with_spend: bool, costs: Costs, lifetime: Life
         "ltv": lifetime.ltv(aov),
         "contribution": contribution,
         "stop": contribution is not None and contribution < 0,
+        "deposits_paid": row.deposits_paid,
+        # whether deposits pay: the no-show rate of the bookings with a paid deposit and of the rest
+        "no_show_rate_deposit": ratio(row.no_shows_with_deposit, row.visits_with_deposit + row.no_shows_with_deposit),
+        "no_show_rate_no_deposit": ratio(
+            row.no_shows - row.no_shows_with_deposit,
+            row.visits + row.no_shows - row.visits_with_deposit - row.no_shows_with_deposit,
+        ),
         "ratings": len(row.scores or []),
         "rating_avg": round(mean(row.scores), 2) if row.scores else None,
     }

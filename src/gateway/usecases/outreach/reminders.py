@@ -23,6 +23,7 @@ from domain import (
     send_moment,
 )
 from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, REVIEW_REQUEST, UPSELL_PREFIX
+from domain.payments import PaymentRetryable
 from gateway.settings.experiments import DISCOUNT, TIMING, text_varies
 from gateway.store import facts
 from gateway.store.conversations import TimelineEntry, append_timeline
@@ -34,6 +35,14 @@ from gateway.usecases.outreach import offers as outreach
 from gateway.usecases.outreach.pacing import Pacer
 from gateway.usecases.people.consent import ConsentBook, Person, question
 from gateway.usecases.visits.appointments import NOTICE_BOOKED, NOTICE_CANCELLED, NOTICE_MOVED, Appointments
+from gateway.usecases.visits.deposits import (
+    DEPOSIT_EXPIRY,
+    DEPOSIT_LATE,
+    DEPOSIT_NOTICES,
+    DEPOSIT_PAID,
+    DEPOSIT_RELEASED,
+    Deposits,
+)
 from gateway.usecases.visits.dialogue import Dialogue, format_when
 from gateway.usecases.visits.offer_plan import upsell_offer
 from gateway.usecases.visits.replies import service_label, visit_buttons
@@ -65,9 +74,19 @@ class ReminderContext:
     sender_of: Callable[[str], Sender]  # channel -> the tenant's sender
     queue_crm_sync: Callable[[str], Awaitable[None]]  # conversation -> its CRM sync queued
     pacer: Pacer
+    deposits: Deposits | None = None  # with lifecycle.deposit: the hold's end is settled here
 
 
-NOTICES = frozenset({NOTICE_BOOKED, NOTICE_MOVED, NOTICE_CANCELLED})
+NOTICE_TEXTS = {
+    NOTICE_BOOKED: "booked_by_manager",
+    NOTICE_MOVED: "moved_by_manager",
+    NOTICE_CANCELLED: "cancelled_by_manager",
+    DEPOSIT_PAID: "deposit_paid",
+    DEPOSIT_RELEASED: "deposit_released",
+    DEPOSIT_LATE: "deposit_late",
+}
+NOTICES = frozenset(NOTICE_TEXTS)
+AFTER_THE_VISIT = frozenset({NOTICE_CANCELLED, DEPOSIT_RELEASED, DEPOSIT_LATE})  # said of a visit no longer on
 
 
 def is_notice(kind: str) -> bool:
@@ -83,13 +102,21 @@ def compose(ctx: ReminderContext, visit: Visit, kind: str, now: datetime) -> Rep
         "when": format_when(ctx.appointments.local(visit.start_at), None, local),
     }
     said = say(texts, NOTICE_TEXTS.get(kind, "reminder"), **values).text
-    if kind == NOTICE_CANCELLED:
+    if kind in AFTER_THE_VISIT or kind in DEPOSIT_NOTICES:
         return Reply(said)
     return Reply(said, choices=visit_buttons(visit.id, ctx.dialogue))
 
 
 async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: datetime) -> str:
-    """Send one due reminder of `visit` (as read from the store just now), or say why not."""
+    """Act on one due agenda entry of `visit` (as read from the store just now): a deposit's hold ends, or a
+    message is sent (or why not is kept)."""
+    if due.kind == DEPOSIT_EXPIRY:
+        return await _hold_ends(ctx, due, visit, now)
+    return await _send_due(ctx, due, visit, now)
+
+
+async def _send_due(ctx: ReminderContext, due: DueReminder, visit: Visit, now: datetime) -> str:
+    """Send one due message of `visit`, or say why not."""
     app = ctx.appointments
     refused = None if outreach.is_outreach(due.kind) else _stale(visit, due.kind, now)
     if refused is None:  # a stop ends every kind; an offer needs a yes and a visit it still fits
@@ -103,7 +130,7 @@ async def deliver(ctx: ReminderContext, due: DueReminder, visit: Visit, now: dat
         before_visit = not is_notice(due.kind) and not outreach.is_outreach(due.kind)
         moment = send_moment(local, app.local(visit.start_at), quiet) if before_visit else None
         later = moment if moment is not None and moment > local else quiet.end_after(local)
-        if later < visit.start_at or due.kind == NOTICE_CANCELLED or not _bound_to_visit(due.kind):
+        if later < visit.start_at or due.kind in AFTER_THE_VISIT or not _bound_to_visit(due.kind):
             await agenda.postpone_reminder(app.engine, due.id, later)
             return Outcome.POSTPONED
         await agenda.record_reminder(app.engine, due.id, Outcome.LATE, "quiet hours until the visit", now)
@@ -159,11 +186,6 @@ def varied(kind: str, channel: str, own_words: bool) -> list[str]:
     return [text_varies(text), *shown] if own_words else shown
 
 
-NOTICE_TEXTS = {
-    NOTICE_BOOKED: "booked_by_manager",
-    NOTICE_MOVED: "moved_by_manager",
-    NOTICE_CANCELLED: "cancelled_by_manager",
-}
 OFFER_TEXTS = (
     (NO_SHOW_OFFER, "no_show_offer"),
     (RETENTION_PREFIX, "retention_offer"),
@@ -194,8 +216,28 @@ def _person(visit: Visit) -> Person:
     return Person(visit.tenant, visit.conversation, visit.channel, visit.phone)
 
 
+async def _hold_ends(ctx: ReminderContext, due: DueReminder, visit: Visit, now: datetime) -> str:
+    """A deposit's hold ends: paid meanwhile, or the visit released (claimed first: settled once)."""
+    app = ctx.appointments
+    if ctx.deposits is None:
+        await agenda.record_reminder(app.engine, due.id, Outcome.STALE, "no deposits configured", now)
+        return Outcome.STALE
+    if not await agenda.claim_reminder(app.engine, due.id, now):
+        return Outcome.TAKEN
+    try:
+        outcome = await ctx.deposits.expire(visit, now)
+    except PaymentRetryable as exc:  # the provider cannot say now whether it was paid: ask again shortly
+        await agenda.release_reminder(app.engine, due.id)
+        await agenda.postpone_reminder(app.engine, due.id, now + RETRY_AFTER)
+        logger.warning("visit %s: the deposit's payment could not be read: %s", visit.id, exc)
+        return Outcome.POSTPONED
+    await agenda.record_reminder(app.engine, due.id, outcome, "", now)
+    logger.info("visit %s: the deposit's hold ended: %s", visit.id, outcome)
+    return outcome
+
+
 def _stale(visit: Visit, kind: str, now: datetime) -> str | None:
-    if kind == NOTICE_CANCELLED:
+    if kind in AFTER_THE_VISIT:
         return None
     if not visit.active:
         return Outcome.STALE
@@ -295,6 +337,9 @@ async def _note(ctx: ReminderContext, visit: Visit, due: DueReminder, outcome: s
         NOTICE_CANCELLED: f"Сообщение об отмене записи на {when:%d.%m %H:%M}",
         CONSENT_QUESTION: "Сообщение с вопросом о согласии на рекламные сообщения",
         NO_SHOW_OFFER: "Предложение записаться снова со скидкой после неявки",
+        DEPOSIT_PAID: f"Подтверждение оплаты предоплаты за визит {when:%d.%m %H:%M}",
+        DEPOSIT_RELEASED: f"Сообщение о снятии брони на {when:%d.%m %H:%M} без предоплаты",
+        DEPOSIT_LATE: "Сообщение о предоплате, пришедшей после снятия брони",
         REVIEW_REQUEST: f"Просьба оценить визит {when:%d.%m %H:%M}",
     }.get(due.kind) or _offer_note(due.kind, when)
     channel = CHANNEL_NAMES.get(visit.channel, visit.channel)

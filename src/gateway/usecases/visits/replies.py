@@ -25,6 +25,7 @@ from gateway.usecases.visits.buttons import (
     split_origin,
     visit_id_of,
 )
+from gateway.usecases.visits.deposits import Deposits
 from gateway.usecases.visits.dialogue import Dialogue, format_when
 from gateway.usecases.visits.offer_replies import OfferReplies, RatingTodo, person, same_client
 from gateway.usecases.voice.say import say
@@ -52,8 +53,15 @@ def service_label(dialogue: Dialogue, service_ids: list[str] | tuple[str, ...]) 
 
 
 class VisitReplies:
-    def __init__(self, appointments: Appointments, dialogue: Dialogue, on_low_rating: RatingTodo | None = None) -> None:
+    def __init__(
+        self,
+        appointments: Appointments,
+        dialogue: Dialogue,
+        on_low_rating: RatingTodo | None = None,
+        deposits: Deposits | None = None,
+    ) -> None:
         self.appointments = appointments
+        self.deposits = deposits
         self.dialogue = dialogue
         self.texts = dialogue.texts
         self.offers = OfferReplies(appointments, dialogue, on_low_rating)
@@ -160,13 +168,39 @@ class VisitReplies:
         if visit is None:  # filled meanwhile: the next free ones
             return await self._taken(state, start, now, local, besides)
         state.visit_id, state.time_start, state.time_end, state.confirmed = visit.id, start, None, True
-        values = {"service": service_label(self.dialogue, visit.services), "when": format_when(start, None, local)}
-        if current is None:
-            await self._ask_consent(state, visit, now)
         if discount is not None and source is not None:
             await self._note_discount(state, discount, source, now)
+        return await self._booked(state, visit, moved=current is not None, discount=discount, now=now, local=local)
+
+    async def _booked(
+        self, state: DialogueState, visit: Visit, *, moved: bool, discount: int | None, now: datetime, local: datetime
+    ) -> Reply:
+        """What a new or moved booking is answered with: the consent question follows a first one, and a
+        booking a deposit rule names gets its payment link instead of «Вы записаны»."""
+        start = self.appointments.local(visit.start_at)
+        values = {"service": service_label(self.dialogue, visit.services), "when": format_when(start, None, local)}
+        if not moved:
+            await self._ask_consent(state, visit, now)
+            if (asked := await self._deposit(visit, now)) is not None:
+                return asked
+        if discount is not None:
             return Reply(say(self.texts, "no_show_booked", percent=discount, **values).text)
-        return Reply(say(self.texts, "moved" if current else "booked", **values).text)
+        return Reply(say(self.texts, "moved" if moved else "booked", **values).text)
+
+    async def _deposit(self, visit: Visit, now: datetime) -> Reply | None:
+        """A new booking a deposit rule names: the payment link, and the slot kept until it is paid."""
+        if self.deposits is None or not await self.deposits.needed(visit):
+            return None
+        label = service_label(self.dialogue, visit.services)
+        prices = [item.price for s in visit.services if (item := self.dialogue.services.get(s)) and item.price]
+        asked = await self.deposits.ask(visit, label, int(sum(prices)) if prices else None, now)
+        if asked is None:
+            return None
+        local = self.appointments.local(now)
+        when = format_when(self.appointments.local(visit.start_at), None, local)
+        until = f"{asked.until:%H:%M}" if asked.until.date() == local.date() else f"{asked.until:%d.%m %H:%M}"
+        values = {"service": label, "when": when, "price": asked.rubles, "until": until, "link": asked.url}
+        return Reply(say(self.texts, "deposit_requested", **values).text)
 
     async def _booked_before(self, state: DialogueState, visit: Visit, now: datetime, local: datetime) -> Reply:
         """The press finds its visit booked already: pressed twice, or the process that booked it died
@@ -178,6 +212,8 @@ class VisitReplies:
         await self._ask_consent(state, visit, now)
         start = self.appointments.local(visit.start_at)  # the store's time is UTC; the client's is local
         state.visit_id, state.time_start, state.time_end, state.confirmed = visit.id, start, None, True
+        if (asked := await self._deposit(visit, now)) is not None:  # its link again, the same payment
+            return asked
         label = service_label(self.dialogue, visit.services)
         return Reply(say(self.texts, "booked", service=label, when=format_when(start, None, local)).text)
 

@@ -1,0 +1,1 @@
+"""Payment providers' APIs in their own terms, behind domain's PaymentProvider port."""

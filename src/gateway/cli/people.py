@@ -48,10 +48,12 @@ def report(erased: Erased, out: TextIO) -> None:
         f"erased what lead-gateway held on {erased.phone}:",
         f"  conversations: {len(erased.conversations)} ({', '.join(erased.conversations) or 'none'})",
         f"  redis keys: {erased.redis_keys} (dialogue state, CRM links, timeline cache, inbox, budgets)",
-        f"  visits: {erased.visits} (with their reminders and offers)",
+        f"  visits: {erased.visits} (with their reminders, offers, ratings and deposits)",
         f"  episodes: {erased.episodes}",
         f"  consent records: {erased.consents}",
         f"  analytics facts: {erased.facts} (the numbers of periods they were in drop them)",
+        f"  experiment assignments and exposures: {erased.experiments}",
+        f"  waitlist places: {erased.waitlist}",
         f"  job results and dead letters: {erased.job_traces}",
         f"  redis append-only file: {erased.append_only_file}",
     ]

@@ -36,6 +36,8 @@ COLUMNS = (
     ("deposits_paid", "предоплат"),
     ("no_show_rate_deposit", "неявки с предопл."),
     ("no_show_rate_no_deposit", "неявки без"),
+    ("waitlist_filled", "из листа ожид."),
+    ("waitlist_revenue", "их выручка"),
     ("ratings", "оценок"),
     ("rating_avg", "ср. оценка"),
 )

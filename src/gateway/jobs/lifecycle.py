@@ -60,6 +60,7 @@ async def drain_agenda(ctx: dict[str, Any]) -> str:
         ):
             await release_reaches(runtime.redis, runtime.clock())
             sent = await _drain(runtime, ctx.setdefault("pacer", _pacer()), pairs)
+            sent += await _offer_freed_slots(runtime, ctx["pacer"])
     except LockError:
         return "busy"  # another process is draining
     await _prune(runtime)
@@ -129,17 +130,10 @@ async def _drain(runtime: Runtime, pacer: Any, pairs: Sequence[tuple[str, str]])
     return handled
 
 
-async def _deliver_one(runtime: Runtime, pacer: Any, due: DueReminder) -> str | None:
-    """Send one reminder of a tenant this process serves; its outcome, None if it was not handled."""
-    from gateway.store.sql.visits import visit_by_id
-    from gateway.usecases.outreach.reminders import ReminderContext, deliver
+def _context(runtime: Runtime, tenant: Any, pacer: Any) -> Any:
+    from gateway.usecases.outreach.reminders import ReminderContext
 
-    assert runtime.store is not None  # noqa: S101 - checked by the caller
-    visit = await visit_by_id(runtime.store, due.visit_id)
-    tenant = runtime.tenants.get(visit.tenant) if visit is not None else None
-    if visit is None or tenant is None or tenant.appointments is None or visit.portal != tenant.portal:
-        return None  # gone since the batch was read, or (a config reloaded meanwhile) not ours
-    context = ReminderContext(
+    return ReminderContext(
         appointments=tenant.appointments,
         dialogue=tenant.dialogue,
         sender_of=functools.partial(runtime.sender, tenant.id),
@@ -147,6 +141,34 @@ async def _deliver_one(runtime: Runtime, pacer: Any, due: DueReminder) -> str | 
         pacer=pacer,
         deposits=tenant.deposits,
     )
+
+
+async def _offer_freed_slots(runtime: Runtime, pacer: Any) -> int:
+    """Each waitlist tenant's freed slots offered to the next in line (one tenant's fault stops no other)."""
+    from gateway.usecases.outreach.waitlist_offers import offer_freed
+
+    offered = 0
+    for tenant in lifecycle_tenants(runtime):
+        if tenant.config.lifecycle is None or tenant.config.lifecycle.waitlist is None:
+            continue
+        try:
+            offered += await offer_freed(_context(runtime, tenant, pacer), runtime.clock())
+        except Exception:
+            logger.exception("%s: freed slots not offered this run; tried again on the next", tenant.id)
+    return offered
+
+
+async def _deliver_one(runtime: Runtime, pacer: Any, due: DueReminder) -> str | None:
+    """Send one reminder of a tenant this process serves; its outcome, None if it was not handled."""
+    from gateway.store.sql.visits import visit_by_id
+    from gateway.usecases.outreach.reminders import deliver
+
+    assert runtime.store is not None  # noqa: S101 - checked by the caller
+    visit = await visit_by_id(runtime.store, due.visit_id)
+    tenant = runtime.tenants.get(visit.tenant) if visit is not None else None
+    if visit is None or tenant is None or tenant.appointments is None or visit.portal != tenant.portal:
+        return None  # gone since the batch was read, or (a config reloaded meanwhile) not ours
+    context = _context(runtime, tenant, pacer)
     try:
         outcome: str = await deliver(context, due, visit, runtime.clock())
     except Exception:  # one reminder's fault (a bug, the store away) must not stop the rest

@@ -99,6 +99,21 @@ class DepositConfig(_Strict):
         return value
 
 
+class WaitlistConfig(_Strict):
+    """When no offered time suits, the client may wait for one near the time they asked (`around` either
+    side); a slot freed by a cancellation or a move goes to them in the order they joined, each for
+    `offer_for`."""
+
+    offer_for: str = "15m"
+    around: str = "2h"
+
+    @field_validator("offer_for", "around")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
 class LifecycleConfig(_Strict):
     reminders: list[str] = ["24h", "2h"]  # before the visit
     quiet_hours: str | None = "21:00-09:00"  # tenant-local; nothing bot-initiated is sent inside
@@ -112,6 +127,7 @@ class LifecycleConfig(_Strict):
     consent: ConsentConfig | None = None
     marketing_gap: str = "1d"  # at most one advertising message per person in this span, across channels
     review: ReviewConfig | None = None  # after a visit: the rating question
+    waitlist: WaitlistConfig | None = None  # clients waiting for a freed slot near the time they asked
     deposit: DepositConfig | None = None  # a payment link for risky bookings (needs the tenant's payments)
 
     @model_validator(mode="after")

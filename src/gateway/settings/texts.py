@@ -88,6 +88,15 @@ class Texts:
     form_question_gone: str = "Этот вопрос уже неактуален. Напишите, если хотите записаться."
     form_offer: str = "Получили вашу заявку с сайта: {service}. Выберите удобное время:"
     sms_reminder: str = "Напоминаем о записи: {service}, {when}."  # one SMS segment: 70 characters of Cyrillic
+    # the waitlist (lifecycle.waitlist): {until} how long a freed slot is kept for them
+    button_waitlist: str = "Ни одно не подходит — жду время рядом"
+    waitlist_joined: str = (
+        "Записали вас в лист ожидания: {service}, {when} или рядом. Если такое время освободится, сразу "
+        "напишем — оно будет ждать вас {until}."
+    )
+    waitlist_offer: str = (
+        "Освободилось время: {service}, {when}. Записать вас? Время держим {until}, потом предложим другим."
+    )
     # a deposit (lifecycle.deposit): {price} its amount, {until} the hold's end, {link} the payment page
     deposit_requested: str = (
         "Время {when} держим за вами до {until}. Чтобы закрепить запись ({service}), внесите предоплату "

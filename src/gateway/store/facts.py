@@ -30,6 +30,7 @@ class Kind:
     OFFER = "offer"  # a retention or upsell offer or the consent question sent (service: its kind)
     UPSELL = "upsell"  # an upsell offer accepted (service: the offer)
     CONSENT = "consent"  # a yes, no or stop (service: which)
+    WAITLIST_FILLED = "waitlist_filled"  # a freed slot booked by a client from the waitlist
     DEPOSIT_PAID = "deposit_paid"  # a deposit paid for a visit (amount: rubles)
     RATING = "rating"  # a client's 1-5 for a visit (amount: the score; manager and service: the visit's)
     # app mode: a manager's first reply after the bot handed over (seconds waited; manager: who)

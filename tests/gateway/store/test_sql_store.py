@@ -39,7 +39,7 @@ async def test_several_processes_migrating_at_once_end_with_one_schema_at_head(d
         async with engines[0].connect() as connection:
             tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
             version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-        assert {"episodes", "visits", "reminders", "consents", "facts", "spend"} <= tables and version == "0008"
+        assert {"episodes", "visits", "reminders", "consents", "facts", "spend"} <= tables and version == "0009"
     finally:
         for engine in engines:
             await engine.dispose()

@@ -230,6 +230,46 @@ deposits = Table(
     UniqueConstraint("visit_id", name="uq_deposits_visit"),
 )
 
+# Clients waiting for a time near the one they asked (lifecycle.waitlist), in the order they joined: each
+# is offered a freed slot in turn, for `offer_for`, until one takes it.
+waitlist = Table(
+    "waitlist",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("portal", String(32), nullable=False),
+    Column("conversation", String(255), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("chat_id", String(255), nullable=False),
+    Column("reply_phone", String(32)),
+    Column("phone", String(32)),
+    Column("services", Text, nullable=False),  # catalog ids, comma-separated
+    Column("duration_min", Integer, nullable=False),
+    Column("wished_from", UtcDateTime, nullable=False),  # a freed start in [from, to] suits them
+    Column("wished_to", UtcDateTime, nullable=False),
+    Column("joined_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # waiting, offered, booked, left
+    Column("offered_start", UtcDateTime),  # the slot offered now, until offered_until
+    Column("offered_until", UtcDateTime),
+    Column("visit_id", Integer),  # the visit they booked from the waitlist
+    Index("ix_waitlist_tenant", "tenant", "status", "wished_from"),
+)
+
+# A start freed by a cancellation or a move, offered to the waitlist until taken or past.
+freed_slots = Table(
+    "freed_slots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("portal", String(32), nullable=False),
+    Column("start_at", UtcDateTime, nullable=False),
+    Column("end_at", UtcDateTime, nullable=False),
+    Column("freed_at", UtcDateTime, nullable=False),
+    Column("offered", Text, nullable=False, server_default=""),  # waitlist ids offered it, comma-separated
+    Column("status", String(16), nullable=False),  # open, closed
+    Index("ix_freed_slots_open", "tenant", "status"),
+)
+
 # A tenant's Bitrix24 local application: the portal it is installed in and its tokens. The tokens are
 # Fernet-encrypted (LEAD_GATEWAY_SECRET_KEY); one row a tenant, replaced by a reinstall from the same portal.
 bitrix_apps = Table(

@@ -64,6 +64,8 @@ class _Row:
     sla_missed: int = 0
     scores: list[float] | None = None  # clients' ratings of their visits, 1 to 5
     deposits_paid: int = 0
+    waitlist_filled: int = 0  # freed slots booked from the waitlist
+    waitlist_revenue: float = 0.0  # what the visits so booked brought
     visits_with_deposit: int = 0  # visits and no-shows of bookings whose deposit was paid
     no_shows_with_deposit: int = 0
 
@@ -108,6 +110,7 @@ COUNTED = {
     Kind.CANCELLATION: "cancellations",
     Kind.RECOVERED: "recovered",
     Kind.DEPOSIT_PAID: "deposits_paid",
+    Kind.WAITLIST_FILLED: "waitlist_filled",
 }
 
 
@@ -128,6 +131,7 @@ class _Tally:
     start: datetime
     end: datetime
     deposits: dict[int, float] = field(default_factory=dict)  # paid deposits (rubles) by visit, ever
+    waitlisted: set[int] = field(default_factory=set)  # visits booked from the waitlist, ever
     rows: dict[Any, _Row] = field(default_factory=lambda: defaultdict(_Row))
     total: _Row = field(default_factory=_Row)
 
@@ -151,17 +155,21 @@ class _Tally:
                     row.scores.append(fact.amount)  # type: ignore[union-attr]
                 continue
             name = COUNTED.get(fact.kind)
-            if name is None:
-                continue
-            deposit = self.deposits.get(visit_of_key(fact.key) or 0) if fact.kind in _ATTENDED else None
-            for row in self.of(fact):
-                setattr(row, name, getattr(row, name) + 1)
-                if fact.kind == Kind.VISIT:
-                    row.revenue += fact.amount or 0.0
-                if deposit is not None:  # a missed visit's deposit is kept: it is that booking's revenue
-                    row.visits_with_deposit += fact.kind == Kind.VISIT
-                    row.no_shows_with_deposit += fact.kind == Kind.NO_SHOW
-                    row.revenue += deposit if fact.kind == Kind.NO_SHOW else 0.0
+            if name is not None:
+                self._counted(fact, name)
+
+    def _counted(self, fact: Fact, name: str) -> None:
+        visit = visit_of_key(fact.key) if fact.kind in _ATTENDED else None
+        deposit = self.deposits.get(visit) if visit is not None else None
+        for row in self.of(fact):
+            setattr(row, name, getattr(row, name) + 1)
+            if fact.kind == Kind.VISIT:
+                row.revenue += fact.amount or 0.0
+                row.waitlist_revenue += (fact.amount or 0.0) if visit in self.waitlisted else 0.0
+            if deposit is not None:  # a missed visit's deposit is kept: it is that booking's revenue
+                row.visits_with_deposit += fact.kind == Kind.VISIT
+                row.no_shows_with_deposit += fact.kind == Kind.NO_SHOW
+                row.revenue += deposit if fact.kind == Kind.NO_SHOW else 0.0
 
     def _manager(self, fact: Fact) -> None:
         for row in self.of(fact):
@@ -199,7 +207,8 @@ def compute(
     and manager fact before `end`."""
     managers = {f.lead: int(f.manager) for f in history if f.kind == Kind.ASSIGNED and f.manager is not None}
     deposits = {v: f.amount or 0.0 for f in history if f.kind == Kind.DEPOSIT_PAID if (v := visit_of_key(f.key))}
-    tally = _Tally(_keyer(by, managers), start, end, deposits)
+    waitlisted = {v for f in history if f.kind == Kind.WAITLIST_FILLED if (v := visit_of_key(f.key))}
+    tally = _Tally(_keyer(by, managers), start, end, deposits, waitlisted)
     tally.count(period)
     visits = [f for f in history if f.kind == Kind.VISIT]
     tally.new_clients(visits)
@@ -259,6 +268,8 @@ def _numbers(key: Any, row: _Row, with_spend: bool, costs: Costs, lifetime: Life
             row.no_shows - row.no_shows_with_deposit,
             row.visits + row.no_shows - row.visits_with_deposit - row.no_shows_with_deposit,
         ),
+        "waitlist_filled": row.waitlist_filled,
+        "waitlist_revenue": round(row.waitlist_revenue, 2),
         "ratings": len(row.scores or []),
         "rating_avg": round(mean(row.scores), 2) if row.scores else None,
     }

@@ -59,7 +59,7 @@ async def analytics(
     start, end = period.bounds(tenant)
     facts = await store.facts_between(engine, tenant_id, start, end + REPLY_MARGIN)
     # every visit (first visits, lifetimes); the managers of leads only when rows are keyed by them
-    kinds = [Kind.VISIT, Kind.DEPOSIT_PAID] + ([Kind.ASSIGNED] if by == "manager" else [])
+    kinds = [Kind.VISIT, Kind.DEPOSIT_PAID, Kind.WAITLIST_FILLED] + ([Kind.ASSIGNED] if by == "manager" else [])
     history = await store.history(engine, tenant_id, end, kinds)
     spend = await store.spend_between(engine, tenant_id, period.first, period.last)
     kpi = Kpi(**tenant.kpi.model_dump()) if tenant.kpi is not None else None

@@ -279,6 +279,8 @@ async def _booked_or_moved(
         phone=phone,
     )
     await app.plan(saved, now, notice)
+    if notice == NOTICE_MOVED and visit is not None:  # the old time is free for those waiting
+        await app.freed(visit, now)
     return notice or new_status.value
 
 

@@ -260,10 +260,10 @@ async def _send(ctx: ReminderContext, visit: Visit, due: DueReminder, now: datet
         pace=True,
     )
     to = delivery.Address(visit.conversation, visit.channel, visit.chat_id, visit.reply_phone)
-    return await delivery.deliver(_outbox(ctx), to, message, now)
+    return await delivery.deliver(outbox_of(ctx), to, message, now)
 
 
-def _outbox(ctx: ReminderContext) -> delivery.Outbox:
+def outbox_of(ctx: ReminderContext) -> delivery.Outbox:
     app = ctx.appointments
     return delivery.Outbox(
         tenant=app.tenant_id,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.store import job_traces, keys
 from gateway.store.conversations import DialogueState, load_link
 from gateway.store.redis_result import result
-from gateway.store.sql import analytics, consents, episodes, experiments
+from gateway.store.sql import analytics, consents, episodes, experiments, waitlist
 from gateway.store.sql import visits as visit_store
 from qualifier.phone import normalize_phone
 
@@ -28,6 +28,7 @@ class Erased:
     consents: int = 0
     facts: int = 0
     experiments: int = 0  # assignments and exposures
+    waitlist: int = 0  # places in the line
     job_traces: int = 0  # finished jobs' results and parked jobs that named them
     append_only_file: str = "no file"  # what became of Redis's append-only file (store.job_traces)
     crm_contacts: set[int] = field(default_factory=set)
@@ -109,6 +110,7 @@ async def forget_person(redis: Redis, engine: AsyncEngine | None, tenant: str, p
         erased.consents = await consents.forget(engine, tenant, [phone, *erased.conversations])
         erased.facts = await analytics.forget(engine, tenant, phone, erased.conversations)
         erased.experiments = await experiments.forget(engine, tenant, [phone, *erased.conversations])
+        erased.waitlist = await waitlist.forget(engine, tenant, erased.conversations, phone)
     erased.job_traces = await job_traces.erase_person(redis, tenant, set(erased.conversations), phone)
     erased.append_only_file = await job_traces.rewrite_append_only_file(redis)
     return erased

@@ -30,7 +30,7 @@ from gateway.settings.lifecycle import LifecycleConfig
 from gateway.store import keys
 from gateway.store.conversations import TimelineEntry, append_timeline
 from gateway.store.facts import Kind
-from gateway.store.sql import agenda
+from gateway.store.sql import agenda, waitlist
 from gateway.store.sql import visits as store
 from gateway.usecases.analytics import fact_log
 from gateway.usecases.experiments.book import ExperimentBook
@@ -130,6 +130,7 @@ class Appointments:
         recovered_from: int | None = None,
     ) -> Visit | None:
         """Book (or move `moving` to) `start`; None when the slot filled up meanwhile."""
+        before = await store.visit_by_id(self.engine, moving) if moving is not None else None
         async with self.redis.lock(
             keys.booking_lock(self.tenant_id), timeout=BOOKING_LOCK_SECONDS, blocking_timeout=BOOKING_LOCK_SECONDS
         ):
@@ -159,6 +160,8 @@ class Appointments:
             )
         if visit is not None:
             await self.plan(visit, now)
+            if before is not None and before.start_at != visit.start_at:
+                await self.freed(before, now)
             if moving is None:
                 kinds = [Kind.BOOKING] + ([Kind.RECOVERED] if recovered_from is not None else [])
                 await fact_log.visit_facts(self.redis, visit, kinds, now)
@@ -213,6 +216,8 @@ class Appointments:
         is over; the rebooking offer after a no-show, the retention chain after a visit, the upsell at
         confirmation (each goes only with the client's yes, checked when it is due)."""
         await store.set_status(self.engine, visit.id, status.value, now)
+        if status == VisitStatus.CANCELLED and visit.active:
+            await self.freed(visit, now)
         if status in (VisitStatus.CANCELLED, VisitStatus.VISITED, VisitStatus.NO_SHOW):
             await agenda.clear_agenda(self.engine, visit.id)
         await self.status_changed(visit, status, now)
@@ -247,6 +252,11 @@ class Appointments:
             moment = send_moment(self.local(now), start, quiet) if visit.active else self._after_quiet(now)
             moments.append((notice, max(moment, now)))
         await agenda.plan_reminders(self.engine, visit.id, moments)
+
+    async def freed(self, visit: Visit, now: datetime) -> None:
+        """A visit left its time (cancelled or moved): with a waitlist, that start is offered to those waiting."""
+        if self.lifecycle.waitlist is not None and visit.start_at > now:
+            await waitlist.free(self.engine, self.tenant_id, self.portal, visit.start_at, visit.end_at, now)
 
     def _after_quiet(self, now: datetime) -> datetime:
         quiet = self.lifecycle.quiet()

@@ -14,6 +14,8 @@ ACTIONS = {CONFIRM: "подтвердил запись", RESCHEDULE: "проси
 # offer after missed visit 17, at its discount), b:...|r17 (the retention chain after visit 17).
 ORIGIN_SEPARATOR = "|"
 FROM_NO_SHOW, FROM_RETENTION = "n", "r"
+FROM_WAITLIST = "w"  # b:...|w5 -- a freed slot offered to waitlist entry 5
+WAITLIST_PREFIX = "w:"  # w:2026-12-07T10:00 -- wait for a time near this one
 FOR_SERVICE = "s"  # b:...|smanicure -- a slot offered for a website form's request: book that service
 UPSELL_PREFIX_BUTTON = "u:"  # u:a:17:hair_mask add the offer to visit 17, u:n:17:hair_mask decline
 UPSELL_YES, UPSELL_NO = "a", "n"
@@ -38,9 +40,13 @@ def visit_id_of(raw: str) -> int | None:
 
 
 def split_origin(raw: str) -> tuple[str, str | None, int | None]:
-    """(the start as written, the offer kind letter, its visit id) of a slot button's payload after `b:`."""
+    """(the start as written, the offer kind letter, its visit id or waitlist entry id) of a slot button's
+    payload after `b:`."""
     start, _, origin = raw.partition(ORIGIN_SEPARATOR)
-    if origin[:1] in (FROM_NO_SHOW, FROM_RETENTION) and (visit_id := visit_id_of(origin[1:])) is not None:
+    if (
+        origin[:1] in (FROM_NO_SHOW, FROM_RETENTION, FROM_WAITLIST)
+        and (visit_id := visit_id_of(origin[1:])) is not None
+    ):
         return start, origin[:1], visit_id
     return start, None, None
 
@@ -59,7 +65,11 @@ def describe(payload: str) -> str | None:
             start = datetime.fromisoformat(raw)
         except ValueError:
             return None
-        why = {FROM_NO_SHOW: " (по предложению после неявки)", FROM_RETENTION: " (по напоминанию о новом визите)"}
+        why = {
+            FROM_NO_SHOW: " (по предложению после неявки)",
+            FROM_RETENTION: " (по напоминанию о новом визите)",
+            FROM_WAITLIST: " (из листа ожидания)",
+        }
         return f"выбрал время {start:%d.%m %H:%M}{why.get(origin or '', '')}"
     if payload.startswith(UPSELL_PREFIX_BUTTON):
         answer, _, rest = payload[len(UPSELL_PREFIX_BUTTON) :].partition(":")
@@ -67,6 +77,8 @@ def describe(payload: str) -> str | None:
         return f"{'добавил' if answer == UPSELL_YES else 'отказался от'} доп. услуги {offer}"
     if payload.startswith(CONSENT_PREFIX):
         return "согласился на рекламные сообщения" if payload.endswith("y") else "отказался от рекламных сообщений"
+    if payload.startswith(WAITLIST_PREFIX):
+        return "просит записать в лист ожидания"
     if payload.startswith(REVIEW_PREFIX):
         rated = rating_of(payload[len(REVIEW_PREFIX) :])
         return f"оценил визит на {rated[1]} из 5" if rated is not None else None

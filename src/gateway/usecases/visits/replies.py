@@ -8,19 +8,24 @@ from datetime import datetime, timedelta
 
 from domain import Address, Choice, InboundMessage, Reply, Visit, VisitStatus, why_not_bookable
 from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER
+from gateway.settings.lifecycle import WaitlistConfig
 from gateway.store.conversations import DialogueState, TimelineEntry, append_timeline
 from gateway.store.facts import Kind
 from gateway.store.sql import agenda, outreach_history
 from gateway.store.sql import visits as store
 from gateway.usecases.analytics import fact_log
+from gateway.usecases.visits import waitlist
 from gateway.usecases.visits.appointments import Appointments
 from gateway.usecases.visits.buttons import (
     BOOK_PREFIX,
     CANCEL,
     CONFIRM,
     FROM_NO_SHOW,
+    FROM_RETENTION,
+    FROM_WAITLIST,
     RESCHEDULE,
     VISIT_PREFIX,
+    WAITLIST_PREFIX,
     service_of,
     split_origin,
     visit_id_of,
@@ -75,6 +80,9 @@ class VisitReplies:
         button = event.button or ""
         if button.startswith(BOOK_PREFIX):
             return await self._book(state, button[len(BOOK_PREFIX) :], now, local)
+        if button.startswith(WAITLIST_PREFIX) and self._waitlist is not None:
+            raw = button[len(WAITLIST_PREFIX) :]
+            return await waitlist.join(self.appointments, self.dialogue, self._waitlist, state, raw, now)
         if button.startswith(VISIT_PREFIX):
             action, _, raw_id = button[len(VISIT_PREFIX) :].partition(":")
             visit_id = visit_id_of(raw_id)
@@ -119,11 +127,16 @@ class VisitReplies:
             starts.remove(max(starts, key=lambda s: abs((s - wished).total_seconds())))
         when = format_when(self.appointments.local(wished), None, local)
         service = service_label(self.dialogue, state.service_ids)
+        # none of them may suit: with a waitlist, the client can wait for a time near the one asked
+        wait = (waitlist.join_button(self.dialogue, wished),) if self._waitlist and other_than is None else ()
         if not starts:
-            return Reply(say(self.texts, "no_slots", when=when, service=service).text)
-        return Reply(
-            say(self.texts, "offer_slots", service=service, when=when).text, choices=slot_choices(starts, local)
-        )
+            return Reply(say(self.texts, "no_slots", when=when, service=service).text, choices=wait)
+        choices = slot_choices(starts, local) + wait
+        return Reply(say(self.texts, "offer_slots", service=service, when=when).text, choices=choices)
+
+    @property
+    def _waitlist(self) -> WaitlistConfig | None:
+        return self.appointments.lifecycle.waitlist
 
     async def _book(self, state: DialogueState, raw: str, now: datetime, local: datetime) -> Reply:
         raw, origin, source_id = split_origin(payload := raw)
@@ -140,7 +153,8 @@ class VisitReplies:
             state.service_ids = [wanted]
         if current is not None and current.start_at == start and list(current.services) == state.service_ids:
             return await self._booked_before(state, current, now, local)
-        source = await store.visit_by_id(self.appointments.engine, source_id) if source_id is not None else None
+        from_offer = source_id is not None and origin in (FROM_NO_SHOW, FROM_RETENTION)
+        source = await store.visit_by_id(self.appointments.engine, source_id) if from_offer else None  # type: ignore[arg-type]
         if source is not None and same_client(source, state):  # an offer's slot: that visit's services
             state.service_ids = list(source.services)
         else:
@@ -168,6 +182,8 @@ class VisitReplies:
         if visit is None:  # filled meanwhile: the next free ones
             return await self._taken(state, start, now, local, besides)
         state.visit_id, state.time_start, state.time_end, state.confirmed = visit.id, start, None, True
+        if origin == FROM_WAITLIST and source_id is not None:
+            await waitlist.taken(self.appointments, source_id, visit, now)
         if discount is not None and source is not None:
             await self._note_discount(state, discount, source, now)
         return await self._booked(state, visit, moved=current is not None, discount=discount, now=now, local=local)

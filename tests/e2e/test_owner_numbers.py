@@ -8,7 +8,7 @@ import asyncio
 import base64
 import os
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,20 @@ async def seed_experiment(engine: Any) -> None:
                 done = await connection.execute(insert(visits).values(**row, services="", status=status, updated_at=at))
             visit_id = int(done.inserted_primary_key[0])
             await expose(engine, "salon", "reminder_wording", Exposure(variant, visit_id, person, at))
+
+
+async def seed_week(engine: Any) -> None:
+    """A visit the day after the pinned moment, 14:00 to 15:00 in the salon's zone: its hour is taken."""
+    from sqlalchemy import insert
+
+    from gateway.store.sql.schema import visits
+    from tests.clock import PINNED
+
+    start = (PINNED + timedelta(days=1)).replace(hour=14, minute=0)
+    row = {"tenant": "salon", "portal": "p", "conversation": "salon:telegram:week", "start_at": start}
+    async with engine.begin() as connection:
+        values = {**row, "end_at": start + timedelta(hours=1), "services": "", "status": "booked", "updated_at": start}
+        await connection.execute(insert(visits).values(**values))
 
 
 async def numbers(client: Any, by: str = "channel", **query: str) -> dict[str, Any]:
@@ -199,11 +213,15 @@ def test_the_dashboard_shows_a_seeded_months_numbers_in_chromium(make_config, po
         await fold(engine, [*PERIOD, *HISTORY])
         await replace_spend(engine, "salon", SPEND)
         await seed_experiment(engine)
+        await seed_week(engine)
         await engine.dispose()
 
     asyncio.run(seed())
     config = owner_config(make_config, portal, telegram, experiments=TRIED)
-    app = create_app(build_runtime(config, REDIS_URL, sandbox_base="", store_url=store_url), AppOptions())
+    from tests.clock import PINNED, BusinessClock
+
+    runtime = build_runtime(config, REDIS_URL, sandbox_base="", store_url=store_url, clock=BusinessClock())
+    app = create_app(runtime, AppOptions())
     # the app's shutdown disposes the store in the server's own loop: an SQLite connection left open would
     # call back into that loop from its thread after it closed
     with LoopbackServer(app, lifespan="on") as server, sync_playwright() as driver:
@@ -246,6 +264,11 @@ def test_the_dashboard_shows_a_seeded_months_numbers_in_chromium(make_config, po
             timing = page.locator("#experiment-reminder_timing")
             assert "мало данных" in timing.inner_text() and "нужно ещё ~300 записей" in timing.inner_text()
             assert "48h, 3h" in timing.locator("tr[data-variant='B']").inner_text()
+            # the week ahead of the pinned day: the seeded visit's hour taken, the next one free
+            taken = (PINNED + timedelta(days=1)).date().isoformat()
+            assert page.get_attribute(f"#heat td[data-day='{taken}'][data-hour='14']", "data-free") == "0"
+            assert page.get_attribute(f"#heat td[data-day='{taken}'][data-hour='15']", "data-free") == "60"
+            assert page.locator("#heat tr").count() == 1 + 7  # the hours' header and a row a day
             assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1  # fits a phone
             assert PASSWORD not in page.content()
         finally:

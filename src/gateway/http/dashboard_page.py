@@ -21,4 +21,6 @@ def render(tenant: str, today: date, days: int = 30) -> str:
         .replace("__TENANT__", json.dumps(tenant).replace("<", "\\u003c"))
         .replace("__FROM__", first.isoformat())
         .replace("__TO__", today.isoformat())
+        .replace("__WEEK_FROM__", today.isoformat())
+        .replace("__WEEK_TO__", (today + timedelta(days=6)).isoformat())
     )

@@ -1,5 +1,6 @@
 """For the owner and their tools: GET /dashboard/{tenant}, GET /api/{tenant}/analytics,
-PUT /api/{tenant}/spend, GET /api/{tenant}/appointments, GET /api/{tenant}/experiments. HTTP Basic: user
+PUT /api/{tenant}/spend, GET /api/{tenant}/appointments, GET /api/{tenant}/experiments,
+GET /api/{tenant}/utilisation. HTTP Basic: user
 the tenant id, password `dashboard.password`; anything else is 401 with `WWW-Authenticate`."""
 
 from __future__ import annotations
@@ -103,6 +104,16 @@ async def appointments(tenant: str, request: Request) -> JSONResponse:
     period = _period(request, runtime, services)
     assert runtime.store is not None  # noqa: S101 - checked by authorized()
     return JSONResponse(await visits(runtime.store, tenant, services.config, period))
+
+
+@router.get("/api/{tenant}/utilisation", summary="The masters' load: open, booked and free minutes")
+async def utilisation(tenant: str, request: Request) -> JSONResponse:
+    from gateway.usecases.analytics.utilisation import report
+
+    runtime, services = await authorized(request, tenant)
+    period = _period(request, runtime, services)
+    assert runtime.store is not None  # noqa: S101 - checked by authorized()
+    return JSONResponse(await report(runtime.store, tenant, services.config, period))
 
 
 @router.get("/api/{tenant}/experiments", summary="Each experiment's variants, counts and verdict")

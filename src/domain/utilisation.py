@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from domain.schedule import WeekHours
 
@@ -39,11 +39,6 @@ def _minutes(a: datetime, b: datetime) -> int:
     return max(0, int((b - a).total_seconds() // 60))
 
 
-def _overlap(a: Span, b: Span) -> Span | None:
-    start, end = max(a[0], b[0]), min(a[1], b[1])
-    return (start, end) if start < end else None
-
-
 def _seats(visits: Sequence[Occupied], keys: Sequence[str]) -> dict[str, list[Span]]:
     """Visits without a resource sat on the first seat free at their start (interval partitioning)."""
     taken: dict[str, list[Span]] = {k: [] for k in keys}
@@ -57,11 +52,16 @@ def _seats(visits: Sequence[Occupied], keys: Sequence[str]) -> dict[str, list[Sp
     return taken
 
 
-def _by_day(spans: list[Span], tz: tzinfo) -> dict[date, list[Span]]:
-    """A resource's visits by the local day they start on (each day reads only its own)."""
-    days: dict[date, list[Span]] = {}
-    for span in spans:
-        days.setdefault(span[0].astimezone(tz).date(), []).append(span)
+Minutes = tuple[int, int]  # from, to: minutes after the local day's midnight
+
+
+def _by_day(spans: list[Span], tz: tzinfo) -> dict[date, list[Minutes]]:
+    """A resource's visits by the local day they start on, in minutes of that day (a day reads only its own)."""
+    days: dict[date, list[Minutes]] = {}
+    for begins, ends in spans:
+        local = begins.astimezone(tz)
+        start = local.hour * 60 + local.minute
+        days.setdefault(local.date(), []).append((start, start + _minutes(begins, ends)))
     return days
 
 
@@ -79,7 +79,10 @@ def utilisation(
     found = list(visits)
     if resources:
         keys = [str(r) for r in resources]
-        taken = {k: [(v.start, v.end) for v in found if str(v.resource) == k] for k in keys}
+        taken: dict[str, list[Span]] = {k: [] for k in keys}
+        for visit in found:
+            if str(visit.resource) in taken:
+                taken[str(visit.resource)].append((visit.start, visit.end))
     else:
         keys = [f"seat {n}" for n in range(1, capacity + 1)]
         taken = _seats(found, keys)
@@ -92,24 +95,20 @@ def utilisation(
             load = report.days[key].setdefault(day, Load())
             if hours is None:
                 continue
-            opened = datetime.combine(day, hours[0], tz)
-            closed = datetime.combine(day, hours[1], tz) if hours[1] != time(0) else opened.replace(hour=23, minute=59)
-            _count(report, day, load, (opened, closed), daily[key].get(day, []))
+            closes = hours[1].hour * 60 + hours[1].minute or 24 * 60  # closing at 00:00 is the day's end
+            _count(report, day, load, (hours[0].hour * 60 + hours[0].minute, closes), daily[key].get(day, []))
         day += timedelta(days=1)
     return report
 
 
-def _count(report: Utilisation, day: date, load: Load, opened: Span, taken: list[Span]) -> None:
-    hour_start = opened[0].replace(minute=0)
-    while hour_start < opened[1]:
-        bucket = _overlap(opened, (hour_start, hour_start + timedelta(hours=1)))
-        if bucket is not None:
-            hourly = report.hours.setdefault((day, hour_start.hour), Load())
-            open_min = _minutes(*bucket)
-            booked = sum(_minutes(*o) for v in taken if (o := _overlap(bucket, v)) is not None)
-            booked = min(booked, open_min)
-            hourly.open_min += open_min
-            hourly.booked_min += booked
-            load.open_min += open_min
-            load.booked_min += booked
-        hour_start += timedelta(hours=1)
+def _count(report: Utilisation, day: date, load: Load, opened: Minutes, taken: list[Minutes]) -> None:
+    for hour in range(opened[0] // 60, (opened[1] + 59) // 60):
+        low, high = max(opened[0], hour * 60), min(opened[1], hour * 60 + 60)
+        if low >= high:
+            continue
+        booked = min(high - low, sum(max(0, min(high, end) - max(low, start)) for start, end in taken))
+        hourly = report.hours.setdefault((day, hour), Load())
+        hourly.open_min += high - low
+        hourly.booked_min += booked
+        load.open_min += high - low
+        load.booked_min += booked

@@ -39,6 +39,7 @@ async def joins(client: Any, telegram: Any, chat: int, day: Any, first_id: int) 
     assert f"b:{day:%Y-%m-%dT%H:%M}" not in offered and offered[-1] == f"w:{day:%Y-%m-%dT%H:%M}", offered
     await client.post("/webhooks/salon/telegram", json=press(first_id + 1, offered[-1], chat), headers=HEADERS)
     await wait_for(lambda: len(texts_with(telegram, "лист ожидания", chat)) == 1)
+    assert "будет ждать вас 10 мин" in texts_with(telegram, "лист ожидания", chat)[0]["text"]
 
 
 async def test_a_freed_slot_goes_to_the_waiting_in_the_order_they_joined_and_the_first_to_take_it_gets_it(

@@ -16,6 +16,7 @@ from gateway.usecases.outreach.reminders import ReminderContext, outbox_of
 from gateway.usecases.visits.buttons import FROM_WAITLIST
 from gateway.usecases.visits.dialogue import format_when
 from gateway.usecases.visits.replies import service_label, slot_choices
+from gateway.usecases.visits.waitlist import minutes_label
 from gateway.usecases.voice.say import say
 
 logger = logging.getLogger("gateway.usecases.outreach.waitlist_offers")
@@ -75,7 +76,7 @@ async def _send(
     values = {
         "service": service_label(ctx.dialogue, waiting.services),
         "when": format_when(app.local(slot.start_at), None, local),
-        "until": f"{int(offer_for.total_seconds() // 60)} мин",
+        "until": minutes_label(offer_for),
     }
     choices: tuple[Choice, ...] = slot_choices([app.local(slot.start_at)], local, f"{FROM_WAITLIST}{waiting.id}")
     reply = Reply(

@@ -4,7 +4,7 @@ they asked; a freed slot offered to them and pressed books it like any slot, and
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain import Choice, Reply, Visit, parse_duration
 from gateway.settings.lifecycle import WaitlistConfig
@@ -49,7 +49,17 @@ async def join(
     await store.join(app.engine, app.tenant_id, app.portal, row, now)
     names = dialogue.names(state.service_ids) or "визит"
     when = format_when(wished, None, app.local(now))
-    return Reply(say(dialogue.texts, "waitlist_joined", service=names, when=when, until=config.offer_for).text)
+    until = minutes_label(parse_duration(config.offer_for))
+    return Reply(say(dialogue.texts, "waitlist_joined", service=names, when=when, until=until).text)
+
+
+def minutes_label(span: timedelta) -> str:
+    """How long an offer is kept, as a client reads it: «15 мин», «2 ч», «1 ч 30 мин»."""
+    hours, minutes = divmod(int(span.total_seconds() // 60), 60)
+    return (
+        " ".join(part for part in (f"{hours} ч" if hours else "", f"{minutes} мин" if minutes else "") if part)
+        or "1 мин"
+    )
 
 
 async def taken(app: Appointments, entry_id: int, visit: Visit, now: datetime) -> None:

@@ -144,6 +144,24 @@ async def test_an_unpaid_hold_frees_the_slot_and_a_late_payment_is_left_to_a_man
         assert (await _visit(runtime, visit.id)).status == "cancelled"
 
 
+async def test_a_payment_for_a_visit_cancelled_meanwhile_books_nothing_and_goes_to_a_manager(
+    make_config, portal, telegram, store_url, yookassa
+):
+    sandbox, base = yookassa
+    config = deposit_config(make_config, portal, telegram, base)
+    async with gateway(config, store_url=store_url, clock=Clock()) as (client, runtime):
+        await book(client, telegram, visit_day(), chat=CHAT, first_id=1)
+        visit = await wait_for_async(lambda: visit_of(runtime, CHAT))
+        await client.post("/webhooks/salon/telegram", json=press(5, f"v:x:{visit.id}", CHAT), headers=HEADERS)
+        await wait_for(lambda: len(texts_with(telegram, "отменена", CHAT)) == 1)
+        (payment_id,) = sandbox.payments
+        await notify(client, await sandbox.settle(payment_id, paid=True))
+        await wait_for(lambda: len(texts_with(telegram, "Администратор свяжется", CHAT)) == 1)
+        assert (await _deposit(runtime, visit.id)).status == deposits.PAID_LATE
+        assert not texts_with(telegram, "Предоплата получена", CHAT)
+        assert (await _visit(runtime, visit.id)).status == "cancelled"
+
+
 async def test_the_notification_route_refuses_what_is_not_a_notification(
     make_config, portal, telegram, store_url, yookassa
 ):

@@ -129,7 +129,9 @@ class Deposits:
         if visit is None:
             return "gone"
         rubles = payment.kopecks // 100
-        if await store.move(app.engine, visit.id, store.HELD, store.PAID, now):
+        if not visit.active:  # cancelled meanwhile (by the client or a manager): no slot is kept for it
+            await store.move(app.engine, visit.id, store.HELD, store.RELEASED, now)
+        if visit.active and await store.move(app.engine, visit.id, store.HELD, store.PAID, now):
             await agenda.add_to_agenda(app.engine, visit.id, [(DEPOSIT_PAID, now)])
             text = f"Предоплата {rubles} ₽ получена (ЮKassa, платёж {payment.id})"
             await self._note(visit, "deposit-paid", text, now)
@@ -153,8 +155,9 @@ class Deposits:
         visit = await visits_store.visit_by_id(app.engine, deposit.visit_id)
         if visit is None:
             return "gone"
-        if visit.active:
-            await app.set_status(visit, VisitStatus.CANCELLED, now)
+        if not visit.active:
+            return "cancelled_before"  # the client or a manager cancelled it: nothing more to say
+        await app.set_status(visit, VisitStatus.CANCELLED, now)
         await agenda.add_to_agenda(app.engine, visit.id, [(DEPOSIT_RELEASED, now)])
         when = app.local(visit.start_at)
         await self._note(visit, "deposit-released", f"Предоплата не поступила: запись на {when:%d.%m %H:%M} снята", now)

@@ -56,6 +56,7 @@ bench: install
 	$(BIN)/python bench/mirror_bench.py
 	$(BIN)/python bench/experiments_bench.py
 	$(BIN)/python bench/chairs_bench.py
+	$(BIN)/python bench/recommend_bench.py
 
 clean:
 	rm -rf $(VENV) .lead-gateway .pytest_cache .mypy_cache .ruff_cache

@@ -298,6 +298,16 @@ async def test_stop_ends_even_reminders_on_every_channel_until_a_later_yes(make_
         assert answers == ["asked", "yes", "stop", "asked", "yes"]
 
 
+async def confirm_and_add_paraffin(client: Any, telegram: Any, visit_id: int) -> None:
+    """The client confirms the visit, is offered paraffin with its price at once, and adds it."""
+    await client.post("/webhooks/salon/telegram", json=press(60, f"v:c:{visit_id}"), headers=HEADERS)
+    await wait_for(lambda: len(texts_with(telegram, "можно добавить парафинотерапия за 700 ₽")) == 1)
+    offer = texts_with(telegram, "можно добавить")[0]
+    assert buttons(offer) == [f"u:a:{visit_id}:paraffin", f"u:n:{visit_id}:paraffin"]
+    await client.post("/webhooks/salon/telegram", json=press(61, buttons(offer)[0]), headers=HEADERS)
+    await wait_for(lambda: len(texts_with(telegram, "Добавили парафинотерапия")) == 1)
+
+
 async def test_an_upsell_at_confirmation_adds_the_offer_to_the_visit_and_its_deal(
     make_config, portal, telegram, store_url
 ):
@@ -309,12 +319,7 @@ async def test_an_upsell_at_confirmation_adds_the_offer_to_the_visit_and_its_dea
         engine = store_of(runtime)
         visit = await book_and_answer(client, telegram, runtime, day, yes=True)
         assert "upsell:paraffin:48h" in [kind for kind, _ in await planned_reminders(engine, visit.id)]
-        await client.post("/webhooks/salon/telegram", json=press(60, f"v:c:{visit.id}"), headers=HEADERS)
-        await wait_for(lambda: len(texts_with(telegram, "можно добавить парафинотерапия за 700 ₽")) == 1)
-        offer = texts_with(telegram, "можно добавить")[0]
-        assert buttons(offer) == [f"u:a:{visit.id}:paraffin", f"u:n:{visit.id}:paraffin"]
-        await client.post("/webhooks/salon/telegram", json=press(61, buttons(offer)[0]), headers=HEADERS)
-        await wait_for(lambda: len(texts_with(telegram, "Добавили парафинотерапия")) == 1)
+        await confirm_and_add_paraffin(client, telegram, visit.id)
         extended = await latest_visit(engine, "salon", f"salon:telegram:{CHAT}")
         assert extended is not None and extended.services == ("manicure", "paraffin")
         assert extended.end_at - extended.start_at == timedelta(minutes=90)

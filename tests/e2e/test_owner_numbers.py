@@ -269,6 +269,7 @@ def test_the_dashboard_shows_a_seeded_months_numbers_in_chromium(make_config, po
             assert page.get_attribute(f"#heat td[data-day='{taken}'][data-hour='14']", "data-free") == "0"
             assert page.get_attribute(f"#heat td[data-day='{taken}'][data-hour='15']", "data-free") == "60"
             assert page.locator("#heat tr").count() == 1 + 7  # the hours' header and a row a day
+            assert "Пар пока нет" in page.inner_text("#pairs")  # nothing mined from this store yet
             assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1  # fits a phone
             assert PASSWORD not in page.content()
         finally:

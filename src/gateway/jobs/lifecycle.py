@@ -64,7 +64,20 @@ async def drain_agenda(ctx: dict[str, Any]) -> str:
     except LockError:
         return "busy"  # another process is draining
     await _prune(runtime)
+    await _mine(runtime)
     return f"{sent} handled"
+
+
+async def _mine(runtime: Runtime) -> None:
+    """Each lifecycle tenant's service pairs, once a day (whichever process gets there first)."""
+    from gateway.usecases.analytics.recommendations import mine_if_due
+
+    assert runtime.store is not None  # noqa: S101 - checked by the caller
+    for tenant in lifecycle_tenants(runtime):
+        try:
+            await mine_if_due(runtime.store, runtime.redis, tenant.id, tenant.config.recommend, runtime.clock())
+        except Exception:  # the pairs of the day before stay in use; the next day tries again
+            logger.exception("%s: service pairs not mined", tenant.id)
 
 
 # Visits, their reminders and episodes are kept this long (the README says so): LTV and returning clients

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -99,6 +99,21 @@ class DepositConfig(_Strict):
         return value
 
 
+class RecommendConfig(_Strict):
+    """Pairs mined from the visits ("had A, then B in the same visit or within `within`") are kept when at
+    least `min_clients` people had both and the lift is at least `min_lift`."""
+
+    min_clients: int = Field(default=5, ge=1)
+    min_lift: float = Field(default=1.5, ge=1.0)
+    within: str = "60d"
+
+    @field_validator("within")
+    @classmethod
+    def _within(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
 class WaitlistConfig(_Strict):
     """When no offered time suits, the client may wait for one near the time they asked (`around` either
     side); a slot freed by a cancellation or a move goes to them in the order they joined, each for
@@ -123,16 +138,29 @@ class LifecycleConfig(_Strict):
     min_lead: str = "30m"  # the soonest a slot offered may start
     no_show: NoShowOffer | None = None
     retention: list[str] = []  # after a visit, e.g. [7d, 30d, 90d]; a service's return_after replaces the middle one
-    upsell: list[UpsellRule] = []
+    upsell: list[UpsellRule] = []  # `auto` in it (or `upsell: auto`): mined pairs too (upsell_auto)
+    upsell_auto: bool = False  # set by `auto`: the best mined pair is offered where no listed rule is
     consent: ConsentConfig | None = None
     marketing_gap: str = "1d"  # at most one advertising message per person in this span, across channels
     review: ReviewConfig | None = None  # after a visit: the rating question
     waitlist: WaitlistConfig | None = None  # clients waiting for a freed slot near the time they asked
     deposit: DepositConfig | None = None  # a payment link for risky bookings (needs the tenant's payments)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _auto_upsell(cls, data: Any) -> Any:
+        """`upsell: auto`, or `auto` among the listed rules: the mined pairs are offered too."""
+        if not isinstance(data, dict):
+            return data
+        upsell = data.get("upsell")
+        if upsell == "auto" or (isinstance(upsell, list) and "auto" in upsell):
+            rules = [rule for rule in upsell if rule != "auto"] if isinstance(upsell, list) else []
+            return {**data, "upsell": rules, "upsell_auto": True}
+        return data
+
     @model_validator(mode="after")
     def _offers_need_consent(self) -> LifecycleConfig:
-        if self.consent is None and (self.no_show or self.retention or self.upsell):
+        if self.consent is None and (self.no_show or self.retention or self.upsell or self.upsell_auto):
             raise ValueError(
                 "no_show, retention and upsell are advertising (38-FZ art. 18): set lifecycle.consent "
                 "{policy_url, text_version} so the bot can ask for, and keep, the client's yes"

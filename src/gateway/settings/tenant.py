@@ -14,7 +14,7 @@ from gateway.settings.base import Secret, _Strict
 from gateway.settings.bitrix import BitrixConfig
 from gateway.settings.channels import ChannelsConfig, SmsConfig
 from gateway.settings.experiments import ExperimentConfig
-from gateway.settings.lifecycle import BookingConfig, LifecycleConfig
+from gateway.settings.lifecycle import BookingConfig, LifecycleConfig, RecommendConfig
 from gateway.settings.payments import PaymentsConfig
 from gateway.settings.texts import check_texts
 
@@ -120,6 +120,7 @@ class TenantConfig(_Strict):
     kpi: KpiConfig | None = None
     experiments: list[ExperimentConfig] = []  # with lifecycle: variants of texts, timing and discounts
     payments: PaymentsConfig | None = None  # a payment provider, for lifecycle.deposit
+    recommend: RecommendConfig = RecommendConfig()  # which mined pairs are kept (upsell: auto, the API)
 
     @model_validator(mode="after")
     def _deposit_needs_payments(self) -> TenantConfig:

@@ -235,3 +235,13 @@ def review_awaits(conversation: str) -> str:
 def review_lock(visit_id: int) -> str:
     """One job at a time makes or fills a rating's to-do."""
     return f"{PREFIX}:review-lock:{visit_id}"
+
+
+def recommendations(tenant: str) -> str:
+    """The service pairs mined from the tenant's visits (JSON), replaced at each daily mining."""
+    return f"{PREFIX}:recommendations:{tenant}"
+
+
+def recommendations_mined(tenant: str) -> str:
+    """Set for a day after a mining: the next waits for it to expire."""
+    return f"{PREFIX}:recommendations-mined:{tenant}"

@@ -1,6 +1,6 @@
 """For the owner and their tools: GET /dashboard/{tenant}, GET /api/{tenant}/analytics,
 PUT /api/{tenant}/spend, GET /api/{tenant}/appointments, GET /api/{tenant}/experiments,
-GET /api/{tenant}/utilisation. HTTP Basic: user
+GET /api/{tenant}/utilisation, GET /api/{tenant}/recommendations. HTTP Basic: user
 the tenant id, password `dashboard.password`; anything else is 401 with `WWW-Authenticate`."""
 
 from __future__ import annotations
@@ -114,6 +114,14 @@ async def utilisation(tenant: str, request: Request) -> JSONResponse:
     period = _period(request, runtime, services)
     assert runtime.store is not None  # noqa: S101 - checked by authorized()
     return JSONResponse(await report(runtime.store, tenant, services.config, period))
+
+
+@router.get("/api/{tenant}/recommendations", summary="Service pairs mined from the visits")
+async def recommendations(tenant: str, request: Request) -> JSONResponse:
+    from gateway.usecases.analytics.recommendations import report
+
+    runtime, services = await authorized(request, tenant)
+    return JSONResponse(await report(runtime.redis, tenant, services.services_by_id()))
 
 
 @router.get("/api/{tenant}/experiments", summary="Each experiment's variants, counts and verdict")

@@ -1,5 +1,5 @@
-"""The visits that take a chair in a period, for the masters' load: booked, confirmed, visited or missed
-(a no-show still held the time)."""
+"""The visits as the owner's load and the recommendations read them: those that take a chair in a period
+(booked, confirmed, visited or missed: a no-show still held the time), and the visited ones' services."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain import VisitStatus
+from domain.recommendations import Had
 from domain.utilisation import Occupied
 from gateway.store.sql.schema import visits
 
@@ -24,3 +25,15 @@ async def occupied_between(engine: AsyncEngine, tenant: str, start: datetime, en
     )
     async with engine.connect() as connection:
         return [Occupied(row.start_at, row.end_at, row.resource_id) for row in await connection.execute(query)]
+
+
+async def visited_services(engine: AsyncEngine, tenant: str, since: datetime) -> list[Had]:
+    """The tenant's visited visits since `since`: whose (phone, else conversation), when, which services."""
+    query = select(visits.c.phone, visits.c.conversation, visits.c.start_at, visits.c.services).where(
+        visits.c.tenant == tenant, visits.c.status == VisitStatus.VISITED.value, visits.c.start_at >= since
+    )
+    async with engine.connect() as connection:
+        rows = list(await connection.execute(query))
+    return [
+        Had(row.phone or row.conversation, row.start_at, tuple(s for s in row.services.split(",") if s)) for row in rows
+    ]

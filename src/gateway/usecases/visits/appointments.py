@@ -25,6 +25,7 @@ from domain import (
     resource_slots,
     send_moment,
 )
+from domain.recommendations import best_for
 from gateway.settings import TenantConfig
 from gateway.settings.lifecycle import LifecycleConfig
 from gateway.store import keys
@@ -33,8 +34,9 @@ from gateway.store.facts import Kind
 from gateway.store.sql import agenda, waitlist
 from gateway.store.sql import visits as store
 from gateway.usecases.analytics import fact_log
+from gateway.usecases.analytics.recommendations import pairs_of
 from gateway.usecases.experiments.book import ExperimentBook
-from gateway.usecases.visits.offer_plan import offers_on_status, upsell_before
+from gateway.usecases.visits.offer_plan import CONFIRMATION, after_quiet, offers_on_status, upsell_before, upsell_kind
 from gateway.usecases.visits.online_booking import OnlineBooking
 
 logger = logging.getLogger("gateway.usecases.visits.appointments")
@@ -229,6 +231,8 @@ class Appointments:
             fresh = await store.visit_by_id(self.engine, visit.id) or visit
             await fact_log.visit_facts(self.redis, fresh, [STATUS_FACTS[status]], now)
         offers = offers_on_status(self.tenant, self.lifecycle, status, visit.services, self.local(now))
+        if status == VisitStatus.CONFIRMED:
+            offers += await self._mined_upsell(visit, now)
         if offers:
             await agenda.add_to_agenda(self.engine, visit.id, offers)
 
@@ -252,6 +256,16 @@ class Appointments:
             moment = send_moment(self.local(now), start, quiet) if visit.active else self._after_quiet(now)
             moments.append((notice, max(moment, now)))
         await agenda.plan_reminders(self.engine, visit.id, moments)
+
+    async def _mined_upsell(self, visit: Visit, now: datetime) -> list[tuple[str, datetime]]:
+        """`upsell: auto`: the strongest mined pair for the visit, offered at its confirmation like a listed
+        rule, where no listed rule offers anything for its services (listed rules win)."""
+        if not self.lifecycle.upsell_auto or any(r.service in visit.services for r in self.lifecycle.upsell):
+            return []
+        best = best_for(await pairs_of(self.redis, self.tenant_id), visit.services)
+        if best is None or best.offer not in {item.id for item in self.tenant.catalog}:
+            return []
+        return [(upsell_kind(best.offer, CONFIRMATION), after_quiet(self.local(now), self.lifecycle.quiet()))]
 
     async def freed(self, visit: Visit, now: datetime) -> None:
         """A visit left its time (cancelled or moved): with a waitlist, that start is offered to those waiting."""

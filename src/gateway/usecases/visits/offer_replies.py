@@ -16,6 +16,7 @@ from gateway.store.redis_result import result
 from gateway.store.sql import ratings
 from gateway.store.sql import visits as store
 from gateway.usecases.analytics import fact_log
+from gateway.usecases.analytics.recommendations import pairs_of
 from gateway.usecases.people.consent import CONSENT_PREFIX, NO_VERSION, YES, ConsentBook, Person, question
 from gateway.usecases.visits.appointments import BOOKING_LOCK_SECONDS, Appointments
 from gateway.usecases.visits.buttons import REVIEW_PREFIX, UPSELL_PREFIX_BUTTON, UPSELL_YES, rating_of, visit_id_of
@@ -118,7 +119,7 @@ class OfferReplies:
         raw_id, _, offer = rest.partition(":")
         visit_id = visit_id_of(raw_id)
         visit = await store.visit_by_id(self.appointments.engine, visit_id) if visit_id is not None else None
-        if visit is None or not _offered(self.appointments, visit, offer) or not same_client(visit, state):
+        if visit is None or not await _offered(self.appointments, visit, offer) or not same_client(visit, state):
             return Reply(say(self.texts, "visit_gone").text)
         local = self.appointments.local(now)
         values = {
@@ -160,10 +161,16 @@ class OfferReplies:
         return True
 
 
-def _offered(app: Appointments, visit: Visit, offer: str) -> bool:
-    """Only an offer a configured rule makes for this visit can be added (a payload is the client's to forge)."""
-    rules = app.lifecycle.upsell
-    return visit.active and any(r.offer == offer and r.service in visit.services for r in rules)
+async def _offered(app: Appointments, visit: Visit, offer: str) -> bool:
+    """Only an offer a listed rule, or with `upsell: auto` a mined pair, makes for this visit can be added
+    (a payload is the client's to forge)."""
+    if not visit.active:
+        return False
+    if any(r.offer == offer and r.service in visit.services for r in app.lifecycle.upsell):
+        return True
+    if not app.lifecycle.upsell_auto:
+        return False
+    return any(p.offer == offer and p.service in visit.services for p in await pairs_of(app.redis, app.tenant_id))
 
 
 def same_client(visit: Visit, state: DialogueState) -> bool:

@@ -14,7 +14,7 @@ class Metric(StrEnum):
     VISITED = "visited"  # the visit took place
     NO_SHOW = "no_show"  # the visit was missed (lower is better)
     OFFER_BOOKED = "offer_booked"  # the offer was taken: a booking or an accepted upsell within 30 days
-    REVIEW_LEFT = "review_left"  # reserved for review requests (not yet recorded)
+    REVIEW_LEFT = "review_left"  # the client rated the visit when asked (lifecycle.review)
 
 
 LOWER_IS_BETTER = frozenset({Metric.NO_SHOW})

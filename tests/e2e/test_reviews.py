@@ -31,8 +31,12 @@ REVIEW = {"after": "3h", "links": {"Яндекс Карты": YANDEX, "2ГИС":
 QUESTION = "Оцените, пожалуйста, от 1 до 5"
 
 
+RATING_B = "Оцените, пожалуйста, от 1 до 5: как прошёл ваш визит ({service})?"
+WORDING = {"id": "rating_wording", "texts": {"review_question": ["{default}", RATING_B]}, "metric": "review_left"}
+
+
 def review_config(make_config: Any, portal: Any, telegram: Any) -> Any:
-    extra = {"dashboard": {"password": PASSWORD}}
+    extra = {"dashboard": {"password": PASSWORD}, "experiments": [WORDING]}
     return lifecycle_config(make_config, portal, telegram, lifecycle={"review": REVIEW}, **extra)
 
 
@@ -102,6 +106,10 @@ async def test_a_happy_client_gets_the_review_links_and_an_unhappy_one_a_manager
             return numbers if numbers["total"]["ratings"] == 2 else None
 
         numbers = await wait_for_async(rated, limit=20)
+        # the rating question's wording is an experiment judged by review_left: both asked, both rated
+        (tried,) = (await client.get("/api/salon/experiments", headers=OWNER)).json()
+        assert tried["metric"] == "review_left"
+        assert sum(v["exposed"] for v in tried["variants"]) == 2 and sum(v["converted"] for v in tried["variants"]) == 2
         assert numbers["total"]["rating_avg"] == 3.5
         by_manager = {row["key"]: (row["ratings"], row["rating_avg"]) for row in numbers["rows"]}
         assert by_manager[7] == (1, 5.0) and by_manager[8] == (1, 2.0)

@@ -24,10 +24,11 @@ OUTREACH_TEXTS = frozenset(
         "retention_offer",
         "upsell_offer",
         "consent_question",
+        "review_question",
     }
 )
-# What the store records so far: a review request's outcome comes with review requests themselves.
-RECORDED_METRICS = frozenset(Metric) - {Metric.REVIEW_LEFT}
+# What the store records: every metric (review_left from the ratings of lifecycle.review).
+RECORDED_METRICS = frozenset(Metric)
 SHARE_TOLERANCE = 1e-6
 # What an experiment varies, as the message that shows it names it (one experiment each).
 TIMING = "reminders"

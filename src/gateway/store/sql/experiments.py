@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.store.facts import Kind
 from gateway.store.sql.engine import dialect_insert
-from gateway.store.sql.schema import experiment_assignments, experiment_exposures, facts, visits
+from gateway.store.sql.schema import experiment_assignments, experiment_exposures, facts, ratings, visits
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class ExposedVisit:
     start_at: datetime
     confirmed_at: datetime | None  # when the visit was confirmed, if it was
     later: tuple[tuple[str, datetime], ...]  # (kind, at) of the person's bookings and upsells afterwards
+    rated: bool = False  # the client rated the visit (lifecycle.review)
 
 
 async def assignments(engine: AsyncEngine, tenant: str, experiment: str, people: Sequence[str]) -> dict[str, str]:
@@ -93,6 +94,7 @@ async def exposed_visits(engine: AsyncEngine, tenant: str, experiment: str, wind
         if not rows:
             return []
         confirmed = await _confirmations(connection, tenant, [row.visit_id for row in rows])
+        rated = await _rated(connection, [row.visit_id for row in rows])
         people = {key for row in rows for key in (row.person, row.phone, row.conversation) if key}
         since = min(row.at for row in rows)
         later = await _bookings(connection, tenant, people, since)
@@ -101,7 +103,10 @@ async def exposed_visits(engine: AsyncEngine, tenant: str, experiment: str, wind
         keys = {row.person, row.phone, row.conversation}
         after = tuple((kind, at) for person, kind, at in later if person in keys and row.at < at <= row.at + window)
         exposure = Exposure(row.variant, row.visit_id, row.person, row.at)
-        found.append(ExposedVisit(exposure, row.status, row.start_at, confirmed.get(row.visit_id), after))
+        seen = ExposedVisit(
+            exposure, row.status, row.start_at, confirmed.get(row.visit_id), after, row.visit_id in rated
+        )
+        found.append(seen)
     return found
 
 
@@ -109,6 +114,11 @@ async def _confirmations(connection: AsyncConnection, tenant: str, visit_ids: li
     wanted = {f"{Kind.CONFIRMED}:{visit_id}": visit_id for visit_id in visit_ids}
     query = select(facts.c.key, facts.c.at).where(facts.c.tenant == tenant, facts.c.key.in_(list(wanted)))
     return {wanted[row.key]: row.at for row in await connection.execute(query)}
+
+
+async def _rated(connection: AsyncConnection, visit_ids: list[int]) -> set[int]:
+    query = select(ratings.c.visit_id).where(ratings.c.visit_id.in_(visit_ids))
+    return {row.visit_id for row in await connection.execute(query)}
 
 
 async def _bookings(

@@ -33,7 +33,7 @@ def converted(metric: Metric, seen: store.ExposedVisit) -> bool:
         return any(kind == Kind.BOOKING for kind, _ in seen.later)
     if metric == Metric.OFFER_BOOKED:
         return any(kind in (Kind.BOOKING, Kind.UPSELL) for kind, _ in seen.later)
-    return False  # review_left: refused by the config until review requests are recorded
+    return seen.rated  # review_left
 
 
 async def report(

@@ -13,7 +13,14 @@ from gateway.store.sql.migrate import migrate
 from tests.clock import PINNED
 from tests.conftest import gateway, wait_for, wait_for_async
 from tests.e2e.test_appointments import HEADERS, Clock, lifecycle_config, press, visit_day
-from tests.e2e.test_bring_back import CATALOG, POLICY, book_and_answer, confirm_and_add_paraffin, texts_with
+from tests.e2e.test_bring_back import (
+    CATALOG,
+    POLICY,
+    book_and_answer,
+    confirm_and_add_paraffin,
+    move_deal,
+    texts_with,
+)
 from tests.e2e.test_owner_numbers import OWNER, PASSWORD
 
 # manicure clients mostly take paraffin (the same visit or within 60 days); haircut clients never do
@@ -79,3 +86,32 @@ async def test_mined_pairs_are_listed_and_upsell_auto_offers_the_best_one_at_con
         # a pair nobody mined cannot be added by a crafted button
         await client.post("/webhooks/salon/telegram", json=press(62, f"u:a:{visit.id}:haircut_men"), headers=HEADERS)
         await wait_for(lambda: len(texts_with(telegram, "неактуальна")) == 1)
+
+
+async def test_a_retention_offer_names_the_service_such_clients_take_next(make_config, portal, telegram, store_url):
+    await seed(store_url)
+    lifecycle = {"consent": {"policy_url": POLICY, "text_version": "2026-11"}, "retention": ["1h"]}
+    extra = {"recommend": {"min_clients": 3, "min_lift": 1.2}, "dashboard": {"password": PASSWORD}}
+    config = lifecycle_config(make_config, portal, telegram, lifecycle=lifecycle, catalog=CATALOG, **extra)
+    clock = Clock()
+    async with gateway(config, store_url=store_url, clock=clock) as (client, runtime):
+        await wait_for_async(lambda: _mined(client), limit=20)
+        visit = await book_and_answer(client, telegram, runtime, visit_day(), yes=True)
+        await move_deal(client, portal, visit.deal_id, "WON")
+        await wait_for_async(lambda: _visited(runtime, visit.id))
+        clock.move_to(clock() + timedelta(hours=3, seconds=5))  # manicure's return_after (3h) replaces 1h
+        await wait_for(lambda: len(texts_with(telegram, "Пора снова на Маникюр")) == 1, limit=20)
+        said = texts_with(telegram, "Пора снова на Маникюр")[0]["text"]
+        assert "после неё берут и парафинотерапия" in said
+
+
+async def _mined(client: Any) -> bool:
+    return bool((await client.get("/api/salon/recommendations", headers=OWNER)).json())
+
+
+async def _visited(runtime: Any, visit_id: int) -> bool:
+    from gateway.store.sql.visits import visit_by_id
+    from tests.e2e.test_appointments import store_of
+
+    visit = await visit_by_id(store_of(runtime), visit_id)
+    return visit is not None and visit.status == "visited"

@@ -74,6 +74,11 @@ class Texts:
     )
     no_show_booked: str = "Вы записаны: {service}, {when}. Скидка {percent}% сохранена за вами."
     retention_offer: str = "Пора снова на {service}? Выберите удобное время — или напишите своё:"
+    # the same with the service such clients most often take next (recommendations): {offer}
+    retention_offer_next: str = (
+        "Пора снова на {service}? Многие наши клиенты после неё берут и {offer}. "
+        "Выберите удобное время — или напишите своё:"
+    )
     upsell_offer: str = "К вашей записи на {service} ({when}) можно добавить {offer}{price}. Добавить?"
     upsell_added: str = "Добавили {offer} к записи на {when}."
     upsell_no_room: str = "Не получится добавить {offer}: после вашей записи время уже занято."

@@ -10,7 +10,9 @@ from typing import Any
 
 from domain import Choice, ConsentAnswer, Purpose, Reply, Visit, VisitStatus, may_send, purpose_of
 from domain.consent import CONSENT_QUESTION, NO_SHOW_OFFER, RETENTION_PREFIX, REVIEW_REQUEST, UPSELL_PREFIX
+from domain.recommendations import best_for
 from gateway.store.sql import agenda, consents, outreach_history, ratings
+from gateway.usecases.analytics.recommendations import pairs_of
 from gateway.usecases.people.consent import question
 from gateway.usecases.visits.appointments import Appointments
 from gateway.usecases.visits.buttons import (
@@ -104,6 +106,11 @@ async def compose(app: Appointments, dialogue: Dialogue, visit: Visit, kind: str
         return Reply(text, choices=await _slots(app, dialogue, visit, now, f"{FROM_NO_SHOW}{visit.id}"))
     if kind.startswith(RETENTION_PREFIX):
         choices = await _slots(app, dialogue, visit, now, f"{FROM_RETENTION}{visit.id}")
+        # the service such clients most often take next, mined from the visits, is named beside it
+        best = best_for(await pairs_of(app.redis, app.tenant_id), visit.services)
+        if best is not None and best.offer in dialogue.services:
+            named = (dialogue.names([best.offer]) or best.offer).lower()
+            return Reply(say(texts, "retention_offer_next", service=service, offer=named).text, choices=choices)
         return Reply(say(texts, "retention_offer", service=service).text, choices=choices)
     offered = upsell_offer(kind)
     item = dialogue.services.get(offered)

@@ -84,14 +84,16 @@ async def _mine(runtime: Runtime) -> None:
 # need the history; past it the client's chat id and phone are gone from the store.
 KEPT = timedelta(days=3 * 365)
 PRUNE_EVERY_SECONDS = 3600
+WAIT_KEPT = timedelta(days=30)  # a waitlist place is kept this long after the time it waited for
 
 
 async def _prune(runtime: Runtime) -> None:
     """Once an hour, by whichever process gets there first."""
     if runtime.store is None or not await runtime.redis.set(keys.pruned(), "1", nx=True, ex=PRUNE_EVERY_SECONDS):
         return
-    from gateway.store.sql import consents, episodes, visits
+    from gateway.store.sql import consents, episodes, visits, waitlist
 
+    await waitlist.prune(runtime.store, runtime.clock() - WAIT_KEPT)
     before = runtime.clock() - KEPT
     removed = (
         await visits.prune(runtime.store, before),

@@ -217,3 +217,14 @@ async def booked(engine: AsyncEngine, entry_id: int, visit_id: int) -> bool:
     async with engine.begin() as connection:
         done = await connection.execute(query)
     return bool(done.rowcount)
+
+
+async def prune(engine: AsyncEngine, before: datetime) -> int:
+    """Places in the line whose wished time ended before `before`, and slots freed before it: the client's
+    chat id and phone are not kept for a wait that is over."""
+    from sqlalchemy import delete
+
+    async with engine.begin() as connection:
+        done = await connection.execute(delete(waitlist).where(waitlist.c.wished_to < before))
+        await connection.execute(delete(freed_slots).where(freed_slots.c.start_at < before))
+    return int(done.rowcount or 0)

@@ -205,3 +205,31 @@ async def test_facts_fold_once_and_the_latest_manager_wins_and_a_day_of_spend_is
         assert kept == [(day, "vk", "a", 75), (other, "ig", None, 50)]  # day 5 replaced, day 6 untouched
     finally:
         await engine.dispose()
+
+
+async def test_a_waitlist_place_and_its_freed_slots_go_once_the_wait_is_over(database_url):
+    from gateway.store.sql import waitlist
+
+    engine = make_engine(async_url(database_url, Path(".")))
+    try:
+        await migrate(engine)
+        for n, wished in enumerate((NOW - timedelta(days=40), NOW + timedelta(days=2))):
+            row = {
+                "conversation": f"salon:telegram:{n}",
+                "channel": "telegram",
+                "chat_id": str(n),
+                "reply_phone": None,
+                "phone": f"+7913000000{n}",
+                "services": "manicure",
+                "duration_min": 60,
+                "wished_from": wished - timedelta(hours=2),
+                "wished_to": wished + timedelta(hours=2),
+            }
+            await waitlist.join(engine, "salon", "p1", row, NOW)
+            await waitlist.free(engine, "salon", "p1", wished, wished + timedelta(hours=1), NOW)
+        assert await waitlist.prune(engine, NOW - timedelta(days=30)) == 1
+        kept = await waitlist.open_slots(engine, "salon", "p1")
+        assert [slot.start_at for slot in kept] == [NOW + timedelta(days=2)]
+        assert await waitlist.entry(engine, 1) is None and await waitlist.entry(engine, 2) is not None
+    finally:
+        await engine.dispose()

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from domain import QuietHours, parse_duration
 from gateway.settings.base import Secret, _Strict
 
+
+def _a_duration(value: str) -> str:
+    parse_duration(value)  # 90s, 15m, 2h, 7d; anything else fails at load, naming the key
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_a_duration)]
 _QUIET = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 
 
@@ -63,15 +70,9 @@ class ReviewConfig(_Strict):
     так?» and the deal's responsible a to-do due `todo_within` of opening hours. Never a reward for a review
     (Yandex does not publish reviews written for one)."""
 
-    after: str = "3h"
+    after: Duration = "3h"
     links: dict[str, str] = {}  # shown to 4 and 5 in this order: {Яндекс Карты: https://..., 2ГИС: https://...}
-    todo_within: str = "1h"
-
-    @field_validator("after", "todo_within")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
+    todo_within: Duration = "1h"
 
     @field_validator("links")
     @classmethod
@@ -105,13 +106,7 @@ class RecommendConfig(_Strict):
 
     min_clients: int = Field(default=5, ge=1)
     min_lift: float = Field(default=1.5, ge=1.0)
-    within: str = "60d"
-
-    @field_validator("within")
-    @classmethod
-    def _within(cls, value: str) -> str:
-        parse_duration(value)
-        return value
+    within: Duration = "60d"
 
 
 class WaitlistConfig(_Strict):
@@ -119,14 +114,8 @@ class WaitlistConfig(_Strict):
     side); a slot freed by a cancellation or a move goes to them in the order they joined, each for
     `offer_for`."""
 
-    offer_for: str = "15m"
-    around: str = "2h"
-
-    @field_validator("offer_for", "around")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
+    offer_for: Duration = "15m"
+    around: Duration = "2h"
 
 
 class LifecycleConfig(_Strict):

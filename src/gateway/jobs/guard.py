@@ -21,20 +21,7 @@ from domain.payments import PaymentError, PaymentRetryable
 from gateway.bootstrap import Runtime
 from gateway.logs import log_context
 from gateway.store import dlq
-from gateway.store.job_format import (
-    APP_SETUP,
-    DIALOG_FINISH,
-    HANDLE_BITRIX_EVENT,
-    HANDLE_INBOUND,
-    HANDOFF_TODO,
-    MANAGER_REPLY,
-    MIRROR_CHAT,
-    PAYMENT_EVENT,
-    PROVIDER_MESSAGE,
-    RATING_TODO,
-    REACH_LEAD,
-    SYNC_CRM,
-)
+from gateway.store.job_format import JOBS
 
 logger = logging.getLogger("gateway.jobs.guard")
 
@@ -45,22 +32,9 @@ PERMANENT = (BitrixAuthError, BitrixRequestError, PaymentError, ValidationError,
 UNEXPECTED_ATTEMPTS = 3
 PARKED = "parked"  # the outcome of a job left in the dead-letter queue
 MAX_BACKOFF_SECONDS = 300.0  # a recovered portal is drained within five minutes
-# Seconds a job may run before it is retried. A Bitrix24 request may take 60 s; arq's own timeout is
-# 10 s longer, and a crashed worker's jobs are picked up again once that plus 10 s has passed.
-JOB_DEADLINES = {
-    HANDLE_INBOUND: 50.0,
-    SYNC_CRM: 90.0,
-    HANDLE_BITRIX_EVENT: 30.0,
-    REACH_LEAD: 50.0,
-    APP_SETUP: 90.0,
-    MIRROR_CHAT: 60.0,
-    MANAGER_REPLY: 30.0,
-    DIALOG_FINISH: 10.0,
-    HANDOFF_TODO: 60.0,
-    PROVIDER_MESSAGE: 50.0,
-    RATING_TODO: 60.0,
-    PAYMENT_EVENT: 60.0,
-}
+# Seconds a job may run before it is retried (store/job_format.py's JOBS); arq's own timeout is 10 s
+# longer, and a crashed worker's jobs are picked up again once that plus 10 s has passed.
+JOB_DEADLINES = {name: kind.deadline for name, kind in JOBS.items()}
 
 
 def backoff_seconds(attempt: int, base: float, hint: float | None = None) -> float:

@@ -176,6 +176,19 @@ async def reach_lead(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
     return await guarded(ctx, REACH_LEAD, [payload], tenant, work, **ids)
 
 
+def core_jobs() -> dict[str, Any]:
+    """The handler of every job kind but the Bitrix24 app's (jobs/app_jobs.py): with those, one for each
+    of store/job_format.py's JOBS (a test holds the two lists together)."""
+    return {
+        HANDLE_INBOUND: handle_inbound,
+        SYNC_CRM: sync_crm,
+        HANDLE_BITRIX_EVENT: handle_bitrix_event,
+        REACH_LEAD: reach_lead,
+        RATING_TODO: rating_todo,
+        PAYMENT_EVENT: payment_event,
+    }
+
+
 async def rating_todo(ctx: dict[str, Any], tenant: str, visit_id: int) -> str:
     """A low rating's to-do for the deal's responsible, made or given the client's answer."""
     runtime: Runtime = ctx["runtime"]
@@ -282,14 +295,7 @@ def build_workers(
             health.started()
 
     attempts = runtime.config.queue.max_attempts + 1  # our policy parks before arq gives up
-    functions: dict[str, Any] = {
-        HANDLE_INBOUND: handle_inbound,
-        SYNC_CRM: sync_crm,
-        HANDLE_BITRIX_EVENT: handle_bitrix_event,
-        REACH_LEAD: reach_lead,
-        RATING_TODO: rating_todo,
-        PAYMENT_EVENT: payment_event,
-    }
+    functions = core_jobs()
     if any(t.app is not None for t in runtime.tenants.values()):
         from gateway.jobs.app_jobs import APP_JOBS
 

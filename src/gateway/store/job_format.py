@@ -31,20 +31,36 @@ HANDOFF_TODO = "handoff_todo"  # the bot handed the client over: a to-do for the
 PROVIDER_MESSAGE = "provider_message"  # a robot's message through the app's provider, to the client
 PAYMENT_EVENT = "payment_event"  # a payment provider says a payment changed: read it back and settle
 RATING_TODO = "rating_todo"  # a low rating: the deal's responsible gets a to-do, later with the answer
-QUEUE_OF = {
-    HANDLE_INBOUND: INBOUND_QUEUE,
-    SYNC_CRM: CRM_QUEUE,
-    HANDLE_BITRIX_EVENT: CRM_QUEUE,
-    REACH_LEAD: CRM_QUEUE,
-    MANAGER_REPLY: INBOUND_QUEUE,
-    DIALOG_FINISH: INBOUND_QUEUE,
-    APP_SETUP: CRM_QUEUE,
-    MIRROR_CHAT: CRM_QUEUE,
-    HANDOFF_TODO: CRM_QUEUE,
-    PROVIDER_MESSAGE: INBOUND_QUEUE,
-    RATING_TODO: CRM_QUEUE,
-    PAYMENT_EVENT: CRM_QUEUE,
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of job: the queue its worker takes it from, and the seconds it may run before it is
+    retried (a Bitrix24 request may take 60 s). The worker's handlers are checked against this list."""
+
+    name: str
+    queue: str
+    deadline: float
+
+
+JOBS = {
+    kind.name: kind
+    for kind in (
+        JobKind(HANDLE_INBOUND, INBOUND_QUEUE, 50.0),
+        JobKind(SYNC_CRM, CRM_QUEUE, 90.0),
+        JobKind(HANDLE_BITRIX_EVENT, CRM_QUEUE, 30.0),
+        JobKind(REACH_LEAD, CRM_QUEUE, 50.0),
+        JobKind(MANAGER_REPLY, INBOUND_QUEUE, 30.0),
+        JobKind(DIALOG_FINISH, INBOUND_QUEUE, 10.0),
+        JobKind(APP_SETUP, CRM_QUEUE, 90.0),
+        JobKind(MIRROR_CHAT, CRM_QUEUE, 60.0),
+        JobKind(HANDOFF_TODO, CRM_QUEUE, 60.0),
+        JobKind(PROVIDER_MESSAGE, INBOUND_QUEUE, 50.0),
+        JobKind(RATING_TODO, CRM_QUEUE, 60.0),
+        JobKind(PAYMENT_EVENT, CRM_QUEUE, 60.0),
+    )
 }
+QUEUE_OF = {name: kind.queue for name, kind in JOBS.items()}
 JOB_EXPIRES_SECONDS = 7 * 24 * 3600  # a job waits out a long CRM outage instead of expiring
 
 

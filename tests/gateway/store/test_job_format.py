@@ -51,3 +51,14 @@ async def test_a_job_ended_by_its_handler_reads_in_arq_as_a_success(redis):
     assert finished == {job_id} and await redis.zscore(job_format.INBOUND_QUEUE, job_id) is None
     assert not await redis.exists(JOB_KEY_PREFIX + job_id, job_format.IN_PROGRESS_KEY_PREFIX + job_id)
     assert 0 < await redis.pttl(RESULT_KEY_PREFIX + job_id) <= 60_000
+
+
+def test_every_job_kind_has_one_handler_and_every_handler_a_kind():
+    from gateway.jobs.app_jobs import APP_JOBS
+    from gateway.jobs.guard import JOB_DEADLINES
+    from gateway.jobs.worker import core_jobs
+    from gateway.store.job_format import JOBS, QUEUE_OF
+
+    handlers = {**core_jobs(), **APP_JOBS}
+    assert set(handlers) == set(JOBS) and not set(core_jobs()) & set(APP_JOBS)
+    assert set(QUEUE_OF) == set(JOB_DEADLINES) == set(JOBS)

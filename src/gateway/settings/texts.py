@@ -94,7 +94,7 @@ class Texts:
     form_offer: str = "Получили вашу заявку с сайта: {service}. Выберите удобное время:"
     sms_reminder: str = "Напоминаем о записи: {service}, {when}."  # one SMS segment: 70 characters of Cyrillic
     # the waitlist (lifecycle.waitlist): {until} how long a freed slot is kept for them
-    button_waitlist: str = "Ни одно не подходит — жду время рядом"
+    button_waitlist: str = "Хочу в лист ожидания"
     waitlist_joined: str = (
         "Записали вас в лист ожидания: {service}, {when} или рядом. Если такое время освободится, сразу "
         "напишем — оно будет ждать вас {until}."

@@ -82,6 +82,8 @@ async def test_a_new_clients_booking_is_held_with_a_link_and_booked_once_paid_re
         await client.post("/webhooks/salon/telegram", json=press(3, slot, CHAT), headers=HEADERS)
         await wait_for(lambda: len(sent(telegram, CHAT)) == 3)
         assert len(sandbox.payments) == 1 and payment_id in sent(telegram, CHAT)[2]["text"]
+        (key,) = sandbox.by_key  # one key a visit, within YooKassa's 64 characters
+        assert key.startswith("lg-deposit-") and len(key) <= 64
 
         # a forged notification (the payment still pending at YooKassa) and an unknown payment: nothing
         forged = notification_of({**sandbox.payments[payment_id], "status": "succeeded", "paid": True})

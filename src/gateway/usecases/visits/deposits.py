@@ -6,6 +6,7 @@ through the one delivery path (quiet hours, stop, fallback)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -35,6 +36,13 @@ RULES: dict[str, Callable[[dict[str, int]], bool]] = {
     "new_client": lambda past: past.get(VisitStatus.VISITED, 0) == 0,
     "after_no_show": lambda past: past.get(VisitStatus.NO_SHOW, 0) > 0,
 }
+
+
+def deposit_key(tenant: str, portal: str, visit_id: int) -> str:
+    """The payment's idempotence key: one per visit of this store, within the provider's 64 characters
+    whatever the tenant's name (a cut key could drop the visit and make two visits one payment)."""
+    digest = hashlib.sha256(f"{tenant}:{portal}:{visit_id}".encode()).hexdigest()[:40]
+    return f"lg-deposit-{digest}"
 
 
 @dataclass(frozen=True)
@@ -71,7 +79,7 @@ class Deposits:
         until = kept.held_until
         when = app.local(visit.start_at)
         request = PaymentRequest(
-            key=f"lg-deposit-{app.tenant_id}-{visit.id}",  # a retried press makes the same payment
+            key=deposit_key(app.tenant_id, app.portal, visit.id),  # a retried press makes the same payment
             kopecks=kopecks,
             description=f"Предоплата: {service}, {when:%d.%m.%Y %H:%M}",
             return_url=self.return_url,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain import Service
-from gateway.bootstrap import build_qualifier, make_llm_client
+from gateway.bootstrap.qualifying import build_qualifier, make_llm_client
 from gateway.cli.qualify import qualify_lines
 from gateway.settings import parse_config
 from qualifier.catalog import ServiceMatcher

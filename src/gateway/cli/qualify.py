@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
 
-from gateway.bootstrap import build_qualifier, make_llm_client
+from gateway.bootstrap.qualifying import build_qualifier, make_llm_client
 from gateway.settings import LlmConfig, TenantConfig
 from qualifier.catalog import ServiceMatcher
 from qualifier.result import Extraction

@@ -26,9 +26,18 @@ from bitrix.client import BitrixClient, make_http_client
 from bitrix.limiter import LeakyBucket
 from bitrix.sandbox import Sandbox
 from domain import Channel, PlainSender, Recipient, Reply, Sender, SendRejected
+from gateway.bootstrap.app_mode import (
+    app_access,
+    app_context,
+    log_for_line,
+    manager_leads,
+    mirrored,
+    queue_handoff_of,
+)
+from gateway.bootstrap.qualifying import build_qualifier, make_llm_client
 from gateway.metrics import Metrics
 from gateway.sandbox.telegram import TelegramSandbox
-from gateway.settings import AppConfig, LlmConfig, TenantConfig, Texts
+from gateway.settings import AppConfig, TenantConfig, Texts
 from gateway.settings.channels import SmsConfig
 from gateway.store import health, keys
 from gateway.store.queue import (
@@ -36,7 +45,6 @@ from gateway.store.queue import (
     job_deserializer,
     job_serializer,
     queue_crm_sync,
-    queue_handoff,
     queue_rating_todo,
     queue_reach,
 )
@@ -46,9 +54,7 @@ from gateway.usecases.crm.context import CrmContext
 from gateway.usecases.crm.deal_reads import deal_closed
 from gateway.usecases.visits.dialogue import Dialogue
 from qualifier.catalog import ServiceMatcher
-from qualifier.llm import LlmObserver, LlmQualifier
 from qualifier.pipeline import Qualifier
-from qualifier.rules import RuleQualifier
 
 if TYPE_CHECKING:  # SQLAlchemy (~30 MB) is loaded only by a process that serves a tenant with `lifecycle:`
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -170,10 +176,10 @@ class Runtime:
             on_form=self._form_reach(t) if t.visit_replies is not None and channel == Channel.FORM else None,
             form_answers=self._form_answers(t) if t.visit_replies is not None else None,
             manager_leads=functools.partial(manager_leads, self.redis) if t.app is not None else None,
-            log_for_line=functools.partial(_log_for_line, self.redis, t, self.config.secret_key or "", self.clock)
+            log_for_line=functools.partial(log_for_line, self.redis, t, self.config.secret_key or "", self.clock)
             if t.app is not None
             else None,
-            on_handoff=functools.partial(_queue_handoff, self.intake, tenant) if t.app is not None else None,
+            on_handoff=functools.partial(queue_handoff_of, self.intake, tenant) if t.app is not None else None,
             deal_closed=functools.partial(deal_closed, self.crm_context(tenant)) if t.visit_replies is None else None,
         )
 
@@ -293,7 +299,7 @@ def build_runtime(
             tenant.bitrix.rate_limit.burst,
             tenant.bitrix.rate_limit.per_second,
         )
-        access = _app_access(runtime, tenant_id, tenant) if tenant.bitrix.app is not None else None
+        access = app_access(runtime, tenant_id, tenant) if tenant.bitrix.app is not None else None
         if access is not None:  # as the app: its own address and token, one batcher a tenant
             assert tenant.bitrix.app is not None  # noqa: S101 - checked above
             webhook_url = f"app:{tenant.bitrix.app.client_id}:{tenant_id}"
@@ -309,7 +315,7 @@ def build_runtime(
             crm = batchers[webhook_url] = Batcher(bitrix, bucket)
             runtime._closers.append(crm.close)
         raw_senders = _senders(tenant, http, runtime)
-        senders = _mirrored(raw_senders, runtime, tenant_id) if access is not None else raw_senders
+        senders = mirrored(raw_senders, runtime, tenant_id) if access is not None else raw_senders
         portal = portal_of(webhook_url)
         dialogue = Dialogue(services, hours, Texts(**tenant.texts))
         appointments, visit_replies, deposits = None, None, None
@@ -344,7 +350,7 @@ def build_runtime(
             deposits=deposits,
         )
         if access is not None:
-            runtime.tenants[tenant_id].app = _app_context(runtime, runtime.tenants[tenant_id], access)
+            runtime.tenants[tenant_id].app = app_context(runtime, runtime.tenants[tenant_id], access)
     return runtime
 
 
@@ -367,119 +373,3 @@ def _deposits(runtime: Runtime, tenant_id: str, tenant: TenantConfig, appointmen
 
 
 DEFAULT_RETURN_URL = "https://yookassa.ru/"  # where a client lands after paying when the tenant sets none
-
-
-def _app_access(runtime: Runtime, tenant_id: str, tenant: TenantConfig) -> Any:
-    """The tenant's AppAccess: its installation kept in the business store (SQLAlchemy, cryptography)."""
-    from gateway.store.sql.bitrix_apps import Installations
-    from gateway.usecases.manager_chat.access import AppAccess
-
-    assert tenant.bitrix.app is not None and runtime.store is not None  # noqa: S101 - built for app tenants
-    assert runtime.config.secret_key is not None  # noqa: S101 - the config requires it with `bitrix.app`
-    return AppAccess(
-        tenant=tenant_id,
-        credentials=tenant.bitrix.app,
-        installations=Installations(runtime.store, runtime.config.secret_key),
-        redis=runtime.redis,
-        http=runtime.http,
-        health=runtime.health.record,
-        clock=runtime.clock,
-    )
-
-
-def _mirrored(senders: dict[str, Sender], runtime: Runtime, tenant_id: str) -> dict[str, Sender]:
-    """Every messenger's sender logs what it sent for the Open Line (SMS has no chat there)."""
-    from gateway.usecases.manager_chat.mirror import MirroringSender
-
-    return {
-        channel: sender
-        if channel == Channel.SMS
-        else MirroringSender(sender, runtime.redis, tenant_id, Channel(channel), runtime.clock)
-        for channel, sender in senders.items()
-    }
-
-
-def _app_context(runtime: Runtime, t: TenantServices, access: Any) -> AppContext:
-    from gateway.usecases.manager_chat.context import AppContext
-    from gateway.usecases.messaging.delivery import Outbox
-
-    assert t.config.bitrix.app is not None  # noqa: S101 - built for app tenants
-    channels = {Channel(c) for c in t.raw_senders if c != Channel.SMS}
-    if t.config.forms is not None:
-        channels.add(Channel.FORM)
-    return AppContext(
-        tenant=t.id,
-        config=t.config,
-        app=t.config.bitrix.app,
-        access=access,
-        crm=t.crm,
-        redis=runtime.redis,
-        http=runtime.http,
-        health=runtime.health.record,
-        channels=frozenset(channels),
-        sender_of=lambda channel: t.raw_senders.get(channel, NoChannel()),
-        outbox=Outbox(
-            tenant=t.id,
-            portal=t.portal,
-            redis=runtime.redis,
-            engine=runtime.store,
-            tz=t.config.tz,
-            sender_of=lambda channel: t.senders.get(channel, NoChannel()),
-            sms=t.config.sms is not None,
-            queue_crm_sync=functools.partial(queue_crm_sync, runtime.redis, t.id),
-        ),
-        clock=runtime.clock,
-    )
-
-
-async def manager_leads(redis: ArqRedis, conversation: str) -> bool:
-    """Whether a manager leads the conversation (app mode): then the bot keeps quiet."""
-    return bool(await redis.exists(keys.manager_holds(conversation)))
-
-
-async def _queue_handoff(intake: Intake, tenant: str, state: Any, at: datetime) -> None:
-    """The bot handed the client over: the manager's to-do is made by a job (the deal may not exist yet)."""
-    await queue_handoff(intake, tenant, state.conversation_key, at)
-
-
-async def _log_for_line(
-    redis: ArqRedis,
-    t: TenantServices,
-    secret: str,
-    clock: Callable[[], datetime],
-    state: Any,
-    key: str,
-    text: str,
-    at: datetime,
-    files: Any,
-) -> None:
-    from gateway.usecases.manager_chat.media import file_links
-    from gateway.usecases.manager_chat.mirror import log_client
-
-    assert t.config.bitrix.app is not None  # noqa: S101 - logged for app tenants only
-    links = file_links(t.config.bitrix.app.public_url, secret, t.id, state.channel.value, files, clock())
-    name = state.name or state.username or ""
-    await log_client(redis, t.id, state.conversation_key, key, text, at, name, links)
-
-
-def make_llm_client(config: LlmConfig) -> Any:
-    """One OpenAI-compatible client for the process; it connects on first use."""
-    from openai import AsyncOpenAI
-
-    # No SDK retries: a slow model must not hold a reply back; the rules answer instead.
-    return AsyncOpenAI(api_key=config.api_key, base_url=config.base_url, max_retries=0, timeout=config.timeout_seconds)
-
-
-def build_qualifier(
-    tenant: TenantConfig,
-    matcher: ServiceMatcher,
-    llm: LlmConfig | None,
-    client: Any,
-    observe: LlmObserver | None = None,
-) -> Qualifier:
-    hours = tenant.opening_hours()
-    rules = RuleQualifier(matcher, hours)
-    if llm is None or client is None:
-        return Qualifier(rules)
-    model = LlmQualifier(client, llm.model, matcher.services, hours, timeout=llm.timeout_seconds, observe=observe)
-    return Qualifier(rules, model)

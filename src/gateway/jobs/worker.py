@@ -19,6 +19,7 @@ from gateway.bootstrap import Runtime
 from gateway.jobs.claiming import FINISHED_JOBS, OneTripClaim
 from gateway.jobs.guard import JOB_DEADLINES, PARKED, guarded
 from gateway.jobs.lifecycle import lifecycle_crons
+from gateway.jobs.visit_jobs import payment_event, rating_todo, reach_lead
 from gateway.store import inbox, keys
 from gateway.store.conversation_hold import hold_for_sync
 from gateway.store.job_format import PAYMENT_EVENT, RATING_TODO, JobFinish
@@ -156,26 +157,6 @@ async def handle_bitrix_event(ctx: dict[str, Any], tenant: str, event: str, enti
     return await guarded(ctx, HANDLE_BITRIX_EVENT, args, tenant, work, event_id=f"{event}:{entity_id}")
 
 
-async def reach_lead(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
-    """A website form's lead looked for among the conversations the gateway knows, and asked there."""
-    runtime: Runtime = ctx["runtime"]
-    tenant = str(payload.get("tenant", "?"))
-
-    async def work() -> str:
-        from gateway.usecases.conversation.form_answers import Reach
-        from gateway.usecases.conversation.lead_reach import reach
-
-        if tenant not in runtime.tenants or runtime.tenants[tenant].visit_replies is None:
-            raise SendRejected(f"tenant {tenant!r} no longer has the lifecycle")
-        return await reach(runtime.reach_context(tenant), Reach.model_validate(payload), runtime.clock())
-
-    ids = {
-        "conversation": str(payload.get("target") or payload.get("form", "?")),
-        "event_id": str(payload.get("form_event", "?")),
-    }
-    return await guarded(ctx, REACH_LEAD, [payload], tenant, work, **ids)
-
-
 def core_jobs() -> dict[str, Any]:
     """The handler of every job kind but the Bitrix24 app's (jobs/app_jobs.py): with those, one for each
     of store/job_format.py's JOBS (a test holds the two lists together)."""
@@ -187,33 +168,6 @@ def core_jobs() -> dict[str, Any]:
         RATING_TODO: rating_todo,
         PAYMENT_EVENT: payment_event,
     }
-
-
-async def rating_todo(ctx: dict[str, Any], tenant: str, visit_id: int) -> str:
-    """A low rating's to-do for the deal's responsible, made or given the client's answer."""
-    runtime: Runtime = ctx["runtime"]
-
-    async def work() -> str:
-        from gateway.usecases.crm import rating_todo as todo
-
-        if tenant not in runtime.tenants or runtime.tenants[tenant].appointments is None:
-            raise SendRejected(f"tenant {tenant!r} no longer has the lifecycle")
-        return await todo.rating_todo(runtime.crm_context(tenant), visit_id, runtime.clock())
-
-    return await guarded(ctx, RATING_TODO, [tenant, visit_id], tenant, work, event_id=f"rating:{visit_id}")
-
-
-async def payment_event(ctx: dict[str, Any], tenant: str, payment_id: str) -> str:
-    """A payment's notification: read back from the provider and the deposit it pays settled."""
-    runtime: Runtime = ctx["runtime"]
-
-    async def work() -> str:
-        services = runtime.tenants.get(tenant)
-        if services is None or services.deposits is None:
-            raise SendRejected(f"tenant {tenant!r} takes no deposits")
-        return str(await services.deposits.settle(payment_id, runtime.clock()))
-
-    return await guarded(ctx, PAYMENT_EVENT, [tenant, payment_id], tenant, work, event_id=f"payment:{payment_id}")
 
 
 async def _deal_changed(runtime: Runtime, tenant: str, deal_id: int) -> str:

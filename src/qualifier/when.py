@@ -14,85 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from domain import OpenHours, WeekHours
+from qualifier.time_words import CHANGE, MONTHS, NUMBERS, ORDINALS, PARTS, UNIT, WEEKDAY_SHORT, WEEKDAYS
 
-MONTHS = {
-    "январ": 1,
-    "феврал": 2,
-    "март": 3,
-    "апрел": 4,
-    "ма": 5,
-    "июн": 6,
-    "июл": 7,
-    "август": 8,
-    "сентябр": 9,
-    "октябр": 10,
-    "ноябр": 11,
-    "декабр": 12,
-}
-WEEKDAYS = ("понедельник", "вторник", "сред", "четверг", "пятниц", "суббот", "воскресень")
-WEEKDAY_SHORT = {"пн": 0, "вт": 1, "ср": 2, "чт": 3, "пт": 4, "сб": 5, "вс": 6}
-NUMBERS = {
-    "час": 1,
-    "два": 2,
-    "двух": 2,
-    "три": 3,
-    "трех": 3,
-    "четыре": 4,
-    "четырех": 4,
-    "пять": 5,
-    "пяти": 5,
-    "шесть": 6,
-    "шести": 6,
-    "семь": 7,
-    "семи": 7,
-    "восемь": 8,
-    "восьми": 8,
-    "девять": 9,
-    "девяти": 9,
-    "десять": 10,
-    "десяти": 10,
-    "одиннадцать": 11,
-    "одиннадцати": 11,
-    "двенадцать": 12,
-    "двенадцати": 12,
-    "полдень": 12,
-}
-# "полвторого" is half past one: the hour before the ordinal ("первого" -> 12:30)
-_ORDINALS = [
-    "первого",
-    "второго",
-    "третьего",
-    "четвертого",
-    "пятого",
-    "шестого",
-    "седьмого",
-    "восьмого",
-    "девятого",
-    "десятого",
-    "одиннадцатого",
-    "двенадцатого",
-]
-# Parts of the day: (start, end) hours, clipped to opening hours.
-PARTS = (
-    (re.compile(r"\b(в )?перв(ой|ую) половин[уе] дня\b"), 0, 13),
-    (re.compile(r"\b(во )?втор(ой|ую) половин[уе] дня\b"), 13, 24),
-    (re.compile(r"\bпосле работы\b"), 18, 24),
-    (re.compile(r"\b(ближе )?к вечеру\b"), 16, 24),
-    (re.compile(r"\b(с утра|утром|утречком|утро|по утрам)\b"), 9, 12),
-    (re.compile(r"\b(после обеда|после обед[ау]|послеобеда)\b"), 13, 18),
-    (re.compile(r"\b(в обед|к обеду|на обед|обед)\b"), 12, 15),
-    (re.compile(r"\b(дн[её]м|в течение дня)\b"), 12, 17),
-    (re.compile(r"\b(вечером|вечерком|вечер|под вечер|по вечерам)\b"), 17, 24),
-)
-# A change of plans: the appointment meant is the last one named ("с четверга на пятницу").
-_CHANGE = re.compile(r"перенес|перезапис|поменя|вместо|не получится|не смогу|не успева|поздно|не подходит|давайте")
 _NUMWORD = "|".join(sorted(NUMBERS, key=len, reverse=True))
 _MONTH_WORD = r"(январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр)[а-я]*"
-# A number followed by one of these counts something else: "на 2 недели", "минут на 10", "8 и 10 лет".
-_UNIT = (
-    r"(?! ?(?:мин|сек|недел|месяц|мес\b|год|лет|раз|заняти|сеанс|кг|см|мм|руб|р\b|₽|%|числ|дн|ден|человек|шт"
-    r"|процент|неделе|й\b|-?го\b|-?е\b|-?ое\b|\.\d|:\d|-\d|\d))"
-)
 _SUFFIX = r"(?: ?(утра|дня|вечера|ночи))?"
 
 
@@ -285,15 +210,15 @@ def _spoken_clocks(text: str) -> Iterator[_Clock | None]:
     prepositional = (
         rf"\b(?:в|к|на|около|часа в|часов в|часам к|с|до|где-то в|примерно в|в районе) ?(\d{{1,2}}|{_NUMWORD})\b"
     )
-    for m in re.finditer(rf"{prepositional}(?: ?(?:час(?:а|ов)?|ч)\b)?{_UNIT}{_SUFFIX}", text):
+    for m in re.finditer(rf"{prepositional}(?: ?(?:час(?:а|ов)?|ч)\b)?{UNIT}{_SUFFIX}", text):
         if m.group(1) == "час" and not m.group(2) and not re.search(r"\bв час\b", m.group(0)):
             continue  # "на час" alone is a duration
         yield _clock_hit(text, m.start(1), _number(m.group(1)), 0, _number(m.group(1)) >= 13, m.group(2))
     for m in re.finditer(rf"\b(\d{{1,2}}) ?(?:час(?:а|ов)?|ч)\b{_SUFFIX}", text):
         if not re.search(r"через $", text[max(0, m.start() - 6) : m.start()]):
             yield _clock_hit(text, m.start(1), int(m.group(1)), 0, int(m.group(1)) >= 13, m.group(2))
-    for m in re.finditer(rf"\bпол-?({'|'.join(_ORDINALS)})\b", text):
-        yield _clock_hit(text, m.start(), _ORDINALS.index(m.group(1)) or 12, 30, False, None)
+    for m in re.finditer(rf"\bпол-?({'|'.join(ORDINALS)})\b", text):
+        yield _clock_hit(text, m.start(), ORDINALS.index(m.group(1)) or 12, 30, False, None)
     for m in re.finditer(r"\b(?:в|на|к|с) (\d{1,2})-(\d{2})\b(?! ?час)", text):
         if int(m.group(2)) < 60:
             yield _clock_hit(text, m.start(1), int(m.group(1)), int(m.group(2)), int(m.group(1)) >= 13, None)
@@ -327,7 +252,7 @@ def _find_clock(text: str, skip: list[tuple[int, int]], last: bool) -> _Clock | 
 
 def _after(text: str) -> tuple[int, tuple[int, int] | None]:
     """("после 6" -> 6 / "после 7 вечера" -> 19) and the span to keep out of the clock search."""
-    m = re.search(rf"\bпосле (\d{{1,2}}|{_NUMWORD})\b(?:[:.](00))?{_UNIT}{_SUFFIX}(?! ?(?:дн|недел))", text)
+    m = re.search(rf"\bпосле (\d{{1,2}}|{_NUMWORD})\b(?:[:.](00))?{UNIT}{_SUFFIX}(?! ?(?:дн|недел))", text)
     if not m or m.group(1) == "час" or re.search(r"звон\w*,? $", text[max(0, m.start() - 14) : m.start()]):
         return -1, m.span() if m else None
     hour = _number(m.group(1))
@@ -419,7 +344,7 @@ def parse_time(text: str, now: datetime, hours: WeekHours) -> TimeSlot | None:
     if shifted is not None:
         return shifted
     tz, today = now.tzinfo, now.date()
-    last = bool(_CHANGE.search(t))
+    last = bool(CHANGE.search(t))
     found_day = _find_day(t, today, last)
     after, after_span = _after(t)
     clock = _find_clock(t, [*([after_span] if after_span else []), *_date_only_spans(t)], last)

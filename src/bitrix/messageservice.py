@@ -22,7 +22,7 @@ class Status(StrEnum):
 
 
 class OwnerType:
-    """CRM entity type ids as `bindings[][OWNER_TYPE_ID]` gives them."""
+    """CRM entity type ids, as `bindings[][OWNER_TYPE_ID]` gives them and `ownerTypeId` (to-dos) takes them."""
 
     LEAD = 1
     DEAL = 2

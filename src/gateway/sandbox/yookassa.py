@@ -126,12 +126,12 @@ class YooKassaSandbox:
         payment = self.payments.get(payment_id)
         if payment is None:
             return None
-        if payment["status"] == "pending":
-            payment.update(status="succeeded", paid=True) if paid else payment.update(status="canceled")
-            if paid:
-                payment["captured_at"] = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            else:
-                payment["cancellation_details"] = {"party": "yoo_money", "reason": "expired_on_confirmation"}
+        if payment["status"] == "pending" and paid:
+            captured = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            payment.update(status="succeeded", paid=True, captured_at=captured)
+        elif payment["status"] == "pending":
+            details = {"party": "yoo_money", "reason": "expired_on_confirmation"}
+            payment.update(status="canceled", cancellation_details=details)
         notification = notification_of(payment)
         if self.notify is not None:
             try:

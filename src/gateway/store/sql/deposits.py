@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.sql.engine import dialect_insert
-from gateway.store.sql.schema import deposits
+from gateway.store.sql.schema import deposits, visits
 
 HELD, PAID, RELEASED, PAID_LATE, FAILED = "held", "paid", "released", "paid_late", "failed"
 
@@ -83,10 +83,6 @@ async def past_statuses(
     engine: AsyncEngine, tenant: str, phone: str | None, conversation: str, besides: int
 ) -> dict[str, int]:
     """How many of the person's other visits ended in each status (by their phone, else the conversation)."""
-    from sqlalchemy import func, or_
-
-    from gateway.store.sql.schema import visits
-
     person = or_(visits.c.conversation == conversation, *([visits.c.phone == phone] if phone else []))
     query = (
         select(visits.c.status, func.count())

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.sql.schema import freed_slots, waitlist
@@ -110,13 +110,9 @@ async def close(engine: AsyncEngine, slot_id: int) -> None:
         await connection.execute(update(freed_slots).where(freed_slots.c.id == slot_id).values(status=CLOSED))
 
 
-async def next_in_line(
-    engine: AsyncEngine, tenant: str, portal: str, slot: FreedSlot, *, busy_offering: bool
-) -> Waiting | None:
+async def next_in_line(engine: AsyncEngine, tenant: str, portal: str, slot: FreedSlot) -> Waiting | None:
     """The first to join among those waiting for a time that holds the slot's start and not offered it
-    yet; None while one is still considering it (`busy_offering`), one at a time."""
-    if busy_offering:
-        return None
+    yet (the caller asks only when nobody is still considering it: `offering`)."""
     query = (
         select(waitlist)
         .where(
@@ -180,8 +176,6 @@ async def leave(engine: AsyncEngine, entry_id: int) -> None:
 
 async def forget(engine: AsyncEngine, tenant: str, conversations: list[str], phone: str | None) -> int:
     """A person's places in the line, erased."""
-    from sqlalchemy import delete, or_
-
     person = or_(waitlist.c.conversation.in_(conversations), *([waitlist.c.phone == phone] if phone else []))
     async with engine.begin() as connection:
         done = await connection.execute(delete(waitlist).where(waitlist.c.tenant == tenant, person))
@@ -222,8 +216,6 @@ async def booked(engine: AsyncEngine, entry_id: int, visit_id: int) -> bool:
 async def prune(engine: AsyncEngine, before: datetime) -> int:
     """Places in the line whose wished time ended before `before`, and slots freed before it: the client's
     chat id and phone are not kept for a wait that is over."""
-    from sqlalchemy import delete
-
     async with engine.begin() as connection:
         done = await connection.execute(delete(waitlist).where(waitlist.c.wished_to < before))
         await connection.execute(delete(freed_slots).where(freed_slots.c.start_at < before))

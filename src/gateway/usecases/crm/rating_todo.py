@@ -8,6 +8,7 @@ import logging
 from datetime import datetime
 
 from bitrix import methods
+from bitrix.messageservice import OwnerType
 from domain import SendRetryable, Visit, after_open_time, parse_duration
 from gateway.store import keys
 from gateway.store.sql import ratings
@@ -16,7 +17,6 @@ from gateway.usecases.crm.context import CrmContext, int_id
 
 logger = logging.getLogger("gateway.usecases.crm.rating_todo")
 
-DEAL_TYPE = 2  # ownerTypeId of a deal
 LOCK_SECONDS = 60
 
 
@@ -36,7 +36,7 @@ async def rating_todo(ctx: CrmContext, visit_id: int, now: datetime) -> str:
         if rating.comment and not rating.todo_has_comment:
             params = {
                 "id": rating.todo_id,
-                "ownerTypeId": DEAL_TYPE,
+                "ownerTypeId": OwnerType.DEAL,
                 "ownerId": visit.deal_id,
                 "value": _description(ctx, rating, visit.start_at),
             }
@@ -52,7 +52,7 @@ async def _make(ctx: CrmContext, visit: Visit, deal_id: int, rating: ratings.Rat
     local = now.astimezone(ctx.tenant.tz)
     due = after_open_time(local, parse_duration(app.lifecycle.review.todo_within), ctx.tenant.opening_hours())
     params: dict[str, object] = {
-        "ownerTypeId": DEAL_TYPE,
+        "ownerTypeId": OwnerType.DEAL,
         "ownerId": deal_id,
         "deadline": due.isoformat(timespec="seconds"),
         "title": f"Клиент оценил визит на {rating.score} из 5: свяжитесь с ним",

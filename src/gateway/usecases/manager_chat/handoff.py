@@ -10,6 +10,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from bitrix import methods
+from bitrix.messageservice import OwnerType
 from domain import after_open_time, conversation_parts
 from gateway.store import facts, keys
 from gateway.store.conversations import load_dialogue, load_link
@@ -19,7 +20,6 @@ from gateway.usecases.manager_chat.context import AppContext
 
 logger = logging.getLogger("gateway.usecases.manager_chat.handoff")
 
-DEAL_TYPE = 2  # crm.activity.todo.add ownerTypeId of a deal
 KEEP_SECONDS = 30 * 24 * 3600
 
 
@@ -37,7 +37,7 @@ async def open_todo(ctx: AppContext, conversation: str, handed_at: datetime) -> 
     deal = await ctx.crm.call(methods.CRM_DEAL_GET, {"id": deal_id})
     responsible = deal.get("ASSIGNED_BY_ID") if isinstance(deal, dict) else None
     params: dict[str, object] = {
-        "ownerTypeId": DEAL_TYPE,
+        "ownerTypeId": OwnerType.DEAL,
         "ownerId": deal_id,
         "deadline": due.isoformat(timespec="seconds"),
         "title": "Ответить клиенту в чате",

@@ -45,7 +45,7 @@ async def offer_freed(ctx: ReminderContext, now: datetime) -> int:
 
 async def _next(ctx: ReminderContext, slot: store.FreedSlot, now: datetime, offer_for: timedelta) -> int:
     app = ctx.appointments
-    while waiting := await store.next_in_line(app.engine, app.tenant_id, app.portal, slot, busy_offering=False):
+    while waiting := await store.next_in_line(app.engine, app.tenant_id, app.portal, slot):
         free = await app.offer(
             slot.start_at, timedelta(minutes=waiting.duration_min), now, services=waiting.services, count=1
         )
